@@ -1,0 +1,2 @@
+/* replaced by the audit log implementation */
+typedef int audit_placeholder_unused;

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Fail when any C source differs from .clang-format (generated code excluded).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+files=$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+[ -n "$files" ] || exit 0
+# shellcheck disable=SC2086
+clang-format --dry-run --Werror $files

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install everything teevault needs to build and test, from Debian 12's packages.
+# Idempotent; skips apt when every package is already present.
+set -euo pipefail
+PKGS=(
+  build-essential cmake pkg-config clang-14 libclang-rt-14-dev clang-format
+  liblmdb-dev lmdb-utils libssl-dev libsodium-dev libargon2-dev
+  libprotobuf-c-dev protobuf-c-compiler libevent-dev libinih-dev
+  golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
+  openssl python3 git
+)
+PKGS+=("$@")
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

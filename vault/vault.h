@@ -1,0 +1,114 @@
+/*
+ * vault: the daemon's shared context and the contract between the server
+ * (transport, framing, dispatch) and the RPC handlers (rpc_<service>.c).
+ *
+ * Ownership: one `struct vault` per daemon, created by vault_main and alive
+ * until shutdown. Handlers run on the event-loop thread and must not block
+ * beyond an LMDB transaction.
+ */
+#ifndef VAULT_H
+#define VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "proto_buf.h"
+#include "tv_err.h"
+
+struct event_base;
+struct vault_config;
+struct vault_db;
+struct vault_keyring;
+struct audit_log;
+struct seal_backend;
+
+#define VAULT_NAME_MAX 512
+#define VAULT_ID_MAX   128
+
+enum vault_principal_kind {
+    VAULT_PRINCIPAL_NONE = 0,     /* no token presented */
+    VAULT_PRINCIPAL_OPERATOR = 1, /* token from init, login or token create */
+    VAULT_PRINCIPAL_FUNCTION = 2, /* session token from Attestation.Attest */
+};
+
+/* Who is calling. Filled by the server from the `authorization: Bearer`
+ * metadata before the handler runs; owned by the server, valid during the call. */
+typedef struct vault_principal {
+    enum vault_principal_kind kind;
+    char id[VAULT_ID_MAX];   /* token id (operator) or function name (function) */
+    char user[VAULT_ID_MAX]; /* user name, empty for root/created tokens */
+    int root;                /* root token: every capability */
+    char **policies;         /* ACL policy names bound to the principal */
+    size_t n_policies;
+    uint8_t eph_pk[32]; /* function sessions: X25519 key values are sealed to */
+} vault_principal;
+
+/* One request in flight. The server owns it; the handler fills the audit
+ * fields and, on error, errmsg (a sentence with no secret in it; quote
+ * attacker-supplied names with vault_quote()). */
+typedef struct vault_call {
+    struct vault *v;
+    const vault_principal *principal; /* never NULL; kind NONE when unauthenticated */
+    const char *service;              /* "teevault.v1.Secrets" */
+    const char *method;               /* "Get" */
+    const char *peer;                 /* "unix" or "ip:port" */
+    char request_id[33];              /* hex, unique per request */
+    /* Audit fields, set by the handler where they apply. */
+    char audit_secret[VAULT_NAME_MAX + 1];
+    uint64_t audit_version;
+    char audit_detail[128]; /* short reason; never a value or token */
+    int audited;            /* set when the record was committed inside
+                               the handler's own write transaction */
+    char errmsg[256];
+} vault_call;
+
+/* A handler: decode is done (req passed protobuf_c_message_check), the
+ * method's access flags were checked. It packs its response message into
+ * `out` (a wiping buffer owned by the server) and returns 0, or returns a
+ * tv_err (mapped to a gRPC status) with c->errmsg set. Secrets in locals are
+ * wiped by the handler before it returns. */
+typedef int (*vault_rpc_fn)(vault_call *c, const ProtobufCMessage *req, proto_buf *out);
+
+enum vault_method_flags {
+    VAULT_M_PUBLIC =
+        1 << 0, /* callable without a token (Status, Health, Login, Challenge, Attest) */
+    VAULT_M_UNINIT = 1 << 1,   /* callable before the vault is initialised */
+    VAULT_M_FUNCTION = 1 << 2, /* callable by function sessions */
+    VAULT_M_READ = 1 << 3,     /* audited through group commit (no write txn of its own) */
+};
+
+typedef struct vault_method {
+    const char *service;
+    const char *method;
+    const ProtobufCMessageDescriptor *req_desc;
+    vault_rpc_fn fn;
+    unsigned flags;
+} vault_method;
+
+/* Each rpc_<service>.c defines one table, terminated by an entry with fn == NULL. */
+extern const vault_method vault_rpc_sys[];
+extern const vault_method vault_rpc_auth[];
+extern const vault_method vault_rpc_secrets[];
+extern const vault_method vault_rpc_policies[];
+
+/* The daemon's context. */
+struct vault {
+    struct vault_config *cfg;
+    struct seal_backend *seal;
+    struct vault_db *db;      /* LMDB environment and named databases */
+    struct vault_keyring *kr; /* root key and KEK epochs; NULL until initialised/unsealed */
+    struct audit_log *audit;  /* NULL until the audit writer is wired in */
+    struct event_base *base;
+};
+
+/* Pack a response message into out. Returns 0 or TV_ERR_NOMEM/TV_ERR_TOO_LARGE. */
+int vault_pack(proto_buf *out, const ProtobufCMessage *msg) TV_WUR;
+
+/* Write `s` into dst (size dstlen) as a double-quoted string with control and
+ * non-ASCII bytes escaped (\xNN), truncated with "..." if needed. For quoting
+ * attacker-supplied names in error messages and logs. */
+void vault_quote(char *dst, size_t dstlen, const char *s, size_t slen);
+
+#endif

@@ -1,0 +1,54 @@
+#include "vault.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int vault_pack(proto_buf *out, const ProtobufCMessage *msg)
+{
+    int r;
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    if ((r = proto_buf_reserve(out, n)) < 0)
+        return r;
+    size_t w = protobuf_c_message_pack(msg, out->d + out->len);
+    if (w != n)
+        return TV_ERR_INTERNAL;
+    out->len += n;
+    return TV_OK;
+}
+
+void vault_quote(char *dst, size_t dstlen, const char *s, size_t slen)
+{
+    size_t o = 0;
+    if (dstlen < 8) {
+        if (dstlen)
+            dst[0] = '\0';
+        return;
+    }
+    dst[o++] = '"';
+    for (size_t i = 0; i < slen; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char esc[5];
+        size_t el;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            el = 2;
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            snprintf(esc, sizeof(esc), "\\x%02x", ch);
+            el = 4;
+        } else {
+            esc[0] = (char)ch;
+            el = 1;
+        }
+        /* Keep room for the escape, the closing quote, "..." and NUL. */
+        if (dstlen - o < el + 5) {
+            memcpy(dst + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(dst + o, esc, el);
+        o += el;
+    }
+    dst[o++] = '"';
+    dst[o] = '\0';
+}
