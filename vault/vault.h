@@ -58,9 +58,11 @@ typedef struct vault_call {
     /* Audit fields, set by the handler where they apply. */
     char audit_secret[VAULT_NAME_MAX + 1];
     uint64_t audit_version;
-    char audit_detail[128]; /* short reason; never a value or token */
-    int audited;            /* set when the record was committed inside
-                               the handler's own write transaction */
+    char audit_detail[128];  /* short reason; never a value or token */
+    int audited;             /* set when the record was committed inside
+                                the handler's own write transaction */
+    uint32_t reply_delay_ms; /* handler asks the server to hold the reply
+                                (login back-off); the server uses a timer */
     char errmsg[256];
 } vault_call;
 

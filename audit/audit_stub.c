@@ -1,0 +1,2 @@
+/* audit log: see audit.h */
+#include "tv_err.h"
