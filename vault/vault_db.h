@@ -1,0 +1,73 @@
+/*
+ * vault_db: the LMDB environment and its named databases (DESIGN.md §8).
+ *
+ * One environment per vault state directory (files data.mdb and lock.mdb).
+ * The environment is opened with room for VAULT_DB_MAXDBS named databases;
+ * vault_db_open creates the core ones below. Other modules (the audit writer)
+ * open their own named databases ("audit*") in the same environment with
+ * mdb_dbi_open inside a write transaction of their own.
+ *
+ * Ownership: vault_db_open returns a handle owned by the caller and released
+ * with vault_db_close. The dbi handles stay valid until close. LMDB allows one
+ * write transaction at a time; all calls happen on the event-loop thread.
+ *
+ * Error mapping (vault_db_err): MDB_MAP_FULL/MDB_TXN_FULL -> TV_ERR_STORAGE_FULL,
+ * MDB_NOTFOUND -> TV_ERR_NOT_FOUND, MDB_CORRUPTED/MDB_PAGE_NOTFOUND/MDB_INVALID/
+ * MDB_VERSION_MISMATCH -> TV_ERR_INTEGRITY, errno values (EIO, ENOSPC, EACCES...)
+ * -> TV_ERR_IO (ENOSPC -> TV_ERR_STORAGE_FULL, ENOMEM -> TV_ERR_NOMEM), other
+ * MDB_* -> TV_ERR_INTERNAL.
+ */
+#ifndef VAULT_DB_H
+#define VAULT_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "tv_err.h"
+
+#define VAULT_DB_MAXDBS 16
+/* Default map size: 1 GiB (sparse file; only used pages take disk space). */
+#define VAULT_DB_DEFAULT_MAP_SIZE ((size_t)1 << 30)
+
+typedef struct vault_db {
+    MDB_env *env;
+    MDB_dbi meta;      /* "meta": sealed root key, escrow, epoch, format marks */
+    MDB_dbi secrets;   /* "secrets": per-secret metadata record (vault_store) */
+    MDB_dbi versions;  /* "versions": per-version wrapped DEK + ciphertext */
+    MDB_dbi policies;  /* "policies": ACL policies */
+    MDB_dbi users;     /* "users": operator users */
+    MDB_dbi tokens;    /* "tokens": operator tokens / sessions */
+    MDB_dbi functions; /* "functions": registered function identities */
+    size_t map_size;
+} vault_db;
+
+/* Open (creating if needed) the environment in directory `dir` (which must
+ * exist; created files are 0600) with map size `map_size` bytes (0 = default;
+ * rounded by LMDB to the page size). Creates the named DBs listed above.
+ * Returns 0 and *out, or TV_ERR_INVALID (NULL dir), TV_ERR_IO (cannot open),
+ * TV_ERR_NOMEM, TV_ERR_STORAGE_FULL (map too small to create the DBs). */
+int vault_db_open(const char *dir, size_t map_size, vault_db **out) TV_WUR;
+
+/* Close the environment and free db. NULL is a no-op. No transaction may be open. */
+void vault_db_close(vault_db *db);
+
+/* Map an LMDB return code (or errno) to a tv_err. 0 maps to 0. */
+int vault_db_err(int mdb_rc);
+
+/* Begin a write transaction. Returns 0 and *txn, or a mapped error. */
+int vault_db_wtxn(vault_db *db, MDB_txn **txn) TV_WUR;
+
+/* Begin a read-only transaction. Returns 0 and *txn, or a mapped error. */
+int vault_db_rtxn(vault_db *db, MDB_txn **txn) TV_WUR;
+
+/* Commit txn (always consumed: on failure it is aborted by LMDB). Returns 0 or
+ * a mapped error (TV_ERR_STORAGE_FULL when the map filled at commit). */
+int vault_db_commit(MDB_txn *txn) TV_WUR;
+
+/* Bytes in use (last used page * page size) and the map size. Either pointer
+ * may be NULL. Returns 0 or a mapped error. */
+int vault_db_usage(vault_db *db, uint64_t *used_bytes, uint64_t *map_bytes) TV_WUR;
+
+#endif
