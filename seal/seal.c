@@ -2,6 +2,22 @@
 
 #include <string.h>
 
+/* Backend constructors (one file each). */
+int seal_sim_open(const seal_options *opts, seal_backend **out);
+
+int seal_backend_open(const seal_options *opts, seal_backend **out)
+{
+    const char *name;
+    if (!opts || !out)
+        return TV_ERR_INVALID;
+    name = opts->backend ? opts->backend : "sim";
+    if (strcmp(name, "sim") == 0)
+        return seal_sim_open(opts, out);
+    if (strcmp(name, "gramine-sgx") == 0 || strcmp(name, "tsm") == 0 || strcmp(name, "dstack") == 0)
+        return TV_ERR_UNIMPLEMENTED;
+    return TV_ERR_INVALID;
+}
+
 int seal_get_key(seal_backend *b, enum seal_policy policy, uint16_t key_svn,
                  uint8_t key[SEAL_KEY_LEN])
 {

@@ -78,4 +78,8 @@ int seal_get_key(seal_backend *b, enum seal_policy policy, uint16_t key_svn,
                  uint8_t key[SEAL_KEY_LEN]) TV_WUR;
 int seal_identity_get(seal_backend *b, seal_identity *out) TV_WUR;
 
+/* The sim backend's warning, for the daemon's start-up log and status
+ * ("sim TEE backend: NO hardware protection ..."). Static storage. */
+extern const char seal_sim_warning[];
+
 #endif
