@@ -1,0 +1,244 @@
+/*
+ * Helpers shared by the evidence producers: bounded whole-file reads, writes
+ * to pre-existing attribute files (configfs, /dev/attestation), and parsing
+ * the identity claims out of (unverified) evidence bodies.
+ */
+#include "seal_producers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <sodium.h>
+
+static int map_errno(int e)
+{
+    return e == ENOENT ? TV_ERR_NOT_FOUND : TV_ERR_IO;
+}
+
+int seal_file_read(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    int r = TV_ERR_INTERNAL;
+    int fd = -1;
+    uint8_t *buf = NULL;
+    size_t cap = 4096, n = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r = map_errno(errno);
+        goto out;
+    }
+    if (cap > max + 1)
+        cap = max + 1;
+    if (!(buf = malloc(cap + 1))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
+    for (;;) {
+        ssize_t k;
+        if (n == cap) {
+            /* Buffer full: either grow (still within max + 1 so that
+             * "exactly max" and "more than max" can be told apart) or stop. */
+            size_t ncap = cap * 2;
+            uint8_t *nb;
+            if (cap >= max + 1) {
+                r = TV_ERR_TOO_LARGE;
+                goto out;
+            }
+            if (ncap > max + 1)
+                ncap = max + 1;
+            if (!(nb = realloc(buf, ncap + 1))) {
+                r = TV_ERR_NOMEM;
+                goto out;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        k = read(fd, buf + n, cap - n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            r = TV_ERR_IO;
+            goto out;
+        }
+        if (k == 0)
+            break;
+        n += (size_t)k;
+    }
+    if (n > max) {
+        r = TV_ERR_TOO_LARGE;
+        goto out;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    buf = NULL;
+    r = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return r;
+}
+
+int seal_file_write_existing(const char *path, const void *data, size_t len)
+{
+    int r = TV_ERR_INTERNAL;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    ssize_t k;
+
+    if (fd < 0)
+        return map_errno(errno);
+    /* Attribute files take the whole value in one write. */
+    do {
+        k = write(fd, data, len);
+    } while (k < 0 && errno == EINTR);
+    if (k < 0 || (size_t)k != len) {
+        r = TV_ERR_IO;
+        goto out;
+    }
+    /* configfs commits binary attributes on close; a failed close is a
+     * failed write. */
+    if (close(fd) != 0) {
+        fd = -1;
+        r = TV_ERR_IO;
+        goto out;
+    }
+    fd = -1;
+    r = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+#define QUOTE_HEADER_LEN 48
+#define SGX_BODY_LEN     384
+#define TD10_BODY_LEN    584
+#define SNP_REPORT_LEN   0x4A0
+
+int seal_evidence_identity(const char *type, const uint8_t *ev, size_t ev_len, seal_identity *id,
+                           const uint8_t **rd)
+{
+    seal_identity t;
+
+    memset(&t, 0, sizeof t);
+    if (!type || !ev)
+        return TV_ERR_INVALID;
+    if (strcmp(type, "sgx") == 0) {
+        const uint8_t *b = ev + QUOTE_HEADER_LEN;
+        if (ev_len < QUOTE_HEADER_LEN + SGX_BODY_LEN || le16(ev) != 3 || le32(ev + 4) != 0)
+            return TV_ERR_FORMAT;
+        memcpy(t.measurement, b + 64, 32);
+        t.measurement_len = 32;
+        memcpy(t.signer, b + 128, 32);
+        t.signer_len = 32;
+        t.svn = le16(b + 258);
+        t.debug = (le64(b + 48) & 0x2) != 0;
+        if (rd)
+            *rd = b + 320;
+    } else if (strcmp(type, "tdx") == 0) {
+        const uint8_t *b;
+        uint16_t ver;
+        if (ev_len < QUOTE_HEADER_LEN || le32(ev + 4) != 0x81)
+            return TV_ERR_FORMAT;
+        ver = le16(ev);
+        if (ver == 4) {
+            if (ev_len - QUOTE_HEADER_LEN < TD10_BODY_LEN)
+                return TV_ERR_FORMAT;
+            b = ev + QUOTE_HEADER_LEN;
+        } else if (ver == 5) {
+            uint16_t btype;
+            uint32_t bsize;
+            if (ev_len - QUOTE_HEADER_LEN < 6)
+                return TV_ERR_FORMAT;
+            btype = le16(ev + QUOTE_HEADER_LEN);
+            bsize = le32(ev + QUOTE_HEADER_LEN + 2);
+            if ((btype != 2 && btype != 3) || bsize < TD10_BODY_LEN ||
+                ev_len - QUOTE_HEADER_LEN - 6 < bsize)
+                return TV_ERR_FORMAT;
+            b = ev + QUOTE_HEADER_LEN + 6;
+        } else {
+            return TV_ERR_FORMAT;
+        }
+        memcpy(t.measurement, b + 136, 48);
+        t.measurement_len = 48;
+        memcpy(t.signer, b + 232, 48);
+        t.signer_len = 48;
+        t.svn = 0;
+        t.debug = (le64(b + 120) & 0x1) != 0;
+        if (rd)
+            *rd = b + 520;
+    } else if (strcmp(type, "snp") == 0) {
+        uint32_t ver;
+        if (ev_len < SNP_REPORT_LEN)
+            return TV_ERR_FORMAT;
+        ver = le32(ev);
+        if (ver < 2 || ver > 5)
+            return TV_ERR_FORMAT;
+        memcpy(t.measurement, ev + 0x90, 48);
+        t.measurement_len = 48;
+        memcpy(t.signer, ev + 0xE0, 48);
+        t.signer_len = 48;
+        t.svn = (uint16_t)le32(ev + 4);
+        t.debug = (le64(ev + 8) & (1ull << 19)) != 0;
+        if (rd)
+            *rd = ev + 0x50;
+    } else {
+        return TV_ERR_INVALID;
+    }
+    if (id)
+        *id = t;
+    sodium_memzero(&t, sizeof t);
+    return 0;
+}
+
+int seal_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const char *info,
+                     uint8_t key[SEAL_KEY_LEN])
+{
+    static const char salt[] = "teevault-seal-v1";
+    EVP_KDF *kdf = NULL;
+    EVP_KDF_CTX *ctx = NULL;
+    OSSL_PARAM params[5];
+    int r = TV_ERR_CRYPTO;
+
+    if (!ikm || !info || !key)
+        return TV_ERR_INVALID;
+    if (!(kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) || !(ctx = EVP_KDF_CTX_new(kdf)))
+        goto out;
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0);
+    params[1] =
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikm_len);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt,
+                                                  sizeof salt - 1);
+    params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)(uintptr_t)info,
+                                                  strlen(info));
+    params[4] = OSSL_PARAM_construct_end();
+    if (EVP_KDF_derive(ctx, key, SEAL_KEY_LEN, params) != 1)
+        goto out;
+    r = 0;
+out:
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    return r;
+}
