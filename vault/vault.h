@@ -102,6 +102,8 @@ struct vault {
     struct vault_db *db;      /* LMDB environment and named databases */
     struct vault_keyring *kr; /* root key and KEK epochs; NULL until initialised/unsealed */
     struct audit_log *audit;  /* NULL until the audit writer is wired in */
+    /* Group-commit audit writer (vault_audit.c); NULL until vault_audit_open. */
+    struct vault_audit *auditw;
     struct event_base *base;
 };
 

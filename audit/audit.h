@@ -1,0 +1,322 @@
+/*
+ * audit: the hash-chained, checkpointed audit log (DESIGN.md §6).
+ *
+ * Depends only on proto/ (tv_err, proto_buf), LMDB and libsodium; it never
+ * includes anything from vault/. The daemon's writer (vault/vault_audit.c)
+ * drives it; the CLI uses the JSON-lines encoder and the offline verifier.
+ *
+ * Chain. Records are numbered from seq 1. hash_0 is 32 zero bytes and
+ *     hash_n = BLAKE2b-256("teevault-audit-record-v1\0" || hash_{n-1} || canonical(record_n))
+ * (libsodium crypto_generichash, unkeyed, 32-byte output).
+ *
+ * Canonical record encoding (format 1; all integers big-endian; every string is
+ * a u32 length followed by its bytes, so no two field splits collide):
+ *     u8  format (=1)
+ *     u64 seq
+ *     i64 time_ns           (two's complement)
+ *     lv  principal
+ *     lv  method            ("teevault.v1.Secrets/Get")
+ *     lv  secret
+ *     u64 version
+ *     u32 status            (gRPC status code of the outcome)
+ *     lv  request_id
+ *     lv  peer
+ *     lv  detail
+ *
+ * Checkpoint. Ed25519 (libsodium crypto_sign_detached) over
+ *     "teevault-audit-checkpoint-v1\0" || u64 first_seq || u64 last_seq ||
+ *     head_hash[32] || i64 time_ns
+ * where head_hash is hash_{last_seq}. A valid signature over head hash_{last}
+ * vouches for every record up to last_seq (the chain commits to all of them);
+ * first_seq only says which range the checkpoint was made for.
+ *
+ * Storage: three named databases in the caller's LMDB environment (the env
+ * needs room for 3 more named DBs):
+ *     "audit"       u64be seq       -> canonical record || prev_hash || hash
+ *     "audit_ckpt"  u64be last_seq  -> u8 format || u64 first || u64 last ||
+ *                                      hash[32] || i64 time_ns || sig[64]
+ *     "audit_meta"  "format"        -> u8 1
+ *                   "pubkey"        -> the Ed25519 public key last used to sign
+ *
+ * What a record may hold: who, what, which secret/version, the outcome, a
+ * short detail. WARNING: never put a secret value, token, password or key in
+ * any field; this module cannot tell and stores what it is given.
+ *
+ * Threads: an audit_log is used from one thread (the event loop). LMDB's rule
+ * of one write transaction at a time applies to the txn arguments.
+ */
+#ifndef AUDIT_H
+#define AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "tv_err.h"
+
+#define AUDIT_FORMAT      1
+#define AUDIT_HASH_LEN    32
+#define AUDIT_PK_LEN      32
+#define AUDIT_SIG_LEN     64
+#define AUDIT_SEED_LEN    32
+#define AUDIT_HASH_NAME   "blake2b-256"
+#define AUDIT_SIG_NAME    "ed25519"
+#define AUDIT_DOMAIN_REC  "teevault-audit-record-v1"     /* + NUL in the hash input */
+#define AUDIT_DOMAIN_CKPT "teevault-audit-checkpoint-v1" /* + NUL in the signed message */
+
+/* Field capacities (bytes, excluding the NUL). Longer input is truncated by
+ * audit_record_set_str(); decoders reject longer fields as TV_ERR_FORMAT. */
+#define AUDIT_PRINCIPAL_MAX 255
+#define AUDIT_METHOD_MAX    127
+#define AUDIT_SECRET_MAX    512
+#define AUDIT_REQID_MAX     64
+#define AUDIT_PEER_MAX      127
+#define AUDIT_DETAIL_MAX    127
+
+/* Longest canonical record: fixed part + the six strings. */
+#define AUDIT_CANON_MAX                                                                            \
+    (1 + 8 + 8 + 8 + 4 + 6 * 4 + AUDIT_PRINCIPAL_MAX + AUDIT_METHOD_MAX + AUDIT_SECRET_MAX +       \
+     AUDIT_REQID_MAX + AUDIT_PEER_MAX + AUDIT_DETAIL_MAX)
+
+/* Longest JSON line either encoder produces, including '\n' and NUL (every
+ * string byte may become a 6-byte \u00XX escape). */
+#define AUDIT_JSON_LINE_MAX 8192
+
+/* One decision. Strings are NUL-terminated and may hold any byte but NUL. */
+typedef struct audit_record {
+    uint64_t seq;
+    int64_t time_ns; /* CLOCK_REALTIME nanoseconds */
+    char principal[AUDIT_PRINCIPAL_MAX + 1];
+    char method[AUDIT_METHOD_MAX + 1];
+    char secret[AUDIT_SECRET_MAX + 1];
+    uint64_t version;
+    uint32_t status; /* gRPC status code (0 = OK) */
+    char request_id[AUDIT_REQID_MAX + 1];
+    char peer[AUDIT_PEER_MAX + 1];
+    char detail[AUDIT_DETAIL_MAX + 1];
+    uint8_t prev_hash[AUDIT_HASH_LEN];
+    uint8_t hash[AUDIT_HASH_LEN];
+} audit_record;
+
+typedef struct audit_checkpoint {
+    uint64_t first_seq;
+    uint64_t last_seq;
+    uint8_t head_hash[AUDIT_HASH_LEN];
+    int64_t time_ns;
+    uint8_t sig[AUDIT_SIG_LEN];
+} audit_checkpoint;
+
+/* ------------------------------------------------------------ record */
+
+/* Copy at most `cap` bytes of s (stopping at NUL or n) into dst[cap+1],
+ * NUL-terminated. For filling audit_record's string fields. */
+void audit_record_set_str(char *dst, size_t cap, const char *s, size_t n);
+
+/* Append the canonical encoding of r (hashes excluded) to out.
+ * Errors: TV_ERR_INVALID (a string longer than its cap), proto_buf errors. */
+struct proto_buf;
+int audit_record_encode(const audit_record *r, struct proto_buf *out) TV_WUR;
+
+/* Decode a canonical record from in (consuming it; trailing bytes are left).
+ * Errors: TV_ERR_FORMAT (unknown format, field too long, NUL in a string,
+ * truncated). Hashes in *r are zeroed. */
+int audit_record_decode(struct proto_buf *in, audit_record *r) TV_WUR;
+
+/* hash = H(domain || prev || canonical(r)). Uses r->prev_hash as prev and
+ * writes the result to out (which may be r->hash). Errors as encode. */
+int audit_record_hash(const audit_record *r, uint8_t out[AUDIT_HASH_LEN]) TV_WUR;
+
+/* The exact bytes a checkpoint signature covers (no output errors). */
+#define AUDIT_CKPT_MSG_LEN (sizeof(AUDIT_DOMAIN_CKPT) + 8 + 8 + AUDIT_HASH_LEN + 8)
+void audit_checkpoint_message(const audit_checkpoint *c, uint8_t msg[AUDIT_CKPT_MSG_LEN]);
+
+/* Verify c->sig against pk. Returns 0 or TV_ERR_VERIFY. */
+int audit_checkpoint_verify(const audit_checkpoint *c, const uint8_t pk[AUDIT_PK_LEN]) TV_WUR;
+
+/* ------------------------------------------------------------ store */
+
+typedef struct audit_log audit_log;
+
+/* Open (creating if needed) the audit DBs in env, in a write transaction of
+ * its own: no write transaction may be open in this thread. The log has no
+ * signing key until audit_log_set_seed(). Returns 0 and *out (owned by the
+ * caller, freed with audit_log_close) or TV_ERR_STORAGE_FULL (no room for
+ * the DBs, or MDB_DBS_FULL), TV_ERR_FORMAT (audit_meta holds another
+ * format), TV_ERR_INTEGRITY/TV_ERR_IO (LMDB), TV_ERR_NOMEM. */
+int audit_log_open(MDB_env *env, audit_log **out) TV_WUR;
+
+/* Set the Ed25519 checkpoint key from a 32-byte seed (copied into
+ * sodium_malloc memory; the caller wipes its copy). Replaces an earlier key.
+ * Returns 0, TV_ERR_NOMEM or TV_ERR_CRYPTO. */
+int audit_log_set_seed(audit_log *log, const uint8_t seed[AUDIT_SEED_LEN]) TV_WUR;
+
+/* 1 when a signing key is set, else 0. */
+int audit_log_has_key(const audit_log *log);
+
+/* The public key. Returns 0 or TV_ERR_NOT_INITIALISED (no key yet). */
+int audit_log_pubkey(const audit_log *log, uint8_t pk[AUDIT_PK_LEN]) TV_WUR;
+
+/* Wipe the key and free. The env is not touched (the caller closes it
+ * afterwards). NULL is a no-op. */
+void audit_log_close(audit_log *log);
+
+/* Append r inside the caller's write transaction txn: sets r->seq (head+1),
+ * r->prev_hash and r->hash (and r->time_ns to now if it is 0) and stores it.
+ * Nothing is recorded unless the caller commits txn. The head is read from
+ * the DB inside txn, so an aborted txn leaves no stale state behind.
+ * Errors: TV_ERR_INVALID (a string over its cap), TV_ERR_STORAGE_FULL
+ * (MDB_MAP_FULL/TXN_FULL: the caller must abort txn), TV_ERR_INTEGRITY
+ * (stored head unreadable), TV_ERR_IO, TV_ERR_INTERNAL. */
+int audit_append(audit_log *log, MDB_txn *txn, audit_record *r) TV_WUR;
+
+/* The head in txn (read or write): last seq (0 when empty) and its hash
+ * (zeros when empty). Either output may be NULL. Errors: TV_ERR_INTEGRITY,
+ * TV_ERR_IO. */
+int audit_head(audit_log *log, MDB_txn *txn, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN]) TV_WUR;
+
+/* Read record seq into *r. TV_ERR_NOT_FOUND, TV_ERR_INTEGRITY (undecodable). */
+int audit_get(audit_log *log, MDB_txn *txn, uint64_t seq, audit_record *r) TV_WUR;
+
+/* The newest stored checkpoint. TV_ERR_NOT_FOUND when none. */
+int audit_last_checkpoint(audit_log *log, MDB_txn *txn, audit_checkpoint *c) TV_WUR;
+
+/* Sign (not store) a checkpoint over [first_seq, last_seq] with the current
+ * hash at last_seq and time now (time_ns 0 = now). Errors: TV_ERR_NOT_INITIALISED
+ * (no key), TV_ERR_INVALID (first > last or last == 0), TV_ERR_NOT_FOUND
+ * (last_seq not in the log). */
+int audit_sign_checkpoint(audit_log *log, MDB_txn *txn, uint64_t first_seq, uint64_t last_seq,
+                          int64_t time_ns, audit_checkpoint *out) TV_WUR;
+
+/* Inside write txn: if a key is set and the head is past the last stored
+ * checkpoint, sign and store a checkpoint {last checkpoint + 1, head} (time_ns
+ * 0 = now) and return 1 with *out set (out may be NULL); return 0 when there
+ * was nothing to checkpoint or no key. Errors as audit_append. */
+int audit_checkpoint_now(audit_log *log, MDB_txn *txn, int64_t time_ns,
+                         audit_checkpoint *out) TV_WUR;
+
+/* A callback over records/checkpoints: return 0 to continue, 1 to stop
+ * early (the iteration then returns 0), or a negative tv_err to abort with it. */
+typedef int (*audit_record_cb)(void *arg, const audit_record *r);
+typedef int (*audit_ckpt_cb)(void *arg, const audit_checkpoint *c);
+
+typedef struct audit_filter {
+    uint64_t since;        /* first seq (0 or 1 = from the start) */
+    uint64_t to;           /* last seq, 0 = up to the head */
+    const char *principal; /* exact match, NULL/"" = any */
+    const char *secret;    /* exact match, NULL/"" = any */
+    uint64_t limit;        /* max records passed to cb, 0 = no limit */
+} audit_filter;
+
+/* Call cb for each record in seq order that matches f (NULL = everything).
+ * Errors: what cb returned, TV_ERR_INTEGRITY (undecodable record), LMDB. */
+int audit_list(audit_log *log, MDB_txn *txn, const audit_filter *f, audit_record_cb cb,
+               void *arg) TV_WUR;
+
+/* Call cb for each stored checkpoint with from <= last_seq <= to (to 0 = no
+ * upper bound), in order. Errors as audit_list. */
+int audit_list_checkpoints(audit_log *log, MDB_txn *txn, uint64_t from, uint64_t to,
+                           audit_ckpt_cb cb, void *arg) TV_WUR;
+
+/* ------------------------------------------------------------ JSON lines */
+
+/* Export file format (one JSON object per line, keys in this order):
+ *   {"type":"header","format":1,"hash":"blake2b-256","sig":"ed25519","pubkey":"<64 hex>"}
+ *   {"type":"record","seq":N,"time_ns":N,"principal":S,"method":S,"secret":S,
+ *    "version":N,"status":N,"request_id":S,"peer":S,"detail":S,
+ *    "prev_hash":"<64 hex>","hash":"<64 hex>"}
+ *   {"type":"checkpoint","first_seq":N,"last_seq":N,"head_hash":"<hex>",
+ *    "time_ns":N,"signature":"<128 hex>"}
+ * A checkpoint line follows the record line with seq == last_seq. Strings are
+ * byte strings: '"', '\\', bytes < 0x20 and bytes >= 0x7f are written as
+ * \u00XX meaning the single byte XX (so a non-ASCII UTF-8 name reads as
+ * Latin-1 in other JSON tools, but round-trips exactly here). The header's
+ * pubkey is "" when the exporter had no key. */
+
+/* Write one line (with '\n' and NUL) into buf[cap]; returns the line length
+ * (without NUL) or TV_ERR_TOO_LARGE when cap is too small (AUDIT_JSON_LINE_MAX
+ * always suffices). */
+int audit_json_header(char *buf, size_t cap, const uint8_t *pk_or_null) TV_WUR;
+int audit_json_record(char *buf, size_t cap, const audit_record *r) TV_WUR;
+int audit_json_checkpoint(char *buf, size_t cap, const audit_checkpoint *c) TV_WUR;
+
+enum audit_line_type {
+    AUDIT_LINE_HEADER = 1,
+    AUDIT_LINE_RECORD = 2,
+    AUDIT_LINE_CHECKPOINT = 3,
+};
+
+typedef struct audit_line {
+    enum audit_line_type type;
+    int has_pubkey; /* header only */
+    uint8_t pubkey[AUDIT_PK_LEN];
+    audit_record rec;
+    audit_checkpoint ckpt;
+} audit_line;
+
+/* Parse one line (without or with a trailing '\n'; untrusted bytes). Strict:
+ * exactly the keys of its type, each once, no other whitespace than the
+ * encoder writes is required but spaces/tabs between tokens are accepted.
+ * Returns 0 or TV_ERR_FORMAT with a reason (a static string) in *why. */
+int audit_json_parse(const char *line, size_t len, audit_line *out, const char **why) TV_WUR;
+
+/* Export [from, to] (to 0 = head) from the store as JSON lines through
+ * write(arg, data, len) (returning 0 or a tv_err): header, records with their
+ * stored checkpoints after them, and finally a checkpoint signed now over
+ * [from, last exported seq] (omitted when no key or no record). Errors: what
+ * write returned, store errors. *n_records (may be NULL) gets the count. */
+typedef int (*audit_write_fn)(void *arg, const char *data, size_t len);
+int audit_export(audit_log *log, MDB_txn *txn, uint64_t from, uint64_t to, audit_write_fn write,
+                 void *arg, uint64_t *n_records) TV_WUR;
+
+/* ------------------------------------------------------------ verifier */
+
+enum audit_verdict {
+    AUDIT_OK = 0,              /* every record covered by a valid checkpoint */
+    AUDIT_BAD_FORMAT = 1,      /* a line is not valid export syntax */
+    AUDIT_BAD_CHAIN = 2,       /* seq gap/order, prev_hash or hash mismatch */
+    AUDIT_BAD_CHECKPOINT = 3,  /* bad signature, head mismatch, misplaced */
+    AUDIT_UNVERIFIED_TAIL = 4, /* records after the last valid checkpoint */
+    AUDIT_NO_KEY = 5,          /* no public key in the header nor given */
+};
+
+typedef struct audit_verify_result {
+    enum audit_verdict verdict;
+    uint64_t bad_seq;     /* first bad (or first unverified) seq; 0 if none */
+    uint64_t line;        /* 1-based line number of the problem; 0 if none */
+    char why[256];        /* one sentence */
+    uint64_t records;     /* record lines read */
+    uint64_t checkpoints; /* valid checkpoints */
+    uint64_t first_seq;   /* first record's seq (0 when none) */
+    uint64_t covered_to;  /* last seq vouched for by a valid checkpoint */
+    uint64_t last_seq;    /* last record's seq */
+    int pubkey_from_file; /* 1 when the key came from the export itself */
+} audit_verify_result;
+
+/* Sans-I/O streaming verifier: feed lines in order, then finish. */
+typedef struct audit_verifier audit_verifier;
+
+/* pk may be NULL: then the header's pubkey is used (and reported as
+ * self-asserted). With pk, a header pubkey that differs is a bad checkpoint
+ * key and reported. Returns 0 and *out, or TV_ERR_NOMEM. */
+int audit_verifier_new(const uint8_t *pk, audit_verifier **out) TV_WUR;
+
+/* Feed one line (no '\n' needed; empty lines are ignored). After the first
+ * problem later lines are ignored. Returns 0 while the export is good so far,
+ * TV_ERR_INTEGRITY once a problem was found (details at finish). */
+int audit_verifier_line(audit_verifier *v, const char *line, size_t len) TV_WUR;
+
+/* Final verdict into *res. Returns 0 only for AUDIT_OK, else TV_ERR_INTEGRITY
+ * (or TV_ERR_VERIFY for AUDIT_NO_KEY). */
+int audit_verifier_finish(audit_verifier *v, audit_verify_result *res) TV_WUR;
+
+void audit_verifier_free(audit_verifier *v);
+
+/* Whole-buffer convenience: split buf at '\n' and run the verifier. */
+int audit_verify_buffer(const char *buf, size_t len, const uint8_t *pk,
+                        audit_verify_result *res) TV_WUR;
+
+/* Parse 2*n hex chars into out. Returns 0 or TV_ERR_FORMAT. */
+int audit_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t n) TV_WUR;
+
+#endif

@@ -1,2 +1,0 @@
-/* audit log: see audit.h */
-#include "tv_err.h"
