@@ -28,6 +28,12 @@
 #include "tv_err.h"
 
 #define VAULT_DB_MAXDBS 16
+
+/* A hook run inside a module's write transaction just before it commits
+ * (the audit writer appends its record there, so the write and its audit
+ * record commit together). Returns 0, or a tv_err that aborts the whole write
+ * (nothing is stored). arg is the caller's. May be passed as NULL. */
+typedef int (*vault_txn_hook)(void *arg, MDB_txn *txn);
 /* Default map size: 1 GiB (sparse file; only used pages take disk space). */
 #define VAULT_DB_DEFAULT_MAP_SIZE ((size_t)1 << 30)
 

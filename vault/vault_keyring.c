@@ -1,0 +1,559 @@
+#include "vault_keyring.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <argon2.h>
+#include <sodium.h>
+
+#include "seal_blob.h"
+
+#define RK_AD          "teevault/rk/v1"
+#define META_RK        "rk.sealed"
+#define META_ESCROW    "rk.escrow"
+#define META_EPOCH     "kek.epoch"
+#define HKDF_SALT      "teevault-hkdf-v1"
+#define KEK_LABEL      "teevault/kek"
+#define META_MAC_LABEL "teevault/meta-mac"
+
+#define EPOCH_FMT     1
+#define EPOCH_REC_LEN (1 + 4 + 32)
+
+#define ESCROW_MAGIC   "TVES"
+#define ESCROW_FMT     1
+#define ESCROW_ALG     1
+#define ESCROW_SALT    16
+#define ESCROW_NONCE   24
+#define ESCROW_HDR_LEN (4 + 1 + 1 + 4 + 4 + 4 + ESCROW_SALT + ESCROW_NONCE)
+#define ESCROW_LEN     (ESCROW_HDR_LEN + VAULT_KEY_LEN + 16)
+
+struct vault_keyring {
+    vault_db *db;
+    seal_backend *seal;
+    enum seal_policy policy;
+    uint32_t epoch;
+    uint8_t *mem; /* sodium_malloc: rk | prk | kek for the current epoch */
+};
+
+#define KR_RK(kr)  ((kr)->mem)
+#define KR_PRK(kr) ((kr)->mem + VAULT_KEY_LEN)
+#define KR_KEK(kr) ((kr)->mem + 2 * VAULT_KEY_LEN)
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+int vault_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
+                      const uint8_t *info, size_t info_len, uint8_t *okm, size_t okm_len)
+{
+    crypto_auth_hmacsha256_state st;
+    uint8_t prk[32], t[32];
+    size_t done = 0;
+    uint8_t ctr = 1;
+
+    if (okm_len > 255 * 32)
+        return TV_ERR_INVALID;
+    crypto_auth_hmacsha256_init(&st, salt, salt_len);
+    crypto_auth_hmacsha256_update(&st, ikm, ikm_len);
+    crypto_auth_hmacsha256_final(&st, prk);
+    while (done < okm_len) {
+        size_t n = okm_len - done < 32 ? okm_len - done : 32;
+        crypto_auth_hmacsha256_init(&st, prk, sizeof(prk));
+        if (ctr > 1)
+            crypto_auth_hmacsha256_update(&st, t, sizeof(t));
+        crypto_auth_hmacsha256_update(&st, info, info_len);
+        crypto_auth_hmacsha256_update(&st, &ctr, 1);
+        crypto_auth_hmacsha256_final(&st, t);
+        memcpy(okm + done, t, n);
+        done += n;
+        ctr++;
+    }
+    sodium_memzero(&st, sizeof(st));
+    sodium_memzero(prk, sizeof(prk));
+    sodium_memzero(t, sizeof(t));
+    return 0;
+}
+
+/* HKDF-Expand for one 32-byte block from the cached PRK. */
+static void expand32(const vault_keyring *kr, const uint8_t *info, size_t info_len,
+                     uint8_t out[VAULT_KEY_LEN])
+{
+    crypto_auth_hmacsha256_state st;
+    uint8_t one = 1;
+    crypto_auth_hmacsha256_init(&st, KR_PRK(kr), VAULT_KEY_LEN);
+    crypto_auth_hmacsha256_update(&st, info, info_len);
+    crypto_auth_hmacsha256_update(&st, &one, 1);
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof(st));
+}
+
+static void kek_for(const vault_keyring *kr, uint32_t epoch, uint8_t out[VAULT_KEY_LEN])
+{
+    uint8_t info[sizeof(KEK_LABEL) + 8];
+    memcpy(info, KEK_LABEL, sizeof(KEK_LABEL)); /* includes the 0x00 separator */
+    memset(info + sizeof(KEK_LABEL), 0, 4);
+    put_be32(info + sizeof(KEK_LABEL) + 4, epoch);
+    expand32(kr, info, sizeof(info), out);
+}
+
+int vault_keyring_kek(const vault_keyring *kr, uint32_t epoch, uint8_t out[VAULT_KEY_LEN])
+{
+    if (epoch == 0 || epoch > kr->epoch)
+        return TV_ERR_INVALID;
+    if (epoch == kr->epoch) {
+        memcpy(out, KR_KEK(kr), VAULT_KEY_LEN);
+        return 0;
+    }
+    kek_for(kr, epoch, out);
+    return 0;
+}
+
+int vault_keyring_derive(const vault_keyring *kr, const char *label, uint8_t out[VAULT_KEY_LEN])
+{
+    if (!label || !label[0])
+        return TV_ERR_INVALID;
+    expand32(kr, (const uint8_t *)label, strlen(label), out);
+    return 0;
+}
+
+uint32_t vault_keyring_epoch(const vault_keyring *kr)
+{
+    return kr->epoch;
+}
+
+enum seal_policy vault_keyring_policy(const vault_keyring *kr)
+{
+    return kr->policy;
+}
+
+void vault_keyring_free(vault_keyring *kr)
+{
+    if (!kr)
+        return;
+    sodium_free(kr->mem);
+    free(kr);
+}
+
+/* A keyring with a fresh (rk == NULL) or given RK; PRK and epoch-1 KEK set. */
+static int kr_new(vault_db *db, seal_backend *seal, const uint8_t *rk, vault_keyring **out)
+{
+    vault_keyring *kr = calloc(1, sizeof(*kr));
+    if (!kr)
+        return TV_ERR_NOMEM;
+    if (!(kr->mem = sodium_malloc(3 * VAULT_KEY_LEN))) {
+        free(kr);
+        return TV_ERR_NOMEM;
+    }
+    kr->db = db;
+    kr->seal = seal;
+    if (rk)
+        memcpy(KR_RK(kr), rk, VAULT_KEY_LEN);
+    else
+        randombytes_buf(KR_RK(kr), VAULT_KEY_LEN);
+    /* PRK = HMAC(salt, RK) (HKDF-Extract). */
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const uint8_t *)HKDF_SALT, sizeof(HKDF_SALT) - 1);
+    crypto_auth_hmacsha256_update(&st, KR_RK(kr), VAULT_KEY_LEN);
+    crypto_auth_hmacsha256_final(&st, KR_PRK(kr));
+    sodium_memzero(&st, sizeof(st));
+    kr->epoch = 1;
+    kek_for(kr, 1, KR_KEK(kr));
+    *out = kr;
+    return 0;
+}
+
+static void set_epoch(vault_keyring *kr, uint32_t epoch)
+{
+    kr->epoch = epoch;
+    kek_for(kr, epoch, KR_KEK(kr));
+}
+
+static void epoch_mac(const vault_keyring *kr, const uint8_t *rec5, uint8_t mac[32])
+{
+    uint8_t k[VAULT_KEY_LEN];
+    crypto_auth_hmacsha256_state st;
+    expand32(kr, (const uint8_t *)META_MAC_LABEL, sizeof(META_MAC_LABEL) - 1, k);
+    crypto_auth_hmacsha256_init(&st, k, sizeof(k));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)META_EPOCH, sizeof(META_EPOCH));
+    crypto_auth_hmacsha256_update(&st, rec5, 5);
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_memzero(&st, sizeof(st));
+    sodium_memzero(k, sizeof(k));
+}
+
+static int meta_put(vault_db *db, MDB_txn *txn, const char *key, const void *v, size_t n)
+{
+    MDB_val k = {strlen(key), (void *)(uintptr_t)key};
+    MDB_val d = {n, (void *)(uintptr_t)v};
+    return vault_db_err(mdb_put(txn, db->meta, &k, &d, 0));
+}
+
+static int meta_get(vault_db *db, MDB_txn *txn, const char *key, MDB_val *d)
+{
+    MDB_val k = {strlen(key), (void *)(uintptr_t)key};
+    return vault_db_err(mdb_get(txn, db->meta, &k, d));
+}
+
+static int write_epoch(vault_keyring *kr, MDB_txn *txn, uint32_t epoch)
+{
+    uint8_t rec[EPOCH_REC_LEN];
+    rec[0] = EPOCH_FMT;
+    put_be32(rec + 1, epoch);
+    epoch_mac(kr, rec, rec + 5);
+    return meta_put(kr->db, txn, META_EPOCH, rec, sizeof(rec));
+}
+
+static int read_epoch(const vault_keyring *kr, MDB_txn *txn, uint32_t *epoch)
+{
+    MDB_val d;
+    uint8_t mac[32];
+    int r = meta_get(kr->db, txn, META_EPOCH, &d);
+    if (r == TV_ERR_NOT_FOUND)
+        return TV_ERR_INTEGRITY; /* RK present but no epoch: tampered */
+    if (r < 0)
+        return r;
+    if (d.mv_size != EPOCH_REC_LEN)
+        return TV_ERR_INTEGRITY;
+    const uint8_t *p = d.mv_data;
+    if (p[0] != EPOCH_FMT)
+        return TV_ERR_FORMAT;
+    epoch_mac(kr, p, mac);
+    if (sodium_memcmp(mac, p + 5, 32) != 0)
+        return TV_ERR_INTEGRITY;
+    uint32_t e = get_be32(p + 1);
+    if (e == 0)
+        return TV_ERR_INTEGRITY;
+    *epoch = e;
+    return 0;
+}
+
+static int seal_rk(vault_keyring *kr, MDB_txn *txn, enum seal_policy policy)
+{
+    uint8_t *blob = NULL;
+    size_t blen = 0;
+    int r = seal_blob_seal(kr->seal, policy, (const uint8_t *)RK_AD, sizeof(RK_AD) - 1, KR_RK(kr),
+                           VAULT_KEY_LEN, &blob, &blen);
+    if (r < 0)
+        return r;
+    r = meta_put(kr->db, txn, META_RK, blob, blen);
+    free(blob);
+    if (r == 0)
+        kr->policy = policy;
+    return r;
+}
+
+/* Argon2id(passphrase, salt) -> 32-byte key in sodium memory. */
+static int escrow_kdf(const char *pw, size_t pwlen, uint32_t t, uint32_t m, uint32_t p,
+                      const uint8_t *salt, uint8_t *key)
+{
+    int rc = argon2id_hash_raw(t, m, p, pw, pwlen, salt, ESCROW_SALT, key, VAULT_KEY_LEN);
+    if (rc == ARGON2_MEMORY_ALLOCATION_ERROR)
+        return TV_ERR_NOMEM;
+    return rc == ARGON2_OK ? 0 : TV_ERR_CRYPTO;
+}
+
+static int escrow_build(const vault_keyring *kr, const char *pw, size_t pwlen,
+                        uint8_t out[ESCROW_LEN])
+{
+    int r;
+    uint8_t *key = sodium_malloc(VAULT_KEY_LEN);
+    unsigned long long clen = 0;
+    if (!key)
+        return TV_ERR_NOMEM;
+    memcpy(out, ESCROW_MAGIC, 4);
+    out[4] = ESCROW_FMT;
+    out[5] = ESCROW_ALG;
+    put_be32(out + 6, VAULT_ARGON2_T);
+    put_be32(out + 10, VAULT_ARGON2_M_KIB);
+    put_be32(out + 14, VAULT_ARGON2_P);
+    randombytes_buf(out + 18, ESCROW_SALT);
+    randombytes_buf(out + 18 + ESCROW_SALT, ESCROW_NONCE);
+    if ((r = escrow_kdf(pw, pwlen, VAULT_ARGON2_T, VAULT_ARGON2_M_KIB, VAULT_ARGON2_P, out + 18,
+                        key)) < 0)
+        goto out;
+    if (crypto_aead_xchacha20poly1305_ietf_encrypt(out + ESCROW_HDR_LEN, &clen, KR_RK(kr),
+                                                   VAULT_KEY_LEN, out, ESCROW_HDR_LEN, NULL,
+                                                   out + 18 + ESCROW_SALT, key) != 0) {
+        r = TV_ERR_CRYPTO;
+        goto out;
+    }
+    r = 0;
+out:
+    sodium_free(key);
+    return r;
+}
+
+/* Unwrap RK from an escrow blob into rk (sodium memory). */
+static int escrow_open(const uint8_t *b, size_t len, const char *pw, size_t pwlen, uint8_t *rk)
+{
+    int r;
+    uint8_t *key;
+    unsigned long long mlen = 0;
+    if (len != ESCROW_LEN || memcmp(b, ESCROW_MAGIC, 4) != 0 || b[4] != ESCROW_FMT ||
+        b[5] != ESCROW_ALG)
+        return TV_ERR_FORMAT;
+    uint32_t t = get_be32(b + 6), m = get_be32(b + 10), p = get_be32(b + 14);
+    if (t < 3 || t > 64 || m < VAULT_ARGON2_M_KIB || m > (1u << 20) || p < 1 || p > 16)
+        return TV_ERR_FORMAT;
+    if (!(key = sodium_malloc(VAULT_KEY_LEN)))
+        return TV_ERR_NOMEM;
+    if ((r = escrow_kdf(pw, pwlen, t, m, p, b + 18, key)) < 0)
+        goto out;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(rk, &mlen, NULL, b + ESCROW_HDR_LEN,
+                                                   len - ESCROW_HDR_LEN, b, ESCROW_HDR_LEN,
+                                                   b + 18 + ESCROW_SALT, key) != 0 ||
+        mlen != VAULT_KEY_LEN) {
+        r = TV_ERR_INTEGRITY;
+        goto out;
+    }
+    r = 0;
+out:
+    sodium_free(key);
+    return r;
+}
+
+int vault_keyring_exists(vault_db *db)
+{
+    MDB_txn *txn = NULL;
+    MDB_val d;
+    int r = vault_db_rtxn(db, &txn);
+    if (r < 0)
+        return r;
+    r = meta_get(db, txn, META_RK, &d);
+    mdb_txn_abort(txn);
+    if (r == TV_ERR_NOT_FOUND)
+        return 0;
+    return r < 0 ? r : 1;
+}
+
+int vault_keyring_init(vault_db *db, seal_backend *seal, enum seal_policy policy,
+                       const char *passphrase, size_t passphrase_len, vault_txn_hook hook,
+                       void *hook_arg, vault_keyring **out)
+{
+    int r = TV_ERR_INTERNAL;
+    vault_keyring *kr = NULL;
+    MDB_txn *txn = NULL;
+    MDB_val d;
+    uint8_t escrow[ESCROW_LEN];
+
+    if (policy != SEAL_POLICY_SIGNER && policy != SEAL_POLICY_MEASUREMENT)
+        return TV_ERR_INVALID;
+    if (passphrase && passphrase_len == 0)
+        return TV_ERR_INVALID;
+    if ((r = vault_keyring_exists(db)) != 0)
+        return r < 0 ? r : TV_ERR_EXISTS;
+    if ((r = kr_new(db, seal, NULL, &kr)) < 0)
+        return r;
+    /* Argon2 before the write transaction: it takes a noticeable time. */
+    if (passphrase && (r = escrow_build(kr, passphrase, passphrase_len, escrow)) < 0)
+        goto out;
+    if ((r = vault_db_wtxn(db, &txn)) < 0)
+        goto out;
+    if ((r = meta_get(db, txn, META_RK, &d)) != TV_ERR_NOT_FOUND) {
+        r = r < 0 ? r : TV_ERR_EXISTS;
+        goto out;
+    }
+    if ((r = seal_rk(kr, txn, policy)) < 0)
+        goto out;
+    if ((r = write_epoch(kr, txn, 1)) < 0)
+        goto out;
+    if (passphrase && (r = meta_put(db, txn, META_ESCROW, escrow, sizeof(escrow))) < 0)
+        goto out;
+    if (hook && (r = hook(hook_arg, txn)) < 0)
+        goto out;
+    r = vault_db_commit(txn);
+    txn = NULL;
+    if (r < 0)
+        goto out;
+    *out = kr;
+    kr = NULL;
+    r = 0;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    vault_keyring_free(kr);
+    return r;
+}
+
+int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out)
+{
+    int r = TV_ERR_INTERNAL;
+    vault_keyring *kr = NULL;
+    MDB_txn *txn = NULL;
+    MDB_val d;
+    uint8_t *rk = NULL;
+    size_t rklen = 0;
+    enum seal_policy policy;
+    uint16_t svn;
+    uint32_t epoch = 0;
+
+    if ((r = vault_db_rtxn(db, &txn)) < 0)
+        return r;
+    if ((r = meta_get(db, txn, META_RK, &d)) < 0) {
+        if (r == TV_ERR_NOT_FOUND)
+            r = TV_ERR_NOT_INITIALISED;
+        goto out;
+    }
+    if ((r = seal_blob_peek(d.mv_data, d.mv_size, &policy, &svn)) < 0)
+        goto out;
+    if ((r = seal_blob_unseal(seal, d.mv_data, d.mv_size, (const uint8_t *)RK_AD, sizeof(RK_AD) - 1,
+                              &rk, &rklen)) < 0)
+        goto out;
+    if (rklen != VAULT_KEY_LEN) {
+        r = TV_ERR_FORMAT;
+        goto out;
+    }
+    if ((r = kr_new(db, seal, rk, &kr)) < 0)
+        goto out;
+    kr->policy = policy;
+    if ((r = read_epoch(kr, txn, &epoch)) < 0)
+        goto out;
+    set_epoch(kr, epoch);
+    *out = kr;
+    kr = NULL;
+    r = 0;
+out:
+    mdb_txn_abort(txn);
+    seal_blob_free_pt(rk);
+    vault_keyring_free(kr);
+    return r;
+}
+
+int vault_keyring_recover(vault_db *db, seal_backend *seal, enum seal_policy policy,
+                          const char *passphrase, size_t passphrase_len, vault_txn_hook hook,
+                          void *hook_arg, vault_keyring **out)
+{
+    int r = TV_ERR_INTERNAL;
+    vault_keyring *kr = NULL;
+    MDB_txn *txn = NULL;
+    MDB_val d;
+    uint8_t escrow[ESCROW_LEN];
+    uint8_t *rk = NULL;
+    uint32_t epoch = 0;
+
+    if (!passphrase || passphrase_len == 0)
+        return TV_ERR_INVALID;
+    if (policy != SEAL_POLICY_SIGNER && policy != SEAL_POLICY_MEASUREMENT)
+        return TV_ERR_INVALID;
+    if ((r = vault_db_rtxn(db, &txn)) < 0)
+        return r;
+    r = meta_get(db, txn, META_ESCROW, &d);
+    if (r == 0 && d.mv_size != ESCROW_LEN)
+        r = TV_ERR_FORMAT;
+    if (r == 0)
+        memcpy(escrow, d.mv_data, ESCROW_LEN);
+    mdb_txn_abort(txn);
+    txn = NULL;
+    if (r < 0)
+        return r == TV_ERR_NOT_FOUND ? TV_ERR_NOT_INITIALISED : r;
+    if (!(rk = sodium_malloc(VAULT_KEY_LEN)))
+        return TV_ERR_NOMEM;
+    if ((r = escrow_open(escrow, sizeof(escrow), passphrase, passphrase_len, rk)) < 0)
+        goto out;
+    if ((r = kr_new(db, seal, rk, &kr)) < 0)
+        goto out;
+    if ((r = vault_db_wtxn(db, &txn)) < 0)
+        goto out;
+    if ((r = read_epoch(kr, txn, &epoch)) < 0)
+        goto out;
+    set_epoch(kr, epoch);
+    if ((r = seal_rk(kr, txn, policy)) < 0)
+        goto out;
+    if (hook && (r = hook(hook_arg, txn)) < 0)
+        goto out;
+    r = vault_db_commit(txn);
+    txn = NULL;
+    if (r < 0)
+        goto out;
+    *out = kr;
+    kr = NULL;
+    r = 0;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    sodium_free(rk);
+    vault_keyring_free(kr);
+    return r;
+}
+
+int vault_keyring_set_escrow(vault_keyring *kr, const char *passphrase, size_t passphrase_len,
+                             vault_txn_hook hook, void *hook_arg)
+{
+    int r;
+    MDB_txn *txn = NULL;
+    uint8_t escrow[ESCROW_LEN];
+    if (!passphrase || passphrase_len == 0)
+        return TV_ERR_INVALID;
+    if ((r = escrow_build(kr, passphrase, passphrase_len, escrow)) < 0)
+        return r;
+    if ((r = vault_db_wtxn(kr->db, &txn)) < 0)
+        return r;
+    if ((r = meta_put(kr->db, txn, META_ESCROW, escrow, sizeof(escrow))) < 0)
+        goto out;
+    if (hook && (r = hook(hook_arg, txn)) < 0)
+        goto out;
+    r = vault_db_commit(txn);
+    txn = NULL;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    return r;
+}
+
+int vault_keyring_rotate(vault_keyring *kr, vault_txn_hook hook, void *hook_arg,
+                         uint32_t *new_epoch)
+{
+    int r;
+    MDB_txn *txn = NULL;
+    uint32_t cur = 0;
+    if ((r = vault_db_wtxn(kr->db, &txn)) < 0)
+        return r;
+    /* Re-read inside the write txn: the stored epoch is authoritative. */
+    if ((r = read_epoch(kr, txn, &cur)) < 0)
+        goto out;
+    if (cur == UINT32_MAX) {
+        r = TV_ERR_RESOURCE;
+        goto out;
+    }
+    if ((r = write_epoch(kr, txn, cur + 1)) < 0)
+        goto out;
+    if (hook && (r = hook(hook_arg, txn)) < 0)
+        goto out;
+    r = vault_db_commit(txn);
+    txn = NULL;
+    if (r < 0)
+        goto out;
+    set_epoch(kr, cur + 1);
+    if (new_epoch)
+        *new_epoch = cur + 1;
+    r = 0;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    return r;
+}
+
+int vault_keyring_gen_passphrase(char *out, size_t outlen)
+{
+    static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    size_t o = 0;
+    if (!out || outlen < VAULT_PASSPHRASE_LEN + 1)
+        return TV_ERR_INVALID;
+    for (int g = 0; g < 8; g++) {
+        if (g)
+            out[o++] = '-';
+        for (int i = 0; i < 5; i++)
+            out[o++] = b32[randombytes_uniform(32)];
+    }
+    out[o] = '\0';
+    return 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * vault_keyring: the root key RK and the keys derived from it (DESIGN.md §3).
+ *
+ * RK is 32 random bytes made at init, kept only in sodium_malloc memory and
+ * stored only sealed (seal_blob under the caller's sealing policy, ad
+ * "teevault/rk/v1") in the meta DB under key "rk.sealed". At start
+ * vault_keyring_open unseals it (auto-unseal).
+ *
+ * KDF: HKDF-SHA256 (RFC 5869) built on libsodium's HMAC-SHA256.
+ *   PRK   = HKDF-Extract(salt = "teevault-hkdf-v1", IKM = RK)   (kept in sodium_malloc)
+ *   KEK_e = HKDF-Expand(PRK, info = "teevault/kek" || 0x00 || u64be(e), 32)
+ *   derive(label) = HKDF-Expand(PRK, info = label, 32)   (label has no NUL, so
+ *   it never equals a KEK info)
+ *
+ * Epoch: the current KEK epoch (starts at 1) lives in meta "kek.epoch" as
+ * {u8 format=1, u32be epoch, HMAC-SHA256(derive("teevault/meta-mac"), ...)}.
+ *
+ * Recovery escrow (meta "rk.escrow"): RK wrapped under an Argon2id key of a
+ * recovery passphrase. Layout (big-endian):
+ *   "TVES" | u8 format=1 | u8 alg=1 (Argon2id v1.3) | u32 t_cost | u32 m_cost_kib |
+ *   u32 parallelism | salt[16] | nonce[24] | XChaCha20-Poly1305(RK)[32+16]
+ * with the AEAD's associated data = every byte before the ciphertext.
+ * Parameters: t=3, m=64 MiB, p=1; when reading, anything outside t 3..64,
+ * m 64 MiB..1 GiB, p 1..16 is refused (TV_ERR_FORMAT), so a tampered blob can
+ * neither weaken nor blow up the derivation.
+ *
+ * Threading: one keyring per daemon, used from the event-loop thread.
+ */
+#ifndef VAULT_KEYRING_H
+#define VAULT_KEYRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seal.h"
+#include "tv_err.h"
+#include "vault_db.h"
+
+#define VAULT_KEY_LEN 32
+/* Generated recovery passphrases: 8 groups of 5 base32 chars joined by '-'. */
+#define VAULT_PASSPHRASE_LEN 47 /* without NUL */
+
+#define VAULT_ARGON2_T     3
+#define VAULT_ARGON2_M_KIB (64u * 1024u)
+#define VAULT_ARGON2_P     1
+
+typedef struct vault_keyring vault_keyring;
+
+/* Is there a sealed root key in db? Returns 1 (yes), 0 (no) or a tv_err. */
+int vault_keyring_exists(vault_db *db) TV_WUR;
+
+/* Initialise: make RK, seal it under `policy` with `seal`, store it, set
+ * epoch 1, and (if passphrase != NULL) store the recovery escrow — all in one
+ * write transaction; `hook` (may be NULL) runs inside it before commit.
+ * The keyring keeps pointers to db and seal (both must outlive it).
+ * Errors: TV_ERR_EXISTS (already initialised), TV_ERR_INVALID (bad policy or
+ * empty passphrase), seal/LMDB errors (TV_ERR_STORAGE_FULL, TV_ERR_IO), the
+ * hook's error, TV_ERR_NOMEM, TV_ERR_CRYPTO. Nothing is stored on error. */
+int vault_keyring_init(vault_db *db, seal_backend *seal, enum seal_policy policy,
+                       const char *passphrase, size_t passphrase_len, vault_txn_hook hook,
+                       void *hook_arg, vault_keyring **out) TV_WUR;
+
+/* Open: unseal RK from the meta DB and read the epoch.
+ * Errors: TV_ERR_NOT_INITIALISED (no sealed root key), TV_ERR_SEALED (cannot
+ * unseal with this backend/identity: use recovery), TV_ERR_FORMAT,
+ * TV_ERR_INTEGRITY (epoch record tampered), TV_ERR_NOMEM, LMDB errors. */
+int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out) TV_WUR;
+
+/* Recover with the passphrase (e.g. on new hardware / a fresh sim sealing
+ * key): unwrap RK from the escrow, re-seal it to `seal` under `policy`
+ * (replacing "rk.sealed"), commit (hook runs inside), return the keyring.
+ * Errors: TV_ERR_NOT_INITIALISED (no escrow stored), TV_ERR_INTEGRITY (wrong
+ * passphrase or tampered escrow — indistinguishable), TV_ERR_FORMAT (bad
+ * escrow header / parameters), TV_ERR_INVALID, LMDB and seal errors. */
+int vault_keyring_recover(vault_db *db, seal_backend *seal, enum seal_policy policy,
+                          const char *passphrase, size_t passphrase_len, vault_txn_hook hook,
+                          void *hook_arg, vault_keyring **out) TV_WUR;
+
+/* Replace the recovery escrow with one for a new passphrase (hook as above). */
+int vault_keyring_set_escrow(vault_keyring *kr, const char *passphrase, size_t passphrase_len,
+                             vault_txn_hook hook, void *hook_arg) TV_WUR;
+
+/* Wipe and free. NULL is a no-op. */
+void vault_keyring_free(vault_keyring *kr);
+
+/* Current KEK epoch (>= 1). */
+uint32_t vault_keyring_epoch(const vault_keyring *kr);
+
+/* KEK for epoch e (1 <= e <= current epoch) into out (caller wipes).
+ * Errors: TV_ERR_INVALID (epoch 0 or in the future). */
+int vault_keyring_kek(const vault_keyring *kr, uint32_t epoch, uint8_t out[VAULT_KEY_LEN]) TV_WUR;
+
+/* Module key for label (e.g. "teevault/audit", "teevault/token-mac") into out
+ * (caller keeps it in sodium_malloc memory or wipes it). Errors: TV_ERR_INVALID
+ * (NULL/empty label). */
+int vault_keyring_derive(const vault_keyring *kr, const char *label,
+                         uint8_t out[VAULT_KEY_LEN]) TV_WUR;
+
+/* KEK rotation: epoch+1, committed (hook inside). New DEK wraps use the new
+ * epoch; re-wrap existing versions with vault_store_rewrap_all. Old epochs'
+ * KEKs stay derivable, so every version stays readable meanwhile.
+ * On success *new_epoch (may be NULL) is set. */
+int vault_keyring_rotate(vault_keyring *kr, vault_txn_hook hook, void *hook_arg,
+                         uint32_t *new_epoch) TV_WUR;
+
+/* The policy RK is sealed under now. */
+enum seal_policy vault_keyring_policy(const vault_keyring *kr);
+
+/* Write a fresh random recovery passphrase (VAULT_PASSPHRASE_LEN chars,
+ * "XXXXX-XXXXX-...", RFC 4648 base32 alphabet, 200 bits) + NUL into out
+ * (outlen >= VAULT_PASSPHRASE_LEN + 1, else TV_ERR_INVALID). Caller wipes. */
+int vault_keyring_gen_passphrase(char *out, size_t outlen) TV_WUR;
+
+/* HKDF-SHA256 (RFC 5869), exposed for tests: okm_len <= 32*255. */
+int vault_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
+                      const uint8_t *info, size_t info_len, uint8_t *okm, size_t okm_len) TV_WUR;
+
+#endif
