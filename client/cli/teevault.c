@@ -1,0 +1,119 @@
+/*
+ * teevault: the operator CLI. Every command goes through libteevault.
+ *
+ * HOW TO ADD A COMMAND (the extension point)
+ *   1. Write client/cli/cmd_<name>.c defining
+ *          int cmd_<name>(struct cli_ctx *ctx, int argc, char **argv);
+ *      argv[0] is "<name>". For a group of subcommands (like `kv put|get`),
+ *      define a static `struct cli_cmd` table {name, fn, help, usage} and
+ *      return cli_dispatch(ctx, table, n, "<name>", argc, argv); see cmd_kv.c.
+ *      A leaf command parses its options with
+ *          while ((o = cli_getopt(ctx, argc, argv, my_opts)) != -1) switch (o) ...
+ *      ('h' -> return cli_usage(ctx, CLI_OK); '?' -> return CLI_USAGE;
+ *      positionals start at argv[optind]), connects with
+ *      cli_connect(ctx, need_token), calls one tv_* function, prints with
+ *      cli_out_* (table or JSON, escaped) and returns CLI_OK (0), CLI_ERR (1,
+ *      report with cli_fail(ctx, err)) or CLI_USAGE (2, cli_usage_err()).
+ *      Secrets are never taken from argv: use cli_read_secret_file() or
+ *      cli_prompt_secret(); files you create go through cli_write_private_file().
+ *   2. Declare cmd_<name> in client/cli/cli.h and add ONE line to `commands`
+ *      below: {"<name>", cmd_<name>, "one-line help", "<name> <synopsis>"}.
+ *   The CMake glob picks up the new file; nothing else changes.
+ *   Planned: `audit ...`, `attest verify`, `function ...`, `acl explain`.
+ *
+ * Exit status: 0 ok, 1 error (including a refusal by the vault), 2 usage.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+static const struct cli_cmd commands[] = {
+    {"status", cmd_status, "show the vault's state (no token needed)", "status"},
+    {"operator", cmd_operator, "initialise or recover the vault", "operator init|recover"},
+    {"login", cmd_login, "trade a user name and password for a token", "login [USER]"},
+    {"token", cmd_token, "create, revoke and look up tokens", "token create|revoke|lookup"},
+    {"user", cmd_user, "manage operator users", "user add|passwd|delete|list"},
+    {"policy", cmd_policy, "manage ACL policies", "policy write|read|list|delete"},
+    {"kv", cmd_kv, "store and read secrets",
+     "kv put|get|list|describe|delete|undelete|destroy|versions"},
+};
+
+int cli_run(struct cli_ctx *ctx, int argc, char **argv)
+{
+    int r;
+
+    if (!ctx->prog)
+        ctx->prog = "teevault";
+    if (!ctx->out)
+        ctx->out = stdout;
+    if (!ctx->err)
+        ctx->err = stderr;
+    if (!ctx->addr) {
+        const char *a = getenv("TEEVAULT_ADDR");
+        ctx->addr = a && a[0] ? a : TEEVAULT_DEFAULT_ADDR;
+    }
+    if (!ctx->cacert) {
+        const char *c = getenv("TEEVAULT_CACERT");
+        ctx->cacert = c && c[0] ? c : NULL;
+    }
+    if (!ctx->cert)
+        ctx->cert = getenv("TEEVAULT_CLIENT_CERT");
+    if (!ctx->key)
+        ctx->key = getenv("TEEVAULT_CLIENT_KEY");
+
+    /* Global options before the command word (also accepted after it, by
+     * every command's cli_getopt): --opt=value or --opt value. */
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i], *eq = strchr(a, '=');
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        const char **dst = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            break; /* the dispatcher prints the command list */
+        if (nl == 8 && !strncmp(a, "--format", nl))
+            dst = NULL;
+        else if (nl == 6 && !strncmp(a, "--addr", nl))
+            dst = &ctx->addr;
+        else if (nl == 12 && !strncmp(a, "--token-file", nl))
+            dst = &ctx->token_file;
+        else if (nl == 8 && !strncmp(a, "--cacert", nl))
+            dst = &ctx->cacert;
+        else if (nl == 13 && !strncmp(a, "--client-cert", nl))
+            dst = &ctx->cert;
+        else if (nl == 12 && !strncmp(a, "--client-key", nl))
+            dst = &ctx->key;
+        else {
+            char q[96];
+            return cli_usage_err(ctx, "unknown option %s",
+                                 cli_term_escape(q, sizeof(q), a, strlen(a)));
+        }
+        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!val)
+            return cli_usage_err(ctx, "option %s needs an argument", a);
+        if (dst)
+            *dst = val;
+        else if (cli_parse_format(val, &ctx->format) < 0)
+            return cli_usage_err(ctx, "--format must be table or json");
+    }
+    r = cli_dispatch(ctx, commands, sizeof(commands) / sizeof(commands[0]), "", argc - i + 1,
+                     argv + i - 1);
+    tv_client_close(ctx->client);
+    ctx->client = NULL;
+    fflush(ctx->out);
+    return r;
+}
+
+int cli_main(int argc, char **argv)
+{
+    struct cli_ctx ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    if (sodium_init() < 0) {
+        fputs("teevault: libsodium initialisation failed\n", stderr);
+        return CLI_ERR;
+    }
+    return cli_run(&ctx, argc, argv);
+}

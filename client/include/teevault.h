@@ -1,0 +1,323 @@
+/*
+ * libteevault: the C client library for teevaultd.
+ *
+ * One tv_client is one connection (Unix socket or TLS 1.3) to a vault. Every
+ * RPC of the services Sys, Auth, Secrets and Policies has one blocking call
+ * here; the CLI `teevault` uses nothing else.
+ *
+ * Conventions (they hold for every function below unless it says otherwise):
+ * - Fallible functions return 0 or a negative tv_err (tv_err.h, installed
+ *   next to this header); tv_strerror()/tv_errname() describe the code.
+ *   When the server refused a call, the code is mapped from its gRPC status
+ *   and tv_client_last_error() returns the server's message. Local failures
+ *   (bad arguments, connection lost) set a local message there too.
+ * - Outputs are written only on success; on failure they are left untouched.
+ * - Strings passed in are NUL-terminated UTF-8 and are copied; the caller
+ *   keeps ownership.
+ * - Everything returned is owned by the caller and freed with the function
+ *   named next to it:
+ *     plain strings (char *)                      tv_free()
+ *     string vectors (char **, n)                 tv_strv_free()
+ *     tokens, passphrases, secret values          tv_free_secret()  (wipes)
+ *     tv_status / tv_token_info / tv_user_info[] /
+ *     tv_secret_meta / tv_explain                 their *_free() function
+ *   Every free function accepts NULL.
+ * - WARNING: a tv_client is not thread-safe. Use one per thread, or serialise
+ *   calls on it (tv_client_last_error() reports the last call on the client).
+ * - Secrets (passwords, tokens, values) are never logged and are wiped from
+ *   the library's own buffers after use.
+ */
+#ifndef TEEVAULT_H
+#define TEEVAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tv_err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TEEVAULT_DEFAULT_ADDR "unix:/run/teevault/teevault.sock"
+
+typedef struct tv_client tv_client;
+
+/* Connection options. Zero-initialise and set what you need. */
+typedef struct tv_client_opts {
+    const char *cacert;      /* tls: PEM file of CAs to trust; NULL = system store */
+    const char *client_cert; /* tls: PEM client certificate (mutual TLS) or NULL */
+    const char *client_key;  /* tls: PEM private key of client_cert, or NULL */
+    const char *server_name; /* tls: name to verify/SNI; NULL = host part of addr */
+    unsigned timeout_ms;     /* connect and per-call deadline; 0 = 30000 */
+} tv_client_opts;
+
+/* ------------------------------------------------------------------ client */
+
+/* Connect to `addr`: "unix:/path/to.sock" or "tls://host:port" (TLS 1.3,
+ * server certificate verified against opts->cacert). opts may be NULL.
+ * On success *out is a new client, freed with tv_client_close().
+ * Errors: TV_ERR_INVALID (malformed addr), TV_ERR_UNAVAILABLE (cannot connect),
+ * TV_ERR_VERIFY (TLS handshake / certificate failure), TV_ERR_TIMEOUT,
+ * TV_ERR_NOMEM, TV_ERR_UNIMPLEMENTED (transport not built in). */
+int tv_client_open(const char *addr, const tv_client_opts *opts, tv_client **out) TV_WUR;
+
+/* Close the connection, wipe the stored token and free the client. NULL ok. */
+void tv_client_close(tv_client *c);
+
+/* Use `token` (copied into wiped memory) as `authorization: Bearer <token>`
+ * on every following call; NULL or "" removes it.
+ * Errors: TV_ERR_INVALID (control characters or too long), TV_ERR_NOMEM. */
+int tv_client_set_token(tv_client *c, const char *token) TV_WUR;
+
+/* Message describing the last failed call on c (the server's status message
+ * when the server refused it). Never NULL; "" after a successful call. Valid
+ * until the next call on c. WARNING: it may contain server-supplied bytes;
+ * escape before printing it to a terminal. */
+const char *tv_client_last_error(const tv_client *c);
+
+/* gRPC status code of the last call on c (0 after success, -1 when the call
+ * failed locally before a response arrived). */
+int tv_client_last_grpc_status(const tv_client *c);
+
+/* ------------------------------------------------------------------ memory */
+
+/* Free a plain string or buffer returned by this library. NULL ok. */
+void tv_free(void *p);
+/* Free a vector of n strings and the vector itself. NULL ok. */
+void tv_strv_free(char **v, size_t n);
+/* Wipe and free a token, passphrase or secret value returned by this library
+ * (it knows the allocation's length). NULL ok. WARNING: only for pointers
+ * documented as "freed with tv_free_secret()"; never for other memory. */
+void tv_free_secret(void *p);
+
+/* ------------------------------------------------------------------ Sys */
+
+typedef struct tv_status {
+    int initialized;
+    char *version;     /* teevault software version */
+    char *tee_backend; /* sim | gramine-sgx | tsm | dstack */
+    int hardware_protected;
+    char *warning; /* "" when none */
+    uint64_t kek_epoch;
+    uint8_t *measurement;
+    size_t measurement_len;
+    uint8_t *signer;
+    size_t signer_len;
+    char *seal_policy; /* signer | measurement */
+    uint64_t storage_used_bytes;
+    uint64_t storage_map_bytes;
+    uint64_t audit_seq;
+    uint8_t *audit_head;
+    size_t audit_head_len;
+    uint8_t *audit_pubkey;
+    size_t audit_pubkey_len;
+    uint32_t audit_used_percent;
+    int operator_plaintext_reads;
+} tv_status;
+
+/* Sys.Status (no token needed). *out freed with tv_status_free(). */
+int tv_sys_status(tv_client *c, tv_status **out) TV_WUR;
+void tv_status_free(tv_status *s);
+
+/* Sys.Health (no token needed). *state ("active", "uninitialized", "sealed")
+ * freed with tv_free(); state may be NULL if not wanted. */
+int tv_sys_health(tv_client *c, int *ok, char **state) TV_WUR;
+
+/* Sys.Initialize: initialise an empty vault. recovery_passphrase NULL or ""
+ * lets the vault generate one. *root_token and (when generated)
+ * *recovery_passphrase_out are freed with tv_free_secret(); the latter is set
+ * to NULL when the caller supplied the passphrase. recovery_passphrase_out
+ * may be NULL only when the caller supplies a passphrase.
+ * Errors: TV_ERR_EXISTS (already initialised) and the transport errors. */
+int tv_sys_init(tv_client *c, const char *recovery_passphrase, char **root_token,
+                char **recovery_passphrase_out) TV_WUR;
+
+/* Sys.Recover: re-seal the root key to this enclave from the passphrase.
+ * Errors: TV_ERR_DENIED / TV_ERR_INTEGRITY (wrong passphrase), TV_ERR_NOT_INITIALISED. */
+int tv_sys_recover(tv_client *c, const char *recovery_passphrase) TV_WUR;
+
+/* Sys.Rotate: new KEK epoch. Either output may be NULL. */
+int tv_sys_rotate(tv_client *c, uint64_t *kek_epoch, uint64_t *rewrapped) TV_WUR;
+
+/* ------------------------------------------------------------------ Auth */
+
+typedef struct tv_token_info {
+    char *token_id; /* public handle, never the token itself */
+    char *display_name;
+    char **policies;
+    size_t n_policies;
+    int64_t created_at;
+    int64_t expires_at; /* 0 = never */
+    char *user;         /* "" for root / created tokens */
+    int root;
+} tv_token_info;
+
+void tv_token_info_free(tv_token_info *t);
+
+/* Auth.Login: trade user + password for a token. *token freed with
+ * tv_free_secret(); *info (may pass NULL) with tv_token_info_free(). The
+ * client does NOT start using the token: call tv_client_set_token().
+ * Errors: TV_ERR_UNAUTHENTICATED (bad user or password; the server delays
+ * failed logins). */
+int tv_auth_login(tv_client *c, const char *user, const char *password, char **token,
+                  tv_token_info **info) TV_WUR;
+
+/* Auth.TokenCreate: a new token with the given policies (n may be 0),
+ * ttl_seconds (0 = server default) and display name (NULL ok). Outputs as
+ * tv_auth_login. Errors: TV_ERR_DENIED, TV_ERR_UNAUTHENTICATED. */
+int tv_token_create(tv_client *c, const char *const *policies, size_t n_policies,
+                    int64_t ttl_seconds, const char *display_name, char **token,
+                    tv_token_info **info) TV_WUR;
+
+/* Auth.TokenRevoke / TokenLookup by token id; NULL or "" = the caller's own
+ * token. Lookup's *info is freed with tv_token_info_free(). */
+int tv_token_revoke(tv_client *c, const char *token_id) TV_WUR;
+int tv_token_lookup(tv_client *c, const char *token_id, tv_token_info **info) TV_WUR;
+
+typedef struct tv_user_info {
+    char *name;
+    char **policies;
+    size_t n_policies;
+    int64_t created_at;
+} tv_user_info;
+
+/* Auth.UserAdd / UserPasswd / UserDelete. Errors: TV_ERR_EXISTS,
+ * TV_ERR_NOT_FOUND, TV_ERR_INVALID, TV_ERR_DENIED. */
+int tv_user_add(tv_client *c, const char *name, const char *password, const char *const *policies,
+                size_t n_policies) TV_WUR;
+int tv_user_passwd(tv_client *c, const char *name, const char *password) TV_WUR;
+int tv_user_delete(tv_client *c, const char *name) TV_WUR;
+/* Auth.UserList: *users is an array of *n entries, freed with
+ * tv_user_list_free(*users, *n). */
+int tv_user_list(tv_client *c, tv_user_info **users, size_t *n) TV_WUR;
+void tv_user_list_free(tv_user_info *users, size_t n);
+
+/* ------------------------------------------------------------------ Secrets */
+
+typedef struct tv_put_opts {
+    int cas_set;           /* when non-zero, cas must equal the current version */
+    uint64_t cas;          /* 0 with cas_set: the secret must not exist yet */
+    uint32_t max_versions; /* 0 = keep the secret's setting */
+} tv_put_opts;
+
+/* Secrets.Put: store a new version of `name`. opts may be NULL. The value
+ * is copied into the request and the request buffers are wiped after sending.
+ * *version (may be NULL) receives the new version.
+ * Errors: TV_ERR_CAS (check-and-set mismatch), TV_ERR_DENIED, TV_ERR_TOO_LARGE. */
+int tv_secret_put(tv_client *c, const char *name, const void *value, size_t len,
+                  const tv_put_opts *opts, uint64_t *version) TV_WUR;
+
+/* Secrets.Get: version 0 = latest live. *value (len bytes, followed by an
+ * extra NUL not counted in len) is freed with tv_free_secret().
+ * *version_out (may be NULL) receives the version returned.
+ * Errors: TV_ERR_NOT_FOUND (also deleted / destroyed versions), TV_ERR_DENIED. */
+int tv_secret_get(tv_client *c, const char *name, uint64_t version, uint8_t **value, size_t *len,
+                  uint64_t *version_out) TV_WUR;
+
+/* Secrets.List: one page of names under prefix (NULL = all). limit 0 = 100.
+ * cursor NULL/"" = first page. *names (n entries) freed with tv_strv_free();
+ * *next_cursor (may pass NULL) freed with tv_free(), "" when no more pages. */
+int tv_secret_list(tv_client *c, const char *prefix, uint32_t limit, const char *cursor,
+                   char ***names, size_t *n, char **next_cursor) TV_WUR;
+
+typedef struct tv_version_info {
+    uint64_t version;
+    int64_t created_at;
+    int64_t deleted_at; /* 0 = live */
+    int destroyed;
+    uint32_t kek_epoch;
+} tv_version_info;
+
+typedef struct tv_secret_meta {
+    char *name;
+    uint64_t current_version;
+    uint32_t max_versions;
+    int64_t created_at;
+    int64_t updated_at;
+    tv_version_info *versions;
+    size_t n_versions;
+} tv_secret_meta;
+
+/* Secrets.Describe: metadata and versions (never values). *out freed with
+ * tv_secret_meta_free(). */
+int tv_secret_describe(tv_client *c, const char *name, tv_secret_meta **out) TV_WUR;
+void tv_secret_meta_free(tv_secret_meta *m);
+
+/* Secrets.Delete (soft), Undelete, Destroy (crypto-shred) of the listed
+ * versions; n = 0 means the latest version. */
+int tv_secret_delete(tv_client *c, const char *name, const uint64_t *versions, size_t n) TV_WUR;
+int tv_secret_undelete(tv_client *c, const char *name, const uint64_t *versions, size_t n) TV_WUR;
+int tv_secret_destroy(tv_client *c, const char *name, const uint64_t *versions, size_t n) TV_WUR;
+
+/* ------------------------------------------------------------------ Policies */
+
+/* Policies.Write / Read / List / Delete. Read's *document is freed with
+ * tv_free(); List's *names with tv_strv_free(*names, *n). */
+int tv_policy_write(tv_client *c, const char *name, const char *document) TV_WUR;
+int tv_policy_read(tv_client *c, const char *name, char **document) TV_WUR;
+int tv_policy_list(tv_client *c, char ***names, size_t *n) TV_WUR;
+int tv_policy_delete(tv_client *c, const char *name) TV_WUR;
+
+typedef struct tv_explain {
+    int allowed;
+    char *policy; /* deciding policy, "" for default deny */
+    char *rule;   /* deciding rule's path glob */
+    char *reason; /* sentence for humans */
+} tv_explain;
+
+/* Policies.Explain: why `capability` (NULL = "read") on `secret` is allowed
+ * or denied for a principal (kind "user", "token" or "function").
+ * *out freed with tv_explain_free(). */
+int tv_policy_explain(tv_client *c, const char *principal_kind, const char *principal,
+                      const char *secret, const char *capability, tv_explain **out) TV_WUR;
+void tv_explain_free(tv_explain *e);
+
+/* ------------------------------------------------------------------ Functions,
+ * Attestation, Audit: declared so callers can be written now; they return
+ * TV_ERR_UNIMPLEMENTED until the services land (issues for functions,
+ * attestation and audit). */
+
+typedef struct tv_function_info {
+    char *name;
+    char *policy; /* identity policy document */
+    char **acl_policies;
+    size_t n_acl_policies;
+    int64_t created_at;
+} tv_function_info;
+
+int tv_function_write(tv_client *c, const tv_function_info *fn) TV_WUR;
+int tv_function_show(tv_client *c, const char *name, tv_function_info **out) TV_WUR;
+int tv_function_list(tv_client *c, tv_function_info **fns, size_t *n) TV_WUR;
+int tv_function_delete(tv_client *c, const char *name) TV_WUR;
+void tv_function_info_free(tv_function_info *f);
+void tv_function_list_free(tv_function_info *fns, size_t n);
+
+/* Attestation.Challenge: a 32-byte single-use nonce. */
+int tv_attest_challenge(tv_client *c, uint8_t nonce[32], int64_t *expires_at) TV_WUR;
+/* Attestation.Report: the vault's own evidence for nonce. *evidence freed
+ * with tv_free(). */
+int tv_attest_report(tv_client *c, const uint8_t *nonce, size_t nonce_len, uint8_t **evidence,
+                     size_t *evidence_len, char **evidence_type) TV_WUR;
+
+/* Audit.Head: last sequence number and head hash (32 bytes). */
+int tv_audit_head(tv_client *c, uint64_t *seq, uint8_t head_hash[32]) TV_WUR;
+
+/* ------------------------------------------------------------------ function side */
+
+/* A function's attested session with the vault (Attestation.Attest). The
+ * session API is completed by the function-runtime work (engineer E). */
+typedef struct tv_session tv_session;
+
+/* Fetch secret `name` through an attested session: the vault seals the value
+ * to the session's ephemeral key and the library opens it. *value (len bytes
+ * plus a NUL not counted) is freed with tv_free_secret().
+ * Errors: TV_ERR_DENIED (ACL), TV_ERR_NOT_FOUND, TV_ERR_EXPIRED (session),
+ * TV_ERR_UNIMPLEMENTED (until implemented). */
+int tv_secrets_get(tv_session *s, const char *name, uint8_t **value, size_t *len) TV_WUR;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

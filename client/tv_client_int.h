@@ -1,0 +1,61 @@
+/*
+ * Internals shared by the libteevault per-service wrappers (tv_*.c). Not
+ * installed. The transport (tv_conn) is reached only through tv_call().
+ */
+#ifndef TV_CLIENT_INT_H
+#define TV_CLIENT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "teevault.h"
+#include "teevault.pb-c.h"
+
+struct tv_conn;
+
+struct tv_client {
+    struct tv_conn *conn;
+    char *token; /* tv_secret allocation, or NULL */
+    char errmsg[512];
+    int last_grpc;
+};
+
+/* Service names on the wire. */
+#define TV_SVC_SYS         "teevault.v1.Sys"
+#define TV_SVC_AUTH        "teevault.v1.Auth"
+#define TV_SVC_SECRETS     "teevault.v1.Secrets"
+#define TV_SVC_POLICIES    "teevault.v1.Policies"
+#define TV_SVC_FUNCTIONS   "teevault.v1.Functions"
+#define TV_SVC_ATTESTATION "teevault.v1.Attestation"
+#define TV_SVC_AUDIT       "teevault.v1.Audit"
+
+/* One unary call. On success *resp is an unpacked message of resp_desc, freed
+ * with tv_msg_free() (or tv_msg_free_wipe() when it holds secrets). On failure
+ * c->errmsg is set and a tv_err returned (the server's gRPC status mapped). */
+int tv_call(tv_client *c, const char *service, const char *method, const ProtobufCMessage *req,
+            const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp) TV_WUR;
+
+/* Set c->errmsg (printf-style) and return err. */
+int tv_fail(tv_client *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+void tv_msg_free(ProtobufCMessage *m);
+
+/* Argument checks: non-NULL, NUL-terminated within max bytes. */
+int tv_check_str(tv_client *c, const char *what, const char *s, size_t max) TV_WUR;
+
+/* Allocation helpers. tv_xstrdup(NULL) returns a copy of "". */
+char *tv_xstrdup(const char *s);
+void *tv_xmemdup(const void *p, size_t n);
+/* Copy n strings; NULL on allocation failure. n == 0 returns a non-NULL empty vector. */
+char **tv_strv_dup(char *const *v, size_t n);
+/* A secret allocation of n bytes (+1 NUL) that tv_free_secret() wipes. */
+void *tv_secret_alloc(size_t n);
+char *tv_secret_strdup(const char *s);
+
+#define TV_NAME_MAX   512
+#define TV_TEXT_MAX   (1024 * 1024)
+#define TV_SECRET_MAX (1024 * 1024)
+
+#endif
