@@ -132,6 +132,14 @@ int vault_acl_evaluate(const vault_acl_policy *const *pols, size_t n_pols, int i
 int vault_acl_explain(struct vault *v, const vault_principal *p, const char *path, unsigned cap,
                       vault_acl_decision *d) TV_WUR;
 
+/* Hook for Policies.Explain on a function principal, provided by the
+ * Functions module (weak: absent means explaining functions is
+ * unimplemented). Fills *out (kind FUNCTION, id = name, policies = the
+ * function's ACL policies; caller clears with vault_principal_clear).
+ * Errors: TV_ERR_NOT_FOUND, TV_ERR_NOMEM, storage errors. */
+int vault_function_principal(struct vault *v, const char *name, vault_principal *out)
+    __attribute__((weak));
+
 /* ---------------------------------------------------------------- storage */
 
 /* Store (create or replace) policy `name` with document text inside the

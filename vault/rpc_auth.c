@@ -1,0 +1,552 @@
+/*
+ * rpc_auth: the teevault.v1.Auth service (login, tokens, users).
+ *
+ * Access (besides the server's flags):
+ *   Login                         public; back-off via c->reply_delay_ms
+ *   TokenCreate                   admin on "sys/auth/token/create" (any policies),
+ *                                 else only policies the caller holds, TTL within
+ *                                 the caller's own
+ *   TokenLookup / TokenRevoke     own token: always; another: admin on
+ *                                 "sys/auth/token/<id>"
+ *   UserAdd / UserPasswd / UserDelete   admin on "sys/auth/user/<name>"
+ *   UserList                      admin on "sys/auth/user"
+ * Root tokens hold every capability. Writes append their audit record in
+ * their own transaction (c->audited). No password or token ever reaches
+ * c->errmsg, c->audit_detail or a log.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "teevault.pb-c.h"
+#include "vault.h"
+#include "vault_acl.h"
+#include "vault_audit.h"
+#include "vault_auth.h"
+#include "vault_db.h"
+
+/* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
+#pragma GCC diagnostic ignored "-Wcast-qual"
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Set c->errmsg (truncated to fit; a long reason is cut, never overflows). */
+static void errf(vault_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void errf(vault_call *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+    va_end(ap);
+}
+
+static void quote(char *dst, size_t dstlen, const char *s)
+{
+    vault_quote(dst, dstlen, s, strlen(s));
+}
+
+static int require_operator(vault_call *c)
+{
+    if (c->principal->kind != VAULT_PRINCIPAL_OPERATOR) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "this method needs an operator token");
+        return c->principal->kind == VAULT_PRINCIPAL_NONE ? TV_ERR_UNAUTHENTICATED : TV_ERR_DENIED;
+    }
+    return 0;
+}
+
+/* Admin capability on path, with errmsg on denial. */
+static int require_cap(vault_call *c, const char *path, unsigned cap)
+{
+    char why[200];
+    int r = vault_acl_check(c->v, c->principal, path, cap, why, sizeof(why));
+    if (r == TV_ERR_DENIED) {
+        char qp[96];
+        quote(qp, sizeof(qp), path);
+        errf(c, "permission denied: %s needs %s on %s: %s", c->method, vault_acl_cap_name(cap), qp,
+             why);
+    } else if (r < 0) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "policy check failed: %s", tv_strerror(r));
+    }
+    return r;
+}
+
+static int store_error(vault_call *c, int r)
+{
+    if (!c->errmsg[0])
+        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
+    return r;
+}
+
+/* Append the audit record and commit; txn is consumed. */
+static int commit_audited(vault_call *c, MDB_txn *txn)
+{
+    int r = vault_audit_append_txn(c->v, txn, c, 0);
+    if (r < 0) {
+        mdb_txn_abort(txn);
+        snprintf(c->errmsg, sizeof(c->errmsg), "audit record could not be written: %s",
+                 tv_strerror(r));
+        return r;
+    }
+    if ((r = vault_db_commit(txn)) < 0)
+        return store_error(c, r);
+    c->audited = 1;
+    return 0;
+}
+
+static int begin_write(vault_call *c, MDB_txn **txn)
+{
+    int r;
+    if (!c->v || !c->v->db) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "the vault is not initialised");
+        return TV_ERR_NOT_INITIALISED;
+    }
+    if ((r = vault_db_wtxn(c->v->db, txn)) < 0)
+        return store_error(c, r);
+    return 0;
+}
+
+static void fill_token_info(Teevault__V1__TokenInfo *m, const vault_token_info *ti)
+{
+    m->token_id = (char *)ti->id;
+    m->display_name = (char *)ti->display_name;
+    m->policies = ti->policies;
+    m->n_policies = ti->n_policies;
+    m->created_at = ti->created_at;
+    m->expires_at = ti->expires_at;
+    m->user = (char *)ti->user;
+    m->root = ti->root ? 1 : 0;
+}
+
+/* Validate a list of policy names from a request; errmsg names the bad one. */
+static int check_policy_names(vault_call *c, char *const *pols, size_t n)
+{
+    if (n > VAULT_ACL_POLICY_MAX) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "too many policies (%zu, the limit is %u)", n,
+                 VAULT_ACL_POLICY_MAX);
+        return TV_ERR_INVALID;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!vault_acl_name_valid(pols[i])) {
+            char q[96];
+            quote(q, sizeof(q), pols[i]);
+            snprintf(c->errmsg, sizeof(c->errmsg),
+                     "invalid policy name %s (1-%u of A-Z a-z 0-9 . _ -)", q, VAULT_ACL_NAME_MAX);
+            return TV_ERR_INVALID;
+        }
+    }
+    return 0;
+}
+
+static int check_user_name(vault_call *c, const char *name)
+{
+    if (!vault_auth_user_name_valid(name)) {
+        char q[96];
+        quote(q, sizeof(q), name);
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "invalid user name %s (1-%u of A-Z a-z 0-9 . _ @ -, not starting with . or -)", q,
+                 VAULT_USER_NAME_MAX);
+        return TV_ERR_INVALID;
+    }
+    return 0;
+}
+
+static int check_password(vault_call *c, const char *pw)
+{
+    size_t n = strlen(pw);
+    if (n == 0 || n > VAULT_PASSWORD_MAX) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "the password must be 1 to %u bytes",
+                 VAULT_PASSWORD_MAX);
+        return TV_ERR_INVALID;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- Login */
+
+static int rpc_login(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__LoginRequest *req = (const Teevault__V1__LoginRequest *)msg;
+    int r = TV_ERR_INTERNAL;
+    MDB_txn *txn = NULL;
+    char tok[VAULT_TOKEN_BUF] = "";
+    vault_token_info ti;
+    uint32_t delay = 0;
+    char qu[80];
+    memset(&ti, 0, sizeof(ti));
+
+    if ((r = check_user_name(c, req->user)) < 0 || (r = check_password(c, req->password)) < 0)
+        goto out;
+    quote(qu, sizeof(qu), req->user);
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "login user %s", qu);
+    if ((r = begin_write(c, &txn)) < 0)
+        goto out;
+    r = vault_auth_login(c->v, txn, req->user, req->password, strlen(req->password), c->peer,
+                         now_ms(), tok, sizeof(tok), &ti, &delay);
+    c->reply_delay_ms = delay;
+    if (r == TV_ERR_UNAUTHENTICATED) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "invalid user name or password");
+        goto out;
+    } else if (r == TV_ERR_RESOURCE) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "too many failed logins for this user from this address; retry in %u ms", delay);
+        goto out;
+    } else if (r < 0) {
+        store_error(c, r);
+        goto out;
+    }
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "login user %s token %s", qu, ti.id);
+    r = commit_audited(c, txn);
+    txn = NULL;
+    if (r < 0)
+        goto out;
+
+    Teevault__V1__TokenInfo info = TEEVAULT__V1__TOKEN_INFO__INIT;
+    Teevault__V1__LoginResponse resp = TEEVAULT__V1__LOGIN_RESPONSE__INIT;
+    fill_token_info(&info, &ti);
+    resp.token = tok;
+    resp.info = &info;
+    r = vault_pack(out, &resp.base);
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    vault_token_info_clear(&ti);
+    sodium_memzero(tok, sizeof(tok));
+    return r;
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+static int has_policy(const vault_principal *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_policies; i++)
+        if (strcmp(p->policies[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int rpc_token_create(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__TokenCreateRequest *req = (const Teevault__V1__TokenCreateRequest *)msg;
+    const vault_principal *p = c->principal;
+    int r = TV_ERR_INTERNAL;
+    MDB_txn *txn = NULL;
+    char tok[VAULT_TOKEN_BUF] = "";
+    vault_token_info ti, caller;
+    char *const *pols = req->policies;
+    size_t n_pols = req->n_policies;
+    int64_t ttl = req->ttl_seconds, now = now_s();
+    memset(&ti, 0, sizeof(ti));
+    memset(&caller, 0, sizeof(caller));
+
+    if ((r = require_operator(c)) < 0)
+        goto out;
+    if (ttl < 0) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "ttl_seconds must not be negative");
+        r = TV_ERR_INVALID;
+        goto out;
+    }
+    if ((r = check_policy_names(c, pols, n_pols)) < 0)
+        goto out;
+    size_t dl = strlen(req->display_name);
+    for (size_t i = 0; i < dl; i++)
+        if ((unsigned char)req->display_name[i] < 0x20 ||
+            (unsigned char)req->display_name[i] >= 0x7f)
+            dl = SIZE_MAX;
+    if (dl > VAULT_DISPLAY_NAME_MAX) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "display name must be at most %u printable ASCII characters",
+                 VAULT_DISPLAY_NAME_MAX);
+        r = TV_ERR_INVALID;
+        goto out;
+    }
+    if (n_pols == 0) { /* like HashiCorp Vault: a child inherits the caller's policies */
+        pols = p->policies;
+        n_pols = p->n_policies;
+    }
+    char why[200];
+    r = vault_acl_check(c->v, p, "sys/auth/token/create", VAULT_CAP_ADMIN, why, sizeof(why));
+    if (r == TV_ERR_DENIED) {
+        /* Not an admin: only a subset of the caller's own policies, within its TTL. */
+        for (size_t i = 0; i < n_pols; i++) {
+            if (!has_policy(p, pols[i])) {
+                char q[96];
+                quote(q, sizeof(q), pols[i]);
+                snprintf(c->errmsg, sizeof(c->errmsg),
+                         "permission denied: cannot grant policy %s, which the caller does not "
+                         "hold, without admin on \"sys/auth/token/create\"",
+                         q);
+                goto out;
+            }
+        }
+        if ((r = vault_auth_token_lookup(c->v, NULL, p->id, now, &caller)) < 0) {
+            snprintf(c->errmsg, sizeof(c->errmsg), "the caller's token is no longer valid");
+            r = TV_ERR_UNAUTHENTICATED;
+            goto out;
+        }
+        if (caller.expires_at) {
+            int64_t left = caller.expires_at - now;
+            if (ttl == 0 || ttl > left)
+                ttl = left > 0 ? left : 1;
+        }
+    } else if (r < 0) {
+        store_error(c, r);
+        goto out;
+    }
+    if ((r = begin_write(c, &txn)) < 0)
+        goto out;
+    r = vault_auth_token_create(c->v, txn, NULL, req->display_name, pols, n_pols, ttl, 0, now, tok,
+                                sizeof(tok), &ti);
+    if (r < 0) {
+        store_error(c, r);
+        goto out;
+    }
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "token %s created", ti.id);
+    r = commit_audited(c, txn);
+    txn = NULL;
+    if (r < 0)
+        goto out;
+
+    Teevault__V1__TokenInfo info = TEEVAULT__V1__TOKEN_INFO__INIT;
+    Teevault__V1__TokenCreateResponse resp = TEEVAULT__V1__TOKEN_CREATE_RESPONSE__INIT;
+    fill_token_info(&info, &ti);
+    resp.token = tok;
+    resp.info = &info;
+    r = vault_pack(out, &resp.base);
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    vault_token_info_clear(&ti);
+    vault_token_info_clear(&caller);
+    sodium_memzero(tok, sizeof(tok));
+    return r;
+}
+
+/* Resolve the token id of a TokenIdRequest and check access to it. */
+static int token_target(vault_call *c, const Teevault__V1__TokenIdRequest *req, const char **id)
+{
+    int r;
+    if ((r = require_operator(c)) < 0)
+        return r;
+    const char *want = req->token_id[0] ? req->token_id : c->principal->id;
+    if (strlen(want) != VAULT_TOKEN_ID_LEN ||
+        strspn(want, "0123456789abcdef") != VAULT_TOKEN_ID_LEN) {
+        char q[96];
+        quote(q, sizeof(q), want);
+        snprintf(c->errmsg, sizeof(c->errmsg), "invalid token id %s (16 lowercase hex digits)", q);
+        return TV_ERR_INVALID;
+    }
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "token %s", want);
+    if (strcmp(want, c->principal->id) != 0) {
+        char path[64];
+        snprintf(path, sizeof(path), "sys/auth/token/%s", want);
+        if ((r = require_cap(c, path, VAULT_CAP_ADMIN)) < 0)
+            return r;
+    }
+    *id = want;
+    return 0;
+}
+
+static int rpc_token_lookup(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__TokenIdRequest *req = (const Teevault__V1__TokenIdRequest *)msg;
+    const char *id = NULL;
+    vault_token_info ti;
+    int r;
+    memset(&ti, 0, sizeof(ti));
+    if ((r = token_target(c, req, &id)) < 0)
+        return r;
+    if ((r = vault_auth_token_lookup(c->v, NULL, id, now_s(), &ti)) < 0) {
+        if (r == TV_ERR_NOT_FOUND)
+            snprintf(c->errmsg, sizeof(c->errmsg), "no token with id %s (revoked or expired?)", id);
+        return store_error(c, r);
+    }
+    Teevault__V1__TokenInfo info = TEEVAULT__V1__TOKEN_INFO__INIT;
+    fill_token_info(&info, &ti);
+    r = vault_pack(out, &info.base);
+    vault_token_info_clear(&ti);
+    return r;
+}
+
+static int rpc_token_revoke(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__TokenIdRequest *req = (const Teevault__V1__TokenIdRequest *)msg;
+    const char *id = NULL;
+    MDB_txn *txn = NULL;
+    int r;
+    if ((r = token_target(c, req, &id)) < 0)
+        return r;
+    if ((r = begin_write(c, &txn)) < 0)
+        return r;
+    if ((r = vault_auth_token_revoke(c->v, txn, id)) < 0) {
+        mdb_txn_abort(txn);
+        if (r == TV_ERR_NOT_FOUND)
+            snprintf(c->errmsg, sizeof(c->errmsg), "no token with id %s", id);
+        return store_error(c, r);
+    }
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "token %s revoked", id);
+    if ((r = commit_audited(c, txn)) < 0)
+        return r;
+    Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
+    return vault_pack(out, &e.base);
+}
+
+/* ---------------------------------------------------------------- users */
+
+static int user_admin(vault_call *c, const char *name)
+{
+    int r;
+    char path[32 + VAULT_USER_NAME_MAX];
+    char q[96];
+    if ((r = require_operator(c)) < 0 || (r = check_user_name(c, name)) < 0)
+        return r;
+    quote(q, sizeof(q), name);
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "user %s", q);
+    snprintf(path, sizeof(path), "sys/auth/user/%s", name);
+    return require_cap(c, path, VAULT_CAP_ADMIN);
+}
+
+static int rpc_user_add(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__UserAddRequest *req = (const Teevault__V1__UserAddRequest *)msg;
+    MDB_txn *txn = NULL;
+    int r;
+    if ((r = user_admin(c, req->name)) < 0 || (r = check_password(c, req->password)) < 0 ||
+        (r = check_policy_names(c, req->policies, req->n_policies)) < 0)
+        return r;
+    if ((r = begin_write(c, &txn)) < 0)
+        return r;
+    r = vault_auth_user_add(c->v, txn, req->name, req->password, strlen(req->password),
+                            req->policies, req->n_policies, now_s());
+    if (r < 0) {
+        mdb_txn_abort(txn);
+        if (r == TV_ERR_EXISTS) {
+            char q[96];
+            quote(q, sizeof(q), req->name);
+            snprintf(c->errmsg, sizeof(c->errmsg), "user %s already exists", q);
+        }
+        return store_error(c, r);
+    }
+    if ((r = commit_audited(c, txn)) < 0)
+        return r;
+    Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
+    return vault_pack(out, &e.base);
+}
+
+static int no_such_user(vault_call *c, const char *name)
+{
+    char q[96];
+    quote(q, sizeof(q), name);
+    snprintf(c->errmsg, sizeof(c->errmsg), "no user %s", q);
+    return TV_ERR_NOT_FOUND;
+}
+
+static int rpc_user_passwd(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__UserPasswdRequest *req = (const Teevault__V1__UserPasswdRequest *)msg;
+    MDB_txn *txn = NULL;
+    int r;
+    if ((r = user_admin(c, req->name)) < 0 || (r = check_password(c, req->password)) < 0)
+        return r;
+    if ((r = begin_write(c, &txn)) < 0)
+        return r;
+    r = vault_auth_user_passwd(c->v, txn, req->name, req->password, strlen(req->password));
+    if (r < 0) {
+        mdb_txn_abort(txn);
+        return r == TV_ERR_NOT_FOUND ? no_such_user(c, req->name) : store_error(c, r);
+    }
+    if ((r = commit_audited(c, txn)) < 0)
+        return r;
+    Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
+    return vault_pack(out, &e.base);
+}
+
+static int rpc_user_delete(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__NameRequest *req = (const Teevault__V1__NameRequest *)msg;
+    MDB_txn *txn = NULL;
+    size_t revoked = 0;
+    int r;
+    if ((r = user_admin(c, req->name)) < 0)
+        return r;
+    if ((r = begin_write(c, &txn)) < 0)
+        return r;
+    if ((r = vault_auth_user_delete(c->v, txn, req->name, &revoked)) < 0) {
+        mdb_txn_abort(txn);
+        return r == TV_ERR_NOT_FOUND ? no_such_user(c, req->name) : store_error(c, r);
+    }
+    size_t l = strlen(c->audit_detail);
+    snprintf(c->audit_detail + l, sizeof(c->audit_detail) - l, " deleted, %zu tokens revoked",
+             revoked);
+    if ((r = commit_audited(c, txn)) < 0)
+        return r;
+    Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
+    return vault_pack(out, &e.base);
+}
+
+static int rpc_user_list(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    vault_user_info *users = NULL;
+    size_t n = 0;
+    Teevault__V1__UserInfo *infos = NULL, **ptrs = NULL;
+    int r;
+    if ((r = require_operator(c)) < 0 || (r = require_cap(c, "sys/auth/user", VAULT_CAP_ADMIN)) < 0)
+        return r;
+    if ((r = vault_auth_user_list(c->v, NULL, &users, &n)) < 0)
+        return store_error(c, r);
+    if (n && (!(infos = calloc(n, sizeof(*infos))) || !(ptrs = calloc(n, sizeof(*ptrs))))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        Teevault__V1__UserInfo init = TEEVAULT__V1__USER_INFO__INIT;
+        infos[i] = init;
+        infos[i].name = users[i].name;
+        infos[i].policies = users[i].policies;
+        infos[i].n_policies = users[i].n_policies;
+        infos[i].created_at = users[i].created_at;
+        ptrs[i] = &infos[i];
+    }
+    Teevault__V1__UserListResponse resp = TEEVAULT__V1__USER_LIST_RESPONSE__INIT;
+    resp.users = ptrs;
+    resp.n_users = n;
+    r = vault_pack(out, &resp.base);
+out:
+    for (size_t i = 0; i < n; i++)
+        vault_user_info_clear(&users[i]);
+    free(users);
+    free(infos);
+    free(ptrs);
+    return r;
+}
+
+const vault_method vault_rpc_auth[] = {
+    {"teevault.v1.Auth", "Login", &teevault__v1__login_request__descriptor, rpc_login,
+     VAULT_M_PUBLIC},
+    {"teevault.v1.Auth", "TokenCreate", &teevault__v1__token_create_request__descriptor,
+     rpc_token_create, 0},
+    {"teevault.v1.Auth", "TokenRevoke", &teevault__v1__token_id_request__descriptor,
+     rpc_token_revoke, 0},
+    {"teevault.v1.Auth", "TokenLookup", &teevault__v1__token_id_request__descriptor,
+     rpc_token_lookup, VAULT_M_READ},
+    {"teevault.v1.Auth", "UserAdd", &teevault__v1__user_add_request__descriptor, rpc_user_add, 0},
+    {"teevault.v1.Auth", "UserPasswd", &teevault__v1__user_passwd_request__descriptor,
+     rpc_user_passwd, 0},
+    {"teevault.v1.Auth", "UserDelete", &teevault__v1__name_request__descriptor, rpc_user_delete, 0},
+    {"teevault.v1.Auth", "UserList", &teevault__v1__empty__descriptor, rpc_user_list, VAULT_M_READ},
+    {NULL, NULL, NULL, NULL, 0},
+};
