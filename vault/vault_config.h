@@ -1,0 +1,76 @@
+/*
+ * vault_config: teevaultd's configuration, read from an INI file (libinih).
+ * Every key is documented in packaging/teevault.conf. Unknown sections or
+ * keys and malformed values are errors naming file:line.
+ *
+ * Ownership: vault_config_defaults() fills a caller-owned struct; strings in
+ * it are malloc'ed and released by vault_config_free().
+ */
+#ifndef VAULT_CONFIG_H
+#define VAULT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tv_err.h"
+
+enum vault_tls_client_auth {
+    VAULT_TLS_CLIENT_OFF = 0,
+    VAULT_TLS_CLIENT_OPTIONAL = 1,
+    VAULT_TLS_CLIENT_REQUIRED = 2,
+};
+
+typedef struct vault_config {
+    char *path;      /* file it was loaded from, or NULL */
+    char *state_dir; /* LMDB, sealed root key, sim key; default /var/lib/teevault */
+    /* [listen] */
+    char *unix_socket;   /* NULL or "" = no Unix listener */
+    unsigned unix_mode;  /* default 0660 */
+    char *tcp_address;   /* "host:port" / "[v6]:port"; NULL = no TCP listener */
+    char *tls_cert;      /* PEM chain; required with tcp_address */
+    char *tls_key;       /* PEM key; required with tcp_address */
+    char *tls_client_ca; /* CAs for client certificates */
+    int tls_client_auth; /* enum vault_tls_client_auth */
+    /* [tee] */
+    char *tee_backend; /* sim | gramine-sgx | tsm | dstack; default sim */
+    char *seal_policy; /* signer | measurement; default signer */
+    char *tee_root;    /* backend root path, NULL = backend default */
+    char *sim_signer;  /* sim backend signer identity string */
+    /* [limits] */
+    unsigned max_connections;       /* default 1024 */
+    unsigned max_inflight_per_conn; /* default 64 */
+    unsigned idle_timeout;          /* seconds; default 300 */
+    unsigned io_timeout;            /* seconds a write may stall; default 30 */
+    uint64_t max_value_bytes;       /* default 1 MiB */
+    uint64_t map_size;              /* LMDB map size, bytes; default 1 GiB */
+    /* [log] */
+    int log_level;  /* enum vault_log_level; default info */
+    int log_format; /* enum vault_log_format; default text */
+    /* [security] */
+    int operator_plaintext_reads; /* default 0 (packaged); --dev sets 1 */
+    /* Not from the file. */
+    int dev; /* started with --dev */
+} vault_config;
+
+/* Fill with defaults (allocates the default strings). TV_ERR_NOMEM. */
+int vault_config_defaults(vault_config *c) TV_WUR;
+
+/* Load `path` over the current values. On error err (errlen bytes) holds
+ * "path:line: message". Errors: TV_ERR_IO (cannot open), TV_ERR_INVALID
+ * (unknown section/key, bad value), TV_ERR_NOMEM. The struct may be partly
+ * updated on error; the caller frees it and exits. */
+int vault_config_load(vault_config *c, const char *path, char *err, size_t errlen) TV_WUR;
+
+/* Check cross-key constraints (TLS files with tcp_address, a listener at all).
+ * TV_ERR_INVALID with a message in err. */
+int vault_config_validate(const vault_config *c, char *err, size_t errlen) TV_WUR;
+
+/* Replace *dst with a copy of s (NULL allowed). TV_ERR_NOMEM. */
+int vault_config_set(char **dst, const char *s) TV_WUR;
+
+/* Parse "size" values: a number with optional K/M/G/T suffix (powers of 1024). */
+int vault_config_parse_size(const char *s, uint64_t *out) TV_WUR;
+
+void vault_config_free(vault_config *c);
+
+#endif

@@ -1,0 +1,161 @@
+#include "vault_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static int log_level = VAULT_LOG_INFO;
+static int log_format = VAULT_LOG_TEXT;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void vault_log_setup(int level, int format)
+{
+    if (level >= VAULT_LOG_DEBUG && level <= VAULT_LOG_ERROR)
+        log_level = level;
+    log_format = format == VAULT_LOG_JSON ? VAULT_LOG_JSON : VAULT_LOG_TEXT;
+}
+
+int vault_log_level_parse(const char *s, int *level)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcasecmp(s, level_names[i]) == 0) {
+            *level = i;
+            return 0;
+        }
+    if (strcasecmp(s, "warning") == 0) {
+        *level = VAULT_LOG_WARN;
+        return 0;
+    }
+    return TV_ERR_INVALID;
+}
+
+int vault_log_format_parse(const char *s, int *format)
+{
+    if (strcasecmp(s, "text") == 0)
+        *format = VAULT_LOG_TEXT;
+    else if (strcasecmp(s, "json") == 0)
+        *format = VAULT_LOG_JSON;
+    else
+        return TV_ERR_INVALID;
+    return 0;
+}
+
+int vault_log_enabled(int level)
+{
+    return level >= log_level;
+}
+
+/* Append s escaped for a JSON string / a quoted text value (same escapes). */
+static void put_escaped(char *line, size_t cap, size_t *o, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        char esc[8];
+        size_t n;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            n = 2;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            snprintf(esc, sizeof(esc), "\\u%04x", ch);
+            n = 6;
+        } else {
+            esc[0] = (char)ch;
+            n = 1;
+        }
+        if (cap - *o < n + 8) /* keep room for the closing quote, "}" and newline */
+            return;
+        memcpy(line + *o, esc, n);
+        *o += n;
+    }
+}
+
+static void put_raw(char *line, size_t cap, size_t *o, const char *s)
+{
+    size_t n = strlen(s);
+    if (cap - *o < n + 8)
+        return;
+    memcpy(line + *o, s, n);
+    *o += n;
+}
+
+static void vlog_pairs(int level, const char *event, va_list ap)
+{
+    char line[4096];
+    size_t o = 0;
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (!vault_log_enabled(level))
+        return;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (log_format == VAULT_LOG_JSON) {
+        put_raw(line, sizeof(line), &o, "{\"ts\":\"");
+        put_raw(line, sizeof(line), &o, ts);
+        put_raw(line, sizeof(line), &o, "\",\"level\":\"");
+        put_raw(line, sizeof(line), &o, level_names[level]);
+        put_raw(line, sizeof(line), &o, "\",\"event\":\"");
+        put_escaped(line, sizeof(line), &o, event);
+        put_raw(line, sizeof(line), &o, "\"");
+    } else {
+        put_raw(line, sizeof(line), &o, ts);
+        put_raw(line, sizeof(line), &o, " ");
+        put_raw(line, sizeof(line), &o,
+                level == VAULT_LOG_DEBUG  ? "DEBUG"
+                : level == VAULT_LOG_INFO ? "INFO"
+                : level == VAULT_LOG_WARN ? "WARN"
+                                          : "ERROR");
+        put_raw(line, sizeof(line), &o, " ");
+        put_escaped(line, sizeof(line), &o, event);
+    }
+    for (;;) {
+        const char *k = va_arg(ap, const char *);
+        if (!k)
+            break;
+        const char *val = va_arg(ap, const char *);
+        if (log_format == VAULT_LOG_JSON) {
+            put_raw(line, sizeof(line), &o, ",\"");
+            put_escaped(line, sizeof(line), &o, k);
+            put_raw(line, sizeof(line), &o, "\":\"");
+            put_escaped(line, sizeof(line), &o, val ? val : "");
+            put_raw(line, sizeof(line), &o, "\"");
+        } else {
+            put_raw(line, sizeof(line), &o, " ");
+            put_escaped(line, sizeof(line), &o, k);
+            put_raw(line, sizeof(line), &o, "=\"");
+            put_escaped(line, sizeof(line), &o, val ? val : "");
+            put_raw(line, sizeof(line), &o, "\"");
+        }
+    }
+    if (log_format == VAULT_LOG_JSON)
+        line[o++] = '}';
+    line[o++] = '\n';
+    fwrite(line, 1, o, stderr);
+    fflush(stderr);
+}
+
+void vault_log(int level, const char *event, ...)
+{
+    va_list ap;
+    va_start(ap, event);
+    vlog_pairs(level, event, ap);
+    va_end(ap);
+}
+
+void vault_logf(int level, const char *event, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    if (!vault_log_enabled(level))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    vault_log(level, event, "msg", msg, (const char *)NULL);
+}

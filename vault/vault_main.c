@@ -1,0 +1,276 @@
+/*
+ * teevaultd: the vault daemon.
+ *
+ *   teevaultd [--config FILE] [--dev [--state-dir DIR] [--socket PATH]]
+ *
+ * Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a start-up
+ * or runtime error, 2 on a usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "seal.h"
+#include "vault.h"
+#include "vault_config.h"
+#include "vault_db.h"
+#include "vault_keyring.h"
+#include "vault_log.h"
+#include "vault_server.h"
+
+#ifndef TV_VERSION
+#define TV_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: teevaultd [--config FILE] [--dev [--state-dir DIR] [--socket PATH]]\n"
+               "\n"
+               "  --config FILE     read the INI configuration FILE (see teevault.conf(5))\n"
+               "  --dev             development vault: sim TEE backend (NO hardware protection),\n"
+               "                    a temporary state directory, a Unix socket in it\n"
+               "  --state-dir DIR   with --dev: use DIR instead of a temporary directory\n"
+               "  --socket PATH     with --dev: listen on PATH (default DIR/teevault.sock)\n"
+               "  --help, --version\n");
+}
+
+/* No core dumps and no ptrace by other same-uid processes: memory holds keys. */
+static int harden_process(void)
+{
+    struct rlimit rl = {0, 0};
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return TV_ERR_INTERNAL;
+    if (setrlimit(RLIMIT_CORE, &rl) < 0)
+        return TV_ERR_INTERNAL;
+    return 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct event_base *base = arg;
+    (void)what;
+    vault_log(VAULT_LOG_INFO, "shutdown", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+              (const char *)NULL);
+    event_base_loopexit(base, NULL);
+}
+
+static int ensure_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create state_dir %s: %s", dir, strerror(errno));
+        return TV_ERR_IO;
+    }
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "state_dir %s is not a directory", dir);
+        return TV_ERR_IO;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"dev", no_argument, NULL, 'd'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"socket", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *dev_dir = NULL, *dev_socket = NULL;
+    int dev = 0, ch, rc = 1, r;
+    char err[512] = "";
+    vault_config cfg;
+    struct vault v;
+    vault_server *srv = NULL;
+    struct event *sigterm = NULL, *sigint = NULL;
+    int cfg_ok = 0;
+
+    vault_server_global_init();
+    memset(&v, 0, sizeof(v));
+    if (harden_process() < 0) {
+        fprintf(stderr, "teevaultd: cannot disable core dumps: %s\n", strerror(errno));
+        return 1;
+    }
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'd':
+            dev = 1;
+            break;
+        case 's':
+            dev_dir = optarg;
+            break;
+        case 'S':
+            dev_socket = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("teevaultd %s\n", TV_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc || ((dev_dir || dev_socket) && !dev)) {
+        usage(stderr);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "teevaultd: libsodium initialisation failed\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    if (vault_config_defaults(&cfg) < 0) {
+        fprintf(stderr, "teevaultd: out of memory\n");
+        return 1;
+    }
+    cfg_ok = 1;
+    if (config_path && vault_config_load(&cfg, config_path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "teevaultd: %s\n", err);
+        goto out;
+    }
+    if (dev) {
+        char tmpl[] = "/tmp/teevault-dev-XXXXXX";
+        char sock[PATH_MAX];
+        cfg.dev = 1;
+        if (!dev_dir && !config_path) {
+            if (!mkdtemp(tmpl)) {
+                fprintf(stderr, "teevaultd: mkdtemp: %s\n", strerror(errno));
+                goto out;
+            }
+            dev_dir = tmpl;
+        }
+        if (dev_dir && vault_config_set(&cfg.state_dir, dev_dir) < 0)
+            goto nomem;
+        if (ensure_dir(cfg.state_dir, err, sizeof(err)) < 0) {
+            fprintf(stderr, "teevaultd: %s\n", err);
+            goto out;
+        }
+        if (dev_socket) {
+            if (vault_config_set(&cfg.unix_socket, dev_socket) < 0)
+                goto nomem;
+        } else if (!config_path) {
+            snprintf(sock, sizeof(sock), "%s/teevault.sock", cfg.state_dir);
+            if (vault_config_set(&cfg.unix_socket, sock) < 0)
+                goto nomem;
+        }
+        if (vault_config_set(&cfg.tee_backend, "sim") < 0)
+            goto nomem;
+        cfg.operator_plaintext_reads = 1;
+    }
+    if (vault_config_validate(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "teevaultd: %s\n", err);
+        goto out;
+    }
+    vault_log_setup(cfg.log_level, cfg.log_format);
+    if (ensure_dir(cfg.state_dir, err, sizeof(err)) < 0) {
+        vault_log(VAULT_LOG_ERROR, "startup", "error", err, (const char *)NULL);
+        goto out;
+    }
+    v.cfg = &cfg;
+
+    /* TEE backend. */
+    {
+        seal_options so;
+        memset(&so, 0, sizeof(so));
+        so.backend = cfg.tee_backend;
+        so.state_dir = cfg.state_dir;
+        so.root = cfg.tee_root;
+        so.sim_signer = cfg.sim_signer;
+        if ((r = seal_backend_open(&so, &v.seal)) < 0) {
+            vault_log(VAULT_LOG_ERROR, "startup", "error", "cannot open the TEE backend", "backend",
+                      cfg.tee_backend, "reason", tv_strerror(r), (const char *)NULL);
+            goto out;
+        }
+    }
+    if (!v.seal->ops->hardware_protected)
+        vault_log(VAULT_LOG_WARN, "tee_sim", "msg",
+                  "!!! TEE backend 'sim': NO hardware protection. Keys are sealed to a file "
+                  "in the state directory. Never store real secrets in this vault. !!!",
+                  (const char *)NULL);
+
+    /* Store and auto-unseal. */
+    if ((r = vault_db_open(cfg.state_dir, (size_t)cfg.map_size, &v.db)) < 0) {
+        vault_log(VAULT_LOG_ERROR, "startup", "error", "cannot open the store", "dir",
+                  cfg.state_dir, "reason", tv_strerror(r), (const char *)NULL);
+        goto out;
+    }
+    r = vault_keyring_exists(v.db);
+    if (r == 1) {
+        if ((r = vault_keyring_open(v.db, v.seal, &v.kr)) < 0)
+            vault_log(VAULT_LOG_WARN, "unseal_failed", "reason", tv_strerror(r), "hint",
+                      "run `teevault operator recover` with the recovery passphrase",
+                      (const char *)NULL);
+        else
+            vault_log(VAULT_LOG_INFO, "unsealed", (const char *)NULL);
+    } else if (r == 0) {
+        /* TODO(lead): with --dev, initialise here (vault_keyring_init), write
+         * the root token to DIR/root-token (0600) and print its path. */
+        vault_log(VAULT_LOG_INFO, "uninitialized", "hint", "run `teevault operator init`",
+                  (const char *)NULL);
+    } else {
+        vault_log(VAULT_LOG_ERROR, "startup", "error", "cannot read the store", "reason",
+                  tv_strerror(r), (const char *)NULL);
+        goto out;
+    }
+    /* TODO(lead/audit): start the audit group-commit writer (v.auditw) here. */
+
+    if (!(v.base = event_base_new()))
+        goto nomem;
+    if ((r = vault_server_new(&v, &srv, err, sizeof(err))) < 0) {
+        vault_log(VAULT_LOG_ERROR, "startup", "error", err, "reason", tv_strerror(r),
+                  (const char *)NULL);
+        goto out;
+    }
+    sigterm = evsignal_new(v.base, SIGTERM, on_signal, v.base);
+    sigint = evsignal_new(v.base, SIGINT, on_signal, v.base);
+    if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0)
+        goto nomem;
+    vault_log(VAULT_LOG_INFO, "ready", "version", TV_VERSION, "state_dir", cfg.state_dir, "socket",
+              cfg.unix_socket ? cfg.unix_socket : "", "dev", dev ? "yes" : "no",
+              (const char *)NULL);
+    if (event_base_dispatch(v.base) < 0) {
+        vault_log(VAULT_LOG_ERROR, "loop", "error", "event loop failed", (const char *)NULL);
+        goto out;
+    }
+    rc = 0;
+    goto out;
+nomem:
+    fprintf(stderr, "teevaultd: out of memory\n");
+out:
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    vault_server_free(srv);
+    vault_keyring_free(v.kr);
+    vault_db_close(v.db);
+    seal_backend_free(v.seal);
+    if (v.base)
+        event_base_free(v.base);
+    if (cfg_ok)
+        vault_config_free(&cfg);
+    if (rc == 0)
+        vault_log(VAULT_LOG_INFO, "stopped", (const char *)NULL);
+    return rc;
+}

@@ -1,0 +1,1028 @@
+/*
+ * vault_server: listeners, connections, ttrpc dispatch (see vault_server.h).
+ *
+ * Lifetimes. A connection (struct vconn) owns its bufferevent, frame reader
+ * and the requests in flight on it. Every way a connection ends goes through
+ * conn_close_later() -> conn_free(), from an event callback, so no callback
+ * frees a connection another frame of the stack still uses. A request
+ * (struct vreq) lives from its frame until its reply is queued; if the
+ * connection dies while the audit writer still holds the request, the
+ * request is detached (conn = NULL) and freed when the audit callback runs.
+ */
+#include "vault_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "proto_frame.h"
+#include "ttrpc.pb-c.h"
+#include "vault_audit.h"
+#include "vault_auth.h"
+#include "vault_config.h"
+#include "vault_log.h"
+
+/* Tables written by other parts of the daemon may not exist yet: weak
+ * references resolve to NULL when the object is absent. teevaultd links
+ * libtv_vault whole so present tables are always found. */
+#pragma weak vault_rpc_auth
+#pragma weak vault_rpc_secrets
+#pragma weak vault_rpc_policies
+
+/* Output budget: reading pauses while the output buffer could not take one
+ * more max-size reply within 2 x PROTO_FRAME_MAX. */
+#define OUT_PAUSE_AT   ((size_t)PROTO_FRAME_MAX)
+#define OUT_RESUME_LOW ((size_t)1 << 20)
+#define SVC_MAX        128
+#define METHOD_MAX     64
+
+struct vconn;
+
+typedef struct vreq {
+    struct vconn *conn; /* NULL once detached */
+    vault_server *s;
+    struct vreq *prev, *next; /* in conn->reqs, or s->detached when detached */
+    uint32_t sid;
+    vault_call call;
+    vault_principal principal;
+    int have_principal;
+    char service[SVC_MAX];
+    char method[METHOD_MAX];
+    int status; /* tv_err of the call */
+    proto_buf out;
+    struct event *delay_ev;
+    int audit_pending;
+    int delayed;
+    uint64_t t0_us;
+} vreq;
+
+typedef struct vconn {
+    vault_server *s;
+    struct vconn *prev, *next;
+    struct bufferevent *bev;
+    struct event *close_ev; /* deferred destruction */
+    struct event *kick_ev;  /* deferred re-processing of buffered input */
+    proto_frame_reader rd;
+    char peer[80];
+    uint64_t id;
+    int tls;
+    int authed;      /* a request carried a valid token: 4 MiB frames */
+    int read_paused; /* we disabled EV_READ (in-flight cap or back-pressure) */
+    int eof;         /* peer shut its side: finish in-flight work, then close */
+    int closing;
+    unsigned inflight;
+    vreq *reqs;
+} vconn;
+
+struct vault_server {
+    struct vault *v;
+    struct event_base *base;
+    struct evconnlistener *unix_l;
+    struct evconnlistener *tcp_l;
+    struct event *accept_resume_ev;
+    char *unix_path;
+    SSL_CTX *ssl_ctx;
+    vconn *conns;
+    size_t n_conns;
+    uint64_t next_conn_id;
+    vreq *detached;
+};
+
+/* ------------------------------------------------------------ memory */
+
+/* libevent buffers hold plaintext requests (Put values) and replies (Get
+ * values): wipe every block before it returns to the allocator. */
+static void *ev_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void ev_free(void *p)
+{
+    if (p) {
+        sodium_memzero(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+static void *ev_realloc(void *p, size_t n)
+{
+    if (!p)
+        return malloc(n);
+    if (n == 0) {
+        ev_free(p);
+        return NULL;
+    }
+    size_t old = malloc_usable_size(p);
+    void *q = malloc(n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, old < n ? old : n);
+    ev_free(p);
+    return q;
+}
+
+void vault_server_global_init(void)
+{
+    event_set_mem_functions(ev_malloc, ev_realloc, ev_free);
+}
+
+/* protobuf-c allocator that wipes: decoded requests may carry secrets. */
+#define WA_HDR 16
+static void *wa_alloc(void *ad, size_t n)
+{
+    (void)ad;
+    if (n > SIZE_MAX - WA_HDR)
+        return NULL;
+    uint8_t *p = malloc(WA_HDR + n);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof(n));
+    return p + WA_HDR;
+}
+
+static void wa_free(void *ad, void *ptr)
+{
+    (void)ad;
+    if (!ptr)
+        return;
+    uint8_t *p = (uint8_t *)ptr - WA_HDR;
+    size_t n;
+    memcpy(&n, p, sizeof(n));
+    sodium_memzero(p, WA_HDR + n);
+    free(p);
+}
+
+static ProtobufCAllocator wiping_allocator = {.alloc = wa_alloc, .free = wa_free};
+
+/* ------------------------------------------------------------ helpers */
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int vault_is_active(const struct vault *v)
+{
+    return v && v->kr != NULL;
+}
+
+size_t vault_server_conn_count(const vault_server *s)
+{
+    return s ? s->n_conns : 0;
+}
+
+const vault_method *vault_server_find_method(const char *service, const char *method)
+{
+    const vault_method *tables[] = {vault_rpc_sys, vault_rpc_auth, vault_rpc_secrets,
+                                    vault_rpc_policies};
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+        if (!tables[t])
+            continue;
+        for (const vault_method *m = tables[t]; m->fn; m++)
+            if (!strcmp(m->service, service) && !strcmp(m->method, method))
+                return m;
+    }
+    return NULL;
+}
+
+static void conn_close_later(vconn *c, const char *why);
+static void conn_process(vconn *c);
+static void conn_maybe_finish(vconn *c);
+
+static void list_add(vreq **head, vreq *r)
+{
+    r->prev = NULL;
+    r->next = *head;
+    if (*head)
+        (*head)->prev = r;
+    *head = r;
+}
+
+static void list_del(vreq **head, vreq *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        *head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+}
+
+/* evbuffer reference cleanup: wipe the whole allocation, then free it. */
+static void frame_cleanup(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    size_t cap = (size_t)(uintptr_t)extra;
+    void *p = (void *)(uintptr_t)data;
+    sodium_memzero(p, cap);
+    free(p);
+}
+
+/* Queue one response frame on c. The frame memory is handed to libevent by
+ * reference and wiped when sent. Failure closes the connection. */
+static void conn_send(vconn *c, uint32_t sid, int grpc, const char *msg, const uint8_t *payload,
+                      size_t n)
+{
+    proto_buf fb;
+    int r;
+
+    if (c->closing)
+        return;
+    proto_buf_init(&fb, PROTO_FRAME_MAX + PROTO_FRAME_HDR_LEN);
+    r = proto_frame_write_response(&fb, sid, grpc, msg, payload, n, PROTO_FRAME_MAX);
+    if (r == TV_ERR_TOO_LARGE) {
+        proto_buf_reset(&fb);
+        r = proto_frame_write_response(&fb, sid, tv_err_to_grpc(TV_ERR_TOO_LARGE),
+                                       "reply exceeds the 4 MiB frame limit", NULL, 0,
+                                       PROTO_FRAME_MAX);
+    }
+    if (r < 0 || !fb.d) {
+        proto_buf_free(&fb);
+        conn_close_later(c, "cannot build reply");
+        return;
+    }
+    if (evbuffer_add_reference(bufferevent_get_output(c->bev), fb.d, fb.len, frame_cleanup,
+                               (void *)(uintptr_t)fb.cap) < 0) {
+        proto_buf_free(&fb);
+        conn_close_later(c, "cannot queue reply");
+        return;
+    }
+    /* Ownership of fb.d moved to the evbuffer. */
+}
+
+static void req_free(vreq *q)
+{
+    if (q->delay_ev)
+        event_free(q->delay_ev);
+    if (q->have_principal)
+        vault_principal_clear(&q->principal);
+    proto_buf_free(&q->out);
+    sodium_memzero(q, sizeof(*q));
+    free(q);
+}
+
+static const char *principal_label(const vreq *q)
+{
+    switch (q->principal.kind) {
+    case VAULT_PRINCIPAL_OPERATOR:
+        return q->principal.root ? "root" : "operator";
+    case VAULT_PRINCIPAL_FUNCTION:
+        return "function";
+    default:
+        return "none";
+    }
+}
+
+/* The request is done: reply (if its connection lives) and free it. */
+static void req_finish(vreq *q)
+{
+    vconn *c = q->conn;
+    int grpc = q->status < 0 ? tv_err_to_grpc(q->status) : 0;
+
+    if (vault_log_enabled(VAULT_LOG_INFO)) {
+        char ms[32], code[16];
+        snprintf(ms, sizeof(ms), "%.3f", (double)(now_us() - q->t0_us) / 1000.0);
+        snprintf(code, sizeof(code), "%d", grpc);
+        vault_log(q->status < 0 ? VAULT_LOG_WARN : VAULT_LOG_INFO, "rpc", "id", q->call.request_id,
+                  "peer", q->call.peer, "service", q->service, "method", q->method, "principal",
+                  principal_label(q), "user", q->principal.user, "code", code, "error",
+                  q->status < 0 ? q->call.errmsg : "", "ms", ms, (const char *)NULL);
+    }
+    if (!c) {
+        list_del(&q->s->detached, q);
+        req_free(q);
+        return;
+    }
+    if (q->status < 0)
+        conn_send(c, q->sid, grpc, q->call.errmsg, NULL, 0);
+    else
+        conn_send(c, q->sid, 0, NULL, q->out.d, q->out.len);
+    list_del(&c->reqs, q);
+    c->inflight--;
+    req_free(q);
+    /* A slot freed up: buffered requests may proceed. */
+    if (c->read_paused && !c->closing)
+        event_active(c->kick_ev, 0, 0);
+    conn_maybe_finish(c);
+}
+
+static void delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    req_finish(arg);
+}
+
+/* After the audit step: hold the reply if the handler asked for it. */
+static void req_advance(vreq *q)
+{
+    if (q->conn && q->call.reply_delay_ms && !q->delayed) {
+        q->delayed = 1;
+        struct timeval tv = {.tv_sec = q->call.reply_delay_ms / 1000,
+                             .tv_usec = (q->call.reply_delay_ms % 1000) * 1000};
+        q->delay_ev = evtimer_new(q->s->base, delay_cb, q);
+        if (q->delay_ev && evtimer_add(q->delay_ev, &tv) == 0)
+            return;
+        /* No timer: reply now rather than never. */
+    }
+    req_finish(q);
+}
+
+static void fail_closed(vreq *q, int err, const char *msg)
+{
+    q->status = err;
+    snprintf(q->call.errmsg, sizeof(q->call.errmsg), "%s", msg);
+    proto_buf_reset(&q->out); /* never the value without its audit record */
+}
+
+static void audit_done(void *arg, int status)
+{
+    vreq *q = arg;
+    q->audit_pending = 0;
+    if (status < 0)
+        fail_closed(q, TV_ERR_AUDIT, "the audit record could not be made durable");
+    req_advance(q);
+}
+
+/* Bearer token from the metadata, or NULL. */
+static const char *find_bearer(const Ttrpc__Request *rq, size_t *len)
+{
+    for (size_t i = 0; i < rq->n_metadata; i++) {
+        const Ttrpc__KeyValue *kv = rq->metadata[i];
+        if (!kv || !kv->key || !kv->value || strcasecmp(kv->key, "authorization") != 0)
+            continue;
+        if (strncasecmp(kv->value, "Bearer ", 7) != 0)
+            return NULL;
+        const char *t = kv->value + 7;
+        while (*t == ' ')
+            t++;
+        *len = strlen(t);
+        return *len ? t : NULL;
+    }
+    return NULL;
+}
+
+/* Decide and run one request. Called with the envelope decoded. */
+static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
+{
+    vault_server *s = c->s;
+    struct vault *v = s->v;
+    const vault_method *m = NULL;
+    vreq *q = NULL;
+    ProtobufCMessage *msg = NULL;
+    char qs[96], qm[96];
+
+    /* Stream ids must not be reused while in flight (ttrpc server.go). */
+    for (vreq *o = c->reqs; o; o = o->next)
+        if (o->sid == sid) {
+            conn_send(c, sid, tv_err_to_grpc(TV_ERR_INVALID), "stream id is already in use", NULL,
+                      0);
+            return;
+        }
+    size_t sl = rq->service ? strlen(rq->service) : 0;
+    size_t ml = rq->method ? strlen(rq->method) : 0;
+    if (sl && ml && sl < SVC_MAX && ml < METHOD_MAX)
+        m = vault_server_find_method(rq->service, rq->method);
+    if (!m) {
+        char em[256];
+        vault_quote(qs, sizeof(qs), rq->service ? rq->service : "", sl);
+        vault_quote(qm, sizeof(qm), rq->method ? rq->method : "", ml);
+        snprintf(em, sizeof(em), "unknown service or method %s / %s", qs, qm);
+        vault_log(VAULT_LOG_INFO, "rpc_unknown", "peer", c->peer, "service", qs, "method", qm,
+                  (const char *)NULL);
+        conn_send(c, sid, tv_err_to_grpc(TV_ERR_UNIMPLEMENTED), em, NULL, 0);
+        return;
+    }
+
+    if (!(q = calloc(1, sizeof(*q)))) {
+        conn_send(c, sid, tv_err_to_grpc(TV_ERR_NOMEM), "out of memory", NULL, 0);
+        return;
+    }
+    q->conn = c;
+    q->s = s;
+    q->sid = sid;
+    q->t0_us = now_us();
+    memcpy(q->service, rq->service, sl + 1);
+    memcpy(q->method, rq->method, ml + 1);
+    proto_buf_init(&q->out, PROTO_FRAME_MAX - 1024);
+    q->call.v = v;
+    q->call.principal = &q->principal;
+    q->call.service = q->service;
+    q->call.method = q->method;
+    q->call.peer = c->peer;
+    {
+        uint8_t rid[16];
+        randombytes_buf(rid, sizeof(rid));
+        sodium_bin2hex(q->call.request_id, sizeof(q->call.request_id), rid, sizeof(rid));
+    }
+    list_add(&c->reqs, q);
+    c->inflight++;
+
+    /* Who is calling. A bad token on a public method is ignored (the caller
+     * may be logging in with a stale token); elsewhere it is the answer. */
+    int auth_err = 0;
+    size_t tl = 0;
+    const char *tok = find_bearer(rq, &tl);
+    if (tok) {
+        int r = vault_auth_resolve(v, tok, tl, &q->principal);
+        if (r == 0) {
+            q->have_principal = 1;
+            if (!c->authed) {
+                c->authed = 1;
+                proto_frame_reader_set_max(&c->rd, PROTO_FRAME_MAX);
+            }
+        } else {
+            memset(&q->principal, 0, sizeof(q->principal));
+            auth_err = r;
+        }
+    }
+
+    if (!(m->flags & VAULT_M_UNINIT) && !vault_is_active(v)) {
+        q->status = TV_ERR_NOT_INITIALISED;
+        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "the vault is not initialised");
+    } else if (!(m->flags & VAULT_M_PUBLIC) && q->principal.kind == VAULT_PRINCIPAL_NONE) {
+        q->status = auth_err == TV_ERR_NOT_INITIALISED ? auth_err : TV_ERR_UNAUTHENTICATED;
+        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "%s",
+                 tok ? "the token is not valid (unknown, expired or revoked)"
+                     : "this method needs a token (authorization: Bearer ...)");
+    } else if (q->principal.kind == VAULT_PRINCIPAL_FUNCTION && !(m->flags & VAULT_M_FUNCTION)) {
+        q->status = TV_ERR_DENIED;
+        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "function sessions may not call %s/%s",
+                 q->service, q->method);
+    } else if (!(msg = protobuf_c_message_unpack(m->req_desc, &wiping_allocator, rq->payload.len,
+                                                 rq->payload.data))) {
+        q->status = TV_ERR_INVALID;
+        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "request payload does not decode as %s",
+                 m->req_desc->name);
+    } else if (!protobuf_c_message_check(msg)) {
+        q->status = TV_ERR_INVALID;
+        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "request payload is not a valid %s",
+                 m->req_desc->name);
+    } else {
+        int r = m->fn(&q->call, msg, &q->out);
+        q->status = r < 0 ? r : 0;
+        if (q->status < 0 && !q->call.errmsg[0])
+            snprintf(q->call.errmsg, sizeof(q->call.errmsg), "%s", tv_strerror(q->status));
+    }
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, &wiping_allocator);
+    if (q->status < 0)
+        proto_buf_reset(&q->out);
+
+    if (q->call.audited) {
+        req_advance(q);
+        return;
+    }
+    q->audit_pending = 1;
+    /* `done` may run before vault_audit_submit returns; q is not touched after. */
+    if (vault_audit_submit(v, &q->call, q->status, audit_done, q) < 0) {
+        q->audit_pending = 0;
+        fail_closed(q, TV_ERR_AUDIT, "the audit record could not be queued");
+        req_advance(q);
+    }
+}
+
+static void handle_frame(vconn *c)
+{
+    const proto_frame_hdr *h = proto_frame_header(&c->rd);
+    uint32_t sid = h->stream_id;
+    Ttrpc__Request *rq = (Ttrpc__Request *)protobuf_c_message_unpack(
+        &ttrpc__request__descriptor, &wiping_allocator, proto_frame_body_len(&c->rd),
+        proto_frame_body(&c->rd));
+    if (!rq || !protobuf_c_message_check(&rq->base)) {
+        if (rq)
+            protobuf_c_message_free_unpacked(&rq->base, &wiping_allocator);
+        conn_send(c, sid, tv_err_to_grpc(TV_ERR_INVALID), "request envelope does not decode", NULL,
+                  0);
+        return;
+    }
+    dispatch(c, sid, rq);
+    protobuf_c_message_free_unpacked(&rq->base, &wiping_allocator);
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void conn_free(vconn *c)
+{
+    vault_server *s = c->s;
+    while (c->reqs) {
+        vreq *q = c->reqs;
+        list_del(&c->reqs, q);
+        if (q->audit_pending) {
+            q->conn = NULL; /* the audit callback frees it */
+            list_add(&s->detached, q);
+        } else {
+            req_free(q);
+        }
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_conns--;
+    if (c->bev)
+        bufferevent_free(c->bev); /* closes the fd and frees the SSL */
+    if (c->close_ev)
+        event_free(c->close_ev);
+    if (c->kick_ev)
+        event_free(c->kick_ev);
+    proto_frame_reader_free(&c->rd);
+    free(c);
+}
+
+static void close_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_free(arg);
+}
+
+static void conn_close_later(vconn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    if (why) {
+        char id[24];
+        snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+        vault_log(VAULT_LOG_INFO, "conn_close", "conn", id, "peer", c->peer, "reason", why,
+                  (const char *)NULL);
+    }
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    event_active(c->close_ev, 0, 0);
+}
+
+static void conn_maybe_finish(vconn *c)
+{
+    if (c->eof && !c->closing && c->inflight == 0 &&
+        evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_close_later(c, NULL);
+}
+
+static void conn_pause(vconn *c)
+{
+    if (!c->read_paused) {
+        c->read_paused = 1;
+        bufferevent_disable(c->bev, EV_READ);
+    }
+}
+
+static void conn_process(vconn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *outb = bufferevent_get_output(c->bev);
+    unsigned cap = c->s->v->cfg->max_inflight_per_conn;
+
+    while (!c->closing) {
+        if (c->inflight >= cap || evbuffer_get_length(outb) >= OUT_PAUSE_AT) {
+            conn_pause(c);
+            return;
+        }
+        if (evbuffer_get_length(in) == 0)
+            break;
+        struct evbuffer_iovec vec;
+        if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
+            break;
+        size_t used = 0;
+        int st = proto_frame_read(&c->rd, vec.iov_base, vec.iov_len, &used);
+        if (used)
+            evbuffer_drain(in, used);
+        if (st < 0) {
+            conn_close_later(c, st == TV_ERR_TOO_LARGE ? "frame length over the cap"
+                                                       : "malformed frame header");
+            return;
+        }
+        if (st == PROTO_FRAME_READY) {
+            handle_frame(c);
+            proto_frame_next(&c->rd);
+        }
+    }
+    if (c->read_paused && !c->closing && !c->eof) {
+        c->read_paused = 0;
+        bufferevent_enable(c->bev, EV_READ);
+    }
+}
+
+static void kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_process(arg);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_process(arg);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    vconn *c = arg;
+    (void)bev;
+    if (c->closing)
+        return;
+    if (c->read_paused)
+        conn_process(c);
+    conn_maybe_finish(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    vconn *c = arg;
+    if (c->closing)
+        return;
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    if (what & BEV_EVENT_TIMEOUT) {
+        if ((what & BEV_EVENT_READING) && c->inflight > 0) {
+            /* Silent because it waits for us, not idle. */
+            bufferevent_enable(bev, EV_READ);
+            return;
+        }
+        conn_close_later(c, (what & BEV_EVENT_READING) ? "idle timeout" : "write timeout");
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        /* Serve what was already received, then close. */
+        c->eof = 1;
+        conn_process(c);
+        bufferevent_disable(bev, EV_READ);
+        conn_maybe_finish(c);
+        return;
+    }
+    if (what & BEV_EVENT_ERROR) {
+        char why[160] = "socket error";
+        unsigned long e = c->tls ? bufferevent_get_openssl_error(bev) : 0;
+        if (e)
+            snprintf(why, sizeof(why), "tls: %s", ERR_reason_error_string(e));
+        else if (EVUTIL_SOCKET_ERROR())
+            snprintf(why, sizeof(why), "socket error: %s",
+                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        conn_close_later(c, why);
+    }
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    vault_server *s = arg;
+    (void)fd;
+    (void)what;
+    if (s->unix_l)
+        evconnlistener_enable(s->unix_l);
+    if (s->tcp_l)
+        evconnlistener_enable(s->tcp_l);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    vault_server *s = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    (void)l;
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        /* Out of descriptors: stop accepting for a second instead of
+         * spinning on a listener that is always readable. */
+        vault_logf(VAULT_LOG_WARN, "accept_paused", "accept failed (%s); pausing accept for 1 s",
+                   strerror(e));
+        if (s->unix_l)
+            evconnlistener_disable(s->unix_l);
+        if (s->tcp_l)
+            evconnlistener_disable(s->tcp_l);
+        struct timeval tv = {1, 0};
+        evtimer_add(s->accept_resume_ev, &tv);
+        return;
+    }
+    vault_logf(VAULT_LOG_WARN, "accept_error", "accept failed: %s", strerror(e));
+}
+
+static void peer_name(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(out, outlen, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(out, outlen, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, outlen, "unix");
+    }
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    vault_server *s = arg;
+    vconn *c = NULL;
+    int tls = (l == s->tcp_l);
+    (void)salen;
+
+    if (s->n_conns >= s->v->cfg->max_connections) {
+        vault_log(VAULT_LOG_WARN, "conn_refused", "reason", "max_connections reached",
+                  (const char *)NULL);
+        evutil_closesocket(fd);
+        return;
+    }
+    if (!(c = calloc(1, sizeof(*c)))) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->s = s;
+    c->id = ++s->next_conn_id;
+    c->tls = tls;
+    peer_name(sa, c->peer, sizeof(c->peer));
+    proto_frame_reader_init(&c->rd, PROTO_FRAME_REQUEST, PROTO_FRAME_PREAUTH_MAX);
+    if (tls) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        SSL *ssl = SSL_new(s->ssl_ctx);
+        if (ssl)
+            c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                    BEV_OPT_CLOSE_ON_FREE);
+        if (!c->bev) {
+            if (ssl)
+                SSL_free(ssl);
+            evutil_closesocket(fd);
+        } else {
+            bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        }
+    } else {
+        c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (!c->bev)
+            evutil_closesocket(fd);
+    }
+    c->close_ev = event_new(s->base, -1, 0, close_cb, c);
+    c->kick_ev = event_new(s->base, -1, 0, kick_cb, c);
+    /* Link first so conn_free's accounting holds on every path below. */
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    if (!c->bev || !c->close_ev || !c->kick_ev) {
+        vault_log(VAULT_LOG_ERROR, "conn_error", "reason", "out of memory", (const char *)NULL);
+        conn_free(c);
+        return;
+    }
+    struct timeval idle = {.tv_sec = s->v->cfg->idle_timeout};
+    struct timeval io = {.tv_sec = s->v->cfg->io_timeout};
+    bufferevent_set_timeouts(c->bev, &idle, &io);
+    bufferevent_setwatermark(c->bev, EV_WRITE, OUT_RESUME_LOW, 0);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (vault_log_enabled(VAULT_LOG_DEBUG)) {
+        char id[24];
+        snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+        vault_log(VAULT_LOG_DEBUG, "conn_open", "conn", id, "peer", c->peer, "tls",
+                  tls ? "yes" : "no", (const char *)NULL);
+    }
+}
+
+/* ------------------------------------------------------------ listeners */
+
+static int listen_unix(vault_server *s, const char *path, unsigned mode, char *err, size_t errlen)
+{
+    struct sockaddr_un sun;
+    struct stat st;
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        snprintf(err, errlen, "unix socket path too long: %s", path);
+        return TV_ERR_INVALID;
+    }
+    memcpy(sun.sun_path, path, strlen(path));
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "%s exists and is not a socket; refusing to replace it", path);
+            return TV_ERR_IO;
+        }
+        /* A socket file: live daemon or a stale leftover? */
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+            int live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+            close(fd);
+            if (live) {
+                snprintf(err, errlen, "another server is listening on %s", path);
+                return TV_ERR_EXISTS;
+            }
+        }
+        if (unlink(path) < 0) {
+            snprintf(err, errlen, "cannot remove stale socket %s: %s", path, strerror(errno));
+            return TV_ERR_IO;
+        }
+    }
+    /* Create the socket file with no access, then open it up to `mode`. */
+    mode_t old = umask(0777);
+    s->unix_l = evconnlistener_new_bind(s->base, accept_cb, s,
+                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
+                                        (struct sockaddr *)&sun, sizeof(sun));
+    int e = errno;
+    umask(old);
+    if (!s->unix_l) {
+        snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(e));
+        return TV_ERR_IO;
+    }
+    if (!(s->unix_path = strdup(path)))
+        return TV_ERR_NOMEM;
+    if (chmod(path, mode) < 0) {
+        snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+        return TV_ERR_IO;
+    }
+    evconnlistener_set_error_cb(s->unix_l, accept_error_cb);
+    return 0;
+}
+
+static int tls_ctx_new(vault_server *s, const vault_config *cfg, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx)
+        goto crypto;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+        snprintf(err, errlen, "cannot load tls_cert %s", cfg->tls_cert);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "cannot load tls_key %s (or it does not match tls_cert)",
+                 cfg->tls_key);
+        goto fail;
+    }
+    if (cfg->tls_client_auth != VAULT_TLS_CLIENT_OFF) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->tls_client_ca);
+        if (!names || SSL_CTX_load_verify_locations(ctx, cfg->tls_client_ca, NULL) != 1) {
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            snprintf(err, errlen, "cannot load tls_client_ca %s", cfg->tls_client_ca);
+            goto fail;
+        }
+        SSL_CTX_set_client_CA_list(ctx, names);
+        int mode = SSL_VERIFY_PEER;
+        if (cfg->tls_client_auth == VAULT_TLS_CLIENT_REQUIRED)
+            mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        SSL_CTX_set_verify(ctx, mode, NULL);
+    }
+    s->ssl_ctx = ctx;
+    return 0;
+crypto:
+    snprintf(err, errlen, "cannot create the TLS context");
+fail:
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return TV_ERR_CRYPTO;
+}
+
+static int listen_tcp(vault_server *s, const vault_config *cfg, char *err, size_t errlen)
+{
+    char host[256], port[16];
+    const char *a = cfg->tcp_address;
+    const char *colon, *h = a;
+    size_t hl;
+    int r;
+
+    if (a[0] == '[') {
+        const char *rb = strchr(a, ']');
+        if (!rb || rb[1] != ':')
+            goto bad;
+        h = a + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        if (!(colon = strrchr(a, ':')))
+            goto bad;
+        hl = (size_t)(colon - a);
+    }
+    if (hl >= sizeof(host) || strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(port))
+        goto bad;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    snprintf(port, sizeof(port), "%s", colon + 1);
+
+    if ((r = tls_ctx_new(s, cfg, err, errlen)) < 0)
+        return r;
+
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (getaddrinfo(hl ? host : NULL, port, &hints, &ai) != 0 || !ai)
+        goto bad;
+    s->tcp_l = evconnlistener_new_bind(
+        s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+        128, ai->ai_addr, (int)ai->ai_addrlen);
+    int e = errno;
+    freeaddrinfo(ai);
+    if (!s->tcp_l) {
+        snprintf(err, errlen, "cannot listen on %s: %s", a, strerror(e));
+        return TV_ERR_IO;
+    }
+    evconnlistener_set_error_cb(s->tcp_l, accept_error_cb);
+    return 0;
+bad:
+    snprintf(err, errlen, "tcp_address %s: expected host:port or [v6]:port", a);
+    return TV_ERR_INVALID;
+}
+
+int vault_server_new(struct vault *v, vault_server **out, char *err, size_t errlen)
+{
+    int r = TV_ERR_INTERNAL;
+    vault_server *s = NULL;
+    const vault_config *cfg = v ? v->cfg : NULL;
+
+    if (!v || !cfg || !v->base || !out)
+        return TV_ERR_INVALID;
+    if (!(s = calloc(1, sizeof(*s)))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
+    s->v = v;
+    s->base = v->base;
+    if (!(s->accept_resume_ev = evtimer_new(s->base, accept_resume_cb, s))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
+    if (cfg->unix_socket && cfg->unix_socket[0] &&
+        (r = listen_unix(s, cfg->unix_socket, cfg->unix_mode, err, errlen)) < 0)
+        goto out;
+    if (cfg->tcp_address && cfg->tcp_address[0] && (r = listen_tcp(s, cfg, err, errlen)) < 0)
+        goto out;
+    if (!s->unix_l && !s->tcp_l) {
+        snprintf(err, errlen, "no listener configured");
+        r = TV_ERR_INVALID;
+        goto out;
+    }
+    if (s->unix_l)
+        vault_log(VAULT_LOG_INFO, "listen", "transport", "unix", "addr", cfg->unix_socket,
+                  (const char *)NULL);
+    if (s->tcp_l)
+        vault_log(VAULT_LOG_INFO, "listen", "transport", "tls", "addr", cfg->tcp_address,
+                  "client_auth",
+                  cfg->tls_client_auth == VAULT_TLS_CLIENT_REQUIRED   ? "required"
+                  : cfg->tls_client_auth == VAULT_TLS_CLIENT_OPTIONAL ? "optional"
+                                                                      : "off",
+                  (const char *)NULL);
+    *out = s;
+    s = NULL;
+    r = 0;
+out:
+    vault_server_free(s);
+    return r;
+}
+
+void vault_server_free(vault_server *s)
+{
+    if (!s)
+        return;
+    if (s->unix_l)
+        evconnlistener_free(s->unix_l);
+    if (s->tcp_l)
+        evconnlistener_free(s->tcp_l);
+    if (s->unix_path) {
+        unlink(s->unix_path);
+        free(s->unix_path);
+    }
+    while (s->conns)
+        conn_free(s->conns);
+    while (s->detached) {
+        vreq *q = s->detached;
+        list_del(&s->detached, q);
+        req_free(q);
+    }
+    if (s->accept_resume_ev)
+        event_free(s->accept_resume_ev);
+    SSL_CTX_free(s->ssl_ctx);
+    free(s);
+}
