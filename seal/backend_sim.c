@@ -13,7 +13,9 @@
  *   policy) or the signer and the requested key SVN (signer policy). Asking
  *   for a key SVN above the backend's own SVN is refused (TV_ERR_SEALED), so a
  *   downgraded binary cannot derive an upgraded binary's keys.
- * - evidence: not yet implemented (TV_ERR_UNIMPLEMENTED).
+ * - evidence: a sim report (seal_sim_report.h) signed by the sim platform key
+ *   in opts->root (the sim "platform" directory, shared with whoever must
+ *   verify), or in state_dir when root is unset.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 #include <sodium.h>
 
 #include "seal.h"
+#include "seal_sim_report.h"
 
 const char seal_sim_warning[] =
     "sim TEE backend: NO hardware protection - keys live in a plain file and the "
@@ -40,6 +43,7 @@ typedef struct sim_impl {
     uint8_t measurement[32];
     uint8_t signer[32];
     uint16_t svn;
+    char *platform_dir; /* sim platform key directory (evidence) */
 } sim_impl;
 
 static int sim_get_key(seal_backend *b, enum seal_policy policy, uint16_t key_svn,
@@ -85,12 +89,17 @@ static int sim_identity(seal_backend *b, seal_identity *out)
 static int sim_evidence(seal_backend *b, const uint8_t report_data[SEAL_REPORT_DATA_LEN],
                         uint8_t **evidence, size_t *evidence_len, const char **type)
 {
-    (void)b;
-    (void)report_data;
-    (void)evidence;
-    (void)evidence_len;
-    (void)type;
-    return TV_ERR_UNIMPLEMENTED;
+    sim_impl *s = b->impl;
+    seal_identity id;
+    int r;
+
+    if ((r = sim_identity(b, &id)) < 0)
+        return r;
+    if ((r = seal_sim_report_produce(s->platform_dir, &id, report_data, evidence, evidence_len)) <
+        0)
+        return r;
+    *type = "sim";
+    return TV_OK;
 }
 
 static void sim_destroy(seal_backend *b)
@@ -98,6 +107,7 @@ static void sim_destroy(seal_backend *b)
     sim_impl *s = b->impl;
     if (s) {
         sodium_free(s->seal_key);
+        free(s->platform_dir);
         sodium_memzero(s, sizeof(*s));
         free(s);
     }
@@ -249,6 +259,10 @@ int seal_sim_open(const seal_options *opts, seal_backend **out)
         goto out;
     crypto_hash_sha256(s->signer, (const uint8_t *)signer, strlen(signer));
     s->svn = opts->sim_svn;
+    if (!(s->platform_dir = strdup(opts->root ? opts->root : opts->state_dir))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
     b->ops = &sim_ops;
     b->impl = s;
     s = NULL;
@@ -258,6 +272,7 @@ int seal_sim_open(const seal_options *opts, seal_backend **out)
 out:
     if (s) {
         sodium_free(s->seal_key);
+        free(s->platform_dir);
         free(s);
     }
     free(b);

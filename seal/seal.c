@@ -1,4 +1,5 @@
 #include "seal.h"
+#include "seal_producers.h"
 
 #include <string.h>
 
@@ -13,8 +14,12 @@ int seal_backend_open(const seal_options *opts, seal_backend **out)
     name = opts->backend ? opts->backend : "sim";
     if (strcmp(name, "sim") == 0)
         return seal_sim_open(opts, out);
-    if (strcmp(name, "gramine-sgx") == 0 || strcmp(name, "tsm") == 0 || strcmp(name, "dstack") == 0)
-        return TV_ERR_UNIMPLEMENTED;
+    if (strcmp(name, "gramine-sgx") == 0)
+        return seal_backend_gramine_open(opts, out);
+    if (strcmp(name, "tsm") == 0)
+        return seal_backend_tsm_open(opts, out);
+    if (strcmp(name, "dstack") == 0)
+        return seal_backend_dstack_open(opts, out);
     return TV_ERR_INVALID;
 }
 
