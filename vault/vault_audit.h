@@ -13,6 +13,8 @@
 #ifndef VAULT_AUDIT_H
 #define VAULT_AUDIT_H
 
+#include <stdint.h>
+
 #include <lmdb.h>
 
 #include "vault.h"
@@ -21,12 +23,85 @@ typedef void (*vault_audit_done_fn)(void *arg, int status);
 
 /* Queue the record for call c with outcome (0 or a tv_err). `done` is called
  * exactly once, possibly before this function returns. Returns 0, or a
- * tv_err when the record could not even be queued (then `done` is not called). */
+ * tv_err when the record could not even be queued (then `done` is not called):
+ * TV_ERR_AUDIT when the writer is not open (fail closed), TV_ERR_NOMEM.
+ * Status passed to done: 0, TV_ERR_STORAGE_FULL (map full) or TV_ERR_AUDIT. */
 int vault_audit_submit(struct vault *v, const vault_call *c, int outcome, vault_audit_done_fn done,
                        void *arg) TV_WUR;
 
 /* Append the record for call c with outcome inside the caller's write
- * transaction. The caller commits; if the commit fails, nothing was recorded. */
+ * transaction. The caller commits; if the commit fails, nothing was recorded.
+ * Errors: TV_ERR_AUDIT (writer not open, or the test hook), TV_ERR_STORAGE_FULL
+ * (map full: abort the txn and fail the request). */
 int vault_audit_append_txn(struct vault *v, MDB_txn *txn, const vault_call *c, int outcome) TV_WUR;
+
+/* ------------------------------------------------------------ lifecycle */
+
+typedef struct vault_audit_opts {
+    uint64_t ckpt_every_records; /* checkpoint after this many records (0 = 1000) */
+    uint32_t ckpt_every_ms;      /* ... or this often when records are pending (0 = 10000) */
+    uint32_t high_water_percent; /* refuse secret writes at/above this fill (0 = 90) */
+    int per_record_fsync;        /* bench/compare only: one txn + fsync per record
+                                    instead of group commit */
+} vault_audit_opts;
+
+/* Open the audit DBs in v->db's environment and create the writer
+ * (v->auditw, and v->audit for the log). v->db must be open; v->base may be
+ * NULL (then every submit commits synchronously: tests, tools). No write
+ * transaction may be open. opts NULL = defaults. The checkpoint timer starts
+ * when v->base is set. Test hook: when the environment variable
+ * TEEVAULT_TEST_AUDIT_FAIL_FILE names a path and that file exists at commit
+ * time, the commit fails (TV_ERR_AUDIT) as if the disk had failed.
+ * Errors: TV_ERR_INVALID (no v->db), TV_ERR_EXISTS (already open),
+ * audit_log_open's errors, TV_ERR_NOMEM. */
+int vault_audit_open(struct vault *v, const vault_audit_opts *opts) TV_WUR;
+
+/* Give the writer its checkpoint signing key: derived from v->kr with
+ * vault_keyring_derive(kr, "teevault/audit"). Call after the keyring is
+ * created or opened (init, unseal, recover). Errors: TV_ERR_NOT_INITIALISED
+ * (v->kr NULL or writer not open), keyring/crypto errors. */
+int vault_audit_unlock(struct vault *v) TV_WUR;
+
+/* Commit everything queued now (done callbacks run) and write a checkpoint
+ * if records are past the last one and a key is set. Returns the commit's
+ * status (0 or < 0). For shutdown, tests and tools. */
+int vault_audit_flush(struct vault *v) TV_WUR;
+
+/* Flush, checkpoint, stop timers and free the writer; v->auditw and v->audit
+ * become NULL. Call before vault_db_close. NULL writer is a no-op. */
+void vault_audit_close(struct vault *v);
+
+/* ------------------------------------------------------------ queries */
+
+/* 0 when a new secret write may proceed; TV_ERR_STORAGE_FULL (gRPC
+ * RESOURCE_EXHAUSTED) when the store is at/above the high-water mark, so the
+ * space above it stays reserved for audit records of reads and denials.
+ * rpc_secrets calls this before starting a write. Also fails closed with
+ * TV_ERR_AUDIT when the writer is not open. */
+int vault_audit_write_allowed(struct vault *v) TV_WUR;
+
+/* How full the store is, 0..100 (last used page / map size). 0 when unknown. */
+unsigned vault_audit_used_percent(struct vault *v);
+
+typedef struct vault_audit_info {
+    uint64_t seq;                /* head sequence number, 0 when empty */
+    uint8_t head[32];            /* hash of the head record (zeros when empty) */
+    int has_pubkey;              /* 0 until vault_audit_unlock */
+    uint8_t pubkey[32];          /* Ed25519 checkpoint key */
+    uint64_t last_ckpt_seq;      /* last_seq of the newest stored checkpoint */
+    unsigned used_percent;       /* as vault_audit_used_percent */
+    unsigned high_water_percent; /* configured mark */
+    uint64_t batches;            /* group commits since open */
+    uint64_t records;            /* records committed through the writer since open */
+    uint64_t failed_commits;     /* commits that failed since open */
+} vault_audit_info;
+
+/* Fill *out (for Sys.Status, Attestation.Report, Audit.Head). Errors:
+ * TV_ERR_AUDIT (writer not open), LMDB errors. */
+int vault_audit_get_info(struct vault *v, vault_audit_info *out) TV_WUR;
+
+/* Test hook: make the next n commits fail with TV_ERR_AUDIT (n < 0: all
+ * until reset with 0). */
+void vault_audit_test_fail_commits(struct vault *v, int n);
 
 #endif

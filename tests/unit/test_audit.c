@@ -1,0 +1,886 @@
+/*
+ * test_audit: the hash chain, checkpoints, export/verify, and the daemon's
+ * group-commit writer, on real LMDB files in temp directories.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "audit.h"
+#include "tv_test.h"
+#include "vault.h"
+#include "vault_audit.h"
+#include "vault_db.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static char tmpdir[256];
+
+static void mk_tmp(void)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/tv-audit-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+}
+
+static void rm_tmp(void)
+{
+    char p[300];
+    snprintf(p, sizeof(p), "%s/data.mdb", tmpdir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/lock.mdb", tmpdir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/fail", tmpdir);
+    unlink(p);
+    rmdir(tmpdir);
+}
+
+static const uint8_t SEED[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+static const uint8_t OTHER_SEED[32] = {42};
+
+typedef struct sbuf {
+    char *d;
+    size_t len, cap;
+} sbuf;
+
+static int sbuf_write(void *arg, const char *data, size_t len)
+{
+    sbuf *b = arg;
+    if (b->cap - b->len < len + 1) {
+        size_t nc = (b->cap + len + 1) * 2;
+        char *p = realloc(b->d, nc);
+        if (!p)
+            return TV_ERR_NOMEM;
+        b->d = p;
+        b->cap = nc;
+    }
+    memcpy(b->d + b->len, data, len);
+    b->len += len;
+    b->d[b->len] = '\0';
+    return 0;
+}
+
+static void fill_rec(audit_record *r, int i)
+{
+    char s[64];
+    memset(r, 0, sizeof(*r));
+    snprintf(s, sizeof(s), "user:alice%d", i % 3);
+    audit_record_set_str(r->principal, AUDIT_PRINCIPAL_MAX, s, strlen(s));
+    audit_record_set_str(r->method, AUDIT_METHOD_MAX, "teevault.v1.Secrets/Get", 23);
+    snprintf(s, sizeof(s), "db/s%d", i);
+    audit_record_set_str(r->secret, AUDIT_SECRET_MAX, s, strlen(s));
+    r->version = (uint64_t)i;
+    r->status = i % 5 == 0 ? 7 : 0;
+    snprintf(s, sizeof(s), "%032x", i);
+    audit_record_set_str(r->request_id, AUDIT_REQID_MAX, s, strlen(s));
+    audit_record_set_str(r->peer, AUDIT_PEER_MAX, "unix", 4);
+}
+
+/* Append n records numbered from `base` in one write txn. */
+static int append_n(vault_db *db, audit_log *log, int base, int n)
+{
+    MDB_txn *txn;
+    int r;
+    if ((r = vault_db_wtxn(db, &txn)) < 0)
+        return r;
+    for (int i = 0; i < n; i++) {
+        audit_record rec;
+        fill_rec(&rec, base + i);
+        if ((r = audit_append(log, txn, &rec)) < 0) {
+            mdb_txn_abort(txn);
+            return r;
+        }
+    }
+    return vault_db_commit(txn);
+}
+
+static int checkpoint(vault_db *db, audit_log *log)
+{
+    MDB_txn *txn;
+    int r;
+    if ((r = vault_db_wtxn(db, &txn)) < 0)
+        return r;
+    if ((r = audit_checkpoint_now(log, txn, 0, NULL)) < 0) {
+        mdb_txn_abort(txn);
+        return r;
+    }
+    return vault_db_commit(txn);
+}
+
+static int export_all(vault_db *db, audit_log *log, uint64_t from, uint64_t to, sbuf *out)
+{
+    MDB_txn *txn;
+    int r;
+    uint64_t n;
+    if ((r = vault_db_rtxn(db, &txn)) < 0)
+        return r;
+    r = audit_export(log, txn, from, to, sbuf_write, out, &n);
+    mdb_txn_abort(txn);
+    return r;
+}
+
+/* Line i (0-based) of text as a new string. */
+static char **split_lines(const char *text, size_t *n)
+{
+    size_t cap = 16, k = 0;
+    char **v = malloc(cap * sizeof(*v));
+    const char *p = text;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (k == cap) {
+            cap *= 2;
+            v = realloc(v, cap * sizeof(*v));
+        }
+        v[k] = strndup(p, len);
+        k++;
+        p += len + (e ? 1 : 0);
+    }
+    *n = k;
+    return v;
+}
+
+static char *join_lines(char **v, size_t n)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + 1;
+    char *s = malloc(len), *o = s;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(v[i]);
+        memcpy(o, v[i], l);
+        o += l;
+        *o++ = '\n';
+    }
+    *o = '\0';
+    return s;
+}
+
+static void free_lines(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Index of the record line with seq s, or -1. */
+static int find_seq(char **v, size_t n, uint64_t s)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "{\"type\":\"record\",\"seq\":%" PRIu64 ",", s);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(v[i], pat, strlen(pat)) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int verify_text(const char *text, const uint8_t *pk, audit_verify_result *res)
+{
+    return audit_verify_buffer(text, strlen(text), pk, res);
+}
+
+/* A fresh store with 12 records, a stored checkpoint after 5, and the key. */
+static void make_log(vault_db **db, audit_log **log)
+{
+    mk_tmp();
+    CHECK(vault_db_open(tmpdir, 0, db) == 0);
+    CHECK(audit_log_open((*db)->env, log) == 0);
+    CHECK(audit_log_set_seed(*log, SEED) == 0);
+    CHECK(append_n(*db, *log, 1, 5) == 0);
+    CHECK(checkpoint(*db, *log) == 0);
+    CHECK(append_n(*db, *log, 6, 7) == 0);
+}
+
+static void drop_log(vault_db *db, audit_log *log)
+{
+    audit_log_close(log);
+    vault_db_close(db);
+    rm_tmp();
+}
+
+/* ------------------------------------------------------------ chain tests */
+
+static void test_chain_append_verify(void)
+{
+    vault_db *db = NULL;
+    audit_log *log = NULL;
+    sbuf ex = {0};
+    audit_verify_result res;
+    uint8_t pk[32], head[32], zero[32] = {0};
+    uint64_t seq = 0;
+    MDB_txn *txn;
+
+    make_log(&db, &log);
+    CHECK(audit_log_pubkey(log, pk) == 0);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_head(log, txn, &seq, head) == 0);
+    CHECK_EQ_INT(seq, 12);
+    CHECK(memcmp(head, zero, 32) != 0);
+    audit_record r1, r2;
+    CHECK(audit_get(log, txn, 1, &r1) == 0);
+    CHECK(memcmp(r1.prev_hash, zero, 32) == 0);
+    CHECK(audit_get(log, txn, 2, &r2) == 0);
+    CHECK(memcmp(r2.prev_hash, r1.hash, 32) == 0);
+    CHECK(strcmp(r2.secret, "db/s2") == 0);
+    CHECK(audit_get(log, txn, 13, &r2) == TV_ERR_NOT_FOUND);
+    audit_checkpoint c;
+    CHECK(audit_last_checkpoint(log, txn, &c) == 0);
+    CHECK_EQ_INT(c.first_seq, 1);
+    CHECK_EQ_INT(c.last_seq, 5);
+    CHECK(audit_checkpoint_verify(&c, pk) == 0);
+    mdb_txn_abort(txn);
+
+    CHECK(export_all(db, log, 0, 0, &ex) == 0);
+    CHECK(ex.d && strncmp(ex.d, "{\"type\":\"header\"", 16) == 0);
+    /* Untouched export verifies, with the file's key and with --pubkey. */
+    CHECK(verify_text(ex.d, NULL, &res) == 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_OK);
+    CHECK_EQ_INT(res.records, 12);
+    CHECK_EQ_INT(res.checkpoints, 2); /* stored one + export-time one */
+    CHECK_EQ_INT(res.covered_to, 12);
+    CHECK(res.pubkey_from_file == 1);
+    CHECK(verify_text(ex.d, pk, &res) == 0);
+    CHECK(res.pubkey_from_file == 0);
+
+    /* A different trusted key: the export's key does not match. */
+    uint8_t otherpk[32], othersk[64];
+    crypto_sign_seed_keypair(otherpk, othersk, OTHER_SEED);
+    CHECK(verify_text(ex.d, otherpk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_BAD_CHECKPOINT);
+
+    /* A partial export (from 3 to 8) verifies on its own. */
+    sbuf part = {0};
+    CHECK(export_all(db, log, 3, 8, &part) == 0);
+    CHECK(verify_text(part.d, pk, &res) == 0);
+    CHECK_EQ_INT(res.first_seq, 3);
+    CHECK_EQ_INT(res.last_seq, 8);
+    free(part.d);
+
+    free(ex.d);
+    drop_log(db, log);
+}
+
+static void test_reopen_continues(void)
+{
+    vault_db *db = NULL;
+    audit_log *log = NULL;
+    MDB_txn *txn;
+    uint8_t head_before[32];
+    uint64_t seq;
+    audit_record r13;
+    sbuf ex = {0};
+    audit_verify_result res;
+
+    make_log(&db, &log);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_head(log, txn, &seq, head_before) == 0);
+    mdb_txn_abort(txn);
+    audit_log_close(log);
+    vault_db_close(db);
+
+    /* "Restart": a new env and log on the same files. */
+    CHECK(vault_db_open(tmpdir, 0, &db) == 0);
+    CHECK(audit_log_open(db->env, &log) == 0);
+    CHECK(audit_log_set_seed(log, SEED) == 0);
+    CHECK(append_n(db, log, 100, 1) == 0);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_get(log, txn, 13, &r13) == 0);
+    mdb_txn_abort(txn);
+    CHECK_EQ_INT(r13.seq, 13);
+    CHECK(memcmp(r13.prev_hash, head_before, 32) == 0);
+    CHECK(export_all(db, log, 0, 0, &ex) == 0);
+    CHECK(verify_text(ex.d, NULL, &res) == 0);
+    CHECK_EQ_INT(res.records, 13);
+    free(ex.d);
+    drop_log(db, log);
+}
+
+static void test_aborted_append_leaves_no_trace(void)
+{
+    vault_db *db = NULL;
+    audit_log *log = NULL;
+    MDB_txn *txn;
+    audit_record rec;
+    uint64_t seq;
+
+    make_log(&db, &log);
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    fill_rec(&rec, 77);
+    CHECK(audit_append(log, txn, &rec) == 0);
+    CHECK_EQ_INT(rec.seq, 13);
+    mdb_txn_abort(txn);
+    CHECK(append_n(db, log, 78, 1) == 0);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_head(log, txn, &seq, NULL) == 0);
+    CHECK(audit_get(log, txn, 13, &rec) == 0);
+    mdb_txn_abort(txn);
+    CHECK_EQ_INT(seq, 13);
+    CHECK(strcmp(rec.secret, "db/s78") == 0);
+    drop_log(db, log);
+}
+
+typedef struct collect {
+    uint64_t seqs[64];
+    size_t n;
+} collect;
+
+static int collect_cb(void *arg, const audit_record *r)
+{
+    collect *c = arg;
+    if (c->n < 64)
+        c->seqs[c->n++] = r->seq;
+    return 0;
+}
+
+static void test_list_filter(void)
+{
+    vault_db *db = NULL;
+    audit_log *log = NULL;
+    MDB_txn *txn;
+    collect c;
+    audit_filter f;
+
+    make_log(&db, &log);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    memset(&c, 0, sizeof(c));
+    CHECK(audit_list(log, txn, NULL, collect_cb, &c) == 0);
+    CHECK_EQ_INT(c.n, 12);
+    memset(&c, 0, sizeof(c));
+    memset(&f, 0, sizeof(f));
+    f.principal = "user:alice1"; /* records 1, 4, 7, 10 */
+    CHECK(audit_list(log, txn, &f, collect_cb, &c) == 0);
+    CHECK_EQ_INT(c.n, 4);
+    CHECK_EQ_INT(c.seqs[0], 1);
+    CHECK_EQ_INT(c.seqs[3], 10);
+    memset(&c, 0, sizeof(c));
+    f.since = 5;
+    f.limit = 2;
+    CHECK(audit_list(log, txn, &f, collect_cb, &c) == 0);
+    CHECK_EQ_INT(c.n, 2);
+    CHECK_EQ_INT(c.seqs[0], 7);
+    CHECK_EQ_INT(c.seqs[1], 10);
+    memset(&c, 0, sizeof(c));
+    memset(&f, 0, sizeof(f));
+    f.secret = "db/s9";
+    CHECK(audit_list(log, txn, &f, collect_cb, &c) == 0);
+    CHECK_EQ_INT(c.n, 1);
+    CHECK_EQ_INT(c.seqs[0], 9);
+    mdb_txn_abort(txn);
+    drop_log(db, log);
+}
+
+/* ------------------------------------------------------------ tampering */
+
+static void test_verify_detects_tampering(void)
+{
+    vault_db *db = NULL;
+    audit_log *log = NULL;
+    sbuf ex = {0};
+    audit_verify_result res;
+    uint8_t pk[32];
+    size_t n;
+    char **v, *t;
+    int i;
+
+    make_log(&db, &log);
+    CHECK(audit_log_pubkey(log, pk) == 0);
+    CHECK(export_all(db, log, 0, 0, &ex) == 0);
+
+    /* 1. A changed field in record 3 (secret name). */
+    v = split_lines(ex.d, &n);
+    i = find_seq(v, n, 3);
+    CHECK(i > 0);
+    char *at = strstr(v[i], "\"secret\":\"db/s3\"");
+    CHECK(at != NULL);
+    if (at)
+        at[14] = '4';
+    t = join_lines(v, n);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_BAD_CHAIN);
+    CHECK_EQ_INT(res.bad_seq, 3);
+    CHECK(strstr(res.why, "hash mismatch") != NULL);
+    free(t);
+    free_lines(v, n);
+
+    /* 1b. A changed status code (denied -> ok) in record 10. */
+    v = split_lines(ex.d, &n);
+    i = find_seq(v, n, 10);
+    at = strstr(v[i], "\"status\":7");
+    CHECK(at != NULL);
+    if (at)
+        at[9] = '0';
+    t = join_lines(v, n);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.bad_seq, 10);
+    free(t);
+    free_lines(v, n);
+
+    /* 2. A record deleted in the middle (seq 4). */
+    v = split_lines(ex.d, &n);
+    i = find_seq(v, n, 4);
+    free(v[i]);
+    memmove(&v[i], &v[i + 1], (n - (size_t)i - 1) * sizeof(*v));
+    n--;
+    t = join_lines(v, n);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_BAD_CHAIN);
+    CHECK_EQ_INT(res.bad_seq, 4);
+    free(t);
+    free_lines(v, n);
+
+    /* 3. Two records swapped (8 and 9). */
+    v = split_lines(ex.d, &n);
+    int a = find_seq(v, n, 8), b = find_seq(v, n, 9);
+    char *tmp = v[a];
+    v[a] = v[b];
+    v[b] = tmp;
+    t = join_lines(v, n);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_BAD_CHAIN);
+    CHECK_EQ_INT(res.bad_seq, 8);
+    free(t);
+    free_lines(v, n);
+
+    /* 4. A forged checkpoint signature (one byte of the final one). */
+    v = split_lines(ex.d, &n);
+    at = strstr(v[n - 1], "\"signature\":\"");
+    CHECK(at != NULL && strncmp(v[n - 1], "{\"type\":\"checkpoint\"", 20) == 0);
+    if (at)
+        at[13] = at[13] == 'a' ? 'b' : 'a';
+    t = join_lines(v, n);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_BAD_CHECKPOINT);
+    CHECK_EQ_INT(res.bad_seq, 6); /* 1..5 are vouched for by the stored checkpoint */
+    CHECK(strstr(res.why, "signature") != NULL);
+    free(t);
+    free_lines(v, n);
+
+    /* 4b. A checkpoint signed by another key (attacker re-signs). */
+    v = split_lines(ex.d, &n);
+    {
+        audit_line l;
+        const char *why;
+        uint8_t opk[32], osk[64], msg[AUDIT_CKPT_MSG_LEN];
+        char buf[AUDIT_JSON_LINE_MAX];
+        CHECK(audit_json_parse(v[n - 1], strlen(v[n - 1]), &l, &why) == 0);
+        crypto_sign_seed_keypair(opk, osk, OTHER_SEED);
+        audit_checkpoint_message(&l.ckpt, msg);
+        crypto_sign_detached(l.ckpt.sig, NULL, msg, sizeof(msg), osk);
+        CHECK(audit_json_checkpoint(buf, sizeof(buf), &l.ckpt) > 0);
+        free(v[n - 1]);
+        v[n - 1] = strndup(buf, strlen(buf) - 1);
+    }
+    t = join_lines(v, n);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_BAD_CHECKPOINT);
+    free(t);
+    free_lines(v, n);
+
+    /* 5. Rewrite attack: change record 7 and recompute every later hash; the
+     * chain is consistent but the signed head no longer matches. */
+    v = split_lines(ex.d, &n);
+    {
+        uint8_t prev[32];
+        int first = find_seq(v, n, 7);
+        for (size_t k = (size_t)first; k < n; k++) {
+            audit_line l;
+            const char *why;
+            char buf[AUDIT_JSON_LINE_MAX];
+            if (audit_json_parse(v[k], strlen(v[k]), &l, &why) < 0 || l.type != AUDIT_LINE_RECORD)
+                continue;
+            if (l.rec.seq == 7)
+                snprintf(l.rec.detail, sizeof(l.rec.detail), "nothing to see");
+            else
+                memcpy(l.rec.prev_hash, prev, 32);
+            CHECK(audit_record_hash(&l.rec, l.rec.hash) == 0);
+            memcpy(prev, l.rec.hash, 32);
+            CHECK(audit_json_record(buf, sizeof(buf), &l.rec) > 0);
+            free(v[k]);
+            v[k] = strndup(buf, strlen(buf) - 1);
+        }
+    }
+    t = join_lines(v, n);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_BAD_CHECKPOINT);
+    CHECK_EQ_INT(res.bad_seq, 6);
+    CHECK(strstr(res.why, "head hash") != NULL);
+    free(t);
+    free_lines(v, n);
+
+    /* 6. Records after the last checkpoint: drop the export-time checkpoint. */
+    v = split_lines(ex.d, &n);
+    t = join_lines(v, n - 1);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_UNVERIFIED_TAIL);
+    CHECK_EQ_INT(res.bad_seq, 6);
+    CHECK_EQ_INT(res.covered_to, 5);
+    free(t);
+    free_lines(v, n);
+
+    /* 6b. A well-chained record appended after the final checkpoint. */
+    v = split_lines(ex.d, &n);
+    {
+        audit_line l;
+        const char *why;
+        char buf[AUDIT_JSON_LINE_MAX];
+        int last = find_seq(v, n, 12);
+        CHECK(audit_json_parse(v[last], strlen(v[last]), &l, &why) == 0);
+        memcpy(l.rec.prev_hash, l.rec.hash, 32);
+        l.rec.seq = 13;
+        CHECK(audit_record_hash(&l.rec, l.rec.hash) == 0);
+        CHECK(audit_json_record(buf, sizeof(buf), &l.rec) > 0);
+        v = realloc(v, (n + 1) * sizeof(*v));
+        v[n++] = strndup(buf, strlen(buf) - 1);
+    }
+    t = join_lines(v, n);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_UNVERIFIED_TAIL);
+    CHECK_EQ_INT(res.bad_seq, 13);
+    free(t);
+    free_lines(v, n);
+
+    /* 7. Garbage and structural errors. */
+    CHECK(verify_text("", pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_BAD_FORMAT);
+    v = split_lines(ex.d, &n);
+    free(v[3]);
+    v[3] = strdup("{\"type\":\"record\",\"seq\":1e3}");
+    t = join_lines(v, n);
+    CHECK(verify_text(t, pk, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_BAD_FORMAT);
+    CHECK_EQ_INT(res.line, 4);
+    free(t);
+    free_lines(v, n);
+    /* Without a key (header stripped of it, none given) nothing verifies. */
+    v = split_lines(ex.d, &n);
+    free(v[0]);
+    v[0] = malloc(AUDIT_JSON_LINE_MAX);
+    CHECK(audit_json_header(v[0], AUDIT_JSON_LINE_MAX, NULL) > 0);
+    v[0][strlen(v[0]) - 1] = '\0';
+    t = join_lines(v, n);
+    CHECK(verify_text(t, NULL, &res) != 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_NO_KEY);
+    CHECK(verify_text(t, pk, &res) == 0);
+    free(t);
+    free_lines(v, n);
+
+    free(ex.d);
+    drop_log(db, log);
+}
+
+static void test_json_roundtrip_odd_bytes(void)
+{
+    audit_record r, back;
+    audit_line l;
+    const char *why = NULL;
+    char buf[AUDIT_JSON_LINE_MAX];
+    const char odd[] = "a\"b\\c\nd\x01\xc3\xa9\x7f/";
+
+    fill_rec(&r, 3);
+    audit_record_set_str(r.principal, AUDIT_PRINCIPAL_MAX, odd, sizeof(odd) - 1);
+    memset(r.prev_hash, 0xab, 32);
+    CHECK(audit_record_hash(&r, r.hash) == 0);
+    r.seq = 77;
+    r.time_ns = -5;
+    int n = audit_json_record(buf, sizeof(buf), &r);
+    CHECK(n > 0 && buf[n - 1] == '\n');
+    CHECK(strchr(buf, '\x01') == NULL);
+    CHECK(audit_json_parse(buf, (size_t)n, &l, &why) == 0);
+    back = l.rec;
+    CHECK(l.type == AUDIT_LINE_RECORD);
+    CHECK(strcmp(back.principal, odd) == 0);
+    CHECK(back.seq == 77 && back.time_ns == -5);
+    CHECK(memcmp(back.hash, r.hash, 32) == 0);
+    /* Too small a buffer is refused, not truncated. */
+    CHECK(audit_json_record(buf, 40, &r) == TV_ERR_TOO_LARGE);
+    /* Strictness. */
+    const char *bad[] = {
+        "{\"type\":\"checkpoint\"}",
+        "{\"type\":\"header\",\"format\":2,\"hash\":\"blake2b-256\",\"sig\":\"ed25519\","
+        "\"pubkey\":\"\"}",
+        "{\"type\":\"header\",\"format\":1,\"hash\":\"sha1\",\"sig\":\"ed25519\",\"pubkey\":\"\"}",
+        "{\"type\":\"header\",\"format\":1,\"hash\":\"blake2b-256\",\"sig\":\"ed25519\","
+        "\"pubkey\":\"\",\"x\":1}",
+        "{\"type\":\"header\",\"type\":\"header\"}",
+        "[1,2]",
+        "{\"type\":\"header\",\"format\":1,\"hash\":\"blake2b-256\",\"sig\":\"ed25519\","
+        "\"pubkey\":\"ABCD\"}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(audit_json_parse(bad[i], strlen(bad[i]), &l, &why) == TV_ERR_FORMAT);
+}
+
+/* ------------------------------------------------------------ the writer */
+
+typedef struct donebox {
+    int called;
+    int status;
+} donebox;
+
+static void on_done(void *arg, int status)
+{
+    donebox *d = arg;
+    d->called++;
+    d->status = status;
+}
+
+static void make_call(vault_call *c, vault_principal *p, const char *secret, int i)
+{
+    memset(c, 0, sizeof(*c));
+    memset(p, 0, sizeof(*p));
+    p->kind = VAULT_PRINCIPAL_OPERATOR;
+    snprintf(p->user, sizeof(p->user), "bob");
+    snprintf(p->id, sizeof(p->id), "tok%d", i);
+    c->principal = p;
+    c->service = "teevault.v1.Secrets";
+    c->method = "Get";
+    c->peer = "unix";
+    snprintf(c->request_id, sizeof(c->request_id), "%032x", i);
+    snprintf(c->audit_secret, sizeof(c->audit_secret), "%s", secret);
+    c->audit_version = 1;
+}
+
+typedef struct burst {
+    struct vault *v;
+    donebox box[20];
+    int submit_rc;
+} burst;
+
+static void burst_cb(evutil_socket_t fd, short what, void *arg)
+{
+    burst *b = arg;
+    for (int i = 0; i < 20; i++) {
+        vault_call c;
+        vault_principal p;
+        make_call(&c, &p, "app/db", i);
+        int r = vault_audit_submit(b->v, &c, i == 3 ? TV_ERR_DENIED : 0, on_done, &b->box[i]);
+        if (r < 0)
+            b->submit_rc = r;
+        /* Fail closed: nothing is acknowledged before the batch commits. */
+        if (b->box[i].called)
+            b->submit_rc = -999;
+    }
+}
+
+static void test_group_commit(void)
+{
+    struct vault v;
+    vault_db *db = NULL;
+    burst b;
+    vault_audit_info info;
+    MDB_txn *txn;
+    audit_record rec;
+
+    mk_tmp();
+    memset(&v, 0, sizeof(v));
+    memset(&b, 0, sizeof(b));
+    CHECK(vault_db_open(tmpdir, 0, &db) == 0);
+    v.db = db;
+    v.base = event_base_new();
+    vault_call c;
+    vault_principal p;
+    make_call(&c, &p, "x", 0);
+    /* No writer: fail closed. */
+    CHECK(vault_audit_submit(&v, &c, 0, on_done, &b.box[0]) == TV_ERR_AUDIT);
+    CHECK(vault_audit_write_allowed(&v) == TV_ERR_AUDIT);
+    CHECK(vault_audit_open(&v, NULL) == 0);
+    CHECK(v.audit != NULL);
+    b.v = &v;
+    CHECK(event_base_once(v.base, -1, EV_TIMEOUT, burst_cb, &b, NULL) == 0);
+    CHECK(event_base_loop(v.base, EVLOOP_ONCE) == 0);
+    CHECK_EQ_INT(b.submit_rc, 0);
+    int all = 1;
+    for (int i = 0; i < 20; i++)
+        all &= b.box[i].called == 1 && b.box[i].status == 0;
+    CHECK(all);
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.seq, 20);
+    CHECK_EQ_INT(info.batches, 1); /* 20 requests, one transaction, one fsync */
+    CHECK_EQ_INT(info.records, 20);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_get(v.audit, txn, 4, &rec) == 0);
+    mdb_txn_abort(txn);
+    CHECK(strcmp(rec.principal, "user:bob") == 0);
+    CHECK(strcmp(rec.method, "teevault.v1.Secrets/Get") == 0);
+    CHECK(strcmp(rec.secret, "app/db") == 0);
+    CHECK_EQ_INT(rec.status, 7); /* PERMISSION_DENIED */
+    CHECK(strcmp(rec.detail, "denied") == 0 || rec.detail[0] != '\0');
+    CHECK(strcmp(rec.peer, "unix") == 0);
+
+    /* Injected commit failure: every request in the batch fails, nothing is
+     * recorded, the chain is intact afterwards. */
+    memset(&b, 0, sizeof(b));
+    b.v = &v;
+    vault_audit_test_fail_commits(&v, 1);
+    CHECK(event_base_once(v.base, -1, EV_TIMEOUT, burst_cb, &b, NULL) == 0);
+    CHECK(event_base_loop(v.base, EVLOOP_ONCE) == 0);
+    all = 1;
+    for (int i = 0; i < 20; i++)
+        all &= b.box[i].called == 1 && b.box[i].status == TV_ERR_AUDIT;
+    CHECK(all);
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.seq, 20);
+    CHECK_EQ_INT(info.failed_commits, 1);
+
+    /* The file trigger (for tests against a live daemon) is read at open. */
+    vault_audit_close(&v);
+    char ff[300];
+    snprintf(ff, sizeof(ff), "%s/fail", tmpdir);
+    setenv("TEEVAULT_TEST_AUDIT_FAIL_FILE", ff, 1);
+    CHECK(vault_audit_open(&v, NULL) == 0);
+    unsetenv("TEEVAULT_TEST_AUDIT_FAIL_FILE");
+    FILE *f = fopen(ff, "w");
+    if (f)
+        fclose(f);
+    donebox d = {0};
+    make_call(&c, &p, "y", 1);
+    CHECK(vault_audit_submit(&v, &c, 0, on_done, &d) == 0);
+    CHECK(event_base_loop(v.base, EVLOOP_ONCE) == 0);
+    CHECK(d.called == 1 && d.status == TV_ERR_AUDIT);
+    unlink(ff);
+    memset(&d, 0, sizeof(d));
+    CHECK(vault_audit_submit(&v, &c, 0, on_done, &d) == 0);
+    CHECK(event_base_loop(v.base, EVLOOP_ONCE) == 0);
+    CHECK(d.called == 1 && d.status == 0);
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.seq, 21); /* the chain continued after reopen */
+
+    /* A write's record commits with the write's own transaction. */
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    make_call(&c, &p, "app/new", 2);
+    c.method = "Put";
+    CHECK(vault_audit_append_txn(&v, txn, &c, 0) == 0);
+    mdb_txn_abort(txn); /* write failed: no record */
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.seq, 21);
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    CHECK(vault_audit_append_txn(&v, txn, &c, 0) == 0);
+    CHECK(vault_db_commit(txn) == 0);
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.seq, 22);
+    CHECK_EQ_INT(info.has_pubkey, 0);
+
+    /* With a key, close leaves every record covered by a checkpoint. */
+    CHECK(audit_log_set_seed(v.audit, SEED) == 0);
+    vault_audit_close(&v);
+    CHECK(v.audit == NULL && v.auditw == NULL);
+    audit_log *log = NULL;
+    sbuf ex = {0};
+    audit_verify_result res;
+    CHECK(audit_log_open(db->env, &log) == 0);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    audit_checkpoint ck;
+    CHECK(audit_last_checkpoint(log, txn, &ck) == 0);
+    CHECK_EQ_INT(ck.last_seq, 22);
+    mdb_txn_abort(txn);
+    CHECK(export_all(db, log, 0, 0, &ex) == 0); /* no key: no export checkpoint */
+    uint8_t pk[32], sk[64];
+    crypto_sign_seed_keypair(pk, sk, SEED);
+    CHECK(verify_text(ex.d, pk, &res) == 0);
+    CHECK_EQ_INT(res.records, 22);
+    free(ex.d);
+    audit_log_close(log);
+
+    event_base_free(v.base);
+    vault_db_close(db);
+    rm_tmp();
+}
+
+/* Synchronous mode (no event base): done runs before submit returns. */
+static void test_sync_mode_and_checkpoint_every_n(void)
+{
+    struct vault v;
+    vault_db *db = NULL;
+    vault_audit_opts o = {.ckpt_every_records = 4};
+    vault_audit_info info;
+    vault_call c;
+    vault_principal p;
+
+    mk_tmp();
+    memset(&v, 0, sizeof(v));
+    CHECK(vault_db_open(tmpdir, 0, &db) == 0);
+    v.db = db;
+    CHECK(vault_audit_open(&v, &o) == 0);
+    CHECK(audit_log_set_seed(v.audit, SEED) == 0);
+    for (int i = 0; i < 10; i++) {
+        donebox d = {0};
+        make_call(&c, &p, "s", i);
+        CHECK(vault_audit_submit(&v, &c, 0, on_done, &d) == 0);
+        CHECK(d.called == 1 && d.status == 0);
+    }
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.seq, 10);
+    CHECK_EQ_INT(info.last_ckpt_seq, 8);
+    CHECK_EQ_INT(info.batches, 10);
+    vault_audit_close(&v);
+    vault_db_close(db);
+    rm_tmp();
+}
+
+/* Small map: secret writes refused at the high-water mark, audit appends go
+ * on until the map is really full, then requests fail (fail closed) and the
+ * chain that was committed still verifies. */
+static void test_storage_high_water(void)
+{
+    struct vault v;
+    vault_db *db = NULL;
+    vault_audit_opts o = {.high_water_percent = 60, .ckpt_every_records = 1000000};
+    vault_audit_info info;
+    vault_call c;
+    vault_principal p;
+    int refused_at = -1, full_at = -1, full_status = 0;
+
+    mk_tmp();
+    memset(&v, 0, sizeof(v));
+    CHECK(vault_db_open(tmpdir, 256 * 1024, &db) == 0);
+    v.db = db;
+    CHECK(vault_audit_open(&v, &o) == 0);
+    CHECK(audit_log_set_seed(v.audit, SEED) == 0);
+    CHECK(vault_audit_write_allowed(&v) == 0);
+    for (int i = 0; i < 20000 && full_at < 0; i++) {
+        donebox d = {0};
+        make_call(&c, &p, "fill/this/with/a/longish/secret/name", i);
+        if (refused_at < 0 && vault_audit_write_allowed(&v) == TV_ERR_STORAGE_FULL)
+            refused_at = i;
+        CHECK(vault_audit_submit(&v, &c, 0, on_done, &d) == 0);
+        CHECK(d.called == 1);
+        if (d.status != 0) {
+            full_at = i;
+            full_status = d.status;
+        }
+    }
+    fprintf(stderr, "  high-water: writes refused after %d records, map full after %d\n",
+            refused_at, full_at);
+    CHECK(refused_at > 0);
+    CHECK(full_at > refused_at + 10); /* reads kept being audited in the margin */
+    CHECK_EQ_INT(full_status, TV_ERR_STORAGE_FULL);
+    CHECK(vault_audit_used_percent(&v) >= 60);
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.seq, (uint64_t)full_at);
+    vault_audit_close(&v);
+    vault_db_close(db);
+    rm_tmp();
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 2;
+    RUN(test_chain_append_verify);
+    RUN(test_reopen_continues);
+    RUN(test_aborted_append_leaves_no_trace);
+    RUN(test_list_filter);
+    RUN(test_verify_detects_tampering);
+    RUN(test_json_roundtrip_odd_bytes);
+    RUN(test_group_commit);
+    RUN(test_sync_mode_and_checkpoint_every_n);
+    RUN(test_storage_high_water);
+    return tv_test_finish();
+}
