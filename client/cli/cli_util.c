@@ -57,6 +57,41 @@ static void build_merged(struct cli_ctx *ctx, const struct option *cmdopts)
     ctx->merged_for = cmdopts;
 }
 
+/* The argv element holding the option getopt_long just returned. */
+static const char *current_option(int argc, char **argv)
+{
+    if (optind <= 0 || optind > argc)
+        return "";
+    if (optarg && optind >= 2 && optarg == argv[optind - 1] && argv[optind - 2][0] == '-')
+        return argv[optind - 2];
+    return argv[optind - 1] ? argv[optind - 1] : "";
+}
+
+/* glibc's getopt_long accepts any unambiguous prefix ("--pass" for
+ * "--password-file"). Refuse that: a mistyped "--password=hunter2" must not
+ * become a file name that error messages print. Only exact names pass. */
+static int exact_long_match(int argc, char **argv, const struct option *opts, int idx)
+{
+    const char *a = current_option(argc, argv);
+    size_t n = strlen(opts[idx].name);
+    if (a[0] != '-' || a[1] != '-')
+        return 1; /* a short option */
+    return !strncmp(a + 2, opts[idx].name, n) && (a[2 + n] == 0 || a[2 + n] == '=');
+}
+
+/* Name the bad option without its "=value" part (it may be a secret). */
+static void report_bad_option(struct cli_ctx *ctx, int argc, char **argv)
+{
+    char q[96];
+    const char *bad = current_option(argc, argv);
+    if (optopt > 0 && optopt < 128 && bad[0] == '-' && bad[1] != '-') {
+        char s[3] = {'-', (char)optopt, 0};
+        cli_usage_err(ctx, "unknown option %s", cli_term_escape(q, sizeof(q), s, 2));
+        return;
+    }
+    cli_usage_err(ctx, "unknown option %s", cli_term_escape(q, sizeof(q), bad, strcspn(bad, "=")));
+}
+
 int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const struct option *cmdopts)
 {
     char shortopts[2 * CLI_MAX_OPTS + 4];
@@ -80,7 +115,12 @@ int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const struct option *
 
     opterr = 0;
     for (;;) {
-        int o = getopt_long(argc, argv, shortopts, ctx->merged, NULL);
+        int idx = -1;
+        int o = getopt_long(argc, argv, shortopts, ctx->merged, &idx);
+        if (idx >= 0 && o != '?' && o != ':' && !exact_long_match(argc, argv, ctx->merged, idx)) {
+            report_bad_option(ctx, argc, argv);
+            return '?';
+        }
         switch (o) {
         case OPT_FORMAT:
             if (cli_parse_format(optarg, &ctx->format) < 0) {
@@ -104,21 +144,11 @@ int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const struct option *
             ctx->key = optarg;
             continue;
         case ':':
-            cli_usage_err(ctx, "option %s needs an argument", argv[optind - 1]);
+            cli_usage_err(ctx, "option %s needs an argument", current_option(argc, argv));
             return '?';
-        case '?': {
-            char q[96];
-            const char *bad = argv[optind - 1] ? argv[optind - 1] : "";
-            if (optopt && optopt < 128) {
-                char s[3] = {'-', (char)optopt, 0};
-                bad = s;
-                cli_usage_err(ctx, "unknown option %s", cli_term_escape(q, sizeof(q), bad, 2));
-            } else {
-                cli_usage_err(ctx, "unknown option %s",
-                              cli_term_escape(q, sizeof(q), bad, strlen(bad)));
-            }
+        case '?':
+            report_bad_option(ctx, argc, argv);
             return '?';
-        }
         default:
             return o;
         }
