@@ -8,6 +8,7 @@
 #include "seal.h"
 #include "teevault.pb-c.h"
 #include "vault.h"
+#include "vault_audit.h"
 #include "vault_config.h"
 #include "vault_db.h"
 #include "vault_keyring.h"
@@ -60,7 +61,17 @@ static int sys_status(vault_call *c, const ProtobufCMessage *req, proto_buf *out
         }
     }
     st.operator_plaintext_reads = v->cfg->operator_plaintext_reads != 0;
-    /* TODO(lead/audit): audit_seq, audit_head, audit_pubkey from the audit writer. */
+    vault_audit_info ai;
+    if (v->auditw && vault_audit_get_info(v, &ai) == 0) {
+        st.audit_seq = ai.seq;
+        st.audit_head.data = ai.head;
+        st.audit_head.len = sizeof(ai.head);
+        if (ai.has_pubkey) {
+            st.audit_pubkey.data = ai.pubkey;
+            st.audit_pubkey.len = sizeof(ai.pubkey);
+        }
+        st.audit_used_percent = ai.used_percent;
+    }
     r = vault_pack(out, &st.base);
     return r;
 }

@@ -846,7 +846,7 @@ static int listen_unix(vault_server *s, const char *path, unsigned mode, char *e
     /* Create the socket file with no access, then open it up to `mode`. */
     mode_t old = umask(0777);
     s->unix_l = evconnlistener_new_bind(s->base, accept_cb, s,
-                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
+                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 4096,
                                         (struct sockaddr *)&sun, sizeof(sun));
     int e = errno;
     umask(old);
@@ -942,7 +942,7 @@ static int listen_tcp(vault_server *s, const vault_config *cfg, char *err, size_
         goto bad;
     s->tcp_l = evconnlistener_new_bind(
         s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-        128, ai->ai_addr, (int)ai->ai_addrlen);
+        4096, ai->ai_addr, (int)ai->ai_addrlen);
     int e = errno;
     freeaddrinfo(ai);
     if (!s->tcp_l) {

@@ -1,0 +1,12 @@
+#!/bin/bash
+# Malformed input against the live daemon over a raw socket (see malformed.py);
+# the daemon must keep serving and must still shut down cleanly.
+. "$(dirname "$0")/lib.sh"
+
+tv_start_dev
+tv_py "$TV_HERE/malformed.py" "$TV_SOCK" || tv_fail "malformed-input checks failed"
+kill -0 "$TV_PID" || tv_fail "teevaultd died"
+# Never a token in the log: the bogus bearer value sent by the test must not appear.
+if grep -q 'not-a-token' "$TV_LOG"; then tv_fail "a bearer token reached the log"; fi
+tv_stop
+echo "test_malformed: ok"
