@@ -58,11 +58,6 @@ static void test_key_file(void)
     crypto_hash_sha256(sig, (const uint8_t *)"teevault-sim-signer", 19);
     CHECK(memcmp(id.signer, sig, 32) == 0);
 
-    /* Evidence is not implemented yet. */
-    uint8_t rd[SEAL_REPORT_DATA_LEN] = {0}, *ev = NULL;
-    size_t evl = 0;
-    const char *type = NULL;
-    CHECK_EQ_INT(b->ops->evidence(b, rd, &ev, &evl, &type), TV_ERR_UNIMPLEMENTED);
     seal_backend_free(b);
 
     /* A group-readable key file is refused, not used. */
@@ -80,11 +75,9 @@ static void test_key_file(void)
     CHECK_EQ_INT(seal_backend_open(&o, &b), 0);
     seal_backend_free(b);
 
-    /* Unknown and not-yet-built backends. */
+    /* Unknown backend. */
     seal_options o2 = {.backend = "nope", .state_dir = g_dir};
     CHECK_EQ_INT(seal_backend_open(&o2, &b), TV_ERR_INVALID);
-    o2.backend = "gramine-sgx";
-    CHECK_EQ_INT(seal_backend_open(&o2, &b), TV_ERR_UNIMPLEMENTED);
 }
 
 static void roundtrip(seal_backend *b, enum seal_policy pol)
