@@ -105,6 +105,9 @@ struct vault {
     /* Group-commit audit writer (vault_audit.c); NULL until vault_audit_open. */
     struct vault_audit *auditw;
     struct event_base *base;
+    /* Challenge nonces and function sessions (vault_attest.c); created on
+     * first use or by vault_attest_configure, freed by vault_attest_close. */
+    struct vault_attest *attest;
 };
 
 /* Pack a response message into out. Returns 0 or TV_ERR_NOMEM/TV_ERR_TOO_LARGE. */
