@@ -350,10 +350,10 @@ static int token_target(vault_call *c, const Teevault__V1__TokenIdRequest *req, 
         snprintf(c->errmsg, sizeof(c->errmsg), "invalid token id %s (16 lowercase hex digits)", q);
         return TV_ERR_INVALID;
     }
-    snprintf(c->audit_detail, sizeof(c->audit_detail), "token %s", want);
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "token %.16s", want);
     if (strcmp(want, c->principal->id) != 0) {
         char path[64];
-        snprintf(path, sizeof(path), "sys/auth/token/%s", want);
+        snprintf(path, sizeof(path), "sys/auth/token/%.16s", want);
         if ((r = require_cap(c, path, VAULT_CAP_ADMIN)) < 0)
             return r;
     }
