@@ -242,3 +242,53 @@ out:
     EVP_KDF_free(kdf);
     return r;
 }
+
+static void put_be32_(uint8_t p[4], uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void seal_attest_binding(const uint8_t nonce[32], const char *name, size_t name_len,
+                         const uint8_t *code_hash, size_t code_hash_len, const uint8_t eph_pk[32],
+                         uint8_t out[SEAL_REPORT_DATA_LEN])
+{
+    crypto_hash_sha512_state st;
+    uint8_t l[4];
+
+    crypto_hash_sha512_init(&st);
+    crypto_hash_sha512_update(&st, (const uint8_t *)SEAL_ATTEST_DOMAIN,
+                              sizeof SEAL_ATTEST_DOMAIN - 1);
+    crypto_hash_sha512_update(&st, nonce, 32);
+    put_be32_(l, (uint32_t)name_len);
+    crypto_hash_sha512_update(&st, l, 4);
+    crypto_hash_sha512_update(&st, (const uint8_t *)name, name_len);
+    put_be32_(l, (uint32_t)code_hash_len);
+    crypto_hash_sha512_update(&st, l, 4);
+    if (code_hash_len)
+        crypto_hash_sha512_update(&st, code_hash, code_hash_len);
+    crypto_hash_sha512_update(&st, eph_pk, 32);
+    crypto_hash_sha512_final(&st, out);
+}
+
+void seal_report_binding(const uint8_t nonce[32], const uint8_t audit_pubkey[32],
+                         const uint8_t policy_hash[32], const uint8_t audit_head[32],
+                         uint64_t audit_seq, uint8_t out[SEAL_REPORT_DATA_LEN])
+{
+    crypto_hash_sha512_state st;
+    uint8_t s[8];
+
+    for (int i = 0; i < 8; i++)
+        s[i] = (uint8_t)(audit_seq >> (56 - 8 * i));
+    crypto_hash_sha512_init(&st);
+    crypto_hash_sha512_update(&st, (const uint8_t *)SEAL_REPORT_DOMAIN,
+                              sizeof SEAL_REPORT_DOMAIN - 1);
+    crypto_hash_sha512_update(&st, nonce, 32);
+    crypto_hash_sha512_update(&st, audit_pubkey, 32);
+    crypto_hash_sha512_update(&st, policy_hash, 32);
+    crypto_hash_sha512_update(&st, audit_head, 32);
+    crypto_hash_sha512_update(&st, s, 8);
+    crypto_hash_sha512_final(&st, out);
+}

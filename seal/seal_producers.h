@@ -75,6 +75,26 @@ int seal_file_write_existing(const char *path, const void *data, size_t len) TV_
 int seal_evidence_identity(const char *type, const uint8_t *ev, size_t ev_len, seal_identity *id,
                            const uint8_t **rd) TV_WUR;
 
+/* The function-attestation binding (DESIGN.md §5), the report_data a
+ * function's evidence must carry:
+ *   SHA-512("teevault-attest-v1" || nonce[32] || u32be(name_len) || name ||
+ *           u32be(code_hash_len) || code_hash || eph_pk[32])
+ * (the string without its NUL; the two variable fields are length-prefixed so
+ * no (name, code_hash) pair can be re-split into another). Used by the vault
+ * (Attest) and by libteevault (tv_attest). */
+#define SEAL_ATTEST_DOMAIN "teevault-attest-v1"
+void seal_attest_binding(const uint8_t nonce[32], const char *name, size_t name_len,
+                         const uint8_t *code_hash, size_t code_hash_len, const uint8_t eph_pk[32],
+                         uint8_t out[SEAL_REPORT_DATA_LEN]);
+
+/* The vault's own Report binding:
+ *   SHA-512("teevault-report-v1" || nonce[32] || audit_pubkey[32] ||
+ *           policy_hash[32] || audit_head[32] || u64be(audit_seq)) */
+#define SEAL_REPORT_DOMAIN "teevault-report-v1"
+void seal_report_binding(const uint8_t nonce[32], const uint8_t audit_pubkey[32],
+                         const uint8_t policy_hash[32], const uint8_t audit_head[32],
+                         uint64_t audit_seq, uint8_t out[SEAL_REPORT_DATA_LEN]);
+
 /* HKDF-SHA256 (RFC 5869) with the fixed salt "teevault-seal-v1": expand a
  * backend's raw key material (16-byte SGX keys, dstack app keys) into a
  * SEAL_KEY_LEN sealing key bound to info. Errors: TV_ERR_CRYPTO. */

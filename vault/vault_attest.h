@@ -1,0 +1,130 @@
+/*
+ * vault_attest: Attestation.Challenge / Attest / Report and function
+ * sessions (DESIGN.md §5, issue 5.5).
+ *
+ * State (struct vault_attest, hung off v->attest, in memory only):
+ *  - nonces: 32 random bytes each, issued by Challenge, valid nonce_ttl
+ *    seconds (60), consumed by the first Attest that presents them — even a
+ *    failing one (single use, whatever the outcome). A used or expired nonce
+ *    is remembered for another nonce_ttl so the caller is told "replayed" or
+ *    "expired" rather than "unknown". At most max_nonces outstanding
+ *    (TV_ERR_RESOURCE beyond, after sweeping expired ones).
+ *  - sessions: token "tvf." + base64url(32 random bytes) (47 chars); only
+ *    SHA-256("teevault-fn-session-v1\0" || raw) is kept, with the function
+ *    name, its ACL policies (copied at Attest time), the ephemeral X25519 key
+ *    and the expiry (session_ttl, default 900 s). Restarting the daemon drops
+ *    every session: functions attest again. Registering (Write) or deleting a
+ *    function drops its sessions.
+ *
+ * Attest order: validate sizes → consume nonce → look up the function →
+ * verify the evidence (signature/chain, then the function's debug/TCB
+ * policy) → recompute report_data = seal_attest_binding(nonce, name,
+ * code_hash, eph_pk) (SHA-512, 64 bytes; seal_producers.h) and compare →
+ * match the registered identity (vault_fn_policy_match) → session.
+ *
+ * Sim evidence is accepted only when a sim platform public key is known:
+ * params->sim_pk, else (vault's own backend is sim) the key in the sim
+ * platform dir (cfg->tee_root, else cfg->state_dir).
+ *
+ * Threading: event-loop thread only (no locks).
+ */
+#ifndef VAULT_ATTEST_H
+#define VAULT_ATTEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tv_err.h"
+#include "vault.h"
+
+#define VAULT_ATTEST_NONCE_LEN     32
+#define VAULT_ATTEST_TOKEN_PREFIX  "tvf."
+#define VAULT_ATTEST_TOKEN_STR_LEN 47
+#define VAULT_ATTEST_TOKEN_BUF     64
+#define VAULT_ATTEST_EVIDENCE_MAX  (256u * 1024)
+
+typedef struct vault_attest_params {
+    uint32_t session_ttl;         /* seconds; 0 = 900 */
+    uint32_t nonce_ttl;           /* seconds; 0 = 60 */
+    size_t max_nonces;            /* outstanding nonces; 0 = 4096 */
+    size_t max_sessions;          /* live sessions; 0 = 65536 */
+    const uint8_t *sim_pk;        /* 32 B sim platform public key, or NULL (see above) */
+    const char *sim_platform_dir; /* read its sim_platform.pub/key when sim_pk is NULL */
+    const char *collateral;       /* SGX/TDX collateral dir or bundle file, or NULL */
+} vault_attest_params;
+
+/* (Re)configure; replaces the state (drops nonces and sessions). p NULL =
+ * defaults. Errors: TV_ERR_NOMEM, seal_collateral_load errors, sim key errors. */
+int vault_attest_configure(struct vault *v, const vault_attest_params *p) TV_WUR;
+/* Free v->attest (wiping session hashes). NULL-safe, idempotent. */
+void vault_attest_close(struct vault *v);
+
+/* Challenge: a fresh nonce and its expiry (unix seconds).
+ * Errors: TV_ERR_RESOURCE (too many outstanding), TV_ERR_NOMEM. */
+int vault_attest_challenge(struct vault *v, uint8_t nonce[VAULT_ATTEST_NONCE_LEN],
+                           int64_t *expires_at) TV_WUR;
+
+typedef struct vault_attest_req {
+    const uint8_t *evidence;
+    size_t evidence_len;
+    const char *evidence_type; /* sim | sgx | tdx | snp */
+    const char *function_name;
+    const uint8_t *code_hash;
+    size_t code_hash_len;
+    const uint8_t *eph_pk;
+    size_t eph_pk_len;
+    const uint8_t *nonce;
+    size_t nonce_len;
+} vault_attest_req;
+
+/* Attest. On success token (VAULT_ATTEST_TOKEN_BUF bytes) holds the session
+ * token (the caller wipes it after sending) and *expires_at its expiry.
+ * why (whylen) always gets a sentence on failure (no secret in it).
+ * Errors: TV_ERR_INVALID (sizes, type, name), TV_ERR_REPLAY (nonce used),
+ * TV_ERR_EXPIRED (nonce expired), TV_ERR_UNAUTHENTICATED (nonce never issued
+ * or forgotten), TV_ERR_DENIED (no such function), TV_ERR_FORMAT /
+ * TV_ERR_VERIFY (evidence), TV_ERR_INTEGRITY (report_data is not the
+ * binding), TV_ERR_POLICY (debug, TCB, identity not the registered one, sim
+ * not accepted), TV_ERR_RESOURCE, TV_ERR_NOMEM, storage errors. */
+int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
+                        char token[VAULT_ATTEST_TOKEN_BUF], int64_t *expires_at, char *why,
+                        size_t whylen) TV_WUR;
+
+/* Report: the vault's own evidence over seal_report_binding(nonce,
+ * audit_pubkey, policy_hash, audit_head, audit_seq). *evidence malloc'ed
+ * (caller frees), *type static. audit_pubkey is zeros until the audit key is
+ * unlocked. policy_hash = SHA-256 over every record of the "policies" and
+ * "functions" DBs (vault_attest_policy_hash).
+ * Errors: TV_ERR_INVALID (nonce not 32 bytes), TV_ERR_UNAVAILABLE (no seal
+ * backend), TV_ERR_AUDIT, backend evidence errors, storage errors. */
+typedef struct vault_attest_report_out {
+    uint8_t *evidence;
+    size_t evidence_len;
+    const char *type;
+    uint8_t audit_pubkey[32];
+    uint8_t policy_hash[32];
+    uint8_t audit_head[32];
+    uint64_t audit_seq;
+} vault_attest_report_out;
+int vault_attest_report(struct vault *v, const uint8_t *nonce, size_t nonce_len,
+                        vault_attest_report_out *out) TV_WUR;
+
+/* SHA-256("teevault-policy-hash-v1\0" || for db in (policies, functions):
+ * u8 tag || for each record u32be klen || key || u32be vlen || value). */
+int vault_attest_policy_hash(struct vault *v, uint8_t out[32]) TV_WUR;
+
+/* Function sessions for vault_auth_resolve (declared weak in vault_auth.h):
+ * tokens with the "tvf." prefix. */
+int vault_attest_resolve_session(struct vault *v, const char *token, size_t token_len,
+                                 vault_principal *out);
+
+/* Drop every session of function `name` (Functions.Write / Delete). */
+void vault_attest_drop_function(struct vault *v, const char *name);
+
+/* Live session count (tests, status). */
+size_t vault_attest_session_count(struct vault *v);
+
+/* Tests: shift this module's clock by delta seconds. */
+void vault_attest_test_advance(struct vault *v, int64_t delta);
+
+#endif
