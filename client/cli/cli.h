@@ -167,5 +167,6 @@ int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_user(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_kv(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_attest(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -39,6 +39,7 @@ static const struct cli_cmd commands[] = {
     {"policy", cmd_policy, "manage ACL policies", "policy write|read|list|delete"},
     {"kv", cmd_kv, "store and read secrets",
      "kv put|get|list|describe|delete|undelete|destroy|versions"},
+    {"attest", cmd_attest, "verify TEE evidence offline (no daemon)", "attest verify"},
 };
 
 int cli_run(struct cli_ctx *ctx, int argc, char **argv)
