@@ -121,6 +121,23 @@ class Conn:
         self.buf = b""
         self.sid = 1
 
+    @classmethod
+    def tls(cls, host, port, cafile, certfile=None, keyfile=None, server_name="localhost",
+            timeout=10.0):
+        """TLS 1.3 connection verifying the server against cafile."""
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.load_verify_locations(cafile)
+        if certfile:
+            ctx.load_cert_chain(certfile, keyfile)
+        self = cls.__new__(cls)
+        raw = socket.create_connection((host, port), timeout=timeout)
+        self.s = ctx.wrap_socket(raw, server_hostname=server_name)
+        self.buf = b""
+        self.sid = 1
+        return self
+
     def close(self):
         self.s.close()
 
@@ -169,6 +186,8 @@ class Conn:
                     return True
         except (ConnectionResetError, BrokenPipeError):
             return True
+        except OSError as e:  # ssl.SSLError (alerts) is an OSError
+            return not isinstance(e, socket.timeout)
         except socket.timeout:
             return False
 
