@@ -393,6 +393,51 @@ out:
         fprintf(stderr, "cleanup failed\n");
 }
 
+/* The example in docs/POLICIES.md parses and decides as the doc says. */
+static void test_docs_example(void)
+{
+    const char *src = getenv("TV_SOURCE_DIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/docs/POLICIES.md", src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    static char md[65536];
+    size_t n = fread(md, 1, sizeof(md) - 1, f);
+    fclose(f);
+    md[n] = '\0';
+    char *start = strstr(md, "```hcl\n");
+    CHECK(start != NULL);
+    if (!start)
+        return;
+    start += 7;
+    char *end = strstr(start, "```");
+    CHECK(end != NULL);
+    if (!end)
+        return;
+    static char block[8192];
+    size_t bl = (size_t)(end - start) < sizeof(block) - 1 ? (size_t)(end - start) : 0;
+    memcpy(block, start, bl);
+    block[bl] = '\0';
+    vault_acl_policy *pol = parse_ok("payments", block);
+    if (!pol)
+        return;
+    const vault_acl_policy *pols[] = {pol};
+    vault_acl_decision d;
+    CHECK_EQ_INT(vault_acl_evaluate(pols, 1, 0, 0, "payments/signing-key", VAULT_CAP_READ, &d),
+                 TV_ERR_DENIED);
+    CHECK(strstr(md, d.reason) != NULL);
+    CHECK_EQ_INT(vault_acl_evaluate(pols, 1, 0, 0, "payments/prod/db", VAULT_CAP_UPDATE, &d),
+                 TV_ERR_DENIED);
+    CHECK(strstr(md, d.reason) != NULL);
+    CHECK_EQ_INT(vault_acl_evaluate(pols, 1, 0, 0, "payments/staging/db", VAULT_CAP_CREATE, &d), 0);
+    CHECK(strstr(md, d.reason) != NULL);
+    CHECK_EQ_INT(vault_acl_evaluate(pols, 1, 0, 0, "other/x", VAULT_CAP_READ, &d), TV_ERR_DENIED);
+    CHECK(strstr(md, d.reason) != NULL);
+    vault_acl_policy_free(pol);
+}
+
 int main(void)
 {
     RUN(test_glob_table);
@@ -402,5 +447,6 @@ int main(void)
     RUN(test_evaluate);
     RUN(test_caps_names);
     RUN(test_store_and_check);
+    RUN(test_docs_example);
     return tv_test_finish();
 }
