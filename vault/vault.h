@@ -94,6 +94,8 @@ extern const vault_method vault_rpc_sys[];
 extern const vault_method vault_rpc_auth[];
 extern const vault_method vault_rpc_secrets[];
 extern const vault_method vault_rpc_policies[];
+extern const vault_method vault_rpc_functions[];   /* rpc_functions.c */
+extern const vault_method vault_rpc_attestation[]; /* rpc_attestation.c */
 extern const vault_method vault_rpc_audit[]; /* rpc_audit.c */
 
 /* The daemon's context. */

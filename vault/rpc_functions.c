@@ -1,0 +1,224 @@
+/*
+ * rpc_functions: the teevault.v1.Functions service (function identities).
+ *
+ * Access (operators only):
+ *   Write / Delete   admin on "sys/function/<name>"
+ *   Show             admin or read on "sys/function/<name>"
+ *   List             admin or list on "sys/function"
+ * Writes append their audit record in their own transaction (c->audited).
+ * Write and Delete drop the function's live sessions: a re-registered
+ * function must attest again under its new identity policy.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "teevault.pb-c.h"
+#include "vault.h"
+#include "vault_acl.h"
+#include "vault_attest.h"
+#include "vault_audit.h"
+#include "vault_db.h"
+#include "vault_functions.h"
+
+/* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
+#pragma GCC diagnostic ignored "-Wcast-qual"
+
+static int fn_access(vault_call *c, const char *name, unsigned cap1, unsigned cap2)
+{
+    char path[32 + VAULT_FN_NAME_MAX], why[200], q[VAULT_FN_NAME_MAX + 16];
+    int r;
+
+    if (c->principal->kind != VAULT_PRINCIPAL_OPERATOR) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "this method needs an operator token");
+        return c->principal->kind == VAULT_PRINCIPAL_NONE ? TV_ERR_UNAUTHENTICATED : TV_ERR_DENIED;
+    }
+    if (name) {
+        vault_quote(q, sizeof q, name, strlen(name));
+        if (!vault_fn_name_valid(name)) {
+            snprintf(c->errmsg, sizeof(c->errmsg),
+                     "invalid function name %s (1-%u of A-Z a-z 0-9 . _ -, not starting with . "
+                     "or -)",
+                     q, VAULT_FN_NAME_MAX);
+            return TV_ERR_INVALID;
+        }
+        snprintf(c->audit_detail, sizeof(c->audit_detail), "function %s", q);
+        snprintf(path, sizeof path, "sys/function/%s", name);
+    } else {
+        snprintf(path, sizeof path, "sys/function");
+    }
+    r = vault_acl_check(c->v, c->principal, path, cap1, why, sizeof why);
+    if (r == TV_ERR_DENIED && cap2)
+        r = vault_acl_check(c->v, c->principal, path, cap2, why, sizeof why);
+    if (r == TV_ERR_DENIED) {
+        int k = snprintf(c->errmsg, sizeof(c->errmsg), "permission denied: %s needs %s%s%s on %s",
+                         c->method, vault_acl_cap_name(cap1), cap2 ? " or " : "",
+                         cap2 ? vault_acl_cap_name(cap2) : "", path);
+        if (k > 0 && (size_t)k < sizeof(c->errmsg) - 3) {
+            size_t used = (size_t)k;
+            memcpy(c->errmsg + used, ": ", 2);
+            used += 2;
+            snprintf(c->errmsg + used, sizeof(c->errmsg) - used, "%.*s",
+                     (int)(sizeof(c->errmsg) - used - 1), why);
+        }
+    } else if (r < 0)
+        snprintf(c->errmsg, sizeof(c->errmsg), "policy check failed: %s", tv_strerror(r));
+    return r;
+}
+
+static int begin(vault_call *c, MDB_txn **txn, int write)
+{
+    int r;
+    if (!c->v || !c->v->db) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "the vault is not initialised");
+        return TV_ERR_NOT_INITIALISED;
+    }
+    r = write ? vault_db_wtxn(c->v->db, txn) : vault_db_rtxn(c->v->db, txn);
+    if (r < 0)
+        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
+    return r;
+}
+
+static int commit_audited(vault_call *c, MDB_txn *txn)
+{
+    int r = vault_audit_append_txn(c->v, txn, c, 0);
+    if (r < 0) {
+        mdb_txn_abort(txn);
+        snprintf(c->errmsg, sizeof(c->errmsg), "audit record could not be written: %s",
+                 tv_strerror(r));
+        return r;
+    }
+    if ((r = vault_db_commit(txn)) < 0) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
+        return r;
+    }
+    c->audited = 1;
+    return 0;
+}
+
+static int pack_empty(proto_buf *out)
+{
+    Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
+    return vault_pack(out, &e.base);
+}
+
+static int no_such(vault_call *c, const char *name)
+{
+    char q[VAULT_FN_NAME_MAX + 16];
+    vault_quote(q, sizeof q, name, strlen(name));
+    snprintf(c->errmsg, sizeof(c->errmsg), "no function %s", q);
+    return TV_ERR_NOT_FOUND;
+}
+
+static int rpc_fn_write(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__FunctionInfo *req = (const Teevault__V1__FunctionInfo *)msg;
+    Teevault__V1__FunctionInfo fi = *req;
+    MDB_txn *txn = NULL;
+    char err[200] = "";
+    int r;
+
+    if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, 0)) < 0)
+        return r;
+    if ((r = begin(c, &txn, 1)) < 0)
+        return r;
+    fi.created_at = 0; /* the server's clock, not the caller's */
+    r = vault_functions_put(c->v->db, txn, &fi, (int64_t)time(NULL), err, sizeof err);
+    if (r < 0) {
+        mdb_txn_abort(txn);
+        if (err[0])
+            snprintf(c->errmsg, sizeof(c->errmsg), "function %s", err);
+        else
+            snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
+        return r;
+    }
+    if ((r = commit_audited(c, txn)) < 0)
+        return r;
+    vault_attest_drop_function(c->v, req->name);
+    return pack_empty(out);
+}
+
+static int rpc_fn_show(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__NameRequest *req = (const Teevault__V1__NameRequest *)msg;
+    Teevault__V1__FunctionInfo *fi = NULL;
+    MDB_txn *txn = NULL;
+    int r;
+
+    if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, VAULT_CAP_READ)) < 0)
+        return r;
+    if ((r = begin(c, &txn, 0)) < 0)
+        return r;
+    r = vault_functions_get(c->v->db, txn, req->name, &fi);
+    mdb_txn_abort(txn);
+    if (r == TV_ERR_NOT_FOUND)
+        return no_such(c, req->name);
+    if (r < 0) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
+        return r;
+    }
+    r = vault_pack(out, &fi->base);
+    teevault__v1__function_info__free_unpacked(fi, NULL);
+    return r;
+}
+
+static int rpc_fn_list(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    Teevault__V1__FunctionInfo **fns = NULL;
+    Teevault__V1__FunctionListResponse resp = TEEVAULT__V1__FUNCTION_LIST_RESPONSE__INIT;
+    MDB_txn *txn = NULL;
+    size_t n = 0;
+    int r;
+
+    (void)msg;
+    if ((r = fn_access(c, NULL, VAULT_CAP_ADMIN, VAULT_CAP_LIST)) < 0)
+        return r;
+    if ((r = begin(c, &txn, 0)) < 0)
+        return r;
+    r = vault_functions_list(c->v->db, txn, 0, &fns, &n);
+    mdb_txn_abort(txn);
+    if (r < 0) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
+        return r;
+    }
+    resp.n_functions = n;
+    resp.functions = fns;
+    r = vault_pack(out, &resp.base);
+    vault_functions_list_free(fns, n);
+    return r;
+}
+
+static int rpc_fn_delete(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__NameRequest *req = (const Teevault__V1__NameRequest *)msg;
+    MDB_txn *txn = NULL;
+    int r;
+
+    if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, 0)) < 0)
+        return r;
+    if ((r = begin(c, &txn, 1)) < 0)
+        return r;
+    r = vault_functions_delete(c->v->db, txn, req->name);
+    if (r < 0) {
+        mdb_txn_abort(txn);
+        if (r == TV_ERR_NOT_FOUND)
+            return no_such(c, req->name);
+        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
+        return r;
+    }
+    if ((r = commit_audited(c, txn)) < 0)
+        return r;
+    vault_attest_drop_function(c->v, req->name);
+    return pack_empty(out);
+}
+
+const vault_method vault_rpc_functions[] = {
+    {"teevault.v1.Functions", "Write", &teevault__v1__function_info__descriptor, rpc_fn_write, 0},
+    {"teevault.v1.Functions", "Show", &teevault__v1__name_request__descriptor, rpc_fn_show,
+     VAULT_M_READ},
+    {"teevault.v1.Functions", "List", &teevault__v1__empty__descriptor, rpc_fn_list, VAULT_M_READ},
+    {"teevault.v1.Functions", "Delete", &teevault__v1__name_request__descriptor, rpc_fn_delete, 0},
+    {NULL, NULL, NULL, NULL, 0},
+};
