@@ -104,6 +104,7 @@ struct vault {
     struct seal_backend *seal;
     struct vault_db *db;      /* LMDB environment and named databases */
     struct vault_keyring *kr; /* root key and KEK epochs; NULL until initialised/unsealed */
+    struct vault_store *store; /* encrypted secrets; opened with kr (vault_activate) */
     struct audit_log *audit;  /* NULL until the audit writer is wired in */
     /* Group-commit audit writer (vault_audit.c); NULL until vault_audit_open. */
     struct vault_audit *auditw;
