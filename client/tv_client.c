@@ -202,6 +202,22 @@ int tv_client_set_token(tv_client *c, const char *token)
     return 0;
 }
 
+/* gRPC status -> tv_err. The wire carries only the gRPC code, and
+ * FAILED_PRECONDITION stands for several tv_errs; the method tells which one
+ * it can be (a Put's precondition is its CAS version, Initialize's is an
+ * uninitialised vault, everything else needs an initialised, unsealed one). */
+static int map_status(const char *service, const char *method, int grpc)
+{
+    if (grpc == 9) {
+        if (!strcmp(service, TV_SVC_SECRETS) && !strcmp(method, "Put"))
+            return TV_ERR_CAS;
+        if (!strcmp(service, TV_SVC_SYS) && !strcmp(method, "Initialize"))
+            return TV_ERR_EXISTS;
+        return TV_ERR_NOT_INITIALISED;
+    }
+    return tv_err_from_grpc(grpc);
+}
+
 int tv_call(tv_client *c, const char *service, const char *method, const ProtobufCMessage *req,
             const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp)
 {
@@ -218,7 +234,7 @@ int tv_call(tv_client *c, const char *service, const char *method, const Protobu
     }
     c->last_grpc = grpc;
     if (grpc != 0) {
-        r = tv_err_from_grpc(grpc);
+        r = map_status(service, method, grpc);
         snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg && msg[0] ? msg : tv_strerror(r));
         goto out;
     }

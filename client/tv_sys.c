@@ -118,13 +118,8 @@ int tv_sys_init(tv_client *c, const char *recovery_passphrase, char **root_token
         req.recovery_passphrase = (char *)(uintptr_t)recovery_passphrase;
     }
     if ((r = tv_call(c, TV_SVC_SYS, "Initialize", &req.base,
-                     &teevault__v1__init_response__descriptor, (ProtobufCMessage **)&resp)) < 0) {
-        /* Sys.Initialize refuses an initialised vault with FAILED_PRECONDITION
-         * or ALREADY_EXISTS; report both as TV_ERR_EXISTS. */
-        if (r == TV_ERR_CAS)
-            r = TV_ERR_EXISTS;
+                     &teevault__v1__init_response__descriptor, (ProtobufCMessage **)&resp)) < 0)
         goto out;
-    }
     r = TV_ERR_NOMEM;
     if (!(tok = tv_secret_strdup(resp->root_token ? resp->root_token : "")))
         goto out;
