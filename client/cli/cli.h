@@ -167,6 +167,7 @@ int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_user(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_kv(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_attest(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

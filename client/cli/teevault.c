@@ -39,6 +39,7 @@ static const struct cli_cmd commands[] = {
     {"policy", cmd_policy, "manage ACL policies", "policy write|read|list|delete"},
     {"kv", cmd_kv, "store and read secrets",
      "kv put|get|list|describe|delete|undelete|destroy|versions"},
+    {"audit", cmd_audit, "list, export and verify the audit log", "audit list|export|verify"},
     {"attest", cmd_attest, "verify TEE evidence offline (no daemon)", "attest verify"},
 };
 
