@@ -1,6 +1,7 @@
 /* teevault kv ...: service Secrets. Values never come from argv. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -146,7 +147,8 @@ static int kv_get(struct cli_ctx *ctx, int argc, char **argv)
 
 static int kv_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-    char *cursor = NULL;
+    char *cursor = NULL, **all = NULL;
+    size_t nall = 0;
     int r, ret = CLI_ERR;
 
     if ((r = cli_args(ctx, argc, argv, 0, 1)) != CLI_CONTINUE)
@@ -154,30 +156,38 @@ static int kv_list(struct cli_ctx *ctx, int argc, char **argv)
     if ((r = cli_connect(ctx, 1)) != 0)
         return r;
     const char *prefix = optind < argc ? argv[optind] : "";
-    cli_out_begin(ctx);
-    cli_out_list_begin(ctx, "names");
+    /* Collect every page first, so a failure prints no partial listing. */
     for (int page = 0; page < 100000; page++) {
-        char **names = NULL, *next = NULL;
+        char **names = NULL, *next = NULL, **grown;
         size_t n = 0;
         if ((r = tv_secret_list(ctx->client, prefix, 1000, cursor, &names, &n, &next)) < 0) {
             ret = cli_fail(ctx, r);
             goto out;
         }
-        for (size_t i = 0; i < n; i++)
-            cli_out_list_str(ctx, names[i]);
-        tv_strv_free(names, n);
         tv_free(cursor);
         cursor = next;
+        if (!(grown = realloc(all, (nall + n + 1) * sizeof(*all)))) {
+            tv_strv_free(names, n);
+            ret = cli_errorf(ctx, "out of memory");
+            goto out;
+        }
+        all = grown;
+        memcpy(all + nall, names, n * sizeof(*names));
+        nall += n;
+        tv_free(names); /* the strings moved into all */
         if (!cursor[0])
             break;
     }
+    cli_out_begin(ctx);
+    cli_out_list_begin(ctx, "names");
+    for (size_t i = 0; i < nall; i++)
+        cli_out_list_str(ctx, all[i]);
     cli_out_list_end(ctx);
     cli_out_end(ctx);
     ret = CLI_OK;
 out:
     tv_free(cursor);
-    if (ret != CLI_OK && ctx->format == CLI_FMT_JSON)
-        fputc('\n', ctx->out); /* the partial JSON is not valid; end the line */
+    tv_strv_free(all, nall);
     return ret;
 }
 

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-enum { OPT_POLICY = 0x2200, OPT_TTL, OPT_NAME, OPT_TOKEN_OUT, OPT_FORCE };
+enum { OPT_POLICY = 0x2200, OPT_TTL, OPT_NAME, OPT_TOKEN_OUT, OPT_FORCE, OPT_SELF };
 
 #define MAX_POLICIES 64
 
@@ -64,18 +64,36 @@ static int tok_create(struct cli_ctx *ctx, int argc, char **argv)
     return r;
 }
 
+static const struct option revoke_opts[] = {
+    {"self", no_argument, NULL, OPT_SELF},
+    {0},
+};
+
 static int tok_revoke(struct cli_ctx *ctx, int argc, char **argv)
 {
-    int r;
+    int o, r, self = 0;
 
-    if ((r = cli_args(ctx, argc, argv, 1, 1)) != CLI_CONTINUE)
+    while ((o = cli_getopt(ctx, argc, argv, revoke_opts)) != -1) {
+        switch (o) {
+        case OPT_SELF:
+            self = 1;
+            break;
+        case 'h':
+            return cli_usage(ctx, CLI_OK);
+        default:
+            return CLI_USAGE;
+        }
+    }
+    /* Exactly one of TOKEN_ID and --self: revoking one's own token by
+     * forgetting the argument would be a nasty surprise. */
+    if ((r = cli_check_args(ctx, argc, self ? 0 : 1, self ? 0 : 1)) != CLI_CONTINUE)
         return r;
     if ((r = cli_connect(ctx, 1)) != 0)
         return r;
-    if ((r = tv_token_revoke(ctx->client, argv[optind])) < 0)
+    if ((r = tv_token_revoke(ctx->client, self ? NULL : argv[optind])) < 0)
         return cli_fail(ctx, r);
     cli_out_begin(ctx);
-    cli_out_str(ctx, "revoked", argv[optind]);
+    cli_out_str(ctx, "revoked", self ? "self" : argv[optind]);
     cli_out_end(ctx);
     return CLI_OK;
 }
@@ -106,8 +124,10 @@ static const struct cli_cmd tok_cmds[] = {
      "  --display-name=NAME  a label shown by lookup",
      "token create [--policy=NAME]... [--ttl=DURATION] [--display-name=NAME]\n"
      "                      [--token-out=FILE [--force]]"},
-    {"revoke", tok_revoke, "Revoke the token with the given id (see `token lookup`).",
-     "token revoke TOKEN_ID"},
+    {"revoke", tok_revoke,
+     "Revoke the token with the given id (see `token lookup`), or with --self the\n"
+     "token this command runs with.",
+     "token revoke TOKEN_ID | --self"},
     {"lookup", tok_lookup,
      "Show a token's id, policies and expiry (the caller's own token without TOKEN_ID).",
      "token lookup [TOKEN_ID]"},

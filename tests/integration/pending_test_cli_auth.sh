@@ -78,7 +78,13 @@ TEEVAULT_TOKEN=$CREATED expect_rc 0 kv get app/config
 expect_rc 0 token revoke "$CREATED_ID"
 TEEVAULT_TOKEN=$CREATED expect_rc 1 kv get app/config
 expect_in "[unauthenticated]" "$ERR"
-pass "token create, revoke"
+# --self revokes the token the command runs with
+expect_rc 0 --format=json token create --policy=app-read
+SELF=$(json token)
+TEEVAULT_TOKEN=$SELF expect_rc 0 token revoke --self
+TEEVAULT_TOKEN=$SELF expect_rc 1 token lookup
+expect_in "[unauthenticated]" "$ERR"
+pass "token create, revoke, revoke --self"
 
 # expiry: a 2-second token works, then stops working
 expect_rc 0 --format=json token create --policy=app-read --ttl=2s

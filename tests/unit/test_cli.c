@@ -139,6 +139,12 @@ static void test_exit_codes(void)
     r = run_cli(dead, ARGV("token", "create", "--ttl=5x"));
     CHECK_EQ_INT(r.rc, 2);
     run_free(&r);
+    r = run_cli(dead, ARGV("token", "revoke"));
+    CHECK_EQ_INT(r.rc, 2);
+    run_free(&r);
+    r = run_cli(dead, ARGV("token", "revoke", "--self", "abc"));
+    CHECK_EQ_INT(r.rc, 2);
+    run_free(&r);
     r = run_cli(dead, ARGV("policy", "write", "onlyname"));
     CHECK_EQ_INT(r.rc, 2);
     run_free(&r);
@@ -457,8 +463,9 @@ static void test_library_local_checks(void)
     CHECK_EQ_INT(tv_sys_init(c, NULL, &tok, NULL), TV_ERR_INVALID);
     CHECK_EQ_INT(tv_token_create(c, NULL, 1, 0, NULL, &tok, NULL), TV_ERR_INVALID);
     CHECK_EQ_INT(tv_secret_delete(c, "n", NULL, 2), TV_ERR_INVALID);
-    /* unlanded services fail cleanly */
-    CHECK_EQ_INT(tv_audit_head(c, NULL, NULL), TV_ERR_UNIMPLEMENTED);
+    /* more local refusals; the function-side call is not implemented yet */
+    CHECK_EQ_INT(tv_function_write(c, NULL), TV_ERR_INVALID);
+    CHECK_EQ_INT(tv_attest_report(c, NULL, 5, NULL, NULL, NULL), TV_ERR_INVALID);
     CHECK_EQ_INT(tv_secrets_get(NULL, "x", &val, &vlen), TV_ERR_UNIMPLEMENTED);
 
     /* a server that never answers: the call times out, outputs untouched */
