@@ -50,6 +50,9 @@
 #pragma weak vault_rpc_auth
 #pragma weak vault_rpc_secrets
 #pragma weak vault_rpc_policies
+#pragma weak vault_rpc_functions
+#pragma weak vault_rpc_attestation
+#pragma weak vault_rpc_audit
 
 /* Output budget: reading pauses while the output buffer could not take one
  * more max-size reply within 2 x PROTO_FRAME_MAX. */
@@ -198,8 +201,9 @@ size_t vault_server_conn_count(const vault_server *s)
 
 const vault_method *vault_server_find_method(const char *service, const char *method)
 {
-    const vault_method *tables[] = {vault_rpc_sys, vault_rpc_auth, vault_rpc_secrets,
-                                    vault_rpc_policies};
+    const vault_method *tables[] = {vault_rpc_sys,      vault_rpc_auth,      vault_rpc_secrets,
+                                    vault_rpc_policies, vault_rpc_functions, vault_rpc_attestation,
+                                    vault_rpc_audit};
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
         if (!tables[t])
             continue;

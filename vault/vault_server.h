@@ -48,7 +48,8 @@ void vault_server_free(vault_server *s);
 size_t vault_server_conn_count(const vault_server *s);
 
 /* Look a method up in the service tables (vault_rpc_sys/auth/secrets/
- * policies; tables not linked in are skipped). NULL when unknown. */
+ * policies/functions/attestation/audit; tables not linked in are skipped).
+ * NULL when unknown. */
 const vault_method *vault_server_find_method(const char *service, const char *method);
 
 /* The vault is initialised and unsealed (its keyring is loaded). */
