@@ -881,6 +881,8 @@ static void test_collateral_files(void)
         free(esc.d);
     }
     write_file(dir, "bundle.json", bundle.d, bundle.n);
+    if (getenv("TV_FIXTURE_DUMP"))
+        write_file(getenv("TV_FIXTURE_DUMP"), "collateral_bundle.json", bundle.d, bundle.n);
     snprintf(path, sizeof(path), "%s/bundle.json", dir);
     CHECK_EQ_INT(seal_collateral_load(path, &c), 0);
     CHECK_EQ_INT(verify(&q, c, &p, &v), 0);
@@ -1223,6 +1225,45 @@ static void test_time_and_names(void)
     }
 }
 
+/* TV_FIXTURE_DUMP=DIR writes fixture evidence there (fuzz seed corpora). */
+static void dump_fixtures(const char *d)
+{
+    uint8_t rep[0x4A0];
+    X509 *vcek = mk_leaf(ap.vcek_key, ap.ask, ap.ask_key, snp_tcb, chip_id, T_CERT_FROM, T_CERT_TO);
+    buf l = der_of(vcek), snp = {0}, pems = {0};
+    for (int ver = 3; ver <= 5; ver++) {
+        qopts o = {.version = ver, .qe_isvsvn = 8, .module_major = 3, .module_minor = 5};
+        buf q = mk_quote(&o);
+        char name[32];
+        snprintf(name, sizeof(name), "quote_v%d.bin", ver);
+        write_file(d, name, q.d, q.n);
+        free(q.d);
+    }
+    mk_report(rep, 0, 0, ap.vcek_key);
+    buf_add(&snp, rep, sizeof(rep));
+    buf_add(&snp, l.d, l.n);
+    write_file(d, "snp_report_vcek.bin", snp.d, snp.n);
+    write_file(d, "vcek.der", l.d, l.n);
+    pem_add(&pems, ip.pck);
+    pem_add(&pems, ip.ca);
+    write_file(d, "pck_chain.pem", pems.d, pems.n);
+    for (int tdx = 0; tdx <= 1; tdx++) {
+        buf ti = tcb_info_json(tdx, base_copts.issue, base_copts.next, fmspc);
+        buf qi = qe_identity_json(tdx, base_copts.issue, base_copts.next);
+        buf tr = response("tcbInfo", &ti), qr = response("enclaveIdentity", &qi);
+        write_file(d, tdx ? "tcb_info_tdx.json" : "tcb_info_sgx.json", tr.d, tr.n);
+        write_file(d, tdx ? "qe_identity_tdx.json" : "qe_identity_sgx.json", qr.d, qr.n);
+        free(ti.d);
+        free(qi.d);
+        free(tr.d);
+        free(qr.d);
+    }
+    free(l.d);
+    free(snp.d);
+    free(pems.d);
+    X509_free(vcek);
+}
+
 int main(void)
 {
     intel_setup();
@@ -1234,5 +1275,7 @@ int main(void)
     RUN(test_tdx_fixture);
     RUN(test_snp_fixture);
     RUN(test_garbage);
+    if (getenv("TV_FIXTURE_DUMP"))
+        dump_fixtures(getenv("TV_FIXTURE_DUMP"));
     return tv_test_finish();
 }
