@@ -1,0 +1,159 @@
+/*
+ * vault_config: defaults, every section parsed, and errors that name
+ * file:line for unknown keys and bad values.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tv_test.h"
+#include "vault_config.h"
+#include "vault_log.h"
+
+static char path[64];
+
+static void write_file(const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror("fopen");
+        exit(1);
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
+static int load(const char *text, vault_config *c, char *err, size_t errlen)
+{
+    write_file(text);
+    CHECK_EQ_INT(vault_config_defaults(c), 0);
+    err[0] = '\0';
+    return vault_config_load(c, path, err, errlen);
+}
+
+static void test_defaults(void)
+{
+    vault_config c;
+    char err[256];
+    CHECK_EQ_INT(vault_config_defaults(&c), 0);
+    CHECK_EQ_INT(c.unix_mode, 0660);
+    CHECK(strcmp(c.tee_backend, "sim") == 0);
+    CHECK_EQ_INT(c.operator_plaintext_reads, 0);
+    CHECK(c.tcp_address == NULL);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), 0);
+    vault_config_free(&c);
+}
+
+static void test_full(void)
+{
+    vault_config c;
+    char err[256];
+    int r = load("# comment\n"
+                 "state_dir = /tmp/x\n"
+                 "[listen]\nunix_socket = /tmp/x.sock\nunix_mode = 0600\n"
+                 "tcp_address = 127.0.0.1:8200\ntls_cert = c.pem\ntls_key = k.pem\n"
+                 "tls_client_ca = ca.pem\ntls_client_auth = required\n"
+                 "[tee]\nbackend = tsm\nseal_policy = measurement\nroot = /sys/x\n"
+                 "sim_signer = me\n"
+                 "[limits]\nmax_connections = 10\nmax_inflight_per_conn = 2\n"
+                 "idle_timeout = 5\nio_timeout = 6\nmax_value_bytes = 64K\nmap_size = 2G\n"
+                 "[log]\nlevel = debug\nformat = json\n"
+                 "[security]\noperator_plaintext_reads = yes\n",
+                 &c, err, sizeof(err));
+    CHECK_EQ_INT(r, 0);
+    CHECK(strcmp(c.state_dir, "/tmp/x") == 0);
+    CHECK_EQ_INT(c.unix_mode, 0600);
+    CHECK(c.tcp_address && strcmp(c.tcp_address, "127.0.0.1:8200") == 0);
+    CHECK_EQ_INT(c.tls_client_auth, VAULT_TLS_CLIENT_REQUIRED);
+    CHECK(strcmp(c.tee_backend, "tsm") == 0);
+    CHECK(strcmp(c.seal_policy, "measurement") == 0);
+    CHECK_EQ_INT(c.max_connections, 10);
+    CHECK_EQ_INT(c.max_inflight_per_conn, 2);
+    CHECK_EQ_INT(c.idle_timeout, 5);
+    CHECK_EQ_INT(c.io_timeout, 6);
+    CHECK_EQ_INT(c.max_value_bytes, 64 * 1024);
+    CHECK(c.map_size == 2ull * 1024 * 1024 * 1024);
+    CHECK_EQ_INT(c.log_level, VAULT_LOG_DEBUG);
+    CHECK_EQ_INT(c.log_format, VAULT_LOG_JSON);
+    CHECK_EQ_INT(c.operator_plaintext_reads, 1);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), 0);
+    vault_config_free(&c);
+}
+
+static void expect_error(const char *text, int line, const char *needle)
+{
+    vault_config c;
+    char err[256], want[128];
+    int r = load(text, &c, err, sizeof(err));
+    CHECK(r < 0);
+    snprintf(want, sizeof(want), "%s:%d: ", path, line);
+    CHECK(strncmp(err, want, strlen(want)) == 0);
+    CHECK(strstr(err, needle) != NULL);
+    if (r >= 0 || strncmp(err, want, strlen(want)) != 0 || !strstr(err, needle))
+        fprintf(stderr, "  got: %s (want %s...%s)\n", err, want, needle);
+    vault_config_free(&c);
+}
+
+static void test_errors(void)
+{
+    expect_error("state_dir = /x\n[listen]\nbogus = 1\n", 3, "unknown key listen.bogus");
+    expect_error("[nosuch]\nkey = 1\n", 2, "unknown key nosuch.key");
+    expect_error("[listen]\nunix_mode = 999\n", 2, "octal");
+    expect_error("[listen]\ntls_client_auth = maybe\n", 2, "off|optional|required");
+    expect_error("[tee]\nbackend = sgx-ish\n", 2, "sim|gramine-sgx");
+    expect_error("\n\n[limits]\nmax_connections = 0\n", 4, "max_connections");
+    expect_error("[limits]\nmax_value_bytes = 5M\n", 2, "max_value_bytes");
+    expect_error("[limits]\nmap_size = 12Q\n", 2, "map_size");
+    expect_error("[log]\nformat = xml\n", 2, "text|json");
+    expect_error("[security]\noperator_plaintext_reads = perhaps\n", 2, "true|false");
+    expect_error("[listen]\nthis line has no equals sign\n", 2, "syntax");
+    /* Missing file. */
+    vault_config c;
+    char err[256];
+    CHECK_EQ_INT(vault_config_defaults(&c), 0);
+    CHECK_EQ_INT(vault_config_load(&c, "/nonexistent/teevault.conf", err, sizeof(err)), TV_ERR_IO);
+    vault_config_free(&c);
+}
+
+static void test_validate(void)
+{
+    vault_config c;
+    char err[256];
+    CHECK_EQ_INT(load("[listen]\ntcp_address = 127.0.0.1:1\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
+    CHECK(strstr(err, "tls_cert") != NULL);
+    vault_config_free(&c);
+    CHECK_EQ_INT(load("[listen]\nunix_socket =\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
+    CHECK(strstr(err, "no listener") != NULL);
+    vault_config_free(&c);
+}
+
+/* The packaged example documents every key and loads as is. */
+static void test_packaged_example(void)
+{
+    const char *src = getenv("TV_SOURCE_DIR");
+    char p[512], err[256];
+    vault_config c;
+    if (!src)
+        return;
+    snprintf(p, sizeof(p), "%s/packaging/teevault.conf", src);
+    CHECK_EQ_INT(vault_config_defaults(&c), 0);
+    CHECK_EQ_INT(vault_config_load(&c, p, err, sizeof(err)), 0);
+    CHECK_EQ_INT(c.operator_plaintext_reads, 0);
+    CHECK_EQ_INT(c.unix_mode, 0660);
+    vault_config_free(&c);
+}
+
+int main(void)
+{
+    snprintf(path, sizeof(path), "/tmp/tv-test-config.%d.conf", (int)getpid());
+    RUN(test_defaults);
+    RUN(test_full);
+    RUN(test_errors);
+    RUN(test_validate);
+    RUN(test_packaged_example);
+    unlink(path);
+    return tv_test_finish();
+}
