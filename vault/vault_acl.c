@@ -12,6 +12,8 @@
 
 #include "vault_db.h"
 
+#define POLICY_FORMAT 1 /* first byte of a stored policy record */
+
 /* ---------------------------------------------------------------- capabilities */
 
 static const struct {
@@ -611,47 +613,126 @@ int vault_acl_evaluate(const vault_acl_policy *const *pols, size_t n_pols, int i
     return TV_ERR_DENIED;
 }
 
-/* Load and parse the principal's policies in one read transaction. Policies
- * that do not exist are counted in *n_missing (first name in missing1). A
- * stored policy that no longer parses is a storage integrity problem. */
-static int load_policies(struct vault *v, const vault_principal *p, vault_acl_policy ***out,
-                         size_t *n_out, size_t *n_missing, char *missing1, size_t m1len)
+/*
+ * Parsed-policy cache. Checking runs on every request, and parsing a policy
+ * costs far more than matching it, so parsed policies are kept keyed by name
+ * and validated against the stored text on every use (one memcmp): whatever
+ * changed the record, a stale parse is never used. Entries used by the
+ * current lookup (same stamp) are never evicted, and the cache holds more
+ * slots than a principal may have policies. Event-loop thread only.
+ */
+#define ACL_CACHE_SLOTS 128
+
+typedef struct acl_cache_ent {
+    char name[VAULT_ACL_NAME_MAX + 1]; /* "" = free */
+    char *text;
+    size_t len;
+    vault_acl_policy *pol;
+    uint64_t stamp;
+} acl_cache_ent;
+
+static acl_cache_ent g_cache[ACL_CACHE_SLOTS];
+static uint64_t g_cache_stamp;
+
+/* The parsed policy for (name, text), from the cache or parsed now. The
+ * pointer stays valid until the next lookup with another stamp. */
+static int cache_get(const char *name, const char *text, size_t len, uint64_t stamp,
+                     const vault_acl_policy **out)
+{
+    acl_cache_ent *same = NULL, *empty = NULL, *old = NULL;
+    int r;
+    for (size_t i = 0; i < ACL_CACHE_SLOTS; i++) {
+        acl_cache_ent *e = &g_cache[i];
+        if (!e->name[0]) {
+            if (!empty)
+                empty = e;
+            continue;
+        }
+        if (strcmp(e->name, name) == 0) {
+            same = e;
+            break;
+        }
+        if (e->stamp != stamp && (!old || e->stamp < old->stamp))
+            old = e;
+    }
+    if (same && same->len == len && memcmp(same->text, text, len) == 0) {
+        same->stamp = stamp;
+        *out = same->pol;
+        return 0;
+    }
+    acl_cache_ent *slot = same ? same : empty ? empty : old;
+    vault_acl_policy *pol = NULL;
+    char *copy = NULL;
+    if ((r = vault_acl_parse(name, text, len, &pol, NULL, 0)) < 0)
+        return r;
+    if (!slot) { /* cannot happen (slots > policies per principal); stay correct anyway */
+        vault_acl_policy_free(pol);
+        return TV_ERR_RESOURCE;
+    }
+    if (!(copy = malloc(len ? len : 1))) {
+        vault_acl_policy_free(pol);
+        return TV_ERR_NOMEM;
+    }
+    memcpy(copy, text, len);
+    vault_acl_policy_free(slot->pol);
+    free(slot->text);
+    snprintf(slot->name, sizeof(slot->name), "%s", name);
+    slot->text = copy;
+    slot->len = len;
+    slot->pol = pol;
+    slot->stamp = stamp;
+    *out = pol;
+    return 0;
+}
+
+/* Load the principal's policies (at most VAULT_ACL_POLICY_MAX) in one read
+ * transaction into pols (borrowed from the cache). Policies that do not exist
+ * are counted in *n_missing (first name in missing1). A stored policy that no
+ * longer parses is a storage integrity problem. */
+static int load_policies(struct vault *v, const vault_principal *p,
+                         const vault_acl_policy *pols[VAULT_ACL_POLICY_MAX], size_t *n_out,
+                         size_t *n_missing, char *missing1, size_t m1len)
 {
     int r = TV_ERR_INTERNAL;
     MDB_txn *txn = NULL;
-    vault_acl_policy **pols = NULL;
     size_t n = 0, nm = 0;
-    char *text = NULL;
 
     if (missing1 && m1len)
         missing1[0] = '\0';
-    if (p->n_policies == 0) {
-        *out = NULL;
-        *n_out = 0;
-        *n_missing = 0;
+    *n_out = 0;
+    *n_missing = 0;
+    if (p->n_policies == 0)
         return 0;
-    }
     if (!v || !v->db)
         return TV_ERR_NOT_INITIALISED;
     size_t np = p->n_policies > VAULT_ACL_POLICY_MAX ? VAULT_ACL_POLICY_MAX : p->n_policies;
-    if (!(pols = calloc(np, sizeof(*pols))))
-        return TV_ERR_NOMEM;
+    uint64_t stamp = ++g_cache_stamp;
     if ((r = vault_db_rtxn(v->db, &txn)) < 0)
         goto out;
     for (size_t i = 0; i < np; i++) {
-        size_t len;
-        r = vault_acl_store_get(v->db, txn, p->policies[i], &text, &len, NULL);
-        if (r == TV_ERR_NOT_FOUND || r == TV_ERR_INVALID) {
+        const char *name = p->policies[i];
+        MDB_val k, dv;
+        if (!vault_acl_name_valid(name)) {
+            r = TV_ERR_NOT_FOUND;
+        } else {
+            k.mv_size = strlen(name);
+            k.mv_data = (void *)(uintptr_t)name;
+            r = vault_db_err(mdb_get(txn, v->db->policies, &k, &dv));
+        }
+        if (r == TV_ERR_NOT_FOUND) {
             if (nm++ == 0 && missing1)
-                snprintf(missing1, m1len, "%s", p->policies[i]);
+                snprintf(missing1, m1len, "%s", name);
             continue;
         }
         if (r < 0)
             goto out;
-        r = vault_acl_parse(p->policies[i], text, len, &pols[n], NULL, 0);
-        free(text);
-        text = NULL;
-        if (r == TV_ERR_NOMEM)
+        const uint8_t *rec = dv.mv_data;
+        if (dv.mv_size < 9 || rec[0] != POLICY_FORMAT) {
+            r = TV_ERR_FORMAT;
+            goto out;
+        }
+        r = cache_get(name, (const char *)rec + 9, dv.mv_size - 9, stamp, &pols[n]);
+        if (r == TV_ERR_NOMEM || r == TV_ERR_RESOURCE)
             goto out;
         if (r < 0) {
             r = TV_ERR_INTEGRITY;
@@ -659,35 +740,20 @@ static int load_policies(struct vault *v, const vault_principal *p, vault_acl_po
         }
         n++;
     }
-    *out = pols;
-    pols = NULL;
     *n_out = n;
     *n_missing = nm;
     r = 0;
 out:
     if (txn)
         mdb_txn_abort(txn);
-    free(text);
-    if (pols) {
-        for (size_t i = 0; i < n; i++)
-            vault_acl_policy_free(pols[i]);
-        free(pols);
-    }
     return r;
-}
-
-static void free_policies(vault_acl_policy **pols, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        vault_acl_policy_free(pols[i]);
-    free(pols);
 }
 
 int vault_acl_explain(struct vault *v, const vault_principal *p, const char *path, unsigned cap,
                       vault_acl_decision *d)
 {
     int r = TV_ERR_INTERNAL;
-    vault_acl_policy **pols = NULL;
+    const vault_acl_policy *pols[VAULT_ACL_POLICY_MAX] = {NULL};
     size_t n = 0, nm = 0;
     char missing1[VAULT_ACL_NAME_MAX + 1];
 
@@ -699,11 +765,10 @@ int vault_acl_explain(struct vault *v, const vault_principal *p, const char *pat
     int is_function = p->kind == VAULT_PRINCIPAL_FUNCTION;
     int is_root = p->kind == VAULT_PRINCIPAL_OPERATOR && p->root;
     if (!is_root || is_function) {
-        if ((r = load_policies(v, p, &pols, &n, &nm, missing1, sizeof(missing1))) < 0)
+        if ((r = load_policies(v, p, pols, &n, &nm, missing1, sizeof(missing1))) < 0)
             return r;
     }
-    r = vault_acl_evaluate((const vault_acl_policy *const *)pols, n, is_function, is_root, path,
-                           cap, d);
+    r = vault_acl_evaluate(pols, n, is_function, is_root, path, cap, d);
     if (nm) {
         size_t l = strlen(d->reason);
         char q[VAULT_ACL_NAME_MAX + 8];
@@ -714,7 +779,6 @@ int vault_acl_explain(struct vault *v, const vault_principal *p, const char *pat
             snprintf(d->reason + l, sizeof(d->reason) - l,
                      "; %zu bound policies do not exist (first %s)", nm, q);
     }
-    free_policies(pols, n);
     return r;
 }
 
@@ -729,8 +793,6 @@ int vault_acl_check(struct vault *v, const vault_principal *p, const char *path,
 }
 
 /* ---------------------------------------------------------------- storage */
-
-#define POLICY_FORMAT 1
 
 int vault_acl_store_put(struct vault_db *db, MDB_txn *txn, const char *name, const char *text,
                         size_t len, int64_t now, char *err, size_t errlen)
