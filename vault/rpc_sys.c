@@ -1,9 +1,11 @@
 /*
- * Sys service: Status and Health (public, callable before init), and the
- * Initialize / Recover / Rotate entries (filled in with the keyring wiring).
+ * Sys service: Status and Health (public, callable before init), Initialize
+ * and Recover (public; vault_lifecycle does the work), Rotate (admin).
  */
 #include <stdio.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "seal.h"
 #include "teevault.pb-c.h"
@@ -11,7 +13,11 @@
 #include "vault_audit.h"
 #include "vault_config.h"
 #include "vault_db.h"
+#include "vault_acl.h"
+#include "vault_auth.h"
 #include "vault_keyring.h"
+#include "vault_lifecycle.h"
+#include "vault_store.h"
 #include "vault_server.h"
 
 #ifndef TV_VERSION
@@ -94,13 +100,104 @@ static int sys_health(vault_call *c, const ProtobufCMessage *req, proto_buf *out
     return vault_pack(out, &h.base);
 }
 
-/* TODO(lead): Initialize / Recover / Rotate with vault_keyring_init/recover/rotate. */
-static int sys_unimplemented(vault_call *c, const ProtobufCMessage *req, proto_buf *out)
+/* Initialize: public and only before init (like `vault operator init`): the
+ * first caller on the socket becomes root. The root token and a generated
+ * passphrase leave only in this reply. */
+static int sys_initialize(vault_call *c, const ProtobufCMessage *req, proto_buf *out)
 {
+    const Teevault__V1__InitRequest *in = (const Teevault__V1__InitRequest *)req;
+    Teevault__V1__InitResponse resp;
+    char token[VAULT_TOKEN_BUF], pass[VAULT_PASSPHRASE_LEN + 1];
+    const char *given =
+        in->recovery_passphrase && *in->recovery_passphrase ? in->recovery_passphrase : NULL;
+    int r;
+
+    memset(pass, 0, sizeof(pass));
+    r = vault_initialize(c->v, c, 1, given, given ? strlen(given) : 0, token, sizeof(token), pass,
+                         sizeof(pass));
+    if (r == TV_ERR_EXISTS)
+        snprintf(c->errmsg, sizeof(c->errmsg), "the vault is already initialised");
+    if (r < 0)
+        return r;
+    c->audited = 1;
+    teevault__v1__init_response__init(&resp);
+    resp.root_token = token;
+    resp.recovery_passphrase = given ? (char *)(uintptr_t) "" : pass;
+    r = vault_pack(out, &resp.base);
+    sodium_memzero(token, sizeof(token));
+    sodium_memzero(pass, sizeof(pass));
+    return r;
+}
+
+/* Recover: re-seal the root key to this enclave from the passphrase. Each
+ * attempt costs an Argon2id evaluation; failures are also held back. */
+static int sys_recover(vault_call *c, const ProtobufCMessage *req, proto_buf *out)
+{
+    const Teevault__V1__RecoverRequest *in = (const Teevault__V1__RecoverRequest *)req;
+    Teevault__V1__Empty e;
+    const char *pass = in->recovery_passphrase ? in->recovery_passphrase : "";
+    int r;
+
+    if (!*pass) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "a recovery passphrase is required");
+        return TV_ERR_INVALID;
+    }
+    if ((r = vault_recover(c->v, c, pass, strlen(pass))) < 0) {
+        if (r == TV_ERR_INTEGRITY) {
+            snprintf(c->errmsg, sizeof(c->errmsg), "wrong recovery passphrase");
+            c->reply_delay_ms = 1000;
+            return TV_ERR_DENIED;
+        }
+        if (r == TV_ERR_NOT_INITIALISED)
+            snprintf(c->errmsg, sizeof(c->errmsg), "no recovery escrow is stored in this vault");
+        return r;
+    }
+    c->audited = 1;
+    teevault__v1__empty__init(&e);
+    return vault_pack(out, &e.base);
+}
+
+struct rotate_hook {
+    vault_call *c;
+};
+
+static int rotate_txn_hook(void *arg, MDB_txn *txn)
+{
+    struct rotate_hook *h = arg;
+    return h->c->v->auditw ? vault_audit_append_txn(h->c->v, txn, h->c, TV_OK) : TV_OK;
+}
+
+/* Rotate: KEK epoch + 1, then re-wrap every DEK under the new epoch. */
+static int sys_rotate(vault_call *c, const ProtobufCMessage *req, proto_buf *out)
+{
+    struct vault *v = c->v;
+    Teevault__V1__RotateResponse resp;
+    struct rotate_hook h = {c};
+    uint32_t epoch = 0;
+    uint64_t rewrapped = 0;
+    char why[160];
+    int r;
+
     (void)req;
-    (void)out;
-    snprintf(c->errmsg, sizeof(c->errmsg), "Sys.%s is not implemented yet", c->method);
-    return TV_ERR_UNIMPLEMENTED;
+    if ((r = vault_acl_check(v, c->principal, "sys/rotate", VAULT_CAP_ADMIN, why, sizeof(why))) <
+        0) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "rotate needs admin on sys/rotate: %s", why);
+        return r;
+    }
+    if ((r = vault_keyring_rotate(v->kr, rotate_txn_hook, &h, &epoch)) < 0)
+        return r;
+    c->audited = 1;
+    if ((r = vault_store_rewrap_all(v->store, &rewrapped)) < 0) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "rotated to epoch %u, but re-wrapping stopped after %llu keys; "
+                 "older epochs stay readable, run rotate again",
+                 epoch, (unsigned long long)rewrapped);
+        return r;
+    }
+    teevault__v1__rotate_response__init(&resp);
+    resp.kek_epoch = epoch;
+    resp.rewrapped = rewrapped;
+    return vault_pack(out, &resp.base);
 }
 
 const vault_method vault_rpc_sys[] = {
@@ -108,10 +205,10 @@ const vault_method vault_rpc_sys[] = {
      VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION},
     {"teevault.v1.Sys", "Health", &teevault__v1__empty__descriptor, sys_health,
      VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION},
-    {"teevault.v1.Sys", "Initialize", &teevault__v1__init_request__descriptor, sys_unimplemented,
+    {"teevault.v1.Sys", "Initialize", &teevault__v1__init_request__descriptor, sys_initialize,
      VAULT_M_PUBLIC | VAULT_M_UNINIT},
-    {"teevault.v1.Sys", "Recover", &teevault__v1__recover_request__descriptor, sys_unimplemented,
+    {"teevault.v1.Sys", "Recover", &teevault__v1__recover_request__descriptor, sys_recover,
      VAULT_M_PUBLIC | VAULT_M_UNINIT},
-    {"teevault.v1.Sys", "Rotate", &teevault__v1__empty__descriptor, sys_unimplemented, 0},
+    {"teevault.v1.Sys", "Rotate", &teevault__v1__empty__descriptor, sys_rotate, 0},
     {NULL, NULL, NULL, NULL, 0},
 };

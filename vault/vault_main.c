@@ -27,6 +27,7 @@
 #include "vault_config.h"
 #include "vault_db.h"
 #include "vault_keyring.h"
+#include "vault_lifecycle.h"
 #include "vault_log.h"
 #include "vault_server.h"
 
@@ -216,24 +217,6 @@ int main(int argc, char **argv)
                   cfg.state_dir, "reason", tv_strerror(r), (const char *)NULL);
         goto out;
     }
-    r = vault_keyring_exists(v.db);
-    if (r == 1) {
-        if ((r = vault_keyring_open(v.db, v.seal, &v.kr)) < 0)
-            vault_log(VAULT_LOG_WARN, "unseal_failed", "reason", tv_strerror(r), "hint",
-                      "run `teevault operator recover` with the recovery passphrase",
-                      (const char *)NULL);
-        else
-            vault_log(VAULT_LOG_INFO, "unsealed", (const char *)NULL);
-    } else if (r == 0) {
-        /* TODO(lead): with --dev, initialise here (vault_keyring_init), write
-         * the root token to DIR/root-token (0600) and print its path. */
-        vault_log(VAULT_LOG_INFO, "uninitialized", "hint", "run `teevault operator init`",
-                  (const char *)NULL);
-    } else {
-        vault_log(VAULT_LOG_ERROR, "startup", "error", "cannot read the store", "reason",
-                  tv_strerror(r), (const char *)NULL);
-        goto out;
-    }
     if (!(v.base = event_base_new()))
         goto nomem;
     /* The audit writer: every reply waits for its record (group commit). */
@@ -242,10 +225,21 @@ int main(int argc, char **argv)
                   tv_strerror(r), (const char *)NULL);
         goto out;
     }
-    if (v.kr && (r = vault_audit_unlock(&v)) < 0) {
-        vault_log(VAULT_LOG_ERROR, "startup", "error", "cannot unlock the audit log", "reason",
+    /* Auto-unseal through the TEE backend (or, with --dev, initialise). */
+    r = vault_startup(&v);
+    if (r == TV_ERR_NOT_INITIALISED) {
+        vault_log(VAULT_LOG_INFO, "uninitialized", "hint", "run `teevault operator init`",
+                  (const char *)NULL);
+    } else if (r == TV_ERR_SEALED) {
+        vault_log(VAULT_LOG_WARN, "unseal_failed", "reason", tv_strerror(r), "hint",
+                  "run `teevault operator recover` with the recovery passphrase",
+                  (const char *)NULL);
+    } else if (r < 0) {
+        vault_log(VAULT_LOG_ERROR, "startup", "error", "cannot unseal the vault", "reason",
                   tv_strerror(r), (const char *)NULL);
         goto out;
+    } else {
+        vault_log(VAULT_LOG_INFO, "unsealed", (const char *)NULL);
     }
     if ((r = vault_server_new(&v, &srv, err, sizeof(err))) < 0) {
         vault_log(VAULT_LOG_ERROR, "startup", "error", err, "reason", tv_strerror(r),
@@ -279,7 +273,7 @@ out:
                   (const char *)NULL);
     vault_server_free(srv);
     vault_audit_close(&v);
-    vault_keyring_free(v.kr);
+    vault_deactivate(&v);
     vault_db_close(v.db);
     seal_backend_free(v.seal);
     if (v.base)

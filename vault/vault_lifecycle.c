@@ -1,0 +1,185 @@
+#include "vault_lifecycle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "vault_audit.h"
+#include "vault_auth.h"
+#include "vault_config.h"
+#include "vault_db.h"
+#include "vault_keyring.h"
+#include "vault_log.h"
+#include "vault_store.h"
+
+enum seal_policy vault_seal_policy(const struct vault *v)
+{
+    const char *p = v->cfg ? v->cfg->seal_policy : NULL;
+    return p && strcmp(p, "measurement") == 0 ? SEAL_POLICY_MEASUREMENT : SEAL_POLICY_SIGNER;
+}
+
+void vault_deactivate(struct vault *v)
+{
+    vault_store_free(v->store);
+    v->store = NULL;
+    vault_keyring_free(v->kr);
+    v->kr = NULL;
+}
+
+int vault_activate(struct vault *v, struct vault_keyring *kr)
+{
+    vault_store *store = NULL;
+    vault_store_opts so = {0};
+    int r;
+
+    so.max_value_len = v->cfg ? (size_t)v->cfg->max_value_bytes : 0;
+    if ((r = vault_store_open(v->db, kr, &so, &store)) < 0) {
+        vault_keyring_free(kr);
+        return r;
+    }
+    vault_deactivate(v);
+    v->kr = kr;
+    v->store = store;
+    if (v->auditw && (r = vault_audit_unlock(v)) < 0) {
+        vault_deactivate(v);
+        return r;
+    }
+    return TV_OK;
+}
+
+/* Inside the init/recover transaction: the root token (init only) and the
+ * audit record, so the decision and its record commit together. */
+struct lifecycle_hook {
+    struct vault *v;
+    vault_call *c;
+    char *root_token; /* NULL: no token to make */
+    size_t root_token_len;
+};
+
+static int lifecycle_txn_hook(void *arg, MDB_txn *txn)
+{
+    struct lifecycle_hook *h = arg;
+    int r;
+    if (h->root_token &&
+        (r = vault_auth_create_root_token(h->v, txn, h->root_token, h->root_token_len, NULL)) < 0)
+        return r;
+    if (h->v->auditw && (r = vault_audit_append_txn(h->v, txn, h->c, TV_OK)) < 0)
+        return r;
+    return TV_OK;
+}
+
+/* A call record for decisions the daemon takes itself (--dev init). */
+static void internal_call(struct vault *v, vault_call *c, vault_principal *p, const char *method)
+{
+    memset(c, 0, sizeof(*c));
+    memset(p, 0, sizeof(*p));
+    p->kind = VAULT_PRINCIPAL_NONE;
+    snprintf(p->id, sizeof(p->id), "teevaultd --dev");
+    c->v = v;
+    c->principal = p;
+    c->service = "teevault.v1.Sys";
+    c->method = method;
+    c->peer = "local";
+    snprintf(c->request_id, sizeof(c->request_id), "startup");
+}
+
+int vault_initialize(struct vault *v, vault_call *c, int escrow, const char *passphrase,
+                     size_t plen, char *root_token, size_t root_token_len, char *gen_pass,
+                     size_t gen_pass_len)
+{
+    struct vault_keyring *kr = NULL;
+    struct lifecycle_hook h = {v, c, root_token, root_token_len};
+    int r;
+
+    if (v->kr || (r = vault_keyring_exists(v->db)) == 1)
+        return TV_ERR_EXISTS;
+    if (r < 0)
+        return r;
+    if (escrow && !passphrase) {
+        if ((r = vault_keyring_gen_passphrase(gen_pass, gen_pass_len)) < 0)
+            return r;
+        passphrase = gen_pass;
+        plen = strlen(gen_pass);
+    }
+    if ((r = vault_keyring_init(v->db, v->seal, vault_seal_policy(v), escrow ? passphrase : NULL,
+                                escrow ? plen : 0, lifecycle_txn_hook, &h, &kr)) < 0)
+        goto fail;
+    if ((r = vault_activate(v, kr)) < 0)
+        goto fail;
+    return TV_OK;
+fail:
+    sodium_memzero(root_token, root_token_len);
+    if (gen_pass)
+        sodium_memzero(gen_pass, gen_pass_len);
+    return r;
+}
+
+int vault_recover(struct vault *v, vault_call *c, const char *passphrase, size_t plen)
+{
+    struct vault_keyring *kr = NULL;
+    struct lifecycle_hook h = {v, c, NULL, 0};
+    int r;
+
+    if ((r = vault_keyring_recover(v->db, v->seal, vault_seal_policy(v), passphrase, plen,
+                                   lifecycle_txn_hook, &h, &kr)) < 0)
+        return r;
+    return vault_activate(v, kr);
+}
+
+/* Write the dev root token to <state_dir>/root-token, 0600, never replacing a file. */
+static int write_root_token(const char *dir, const char *token, char *path, size_t pathlen)
+{
+    int fd, r = TV_ERR_IO;
+    size_t n = strlen(token);
+    if ((size_t)snprintf(path, pathlen, "%s/root-token", dir) >= pathlen)
+        return TV_ERR_INVALID;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return TV_ERR_IO;
+    if (write(fd, token, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0)
+        r = TV_OK;
+    close(fd);
+    if (r < 0)
+        unlink(path);
+    return r;
+}
+
+int vault_startup(struct vault *v)
+{
+    struct vault_keyring *kr = NULL;
+    int r;
+
+    if ((r = vault_keyring_exists(v->db)) < 0)
+        return r;
+    if (r == 1) {
+        if ((r = vault_keyring_open(v->db, v->seal, &kr)) < 0)
+            return r;
+        return vault_activate(v, kr);
+    }
+    if (!v->cfg || !v->cfg->dev)
+        return TV_ERR_NOT_INITIALISED;
+
+    /* --dev on an empty store: initialise it now, without recovery escrow. */
+    vault_call c;
+    vault_principal p;
+    char token[VAULT_TOKEN_BUF];
+    char path[4096];
+    internal_call(v, &c, &p, "Initialize");
+    if ((r = vault_initialize(v, &c, 0, NULL, 0, token, sizeof(token), NULL, 0)) < 0)
+        return r;
+    r = write_root_token(v->cfg->state_dir, token, path, sizeof(path));
+    sodium_memzero(token, sizeof(token));
+    if (r < 0) {
+        vault_log(VAULT_LOG_ERROR, "dev_init", "error", "cannot write the root token file",
+                  "reason", strerror(errno), (const char *)NULL);
+        return r;
+    }
+    vault_log(VAULT_LOG_INFO, "dev_init", "root_token_file", path, (const char *)NULL);
+    fprintf(stdout, "teevaultd --dev: root token written to %s\n", path);
+    fflush(stdout);
+    return TV_OK;
+}

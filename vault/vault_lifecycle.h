@@ -1,0 +1,57 @@
+/*
+ * vault_lifecycle: bringing the vault from "uninitialised" or "sealed" to
+ * "active" (root key in memory, store open, audit writer holding its key),
+ * for Sys.Initialize, Sys.Recover, the daemon's auto-unseal and --dev.
+ *
+ * All of these run on the event-loop thread (or before it starts).
+ */
+#ifndef VAULT_LIFECYCLE_H
+#define VAULT_LIFECYCLE_H
+
+#include <stddef.h>
+
+#include "seal.h"
+#include "vault.h"
+
+struct vault_keyring;
+
+/* The seal policy named in the config ("signer" default, "measurement"). */
+enum seal_policy vault_seal_policy(const struct vault *v);
+
+/* Make kr the vault's keyring: open the store over it and give the audit
+ * writer its checkpoint key. Ownership of kr moves to v on success AND on
+ * failure (freed then). A keyring that was active before is replaced (recover).
+ * Errors: store and audit errors (TV_ERR_NOMEM, TV_ERR_INVALID, ...). */
+int vault_activate(struct vault *v, struct vault_keyring *kr) TV_WUR;
+
+/* Drop the store and the keyring (wiped). Safe to call when not active. */
+void vault_deactivate(struct vault *v);
+
+/* Initialise an empty vault: root key made and sealed, root token created,
+ * optional recovery escrow, and the audit record of call c (may be NULL for
+ * --dev: recorded as principal "teevaultd --dev") — all in one write
+ * transaction — then activate.
+ * passphrase: escrow passphrase (plen bytes); NULL with escrow=1 generates one
+ * into gen_pass (>= VAULT_PASSPHRASE_LEN + 1 bytes); escrow=0 stores none.
+ * root_token: out, >= VAULT_TOKEN_BUF bytes.
+ * WARNING: the caller wipes root_token and gen_pass once delivered.
+ * Errors: TV_ERR_EXISTS (already initialised), keyring, auth, audit and
+ * storage errors; nothing is stored on error. */
+int vault_initialize(struct vault *v, vault_call *c, int escrow, const char *passphrase,
+                     size_t plen, char *root_token, size_t root_token_len, char *gen_pass,
+                     size_t gen_pass_len) TV_WUR;
+
+/* Re-seal the root key to this enclave from the recovery passphrase and
+ * activate (replacing an active keyring). The audit record of c commits in
+ * the same transaction. Errors: TV_ERR_INTEGRITY (wrong passphrase),
+ * TV_ERR_NOT_INITIALISED (no escrow), keyring and storage errors. */
+int vault_recover(struct vault *v, vault_call *c, const char *passphrase, size_t plen) TV_WUR;
+
+/* The daemon's start: auto-unseal an initialised vault through the TEE
+ * backend; with cfg->dev and an empty store, initialise it (no escrow) and
+ * write the root token to <state_dir>/root-token (0600, never overwritten).
+ * Returns 0 when active, TV_ERR_NOT_INITIALISED when the operator must run
+ * init, TV_ERR_SEALED when recovery is needed, or another error. */
+int vault_startup(struct vault *v) TV_WUR;
+
+#endif
