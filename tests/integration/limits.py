@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Connection limits of a live teevaultd started with
+max_connections = 20, max_inflight_per_conn = 4, idle_timeout = 1.
+
+Usage: limits.py SOCKET
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ttrpc_raw as T  # noqa: E402
+
+SYS = "teevault.v1.Sys"
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def health(c):
+    return c.call(SYS, "Health")[0] == 0
+
+
+def main():
+    path = sys.argv[1]
+
+    # Connection cap: 20 served, the 21st is closed at once.
+    conns = [T.Conn(path) for _ in range(20)]
+    check(all(health(c) for c in conns), "20 connections (the cap) all served")
+    extra = T.Conn(path)
+    check(extra.closed_by_peer(3), "connection 21 over max_connections is closed")
+    extra.close()
+    conns.pop().close()
+    time.sleep(0.2)
+    c = T.Conn(path)
+    check(health(c), "after one closes, a new connection is served")
+    conns.append(c)
+    for c in conns:
+        c.close()
+    time.sleep(0.2)
+
+    # In-flight cap 4: 200 pipelined requests still all answered (reading
+    # pauses at the cap and resumes as replies leave).
+    c = T.Conn(path)
+    sids = [c.next_sid() for _ in range(200)]
+    c.send(b"".join(T.frame(s, T.encode_request(SYS, "Health")) for s in sids))
+    got = []
+    while len(got) < 200:
+        fr = c.recv_frame()
+        if fr is None:
+            break
+        if T.parse_response(fr[4])[0] == 0:
+            got.append(fr[1])
+    check(sorted(got) == sorted(sids), "200 pipelined requests with in-flight cap 4 all answered")
+    c.close()
+
+    # Idle timeout 1 s: a silent connection is closed; a busy one is not.
+    idle = T.Conn(path)
+    busy = T.Conn(path)
+    t0 = time.monotonic()
+    ok = True
+    while time.monotonic() - t0 < 2.5:
+        ok &= health(busy)
+        time.sleep(0.3)
+    check(ok, "a connection calling every 0.3 s survives 2.5 s")
+    check(idle.closed_by_peer(0.5), "a connection silent for 2.5 s was closed (idle_timeout 1)")
+    # A peer stuck in the middle of a frame is idle too.
+    half = T.Conn(path)
+    half.send(T.header(100, 1) + b"x" * 10)
+    check(half.closed_by_peer(3), "a connection stalled mid-frame is closed by the idle timeout")
+    idle.close()
+    busy.close()
+    half.close()
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
