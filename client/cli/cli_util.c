@@ -221,10 +221,14 @@ int cli_errorf(struct cli_ctx *ctx, const char *fmt, ...)
 int cli_fail(struct cli_ctx *ctx, int err)
 {
     const char *msg = ctx->client ? tv_client_last_error(ctx->client) : "";
-    fprintf(ctx->err, "%s: %s: %s", ctx->prog, ctx->path[0] ? ctx->path : "error",
-            tv_strerror(err));
-    if (msg && msg[0]) {
-        fputs(": ", ctx->err);
+    const char *what = tv_strerror(err);
+    fprintf(ctx->err, "%s: %s: ", ctx->prog, ctx->path[0] ? ctx->path : "error");
+    if (!msg || !msg[0]) {
+        fputs(what, ctx->err);
+    } else {
+        /* The server's message usually starts with the same words. */
+        if (strncmp(msg, what, strlen(what)) != 0)
+            fprintf(ctx->err, "%s: ", what);
         cli_term_puts(ctx->err, msg);
     }
     fprintf(ctx->err, " [%s]\n", tv_errname(err));
