@@ -856,13 +856,31 @@ void vault_auth_backoff_reset(void)
     memset(g_backoff, 0, sizeof(g_backoff));
 }
 
+/* Length of peer's address without the port: "10.0.0.1:5000" -> "10.0.0.1",
+ * "[::1]:5000" -> "[::1]", "unix" -> "unix". A client that reconnects gets a
+ * new source port, so the port must not be part of the back-off key. */
+static size_t peer_host_len(const char *peer)
+{
+    size_t n = strlen(peer);
+    if (peer[0] == '[') {
+        const char *e = strchr(peer, ']');
+        return e ? (size_t)(e - peer) + 1 : n;
+    }
+    const char *c = strchr(peer, ':');
+    if (c && !strchr(c + 1, ':') && c[1] && strspn(c + 1, "0123456789") == strlen(c + 1))
+        return (size_t)(c - peer);
+    return n;
+}
+
 static void backoff_key(const char *user, const char *peer, uint8_t key[16])
 {
     uint8_t h[32];
+    uint8_t zero = 0;
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, (const uint8_t *)user, strlen(user) + 1);
-    crypto_hash_sha256_update(&st, (const uint8_t *)peer, strlen(peer) + 1);
+    crypto_hash_sha256_update(&st, (const uint8_t *)peer, peer_host_len(peer));
+    crypto_hash_sha256_update(&st, &zero, 1);
     crypto_hash_sha256_final(&st, h);
     memcpy(key, h, 16);
     if (sodium_is_zero(key, 16))

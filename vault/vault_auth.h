@@ -15,7 +15,8 @@
  * Revoking deletes the record. Expired records are refused and removed by
  * vault_auth_tidy().
  *
- * Login back-off: per (user, peer) failure counter kept in enclave memory;
+ * Login back-off: per (user, peer address without the port) failure counter
+ * kept in enclave memory;
  * after n consecutive failures the pair is locked for base * 2^(n-1) ms
  * (capped). Attempts while locked are refused without checking the password.
  * The handler passes the delay to the server in c->reply_delay_ms.

@@ -375,6 +375,47 @@ static void test_store_and_check(void)
     vault_principal root = {.kind = VAULT_PRINCIPAL_OPERATOR, .root = 1};
     CHECK_EQ_INT(vault_acl_check(&v, &root, "app/secret", VAULT_CAP_DESTROY, why, sizeof(why)), 0);
 
+    /* overwrite: the cached parse of the old text is never used */
+    CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
+    const char *doc2 = "path \"app/**\" { capabilities = [\"deny\"] }\n";
+    CHECK_EQ_INT(
+        vault_acl_store_put(db, txn, "team", doc2, strlen(doc2), 1700000001, err, sizeof(err)), 0);
+    CHECK_EQ_INT(vault_db_commit(txn), 0);
+    txn = NULL;
+    CHECK_EQ_INT(vault_acl_check(&v, &p, "app/db", VAULT_CAP_READ, why, sizeof(why)),
+                 TV_ERR_DENIED);
+    CHECK(strstr(why, "explicit deny") != NULL);
+    CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
+    CHECK_EQ_INT(
+        vault_acl_store_put(db, txn, "team", doc, strlen(doc), 1700000002, err, sizeof(err)), 0);
+    CHECK_EQ_INT(vault_db_commit(txn), 0);
+    txn = NULL;
+    CHECK_EQ_INT(vault_acl_check(&v, &p, "app/db", VAULT_CAP_READ, why, sizeof(why)), 0);
+
+    /* many distinct policies (more than the cache holds) still decide correctly */
+    CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
+    for (int i = 0; i < 300; i++) {
+        char name[32], d2[96];
+        snprintf(name, sizeof(name), "p%03d", i);
+        snprintf(d2, sizeof(d2), "path \"t%03d/*\" { capabilities = [\"read\"] }", i);
+        CHECK_EQ_INT(vault_acl_store_put(db, txn, name, d2, strlen(d2), 1, err, sizeof(err)), 0);
+    }
+    CHECK_EQ_INT(vault_db_commit(txn), 0);
+    txn = NULL;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 300; i += 7) {
+            char name[32], path[32], path2[32];
+            snprintf(name, sizeof(name), "p%03d", i);
+            snprintf(path, sizeof(path), "t%03d/x", i);
+            snprintf(path2, sizeof(path2), "t%03d/x", (i + 1) % 300);
+            char *one[] = {name};
+            vault_principal q = {
+                .kind = VAULT_PRINCIPAL_OPERATOR, .policies = one, .n_policies = 1};
+            CHECK_EQ_INT(vault_acl_check(&v, &q, path, VAULT_CAP_READ, NULL, 0), 0);
+            CHECK_EQ_INT(vault_acl_check(&v, &q, path2, VAULT_CAP_READ, NULL, 0), TV_ERR_DENIED);
+        }
+    }
+
     /* delete: policy gone, access gone */
     CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
     CHECK_EQ_INT(vault_acl_store_delete(db, txn, "team"), 0);

@@ -234,6 +234,23 @@ static void test_backoff(void)
     }
     CHECK_EQ_INT(prev, 30000);
 
+    /* reconnecting from another source port does not escape the lock */
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "guess", 5, "10.0.0.1:5000", t, tok,
+                                  sizeof(tok), &ti, &delay),
+                 TV_ERR_UNAUTHENTICATED);
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.0.0.1:6001", t + 1, tok,
+                                  sizeof(tok), &ti, &delay),
+                 TV_ERR_RESOURCE);
+    CHECK_EQ_INT(delay, 30000 - 1);
+    t += 30000;
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "guess", 5, "[::1]:5000", t, tok, sizeof(tok),
+                                  &ti, &delay),
+                 TV_ERR_UNAUTHENTICATED);
+    CHECK_EQ_INT(delay, 250);
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "guess", 5, "[::1]:5001", t + 1, tok,
+                                  sizeof(tok), &ti, &delay),
+                 TV_ERR_RESOURCE);
+
     /* another peer, and another user from the same peer, are not affected */
     CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "guess", 5, "10.0.0.2:5000", t, tok,
                                   sizeof(tok), &ti, &delay),
@@ -400,10 +417,17 @@ static void test_passwd_and_delete(void)
                  0);
     vault_token_info_clear(&ti);
 
-    /* deleting the user revokes both of its tokens */
+    /* deleting the user revokes all of its tokens (2 + 20 more, so some are
+     * neighbours in key order: cursor deletion must not skip any) */
+    for (int i = 0; i < 20; i++) {
+        char t3[VAULT_TOKEN_BUF];
+        CHECK_EQ_INT(vault_auth_token_create(&g_v, NULL, "dave", NULL, NULL, 0, 0, 0, t / 1000, t3,
+                                             sizeof(t3), NULL),
+                     0);
+    }
     size_t revoked = 0;
     CHECK_EQ_INT(vault_auth_user_delete(&g_v, NULL, "dave", &revoked), 0);
-    CHECK_EQ_INT(revoked, 2);
+    CHECK_EQ_INT(revoked, 22);
     CHECK_EQ_INT(vault_auth_resolve(&g_v, tok, strlen(tok), &p), TV_ERR_UNAUTHENTICATED);
     CHECK_EQ_INT(vault_auth_resolve(&g_v, tok2, strlen(tok2), &p), TV_ERR_UNAUTHENTICATED);
     CHECK_EQ_INT(vault_auth_user_delete(&g_v, NULL, "dave", NULL), TV_ERR_NOT_FOUND);
