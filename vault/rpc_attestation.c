@@ -69,11 +69,11 @@ static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
 
     r = vault_attest_attest(c->v, &rq, token, &exp, why, sizeof why);
     if (r < 0) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "attestation refused: %s", why);
-        snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %s: %s", qn, why);
+        snprintf(c->errmsg, sizeof(c->errmsg), "attestation refused: %.200s", why);
+        snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: %.55s", qn, why);
         return r;
     }
-    snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %s (%s): session", qn,
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s (%.8s): session", qn,
              req->evidence_type);
     resp.session_token = token;
     resp.expires_at = exp;

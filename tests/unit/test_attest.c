@@ -1,0 +1,588 @@
+/*
+ * Function identities and attestation sessions on the sim backend: a real
+ * LMDB store, the real audit writer, a sim vault backend and a second sim
+ * backend standing in for the function runtime (another "binary", the same
+ * sim platform key). Covers issue 5's refusals: replayed / expired / unknown
+ * nonce, evidence bound to another key, debug report, unregistered function
+ * or measurement, wrong code hash, forged evidence, expired session; plus the
+ * Functions and Attestation handler tables and Report's binding.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "seal.h"
+#include "seal_producers.h"
+#include "seal_sim_report.h"
+#include "teevault.pb-c.h"
+#include "tv_test.h"
+#include "vault.h"
+#include "vault_acl.h"
+#include "vault_attest.h"
+#include "vault_audit.h"
+#include "vault_auth.h"
+#include "vault_config.h"
+#include "vault_db.h"
+#include "vault_functions.h"
+
+#pragma GCC diagnostic ignored "-Wcast-qual"
+
+static char tmp[256], plat[300];
+static struct vault V;
+static vault_config CFG;
+static seal_backend *runtime;  /* the function runtime's TEE (sim) */
+static seal_backend *runtime2; /* another runtime binary */
+static uint8_t code_a[32], code_b[32];
+
+static void put_file(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(s, 1, strlen(s), f) != strlen(s))
+        exit(2);
+    fclose(f);
+}
+
+static seal_backend *open_sim(const char *state, const char *binary)
+{
+    seal_options o = {0};
+    seal_backend *b = NULL;
+    mkdir(state, 0700);
+    o.backend = "sim";
+    o.state_dir = state;
+    o.root = plat;
+    o.sim_measurement_file = binary;
+    o.sim_svn = 3;
+    if (seal_backend_open(&o, &b) < 0)
+        exit(2);
+    return b;
+}
+
+static void hex(char *dst, const uint8_t *p, size_t n)
+{
+    sodium_bin2hex(dst, 2 * n + 1, p, n);
+}
+
+/* Register `name` pinning backend b's measurement (+ signer, min svn) and code. */
+static int register_fn(const char *name, seal_backend *b, const uint8_t *code, int allow_debug,
+                       char *const *acl, size_t n_acl)
+{
+    seal_identity id;
+    char doc[600], m[65], s[65], ch[65];
+    char err[200] = "";
+    Teevault__V1__FunctionInfo fi = TEEVAULT__V1__FUNCTION_INFO__INIT;
+    MDB_txn *txn = NULL;
+    int r;
+
+    if (seal_identity_get(b, &id) < 0)
+        return -100;
+    hex(m, id.measurement, 32);
+    hex(s, id.signer, 32);
+    hex(ch, code, 32);
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"measurement\":\"%s\",\"signer\":\"%s\",\"min_svn\":3,"
+             "\"code_hash\":\"%s\",\"allow_debug\":%s}",
+             m, s, ch, allow_debug ? "true" : "false");
+    fi.name = (char *)name;
+    fi.policy = doc;
+    fi.acl_policies = (char **)acl;
+    fi.n_acl_policies = n_acl;
+    if ((r = vault_db_wtxn(V.db, &txn)) < 0)
+        return r;
+    r = vault_functions_put(V.db, txn, &fi, 1000, err, sizeof err);
+    if (r < 0) {
+        fprintf(stderr, "register: %s\n", err);
+        mdb_txn_abort(txn);
+        return r;
+    }
+    return vault_db_commit(txn);
+}
+
+/* The function runtime's side: evidence over the binding. */
+static int attest_with(seal_backend *b, const char *name, const uint8_t *code, size_t code_len,
+                       const uint8_t nonce[32], const uint8_t bind_pk[32], const uint8_t req_pk[32],
+                       char token[VAULT_ATTEST_TOKEN_BUF], char *why, size_t whylen)
+{
+    uint8_t rd[64], *ev = NULL;
+    size_t len = 0;
+    const char *type = NULL;
+    vault_attest_req rq = {0};
+    int64_t exp = 0;
+    int r;
+
+    seal_attest_binding(nonce, name, strlen(name), code, code_len, bind_pk, rd);
+    if ((r = b->ops->evidence(b, rd, &ev, &len, &type)) < 0)
+        return -100;
+    rq.evidence = ev;
+    rq.evidence_len = len;
+    rq.evidence_type = type;
+    rq.function_name = name;
+    rq.code_hash = code;
+    rq.code_hash_len = code_len;
+    rq.eph_pk = req_pk;
+    rq.eph_pk_len = 32;
+    rq.nonce = nonce;
+    rq.nonce_len = 32;
+    r = vault_attest_attest(&V, &rq, token, &exp, why, whylen);
+    free(ev);
+    return r;
+}
+
+static void setup(void)
+{
+    char state[300], bin1[300], bin2[300], vstate[300];
+    vault_attest_params ap = {0};
+
+    snprintf(tmp, sizeof tmp, "/tmp/tv-attest-XXXXXX");
+    if (!mkdtemp(tmp))
+        exit(2);
+    snprintf(plat, sizeof plat, "%s/simplatform", tmp);
+    snprintf(vstate, sizeof vstate, "%s/vault", tmp);
+    mkdir(vstate, 0700);
+    if (vault_config_defaults(&CFG) < 0)
+        exit(2);
+    V.cfg = &CFG;
+    if (vault_db_open(vstate, 0, &V.db) < 0)
+        exit(2);
+    V.seal = open_sim(vstate, "/proc/self/exe");
+    if (vault_audit_open(&V, NULL) < 0)
+        exit(2);
+    ap.sim_platform_dir = plat;
+    if (vault_attest_configure(&V, &ap) < 0)
+        exit(2);
+    snprintf(bin1, sizeof bin1, "%s/runtime-v1", tmp);
+    snprintf(bin2, sizeof bin2, "%s/runtime-other", tmp);
+    put_file(bin1, "function runtime v1");
+    put_file(bin2, "some other runtime");
+    snprintf(state, sizeof state, "%s/rt1", tmp);
+    runtime = open_sim(state, bin1);
+    snprintf(state, sizeof state, "%s/rt2", tmp);
+    runtime2 = open_sim(state, bin2);
+    crypto_hash_sha256(code_a, (const uint8_t *)"function A code", 15);
+    crypto_hash_sha256(code_b, (const uint8_t *)"function B code", 15);
+}
+
+static void teardown(void)
+{
+    char cmd[400];
+    vault_attest_close(&V);
+    vault_audit_close(&V);
+    vault_db_close(V.db);
+    seal_backend_free(V.seal);
+    seal_backend_free(runtime);
+    seal_backend_free(runtime2);
+    vault_config_free(&CFG);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup failed\n");
+}
+
+static void test_policy_parse(void)
+{
+    vault_fn_policy p;
+    char err[200];
+    const char *m32 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    char doc[400];
+
+    snprintf(doc, sizeof doc, "{\"evidence_type\":\"sim\",\"measurement\":\"%s\"}", m32);
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), 0);
+    CHECK(p.type == SEAL_EV_SIM && p.measurement_len == 32 && !p.allow_debug);
+    /* No pin at all: would admit any code. */
+    snprintf(doc, sizeof doc, "{\"evidence_type\":\"sim\",\"min_svn\":1}");
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), TV_ERR_INVALID);
+    CHECK(strstr(err, "pins no measurement") != NULL);
+    /* Unknown key, bad hex, type/pin mismatch, missing type, bad status. */
+    snprintf(doc, sizeof doc, "{\"evidence_type\":\"sim\",\"measurment\":\"%s\"}", m32);
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), TV_ERR_INVALID);
+    CHECK(strstr(err, "unknown key") != NULL);
+    snprintf(doc, sizeof doc, "{\"evidence_type\":\"sgx\",\"mrenclave\":\"zz\"}");
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), TV_ERR_INVALID);
+    snprintf(doc, sizeof doc, "{\"evidence_type\":\"tdx\",\"mrenclave\":\"%s\"}", m32);
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), TV_ERR_INVALID);
+    snprintf(doc, sizeof doc, "{\"measurement\":\"%s\"}", m32);
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), TV_ERR_INVALID);
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sgx\",\"mrenclave\":\"%s\",\"tcb_statuses\":[\"Fine\"]}", m32);
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), TV_ERR_INVALID);
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sgx\",\"mrenclave\":\"%s\",\"tcb_statuses\":[\"UpToDate\","
+             "\"SWHardeningNeeded\"],\"allow_no_collateral\":true}",
+             m32);
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), 0);
+    CHECK(p.accepted_statuses ==
+          (SEAL_TCB_BIT(SEAL_TCB_UP_TO_DATE) | SEAL_TCB_BIT(SEAL_TCB_SW_HARDENING_NEEDED)));
+    CHECK(p.allow_no_collateral && p.has_mrenclave);
+    CHECK_EQ_INT(vault_fn_policy_parse("[1]", 3, &p, err, sizeof err), TV_ERR_INVALID);
+    CHECK_EQ_INT(vault_fn_policy_parse("{", 1, &p, err, sizeof err), TV_ERR_INVALID);
+    CHECK(!vault_fn_name_valid("-x") && !vault_fn_name_valid("a/b") && vault_fn_name_valid("f.1"));
+}
+
+static void test_attest_ok_and_session(void)
+{
+    uint8_t nonce[32], pk[32], sk[32];
+    int64_t exp = 0;
+    char token[VAULT_ATTEST_TOKEN_BUF], why[200];
+    char *acl[] = {"fn-a-read"};
+    vault_principal p;
+
+    CHECK_EQ_INT(register_fn("fn-a", runtime, code_a, 0, acl, 1), 0);
+    crypto_box_keypair(pk, sk);
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK(exp > 0);
+    CHECK_EQ_INT(attest_with(runtime, "fn-a", code_a, 32, nonce, pk, pk, token, why, sizeof why),
+                 0);
+    CHECK(strlen(token) == VAULT_ATTEST_TOKEN_STR_LEN && strncmp(token, "tvf.", 4) == 0);
+    memset(&p, 0, sizeof p);
+    /* The session resolves through vault_auth_resolve (the weak hook). */
+    CHECK_EQ_INT(vault_auth_resolve(&V, token, strlen(token), &p), 0);
+    CHECK(p.kind == VAULT_PRINCIPAL_FUNCTION && strcmp(p.id, "fn-a") == 0);
+    CHECK(p.n_policies == 1 && strcmp(p.policies[0], "fn-a-read") == 0);
+    CHECK(memcmp(p.eph_pk, pk, 32) == 0);
+    vault_principal_clear(&p);
+    /* A flipped token character is unknown. */
+    token[10] = token[10] == 'A' ? 'B' : 'A';
+    CHECK_EQ_INT(vault_auth_resolve(&V, token, strlen(token), &p), TV_ERR_UNAUTHENTICATED);
+    CHECK_EQ_INT(vault_attest_resolve_session(&V, "tvf.short", 9, &p), TV_ERR_UNAUTHENTICATED);
+
+    /* Replayed nonce (the same complete request again). */
+    CHECK_EQ_INT(attest_with(runtime, "fn-a", code_a, 32, nonce, pk, pk, token, why, sizeof why),
+                 TV_ERR_REPLAY);
+    CHECK(strstr(why, "replay") != NULL);
+    sodium_memzero(sk, sizeof sk);
+}
+
+static void test_refusals(void)
+{
+    uint8_t nonce[32], pk[32], sk[32], other_pk[32];
+    int64_t exp = 0;
+    char token[VAULT_ATTEST_TOKEN_BUF], why[200];
+    size_t sessions_before;
+
+    crypto_box_keypair(pk, sk);
+    randombytes_buf(other_pk, 32);
+    CHECK_EQ_INT(register_fn("fn-b", runtime2, code_b, 0, NULL, 0), 0);
+    sessions_before = vault_attest_session_count(&V);
+
+    /* Function B's name from runtime A (other measurement) → POLICY. */
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK_EQ_INT(attest_with(runtime, "fn-b", code_b, 32, nonce, pk, pk, token, why, sizeof why),
+                 TV_ERR_POLICY);
+    CHECK(strstr(why, "measurement") != NULL);
+    /* Right runtime, wrong code hash → POLICY. */
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK_EQ_INT(attest_with(runtime, "fn-a", code_b, 32, nonce, pk, pk, token, why, sizeof why),
+                 TV_ERR_POLICY);
+    CHECK(strstr(why, "code hash") != NULL);
+    /* Evidence binding another key than the one in the request → INTEGRITY. */
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK_EQ_INT(
+        attest_with(runtime, "fn-a", code_a, 32, nonce, other_pk, pk, token, why, sizeof why),
+        TV_ERR_INTEGRITY);
+    CHECK(strstr(why, "report_data") != NULL);
+    /* Unregistered function → DENIED. */
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK_EQ_INT(attest_with(runtime, "fn-zz", code_a, 32, nonce, pk, pk, token, why, sizeof why),
+                 TV_ERR_DENIED);
+    CHECK(strstr(why, "no function") != NULL);
+    /* Unknown nonce → UNAUTHENTICATED; bad sizes → INVALID (no nonce spent). */
+    randombytes_buf(nonce, 32);
+    CHECK_EQ_INT(attest_with(runtime, "fn-a", code_a, 32, nonce, pk, pk, token, why, sizeof why),
+                 TV_ERR_UNAUTHENTICATED);
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    {
+        uint8_t big[65];
+        memset(big, 1, sizeof big);
+        CHECK_EQ_INT(attest_with(runtime, "fn-a", big, 65, nonce, pk, pk, token, why, sizeof why),
+                     TV_ERR_INVALID);
+        /* ... and the nonce is still good for a well-formed request. */
+        CHECK_EQ_INT(
+            attest_with(runtime, "fn-a", code_a, 32, nonce, pk, pk, token, why, sizeof why), 0);
+    }
+    /* Expired nonce → EXPIRED. */
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    vault_attest_test_advance(&V, 61);
+    CHECK_EQ_INT(attest_with(runtime, "fn-a", code_a, 32, nonce, pk, pk, token, why, sizeof why),
+                 TV_ERR_EXPIRED);
+    CHECK(strstr(why, "expired") != NULL);
+
+    /* Debug sim report (signed by the same platform) → POLICY. */
+    {
+        seal_identity id;
+        uint8_t rd[64], *ev = NULL;
+        size_t len = 0;
+        vault_attest_req rq = {0};
+        CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+        CHECK_EQ_INT(seal_identity_get(runtime, &id), 0);
+        id.debug = 1;
+        seal_attest_binding(nonce, "fn-a", 4, code_a, 32, pk, rd);
+        CHECK_EQ_INT(seal_sim_report_produce(plat, &id, rd, &ev, &len), 0);
+        rq.evidence = ev;
+        rq.evidence_len = len;
+        rq.evidence_type = "sim";
+        rq.function_name = "fn-a";
+        rq.code_hash = code_a;
+        rq.code_hash_len = 32;
+        rq.eph_pk = pk;
+        rq.eph_pk_len = 32;
+        rq.nonce = nonce;
+        rq.nonce_len = 32;
+        CHECK_EQ_INT(vault_attest_attest(&V, &rq, token, &exp, why, sizeof why), TV_ERR_POLICY);
+        CHECK(strstr(why, "debug") != NULL);
+        free(ev);
+        /* Forged: another sim platform signed it → VERIFY. */
+        {
+            char other[350];
+            snprintf(other, sizeof other, "%s/other-platform", tmp);
+            id.debug = 0;
+            CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+            seal_attest_binding(nonce, "fn-a", 4, code_a, 32, pk, rd);
+            CHECK_EQ_INT(seal_sim_report_produce(other, &id, rd, &ev, &len), 0);
+            rq.evidence = ev;
+            rq.evidence_len = len;
+            CHECK_EQ_INT(vault_attest_attest(&V, &rq, token, &exp, why, sizeof why), TV_ERR_VERIFY);
+            /* Wrong declared type → POLICY (function is registered for sim). */
+            CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+            rq.evidence_type = "sgx";
+            CHECK_EQ_INT(vault_attest_attest(&V, &rq, token, &exp, why, sizeof why), TV_ERR_POLICY);
+            free(ev);
+        }
+    }
+    /* Exactly one new session came out of all of the above. */
+    CHECK_EQ_INT(vault_attest_session_count(&V), sessions_before + 1);
+    sodium_memzero(sk, sizeof sk);
+}
+
+static void test_session_expiry_and_drop(void)
+{
+    uint8_t nonce[32], pk[32];
+    int64_t exp = 0;
+    char token[VAULT_ATTEST_TOKEN_BUF], token2[VAULT_ATTEST_TOKEN_BUF], why[200];
+    vault_principal p;
+    MDB_txn *txn = NULL;
+
+    randombytes_buf(pk, 32);
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK_EQ_INT(attest_with(runtime, "fn-a", code_a, 32, nonce, pk, pk, token, why, sizeof why),
+                 0);
+    memset(&p, 0, sizeof p);
+    CHECK_EQ_INT(vault_attest_resolve_session(&V, token, strlen(token), &p), 0);
+    vault_principal_clear(&p);
+    vault_attest_test_advance(&V, 901); /* default TTL 900 s */
+    CHECK_EQ_INT(vault_attest_resolve_session(&V, token, strlen(token), &p),
+                 TV_ERR_UNAUTHENTICATED);
+
+    /* Deleting the function drops its live sessions. */
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK_EQ_INT(attest_with(runtime2, "fn-b", code_b, 32, nonce, pk, pk, token2, why, sizeof why),
+                 0);
+    CHECK_EQ_INT(vault_attest_resolve_session(&V, token2, strlen(token2), &p), 0);
+    vault_principal_clear(&p);
+    CHECK_EQ_INT(vault_db_wtxn(V.db, &txn), 0);
+    CHECK_EQ_INT(vault_functions_delete(V.db, txn, "fn-b"), 0);
+    CHECK_EQ_INT(vault_db_commit(txn), 0);
+    vault_attest_drop_function(&V, "fn-b");
+    CHECK_EQ_INT(vault_attest_resolve_session(&V, token2, strlen(token2), &p),
+                 TV_ERR_UNAUTHENTICATED);
+}
+
+static void test_nonce_bound(void)
+{
+    vault_attest_params ap = {0};
+    uint8_t nonce[32];
+    int64_t exp;
+    int r = 0, i;
+
+    ap.sim_platform_dir = plat;
+    ap.max_nonces = 8;
+    CHECK_EQ_INT(vault_attest_configure(&V, &ap), 0);
+    for (i = 0; i < 8; i++)
+        r |= vault_attest_challenge(&V, nonce, &exp);
+    CHECK_EQ_INT(r, 0);
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), TV_ERR_RESOURCE);
+    /* Expired (and past the replay memory) nonces make room again. */
+    vault_attest_test_advance(&V, 121);
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    ap.max_nonces = 0;
+    CHECK_EQ_INT(vault_attest_configure(&V, &ap), 0);
+}
+
+static void test_report(void)
+{
+    uint8_t nonce[32], pk[32], want[64], ph1[32], ph2[32];
+    vault_attest_report_out rep;
+    seal_sim_report sr;
+
+    randombytes_buf(nonce, 32);
+    memset(&rep, 0, sizeof rep);
+    CHECK_EQ_INT(vault_attest_report(&V, nonce, 32, &rep), 0);
+    CHECK(rep.type && strcmp(rep.type, "sim") == 0);
+    CHECK_EQ_INT(seal_sim_platform_pubkey(plat, pk), 0);
+    CHECK_EQ_INT(seal_sim_report_verify(rep.evidence, rep.evidence_len, pk, &sr), 0);
+    seal_report_binding(nonce, rep.audit_pubkey, rep.policy_hash, rep.audit_head, rep.audit_seq,
+                        want);
+    CHECK(memcmp(sr.report_data, want, 64) == 0);
+    free(rep.evidence);
+    CHECK_EQ_INT(vault_attest_report(&V, nonce, 31, &rep), TV_ERR_INVALID);
+    /* The policy hash covers the functions DB. */
+    CHECK_EQ_INT(vault_attest_policy_hash(&V, ph1), 0);
+    CHECK_EQ_INT(register_fn("fn-c", runtime2, code_b, 1, NULL, 0), 0);
+    CHECK_EQ_INT(vault_attest_policy_hash(&V, ph2), 0);
+    CHECK(memcmp(ph1, ph2, 32) != 0);
+}
+
+/* The handler tables, called as the server would. */
+static int call(const vault_method *tab, const char *method, const vault_principal *who,
+                const ProtobufCMessage *req, proto_buf *out, vault_call *c)
+{
+    memset(c, 0, sizeof *c);
+    c->v = &V;
+    c->principal = who;
+    c->method = method;
+    c->peer = "unix";
+    for (const vault_method *m = tab; m->fn; m++)
+        if (strcmp(m->method, method) == 0) {
+            c->service = m->service;
+            proto_buf_reset(out);
+            return m->fn(c, req, out);
+        }
+    return -1000;
+}
+
+static void test_rpc_tables(void)
+{
+    vault_principal root = {.kind = VAULT_PRINCIPAL_OPERATOR, .root = 1};
+    vault_principal none = {.kind = VAULT_PRINCIPAL_NONE};
+    vault_principal fnp = {.kind = VAULT_PRINCIPAL_FUNCTION};
+    proto_buf out;
+    vault_call c;
+    char doc[300], m[65];
+    seal_identity id;
+    Teevault__V1__FunctionInfo fi = TEEVAULT__V1__FUNCTION_INFO__INIT;
+    Teevault__V1__NameRequest nr = TEEVAULT__V1__NAME_REQUEST__INIT;
+    Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
+    char *acl[] = {"reader"};
+
+    proto_buf_init(&out, 0);
+    CHECK_EQ_INT(seal_identity_get(runtime, &id), 0);
+    hex(m, id.measurement, 32);
+    snprintf(doc, sizeof doc, "{\"evidence_type\":\"sim\",\"measurement\":\"%s\"}", m);
+    fi.name = "fn-rpc";
+    fi.policy = doc;
+    fi.acl_policies = acl;
+    fi.n_acl_policies = 1;
+    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &root, &fi.base, &out, &c), 0);
+    CHECK(c.audited == 1);
+    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &none, &fi.base, &out, &c),
+                 TV_ERR_UNAUTHENTICATED);
+    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &fnp, &fi.base, &out, &c), TV_ERR_DENIED);
+    fi.policy = "{\"evidence_type\":\"sim\"}";
+    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &root, &fi.base, &out, &c), TV_ERR_INVALID);
+    CHECK(strstr(c.errmsg, "pins no measurement") != NULL);
+    fi.name = "bad/name";
+    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &root, &fi.base, &out, &c), TV_ERR_INVALID);
+
+    nr.name = "fn-rpc";
+    CHECK_EQ_INT(call(vault_rpc_functions, "Show", &root, &nr.base, &out, &c), 0);
+    {
+        Teevault__V1__FunctionInfo *got = teevault__v1__function_info__unpack(NULL, out.len, out.d);
+        CHECK(got && strcmp(got->name, "fn-rpc") == 0 && strcmp(got->policy, doc) == 0);
+        CHECK(got && got->n_acl_policies == 1 && got->created_at > 0);
+        if (got)
+            teevault__v1__function_info__free_unpacked(got, NULL);
+    }
+    CHECK_EQ_INT(call(vault_rpc_functions, "List", &root, &e.base, &out, &c), 0);
+    {
+        Teevault__V1__FunctionListResponse *l =
+            teevault__v1__function_list_response__unpack(NULL, out.len, out.d);
+        int found = 0;
+        for (size_t i = 0; l && i < l->n_functions; i++)
+            found += strcmp(l->functions[i]->name, "fn-rpc") == 0;
+        CHECK(l && found == 1);
+        if (l)
+            teevault__v1__function_list_response__free_unpacked(l, NULL);
+    }
+    /* Explain's hook sees the function's ACL policies. */
+    {
+        vault_principal p;
+        memset(&p, 0, sizeof p);
+        CHECK_EQ_INT(vault_function_principal(&V, "fn-rpc", &p), 0);
+        CHECK(p.kind == VAULT_PRINCIPAL_FUNCTION && p.n_policies == 1 &&
+              strcmp(p.policies[0], "reader") == 0);
+        vault_principal_clear(&p);
+        CHECK_EQ_INT(vault_function_principal(&V, "nope", &p), TV_ERR_NOT_FOUND);
+    }
+    CHECK_EQ_INT(call(vault_rpc_functions, "Delete", &root, &nr.base, &out, &c), 0);
+    CHECK(c.audited == 1);
+    CHECK_EQ_INT(call(vault_rpc_functions, "Delete", &root, &nr.base, &out, &c), TV_ERR_NOT_FOUND);
+    CHECK_EQ_INT(call(vault_rpc_functions, "Show", &root, &nr.base, &out, &c), TV_ERR_NOT_FOUND);
+
+    /* Attestation over the table: Challenge → Attest → token. */
+    {
+        Teevault__V1__ChallengeResponse *ch;
+        Teevault__V1__AttestRequest ar = TEEVAULT__V1__ATTEST_REQUEST__INIT;
+        Teevault__V1__AttestResponse *as;
+        Teevault__V1__ReportRequest rr = TEEVAULT__V1__REPORT_REQUEST__INIT;
+        uint8_t pk[32], rd[64], *ev = NULL, nonce[32];
+        size_t len = 0;
+        const char *type = NULL;
+
+        CHECK_EQ_INT(call(vault_rpc_attestation, "Challenge", &none, &e.base, &out, &c), 0);
+        ch = teevault__v1__challenge_response__unpack(NULL, out.len, out.d);
+        CHECK(ch && ch->nonce.len == 32);
+        if (!ch)
+            goto done;
+        memcpy(nonce, ch->nonce.data, 32);
+        teevault__v1__challenge_response__free_unpacked(ch, NULL);
+        randombytes_buf(pk, 32);
+        seal_attest_binding(nonce, "fn-a", 4, code_a, 32, pk, rd);
+        CHECK_EQ_INT(runtime->ops->evidence(runtime, rd, &ev, &len, &type), 0);
+        ar.evidence.data = ev;
+        ar.evidence.len = len;
+        ar.evidence_type = "sim";
+        ar.function_name = "fn-a";
+        ar.code_hash.data = code_a;
+        ar.code_hash.len = 32;
+        ar.eph_pubkey.data = pk;
+        ar.eph_pubkey.len = 32;
+        ar.nonce.data = nonce;
+        ar.nonce.len = 32;
+        CHECK_EQ_INT(call(vault_rpc_attestation, "Attest", &none, &ar.base, &out, &c), 0);
+        CHECK(strstr(c.audit_detail, "fn-a") != NULL);
+        as = teevault__v1__attest_response__unpack(NULL, out.len, out.d);
+        CHECK(as && strlen(as->session_token) == VAULT_ATTEST_TOKEN_STR_LEN);
+        if (as)
+            teevault__v1__attest_response__free_unpacked(as, NULL);
+        /* Replay through the table: refused with a message and audit detail. */
+        CHECK_EQ_INT(call(vault_rpc_attestation, "Attest", &none, &ar.base, &out, &c),
+                     TV_ERR_REPLAY);
+        CHECK(strstr(c.errmsg, "replay") != NULL && strstr(c.audit_detail, "replay") != NULL);
+        free(ev);
+        rr.nonce.data = nonce;
+        rr.nonce.len = 32;
+        CHECK_EQ_INT(call(vault_rpc_attestation, "Report", &none, &rr.base, &out, &c), 0);
+        rr.nonce.len = 3;
+        CHECK_EQ_INT(call(vault_rpc_attestation, "Report", &none, &rr.base, &out, &c),
+                     TV_ERR_INVALID);
+    }
+done:
+    proto_buf_free(&out);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 2;
+    setup();
+    RUN(test_policy_parse);
+    RUN(test_attest_ok_and_session);
+    RUN(test_refusals);
+    RUN(test_session_expiry_and_drop);
+    RUN(test_nonce_bound);
+    RUN(test_report);
+    RUN(test_rpc_tables);
+    teardown();
+    return tv_test_finish();
+}
