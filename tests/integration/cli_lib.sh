@@ -2,94 +2,75 @@
 # Sourced, not run. They start the REAL teevaultd from $TV_BIN in a private
 # temporary directory and drive it through the real `teevault` CLI.
 #
-#   cli_init                    temp dir $T, trap cleanup, $TV / $TVD binaries
-#   start_dev DIR               teevaultd --dev --state-dir DIR (socket DIR/s.sock);
+# Built on lib.sh (B1's daemon start/stop helpers).
+#   cli_init                    temp dir $T (lib.sh's, removed on exit), $TV / $TVD
+#   start_dev                   teevaultd --dev on $T/state (lib.sh tv_start_dev);
 #                               exports TEEVAULT_ADDR, sets $ROOT_TOKEN_FILE
 #   start_conf DIR [opr=on|off] teevaultd --config (sim backend, not initialised)
-#   stop_vault                  SIGTERM the daemon this script started, wait
+#   stop_vault                  SIGTERM, wait; must exit 0 (lib.sh tv_stop)
 #   tv ARGS...                  run the CLI (stdout/stderr/rc in $OUT $ERR $RC)
 #   expect_rc N ARGS...         tv ARGS and fail unless the exit status is N
 #   expect_in STRING TEXT       fail unless TEXT contains STRING
 #   json FIELD                  read field FIELD of the JSON in $OUT (python3)
 #   fail MSG / pass MSG
-set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# lib.sh sets -e; these tests check every exit status explicitly instead
+# (a failing `$(...)` must report, not end the script silently).
+set +e
 
-: "${TV_BIN:?TV_BIN must point at the build bin directory}"
 TV="$TV_BIN/teevault"
-TVD="$TV_BIN/teevaultd"
+TVD="$TEEVAULTD"
 PY=/usr/bin/python3
-VAULT_PID=""
 CHECKS=0
 
-fail() {
-  echo "FAIL: $*" >&2
-  [ -n "${T:-}" ] && [ -f "$T/daemon.log" ] && { echo "--- daemon log (tail)" >&2; tail -n 30 "$T/daemon.log" >&2; }
-  exit 1
-}
+fail() { tv_fail "$@"; }
 pass() { echo "ok   $*"; }
 
 cli_init() {
   [ -x "$TV" ] || fail "no CLI at $TV"
-  [ -x "$TVD" ] || fail "no daemon at $TVD"
-  T=$(mktemp -d /tmp/tv-cli-test.XXXXXX) || exit 1
-  trap cli_cleanup EXIT
+  tv_mkdir # lib.sh: private temp dir, removed (and the daemon stopped) on exit
+  T=$TV_DIR
   unset TEEVAULT_TOKEN TEEVAULT_CACERT
-}
-
-cli_cleanup() {
-  stop_vault
-  rm -rf "$T"
 }
 
 wait_for() { # wait_for FILE [seconds]
   local i
   for ((i = 0; i < ${2:-10} * 20; i++)); do
     [ -e "$1" ] && return 0
-    [ -n "$VAULT_PID" ] && ! kill -0 "$VAULT_PID" 2>/dev/null && fail "teevaultd exited early"
     sleep 0.05
   done
   fail "timed out waiting for $1"
 }
 
+# start_dev: teevaultd --dev on $T/state (lib.sh), root token file, address.
 start_dev() {
-  local dir=$1
-  mkdir -p "$dir"
-  rm -f "$dir/s.sock"
-  "$TVD" --dev --state-dir "$dir" --socket "$dir/s.sock" >>"$T/daemon.log" 2>&1 &
-  VAULT_PID=$!
-  wait_for "$dir/s.sock"
-  ROOT_TOKEN_FILE="$dir/root-token"
+  tv_start_dev
+  ROOT_TOKEN_FILE="$TV_DIR/state/root-token"
   wait_for "$ROOT_TOKEN_FILE"
-  export TEEVAULT_ADDR="unix:$dir/s.sock"
+  export TEEVAULT_ADDR="unix:$TV_SOCK"
 }
 
+# start_conf DIR [on|off]: an uninitialised vault from a config file.
 start_conf() {
   local dir=$1 opr=${2:-on}
   mkdir -p "$dir"
-  rm -f "$dir/s.sock"
-  cat >"$T/teevault.conf" <<CONF
+  TV_SOCK="$dir/s.sock"
+  cat >"$dir/teevault.conf" <<CONF
 state_dir = $dir
 [listen]
-unix_socket = $dir/s.sock
+unix_socket = $TV_SOCK
 unix_mode = 0600
 [tee]
 backend = sim
 [security]
 operator_plaintext_reads = $opr
 CONF
-  "$TVD" --config "$T/teevault.conf" >>"$T/daemon.log" 2>&1 &
-  VAULT_PID=$!
-  wait_for "$dir/s.sock"
-  export TEEVAULT_ADDR="unix:$dir/s.sock"
+  tv_start_config "$dir/teevault.conf"
+  export TEEVAULT_ADDR="unix:$TV_SOCK"
 }
 
-stop_vault() {
-  if [ -n "$VAULT_PID" ]; then
-    kill -TERM "$VAULT_PID" 2>/dev/null
-    wait "$VAULT_PID" 2>/dev/null
-    VAULT_PID=""
-  fi
-}
+# stop_vault: SIGTERM; lib.sh checks exit status 0 and the socket removed.
+stop_vault() { tv_stop; }
 
 tv() {
   OUT=$("$TV" "$@" 2>"$T/stderr")

@@ -5,7 +5,7 @@
 # value never appears in any output.
 . "$(dirname "$0")/cli_lib.sh"
 cli_init
-start_dev "$T/v"
+start_dev
 export TEEVAULT_TOKEN=$(cat "$ROOT_TOKEN_FILE")
 
 tv_in 'app-value' kv put app/config

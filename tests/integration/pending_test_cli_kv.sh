@@ -4,7 +4,7 @@
 # destroy, a CAS conflict, and values that are never accepted on argv.
 . "$(dirname "$0")/cli_lib.sh"
 cli_init
-start_dev "$T/v"
+start_dev
 export TEEVAULT_TOKEN="$(cat "$ROOT_TOKEN_FILE")"
 
 expect_rc 0 status

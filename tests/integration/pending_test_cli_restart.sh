@@ -4,7 +4,7 @@
 # itself through the (sim) TEE backend with no operator action.
 . "$(dirname "$0")/cli_lib.sh"
 cli_init
-start_dev "$T/v"
+start_dev
 ROOT=$(cat "$ROOT_TOKEN_FILE")
 export TEEVAULT_TOKEN=$ROOT
 
@@ -23,12 +23,7 @@ TOK=$(json token)
 
 stop_vault
 # restart on the same state dir; no init, no recover
-"$TVD" --dev --state-dir "$T/v" --socket "$T/v/s.sock" >>"$T/daemon.log" 2>&1 &
-VAULT_PID=$!
-for i in $(seq 100); do
-  "$TV" status >/dev/null 2>&1 && break
-  sleep 0.1
-done
+tv_start_dev
 expect_rc 0 --format=json status
 [ "$(json initialized)" = true ] || fail "not initialised after restart: $OUT"
 

@@ -6,7 +6,7 @@
 # allowed and denied by a policy: test_cli_acl.sh.)
 . "$(dirname "$0")/cli_lib.sh"
 cli_init
-start_dev "$T/v"
+start_dev
 ROOT=$(cat "$ROOT_TOKEN_FILE")
 export TEEVAULT_TOKEN=$ROOT
 
