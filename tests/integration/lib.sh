@@ -2,7 +2,8 @@
 # directory and socket, wait until it answers, stop it.
 #
 #   . "$(dirname "$0")/lib.sh"
-#   tv_start_dev                # sets TV_DIR, TV_SOCK, TV_PID, TV_LOG; trap stops it
+#   tv_start_dev                # sets TV_DIR, TV_SOCK, TV_PID, TV_LOG and
+#                               # TV_ROOT_TOKEN_FILE; the EXIT trap stops it
 #   tv_start_config FILE        # same with --config FILE (caller made TV_DIR)
 #   tv_stop                     # SIGTERM, wait, check it exited 0
 #   tv_py ARGS...               # /usr/bin/python3 with this directory on sys.path
@@ -75,6 +76,8 @@ tv_start_dev() {
         >>"$TV_LOG" 2>&1 &
     TV_PID=$!
     tv_wait_ready
+    # --dev initialises the vault and writes the root token here (0600).
+    TV_ROOT_TOKEN_FILE="$TV_DIR/state/root-token"
 }
 
 # tv_start_config FILE: the config must set unix_socket = $TV_SOCK.

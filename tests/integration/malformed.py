@@ -208,6 +208,36 @@ def case_idle(path, n=200):
             c.close()
 
 
+def case_auth_cap(path):
+    """With a valid token (TV_ROOT_TOKEN_FILE) the 16 KiB cap lifts to 4 MiB."""
+    tf = os.environ.get("TV_ROOT_TOKEN_FILE")
+    if not tf or not os.path.exists(tf):
+        print("skip case_auth_cap (no TV_ROOT_TOKEN_FILE)")
+        return
+    token = open(tf).read().strip()
+    auth = [("authorization", "Bearer " + token)]
+    # Non-public methods: no token / a wrong token -> UNAUTHENTICATED (16).
+    c = T.Conn(path)
+    code, _, _ = c.call("teevault.v1.Policies", "List")
+    check(code == 16, "Policies.List without a token -> UNAUTHENTICATED (%d)" % code)
+    code, _, _ = c.call("teevault.v1.Policies", "List",
+                        metadata=[("authorization", "Bearer " + token[:-2] + "xx")])
+    check(code == 16, "Policies.List with a wrong token -> UNAUTHENTICATED (%d)" % code)
+    code, _, _ = c.call("teevault.v1.Policies", "List", metadata=auth)
+    check(code == 0, "Policies.List with the root token -> OK (%d)" % code)
+    # That call carried a valid token: 100 KiB frames are fine now.
+    big = T.encode_request(SYS, "Health", metadata=auth + [("x-pad", "p" * 100000)])
+    sid = c.next_sid()
+    c.send(T.frame(sid, big))
+    fr = c.recv_frame()
+    check(fr is not None and fr[1] == sid and T.parse_response(fr[4])[0] == 0,
+          "after a valid token, a %d-byte frame is answered" % len(big))
+    # ... but never more than 4 MiB.
+    c.send(T.header(FRAME_MAX + 1, c.next_sid()))
+    check(c.closed_by_peer(), "after a valid token, 4 MiB + 1 still closes the connection")
+    c.close()
+
+
 def case_garbage_stream(path):
     # Random-ish bytes: the server must close (bad type/sid/length) or answer.
     import random
@@ -228,11 +258,26 @@ def main():
     baseline = T.status(path)
     check(baseline["tee_backend"] != "", "baseline Sys.Status has a backend (%s)" %
           baseline["tee_backend"])
+    token_file = os.environ.get("TV_ROOT_TOKEN_FILE")
+    auth = []
+    if token_file and os.path.exists(token_file):
+        auth = [("authorization", "Bearer " + open(token_file).read().strip())]
+
+    def stored_state():
+        """What the store holds that these tests could touch: the policy list."""
+        if not auth:
+            return None
+        c = T.Conn(path)
+        try:
+            return c.call("teevault.v1.Policies", "List", metadata=auth)
+        finally:
+            c.close()
+    data_before = stored_state()
     good = GoodClient(path)
     good.start()
     cases = [case_truncated_header, case_length_over_cap, case_preauth_cap, case_wrong_type,
              case_bad_stream_id, case_bad_protobuf, case_unknown, case_pipelined, case_idle,
-             case_garbage_stream]
+             case_auth_cap, case_garbage_stream]
     only = sys.argv[2:]
     for case in cases:
         if only and case.__name__ not in only:
@@ -246,6 +291,8 @@ def main():
               (case.__name__, good.answers - before))
     good.stop.set()
     good.join(10)
+    if auth:
+        check(stored_state() == data_before, "stored data unchanged (Policies.List identical)")
     check(not good.errors, "concurrent client saw no errors %s" % good.errors[:1])
     print("concurrent client: %d answers, worst latency %.1f ms" %
           (good.answers, good.worst * 1000))
