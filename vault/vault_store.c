@@ -609,14 +609,14 @@ int vault_store_put(vault_store *s, const char *name, const uint8_t *value, size
     }
     if ((r = meta_store(s, txn, name, nlen, &m)) < 0)
         goto out;
+    if (version)
+        *version = ver; /* before the hook: the audit record names it */
     if (hook && (r = hook(hook_arg, txn)) < 0)
         goto out;
     r = vault_db_commit(txn);
     txn = NULL;
     if (r < 0)
         goto out;
-    if (version)
-        *version = ver;
     r = 0;
 out:
     sodium_memzero(dek, sizeof(dek));
@@ -766,6 +766,13 @@ int vault_store_describe(vault_store *s, const char *name, vault_secret_info *ou
         goto out;
     }
     for (uint32_t i = 0; i < m.n; i++) {
+        vi[i].kek_epoch = 0;
+        if (!(m.e[i].flags & F_DESTROYED)) {
+            uint8_t kb[VKEY_MAX];
+            MDB_val k = {vkey(kb, name, nlen, m.e[i].version), kb}, d;
+            if (mdb_get(txn, s->db->versions, &k, &d) == 0 && d.mv_size >= VREC_OVER)
+                vi[i].kek_epoch = rd32((const uint8_t *)d.mv_data + OFF_EPOCH);
+        }
         vi[i].version = m.e[i].version;
         vi[i].created_ms = m.e[i].created;
         vi[i].changed_ms = m.e[i].changed;
@@ -785,6 +792,28 @@ out:
     free(vi);
     free(m.e);
     return r;
+}
+
+int vault_store_exists(vault_store *s, const char *name)
+{
+    int r;
+    size_t nlen = 0;
+    uint32_t n = 0;
+    MDB_txn *txn = NULL;
+    MDB_val k, d;
+    if ((r = check_name(name, &nlen)) < 0)
+        return r;
+    if ((r = rtxn_begin(s, &txn)) < 0)
+        return r;
+    k.mv_size = nlen;
+    k.mv_data = (void *)(uintptr_t)name;
+    r = vault_db_err(mdb_get(txn, s->db->secrets, &k, &d));
+    if (r == 0)
+        r = meta_check(s, name, nlen, &d, &n);
+    rtxn_end(s, txn);
+    if (r == TV_ERR_NOT_FOUND)
+        return 0;
+    return r < 0 ? r : 1;
 }
 
 void vault_secret_info_clear(vault_secret_info *info)

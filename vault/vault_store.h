@@ -84,6 +84,8 @@ typedef struct vault_put_opts {
 
 /* Store a new version of `name` (NUL-terminated). opts may be NULL (no CAS).
  * On success *version (may be NULL) is the new version number (1, 2, ...).
+ * NOTE: *version is written just before `hook` runs, so the hook (the audit
+ * record) can name the version; after a failure its value means nothing.
  * Versions beyond max_versions are pruned, oldest first (their records are
  * removed; get says TV_ERR_NOT_FOUND for them).
  * Errors: TV_ERR_INVALID (bad name, bad max_versions), TV_ERR_TOO_LARGE (value
@@ -117,6 +119,7 @@ typedef struct vault_version_info {
     uint64_t version;
     uint64_t created_ms;
     uint64_t changed_ms; /* time of the last delete/undelete/destroy, 0 if none */
+    uint32_t kek_epoch;  /* epoch its DEK is wrapped under; 0 when destroyed */
     int deleted;
     int destroyed;
 } vault_version_info;
@@ -129,6 +132,10 @@ typedef struct vault_secret_info {
     size_t n_versions;
     vault_version_info *versions; /* malloc'ed, oldest first */
 } vault_secret_info;
+
+/* Does name exist (has a metadata record)? Returns 1, 0, or TV_ERR_INVALID
+ * (bad name), TV_ERR_INTEGRITY (tampered metadata), TV_ERR_IO. */
+int vault_store_exists(vault_store *s, const char *name) TV_WUR;
 
 /* Metadata only (no decryption). Release with vault_secret_info_clear.
  * Errors: TV_ERR_NOT_FOUND, TV_ERR_INTEGRITY, TV_ERR_FORMAT, TV_ERR_INVALID,

@@ -143,8 +143,11 @@ static void test_cas(void)
     fx f = {0};
     uint64_t v = 0;
     CHECK_EQ_INT(fx_open(&f, 0, NULL), 0);
+    CHECK_EQ_INT(vault_store_exists(f.st, "k"), 0);
+    CHECK_EQ_INT(vault_store_exists(f.st, "k//"), TV_ERR_INVALID);
     CHECK_EQ_INT(put(&f, "k", "v1", 1, &v), TV_ERR_CAS); /* does not exist yet */
     CHECK_EQ_INT(put(&f, "k", "v1", 0, &v), 0);          /* must not exist: ok */
+    CHECK_EQ_INT(vault_store_exists(f.st, "k"), 1);
     CHECK_EQ_INT(put(&f, "k", "again", 0, &v), TV_ERR_CAS);
     CHECK_EQ_INT(put(&f, "k", "v2", 1, &v), 0);
     CHECK_EQ_INT(v, 2);
@@ -345,6 +348,10 @@ static void test_kek_rotation(void)
             put(&f, name, (char *)expected_value(i, val, sizeof(val)), VAULT_CAS_NONE, NULL), 0);
     }
     CHECK_EQ_INT(put(&f, "rot/000", "second", VAULT_CAS_NONE, NULL), 0);
+    vault_secret_info i1;
+    CHECK_EQ_INT(vault_store_describe(f.st, "rot/000", &i1), 0);
+    CHECK(i1.n_versions == 2 && i1.versions[0].kek_epoch == 1);
+    vault_secret_info_clear(&i1);
     CHECK_EQ_INT(vault_keyring_rotate(f.kr, NULL, NULL, NULL), 0);
     CHECK_EQ_INT(vault_keyring_epoch(f.kr), 2);
     /* Before re-wrap: old versions still readable (old epoch KEK derivable). */
@@ -364,6 +371,11 @@ static void test_kek_rotation(void)
     }
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_INT(get_is(&f, "rot/000", 2, "second"), 0);
+    vault_secret_info info;
+    CHECK_EQ_INT(vault_store_describe(f.st, "rot/000", &info), 0);
+    CHECK(info.n_versions == 2 && info.versions[0].kek_epoch == 2 &&
+          info.versions[1].kek_epoch == 2);
+    vault_secret_info_clear(&info);
     CHECK_EQ_INT(get_is(&f, "rot/new", 0, "after"), 0);
     MDB_txn *txn;
     MDB_cursor *cur;
