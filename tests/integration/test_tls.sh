@@ -70,6 +70,16 @@ PORT=$(free_port)
 write_conf "$TV_DIR/req.conf" "$PORT" required
 tv_start_config "$TV_DIR/req.conf"
 tv_py "$TV_HERE/tls_check.py" mtls "$PORT" "$PKI" || tv_fail "mutual TLS checks failed"
+if [ -x "$TV_BIN/teevault" ]; then
+    export TEEVAULT_ADDR="tls://localhost:$PORT" TEEVAULT_CACERT="$PKI/ca.pem"
+    if "$TV_BIN/teevault" status >"$TV_DIR/cli.out" 2>&1; then
+        tv_fail "teevault status without a client certificate succeeded under mutual TLS"
+    fi
+    "$TV_BIN/teevault" status --client-cert="$PKI/client.pem" --client-key="$PKI/client.key" \
+        >"$TV_DIR/cli.out" 2>&1 || { cat "$TV_DIR/cli.out"; tv_fail "teevault status with a client certificate failed"; }
+    unset TEEVAULT_ADDR TEEVAULT_CACERT
+    echo "ok   teevault (libteevault/tv_conn) with and without a client certificate"
+fi
 kill -0 "$TV_PID" || tv_fail "teevaultd died"
 tv_stop
 
