@@ -168,14 +168,13 @@ void tv_client_close(tv_client *c)
     if (!c)
         return;
     tv_conn_close(c->conn);
-    tv_free_secret(c->token);
     sodium_memzero(c, sizeof(*c));
     free(c);
 }
 
 int tv_client_set_token(tv_client *c, const char *token)
 {
-    char *t = NULL;
+    int r;
 
     if (!c)
         return TV_ERR_INVALID;
@@ -187,18 +186,11 @@ int tv_client_set_token(tv_client *c, const char *token)
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f)
                 return tv_fail(c, TV_ERR_INVALID, "token contains invalid characters");
-        if (!(t = tv_secret_strdup(token)))
-            return tv_fail(c, TV_ERR_NOMEM, "out of memory");
     }
-    {
-        int r = tv_conn_set_token(c->conn, t);
-        if (r < 0) {
-            tv_free_secret(t);
-            return tv_fail(c, r, "cannot set token: %s", tv_strerror(r));
-        }
-    }
-    tv_free_secret(c->token);
-    c->token = t;
+    /* The transport keeps the only copy, in memory it wipes. */
+    if ((r = tv_conn_set_token(c->conn, token)) < 0)
+        return tv_fail(c, r, "cannot set token: %s", tv_strerror(r));
+    c->errmsg[0] = 0;
     return 0;
 }
 

@@ -17,7 +17,6 @@ struct tv_conn;
 
 struct tv_client {
     struct tv_conn *conn;
-    char *token; /* tv_secret allocation, or NULL */
     char errmsg[512];
     int last_grpc;
 };

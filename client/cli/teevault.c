@@ -1,25 +1,39 @@
 /*
  * teevault: the operator CLI. Every command goes through libteevault.
  *
- * HOW TO ADD A COMMAND (the extension point)
+ * HOW TO ADD A COMMAND (the extension point: one file + one table line)
  *   1. Write client/cli/cmd_<name>.c defining
  *          int cmd_<name>(struct cli_ctx *ctx, int argc, char **argv);
- *      argv[0] is "<name>". For a group of subcommands (like `kv put|get`),
- *      define a static `struct cli_cmd` table {name, fn, help, usage} and
- *      return cli_dispatch(ctx, table, n, "<name>", argc, argv); see cmd_kv.c.
- *      A leaf command parses its options with
- *          while ((o = cli_getopt(ctx, argc, argv, my_opts)) != -1) switch (o) ...
- *      ('h' -> return cli_usage(ctx, CLI_OK); '?' -> return CLI_USAGE;
- *      positionals start at argv[optind]), connects with
- *      cli_connect(ctx, need_token), calls one tv_* function, prints with
- *      cli_out_* (table or JSON, escaped) and returns CLI_OK (0), CLI_ERR (1,
- *      report with cli_fail(ctx, err)) or CLI_USAGE (2, cli_usage_err()).
- *      Secrets are never taken from argv: use cli_read_secret_file() or
- *      cli_prompt_secret(); files you create go through cli_write_private_file().
+ *      argv[0] is "<name>"; ctx->cmd points at the command's table entry.
+ *      - A group of subcommands (like `kv put|get`): a static
+ *        `struct cli_cmd` table {name, fn, help, usage} and
+ *            return cli_dispatch(ctx, table, n, "<name>", argc, argv);
+ *        (lists the subcommands on --help / no subcommand); see cmd_kv.c.
+ *      - A leaf without options of its own:
+ *            if ((r = cli_args(ctx, argc, argv, min, max)) != CLI_CONTINUE) return r;
+ *        then the positionals are argv[optind..argc). See cmd_status.c.
+ *      - A leaf with options: a `struct option` array (values >= 0x100 or a
+ *        letter; never 'h') and
+ *            while ((o = cli_getopt(ctx, argc, argv, opts)) != -1) switch (o) {
+ *            ... case 'h': return cli_usage(ctx, CLI_OK); default: return CLI_USAGE; }
+ *            if ((r = cli_check_args(ctx, argc, min, max)) != CLI_CONTINUE) return r;
+ *        cli_getopt also handles the global options (--format, --addr,
+ *        --token-file, --cacert, --client-cert, --client-key, --help) and
+ *        refuses abbreviated long options. See cmd_kv.c kv_put.
+ *      Then cli_connect(ctx, need_token) (opens ctx->client from
+ *      TEEVAULT_ADDR etc.; main closes it), one tv_* call from teevault.h,
+ *      output with cli_out_* (table or JSON, server strings escaped), and
+ *      return CLI_OK (0), CLI_ERR (1; report a tv_err with cli_fail(ctx, r),
+ *      a local problem with cli_errorf) or CLI_USAGE (2; cli_usage_err()).
+ *      Secrets never come from argv: cli_read_secret_file() (file or "-")
+ *      or cli_prompt_secret() (no echo), freed with cli_secret_free();
+ *      files the CLI creates go through cli_write_private_file() (0600).
+ *      Commands that need no daemon (offline verification) simply never
+ *      call cli_connect.
  *   2. Declare cmd_<name> in client/cli/cli.h and add ONE line to `commands`
  *      below: {"<name>", cmd_<name>, "one-line help", "<name> <synopsis>"}.
- *   The CMake glob picks up the new file; nothing else changes.
- *   Planned: `audit ...`, `attest verify`, `function ...`, `acl explain`.
+ *   The CMake glob compiles the new file into tv_cli; nothing else changes
+ *   (link an extra module library in client/CMakeLists.txt if you need one).
  *
  * Exit status: 0 ok, 1 error (including a refusal by the vault), 2 usage.
  */
