@@ -1,0 +1,465 @@
+/*
+ * rpc_secrets: the teevault.v1.Secrets service over vault_store.
+ *
+ * Access (path = the secret name; List: the prefix):
+ *   Put       create (new secret, or cas 0) / update (existing secret)
+ *   Get       read; operators receive `value` only when the config allows
+ *             operator_plaintext_reads, function sessions receive
+ *             sealed_value = crypto_box_seal(value, session eph_pk)
+ *   List      list
+ *   Describe  read or list
+ *   Delete    delete       Undelete  update       Destroy  destroy
+ * Writes append their audit record inside the store's write transaction
+ * (the vault_txn_hook) and set c->audited after commit; reads and refusals
+ * are audited by the server (group commit) before the reply leaves.
+ * Plaintext lives only in one sodium_malloc buffer reused across calls
+ * (event-loop thread) and is wiped after each Get.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "teevault.pb-c.h"
+#include "vault.h"
+#include "vault_acl.h"
+#include "vault_audit.h"
+#include "vault_config.h"
+#include "vault_names.h"
+#include "vault_store.h"
+
+/* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
+#pragma GCC diagnostic ignored "-Wcast-qual"
+
+#define QMAX 100 /* quoted names in messages are truncated with "..." */
+
+/* Reused plaintext buffer (sodium_malloc, guarded, wiped after use). */
+static uint8_t *g_pt;
+static size_t g_pt_cap;
+
+static int pt_reserve(size_t n)
+{
+    if (n <= g_pt_cap && g_pt)
+        return 0;
+    size_t cap = g_pt_cap ? g_pt_cap : 4096;
+    while (cap < n)
+        cap *= 2;
+    uint8_t *p = sodium_malloc(cap);
+    if (!p)
+        return TV_ERR_NOMEM;
+    sodium_free(g_pt);
+    g_pt = p;
+    g_pt_cap = cap;
+    return 0;
+}
+
+static void set_err(vault_call *c, const char *what, const char *name, int r)
+{
+    char q[QMAX];
+    if (name) {
+        vault_quote(q, sizeof q, name, strlen(name));
+        snprintf(c->errmsg, sizeof(c->errmsg), "%s %s: %s", what, q, tv_strerror(r));
+    } else {
+        snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s", what, tv_strerror(r));
+    }
+}
+
+/* Store error -> message naming the secret, never a value. */
+static int store_err(vault_call *c, const char *name, uint64_t version, int r)
+{
+    char q[QMAX];
+    vault_quote(q, sizeof q, name, strlen(name));
+    switch (r) {
+    case TV_ERR_NOT_FOUND:
+        if (version)
+            snprintf(c->errmsg, sizeof(c->errmsg), "secret %s has no version %llu", q,
+                     (unsigned long long)version);
+        else
+            snprintf(c->errmsg, sizeof(c->errmsg), "secret %s not found", q);
+        break;
+    case TV_ERR_DELETED:
+        snprintf(c->errmsg, sizeof(c->errmsg), "secret %s: that version is deleted (undelete it)",
+                 q);
+        break;
+    case TV_ERR_DESTROYED:
+        snprintf(c->errmsg, sizeof(c->errmsg), "secret %s: that version is destroyed", q);
+        break;
+    case TV_ERR_INTEGRITY:
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "secret %s: stored record failed its integrity check (tampered storage?)", q);
+        break;
+    case TV_ERR_STORAGE_FULL:
+        snprintf(c->errmsg, sizeof(c->errmsg), "storage full: nothing was written");
+        break;
+    case TV_ERR_TOO_LARGE:
+        snprintf(c->errmsg, sizeof(c->errmsg), "value for %s exceeds the limit of %llu bytes", q,
+                 (unsigned long long)(c->v->cfg && c->v->cfg->max_value_bytes
+                                          ? c->v->cfg->max_value_bytes
+                                          : VAULT_STORE_DEFAULT_MAX_VALUE));
+        break;
+    default:
+        set_err(c, "secret", name, r);
+    }
+    return r;
+}
+
+static int check_name(vault_call *c, const char *name)
+{
+    char why[120], q[QMAX];
+    size_t n = strnlen(name, VAULT_NAME_MAX + 1);
+    int r = vault_name_check(name, n, why, sizeof why);
+    if (r < 0) {
+        vault_quote(q, sizeof q, name, n);
+        snprintf(c->errmsg, sizeof(c->errmsg), "invalid secret name %s: %s", q, why);
+        return r;
+    }
+    snprintf(c->audit_secret, sizeof(c->audit_secret), "%s", name);
+    return 0;
+}
+
+/* ACL: cap1, or cap2 (if non-zero). */
+static int sec_access(vault_call *c, const char *path, unsigned cap1, unsigned cap2)
+{
+    char why[200], q[QMAX];
+    int r = vault_acl_check(c->v, c->principal, path, cap1, why, sizeof why);
+    if (r == TV_ERR_DENIED && cap2)
+        r = vault_acl_check(c->v, c->principal, path, cap2, why, sizeof why);
+    if (r == TV_ERR_DENIED) {
+        char tmp[512];
+        vault_quote(q, sizeof q, path, strlen(path));
+        snprintf(tmp, sizeof tmp, "permission denied: %s needs %s%s%s on %s: %s", c->method,
+                 vault_acl_cap_name(cap1), cap2 ? " or " : "", cap2 ? vault_acl_cap_name(cap2) : "",
+                 q, why);
+        snprintf(c->errmsg, sizeof(c->errmsg), "%.*s", (int)sizeof(c->errmsg) - 1, tmp);
+    } else if (r < 0) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "policy check failed: %s", tv_strerror(r));
+    }
+    return r;
+}
+
+static int need_store(vault_call *c)
+{
+    if (!c->v || !c->v->store) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "the vault is not initialised");
+        return TV_ERR_NOT_INITIALISED;
+    }
+    return 0;
+}
+
+/* The write hook: the audit record joins the store's transaction. */
+struct audit_hook {
+    vault_call *c;
+    const uint64_t *version; /* Put: the version the store is about to commit */
+};
+
+static int audit_hook(void *arg, MDB_txn *txn)
+{
+    struct audit_hook *h = arg;
+    if (h->version)
+        h->c->audit_version = *h->version;
+    if (!h->c->v->auditw)
+        return 0; /* no audit writer wired (unit tests); the lifecycle does the same */
+    int r = vault_audit_append_txn(h->c->v, txn, h->c, 0);
+    if (r < 0)
+        snprintf(h->c->errmsg, sizeof(h->c->errmsg), "audit record could not be written: %s",
+                 tv_strerror(r));
+    return r;
+}
+
+static int pack_empty(proto_buf *out)
+{
+    Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
+    return vault_pack(out, &e.base);
+}
+
+static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__PutRequest *req = (const Teevault__V1__PutRequest *)msg;
+    Teevault__V1__PutResponse resp = TEEVAULT__V1__PUT_RESPONSE__INIT;
+    vault_put_opts po = {.cas = VAULT_CAS_NONE, .max_versions = req->max_versions};
+    uint64_t version = 0;
+    struct audit_hook h = {c, &version};
+    int r, exists;
+
+    if ((r = need_store(c)) < 0 || (r = check_name(c, req->name)) < 0)
+        return r;
+    if (req->cas_set) {
+        if (req->cas > (uint64_t)INT64_MAX) {
+            snprintf(c->errmsg, sizeof(c->errmsg), "cas %llu is out of range",
+                     (unsigned long long)req->cas);
+            return TV_ERR_INVALID;
+        }
+        po.cas = (int64_t)req->cas;
+    }
+    if (req->max_versions > VAULT_STORE_MAX_VERSIONS_LIMIT) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "max_versions %u is above the limit of %d",
+                 req->max_versions, VAULT_STORE_MAX_VERSIONS_LIMIT);
+        return TV_ERR_INVALID;
+    }
+    if ((exists = vault_store_exists(c->v->store, req->name)) < 0)
+        return store_err(c, req->name, 0, exists);
+    if ((r = sec_access(c, req->name, exists ? VAULT_CAP_UPDATE : VAULT_CAP_CREATE, 0)) < 0)
+        return r;
+    r = vault_store_put(c->v->store, req->name, req->value.data, req->value.len, &po, audit_hook,
+                        &h, &version);
+    if (r == TV_ERR_CAS) {
+        char q[QMAX];
+        vault_quote(q, sizeof q, req->name, strlen(req->name));
+        if (po.cas == 0)
+            snprintf(c->errmsg, sizeof(c->errmsg), "cas: secret %s already exists", q);
+        else
+            snprintf(c->errmsg, sizeof(c->errmsg),
+                     "cas: secret %s is not at version %llu (it changed, or does not exist)", q,
+                     (unsigned long long)req->cas);
+        return r;
+    }
+    if (r < 0)
+        return c->errmsg[0] ? r : store_err(c, req->name, 0, r);
+    c->audited = c->v->auditw != NULL;
+    c->audit_version = version;
+    resp.version = version;
+    return vault_pack(out, &resp.base);
+}
+
+static int rpc_get(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__GetRequest *req = (const Teevault__V1__GetRequest *)msg;
+    Teevault__V1__GetResponse resp = TEEVAULT__V1__GET_RESPONSE__INIT;
+    uint8_t *sealed = NULL;
+    size_t len = 0;
+    uint64_t ver = 0;
+    int r, is_fn = c->principal->kind == VAULT_PRINCIPAL_FUNCTION;
+
+    if ((r = need_store(c)) < 0 || (r = check_name(c, req->name)) < 0)
+        return r;
+    c->audit_version = req->version;
+    if ((r = sec_access(c, req->name, VAULT_CAP_READ, 0)) < 0)
+        return r;
+    if (!is_fn && !(c->v->cfg && c->v->cfg->operator_plaintext_reads)) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "operators may not read secret values on this vault "
+                 "(security.operator_plaintext_reads = false)");
+        return TV_ERR_DENIED;
+    }
+    if ((r = pt_reserve(4096)) < 0)
+        return r;
+    r = vault_store_get_into(c->v->store, req->name, req->version, g_pt, g_pt_cap, &len, &ver);
+    if (r == TV_ERR_TOO_LARGE) {
+        if ((r = pt_reserve(len)) < 0)
+            return r;
+        r = vault_store_get_into(c->v->store, req->name, req->version, g_pt, g_pt_cap, &len, &ver);
+    }
+    if (r < 0)
+        return store_err(c, req->name, req->version, r);
+    c->audit_version = ver;
+    resp.name = (char *)req->name;
+    resp.version = ver;
+    if (is_fn) {
+        if (!(sealed = malloc(len + crypto_box_SEALBYTES))) {
+            r = TV_ERR_NOMEM;
+            goto out;
+        }
+        if (crypto_box_seal(sealed, g_pt, len, c->principal->eph_pk) != 0) {
+            snprintf(c->errmsg, sizeof(c->errmsg), "cannot seal the value to the session key");
+            r = TV_ERR_CRYPTO;
+            goto out;
+        }
+        resp.sealed_value.data = sealed;
+        resp.sealed_value.len = len + crypto_box_SEALBYTES;
+    } else {
+        resp.value.data = g_pt;
+        resp.value.len = len;
+    }
+    r = vault_pack(out, &resp.base);
+out:
+    sodium_memzero(g_pt, len);
+    free(sealed);
+    return r;
+}
+
+static int rpc_list(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__ListRequest *req = (const Teevault__V1__ListRequest *)msg;
+    Teevault__V1__ListResponse resp = TEEVAULT__V1__LIST_RESPONSE__INIT;
+    vault_list l = {0};
+    char why[120], q[QMAX];
+    int r;
+    size_t plen = strnlen(req->prefix, VAULT_NAME_MAX + 1);
+
+    if ((r = need_store(c)) < 0)
+        return r;
+    if ((r = vault_prefix_check(req->prefix, plen, why, sizeof why)) < 0) {
+        vault_quote(q, sizeof q, req->prefix, plen);
+        snprintf(c->errmsg, sizeof(c->errmsg), "invalid prefix %s: %s", q, why);
+        return r;
+    }
+    snprintf(c->audit_secret, sizeof(c->audit_secret), "%s", req->prefix);
+    if ((r = sec_access(c, req->prefix, VAULT_CAP_LIST, 0)) < 0)
+        return r;
+    r = vault_store_list(c->v->store, req->prefix, req->cursor, req->limit, &l);
+    if (r == TV_ERR_INVALID) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "invalid cursor (use next_cursor from a List "
+                 "with the same prefix)");
+        return r;
+    }
+    if (r < 0) {
+        set_err(c, "list", NULL, r);
+        return r;
+    }
+    resp.n_names = l.n;
+    resp.names = l.names;
+    if (l.next_cursor)
+        resp.next_cursor = l.next_cursor;
+    r = vault_pack(out, &resp.base);
+    vault_list_clear(&l);
+    return r;
+}
+
+static int rpc_describe(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__NameRequest *req = (const Teevault__V1__NameRequest *)msg;
+    Teevault__V1__DescribeResponse resp = TEEVAULT__V1__DESCRIBE_RESPONSE__INIT;
+    Teevault__V1__VersionInfo *vi = NULL, **vp = NULL;
+    vault_secret_info info = {0};
+    int r;
+
+    if ((r = need_store(c)) < 0 || (r = check_name(c, req->name)) < 0)
+        return r;
+    if ((r = sec_access(c, req->name, VAULT_CAP_READ, VAULT_CAP_LIST)) < 0)
+        return r;
+    if ((r = vault_store_describe(c->v->store, req->name, &info)) < 0)
+        return store_err(c, req->name, 0, r);
+    if (info.n_versions && (!(vi = calloc(info.n_versions, sizeof(*vi))) ||
+                            !(vp = calloc(info.n_versions, sizeof(*vp))))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < info.n_versions; i++) {
+        teevault__v1__version_info__init(&vi[i]);
+        vi[i].version = info.versions[i].version;
+        vi[i].created_at = (int64_t)(info.versions[i].created_ms / 1000);
+        vi[i].deleted_at =
+            info.versions[i].deleted ? (int64_t)(info.versions[i].changed_ms / 1000) : 0;
+        vi[i].destroyed = info.versions[i].destroyed;
+        vi[i].kek_epoch = info.versions[i].kek_epoch;
+        vp[i] = &vi[i];
+    }
+    resp.name = (char *)req->name;
+    resp.current_version = info.current;
+    resp.max_versions = info.max_versions;
+    resp.created_at = (int64_t)(info.created_ms / 1000);
+    resp.updated_at = (int64_t)(info.updated_ms / 1000);
+    resp.n_versions = info.n_versions;
+    resp.versions = vp;
+    r = vault_pack(out, &resp.base);
+out:
+    free(vp);
+    free(vi);
+    vault_secret_info_clear(&info);
+    return r;
+}
+
+enum vop { VOP_DELETE, VOP_UNDELETE, VOP_DESTROY };
+
+static int rpc_versions_op(vault_call *c, const ProtobufCMessage *msg, proto_buf *out, enum vop op)
+{
+    const Teevault__V1__VersionsRequest *req = (const Teevault__V1__VersionsRequest *)msg;
+    static const unsigned caps[] = {VAULT_CAP_DELETE, VAULT_CAP_UPDATE, VAULT_CAP_DESTROY};
+    struct audit_hook h = {c, NULL};
+    const uint64_t *versions = req->versions;
+    size_t n = req->n_versions;
+    uint64_t latest = 0;
+    int r;
+
+    if ((r = need_store(c)) < 0 || (r = check_name(c, req->name)) < 0)
+        return r;
+    if ((r = sec_access(c, req->name, caps[op], 0)) < 0)
+        return r;
+    if (n > VAULT_STORE_MAX_VERSIONS_LIMIT) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "too many versions in one request (max %d)",
+                 VAULT_STORE_MAX_VERSIONS_LIMIT);
+        return TV_ERR_INVALID;
+    }
+    if (n == 0 && op != VOP_DELETE) {
+        /* Empty = latest: for undelete the newest deleted version, for
+         * destroy the newest version not yet destroyed. */
+        vault_secret_info info = {0};
+        if ((r = vault_store_describe(c->v->store, req->name, &info)) < 0)
+            return store_err(c, req->name, 0, r);
+        for (size_t i = info.n_versions; i-- > 0;) {
+            const vault_version_info *e = &info.versions[i];
+            if (op == VOP_UNDELETE ? (e->deleted && !e->destroyed) : !e->destroyed) {
+                latest = e->version;
+                break;
+            }
+        }
+        vault_secret_info_clear(&info);
+        if (!latest) {
+            char q[QMAX];
+            vault_quote(q, sizeof q, req->name, strlen(req->name));
+            snprintf(c->errmsg, sizeof(c->errmsg), "secret %s has no %s version", q,
+                     op == VOP_UNDELETE ? "deleted" : "remaining");
+            return TV_ERR_NOT_FOUND;
+        }
+        versions = &latest;
+        n = 1;
+    }
+    if (n == 1)
+        c->audit_version = versions[0];
+    switch (op) {
+    case VOP_DELETE:
+        r = vault_store_delete(c->v->store, req->name, versions, n, audit_hook, &h);
+        break;
+    case VOP_UNDELETE:
+        r = vault_store_undelete(c->v->store, req->name, versions, n, audit_hook, &h);
+        break;
+    default:
+        r = vault_store_destroy(c->v->store, req->name, versions, n, audit_hook, &h);
+        break;
+    }
+    if (r < 0) {
+        if (c->errmsg[0])
+            return r;
+        if (r == TV_ERR_DESTROYED) {
+            char q[QMAX];
+            vault_quote(q, sizeof q, req->name, strlen(req->name));
+            snprintf(c->errmsg, sizeof(c->errmsg),
+                     "secret %s: a destroyed version cannot be undeleted", q);
+            return r;
+        }
+        if (r == TV_ERR_NOT_FOUND && n == 1)
+            return store_err(c, req->name, versions[0], r);
+        return store_err(c, req->name, 0, r);
+    }
+    c->audited = c->v->auditw != NULL;
+    return pack_empty(out);
+}
+
+static int rpc_delete(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    return rpc_versions_op(c, msg, out, VOP_DELETE);
+}
+
+static int rpc_undelete(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    return rpc_versions_op(c, msg, out, VOP_UNDELETE);
+}
+
+static int rpc_destroy(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    return rpc_versions_op(c, msg, out, VOP_DESTROY);
+}
+
+#define SVC "teevault.v1.Secrets"
+const vault_method vault_rpc_secrets[] = {
+    {SVC, "Put", &teevault__v1__put_request__descriptor, rpc_put, 0},
+    {SVC, "Get", &teevault__v1__get_request__descriptor, rpc_get, VAULT_M_READ | VAULT_M_FUNCTION},
+    {SVC, "List", &teevault__v1__list_request__descriptor, rpc_list, VAULT_M_READ},
+    {SVC, "Describe", &teevault__v1__name_request__descriptor, rpc_describe, VAULT_M_READ},
+    {SVC, "Delete", &teevault__v1__versions_request__descriptor, rpc_delete, 0},
+    {SVC, "Undelete", &teevault__v1__versions_request__descriptor, rpc_undelete, 0},
+    {SVC, "Destroy", &teevault__v1__versions_request__descriptor, rpc_destroy, 0},
+    {NULL, NULL, NULL, NULL, 0},
+};
