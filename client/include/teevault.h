@@ -305,15 +305,45 @@ int tv_audit_head(tv_client *c, uint64_t *seq, uint8_t head_hash[32]) TV_WUR;
 
 /* ------------------------------------------------------------------ function side */
 
-/* A function's attested session with the vault (Attestation.Attest). The
- * session API is completed by the function-runtime work (engineer E). */
+/* A function's attested session with the vault (Attestation.Attest). */
 typedef struct tv_session tv_session;
+
+/* Where the function's own evidence comes from (the TEE it runs in).
+ * Zero-initialise; unset fields take the backend defaults. */
+typedef struct tv_attest_opts {
+    const char *tee;      /* "sim" (default), "gramine-sgx", "tsm", "dstack" */
+    const char *tee_root; /* /dev/attestation, configfs-tsm dir, dstack socket, or the
+                             sim platform dir (must be the one the vault pins) */
+    const char *sim_state_dir;        /* sim: required (its key file lives there) */
+    const char *sim_measurement_file; /* sim: hashed as the measurement; NULL = own binary */
+    const char *sim_signer;           /* sim: signer identity string */
+    uint16_t sim_svn;                 /* sim: SVN */
+} tv_attest_opts;
+
+/* Attest as function `function_name` running code with hash code_hash
+ * (0..64 bytes; the vault compares it with the registered one if pinned):
+ * Challenge, a fresh X25519 key pair, evidence from the local TEE binding
+ * SHA-512("teevault-attest-v1" || nonce || u32be len || name || u32be len ||
+ * code_hash || eph_pk), Attest. On success *out is a session on c (c must
+ * outlive it; the session token is set as c's token), freed with
+ * tv_session_free(). Errors: TV_ERR_INVALID, the TEE backend's errors,
+ * the vault's refusal mapped from its status: TV_ERR_REPLAY, TV_ERR_EXPIRED,
+ * TV_ERR_DENIED, TV_ERR_VERIFY, TV_ERR_POLICY, TV_ERR_INTEGRITY, ... with the
+ * vault's reason in tv_client_last_error(c). */
+int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
+                       size_t code_hash_len, const tv_attest_opts *opts, tv_session **out) TV_WUR;
+/* Wipe the ephemeral key and token, free the session. NULL ok. */
+void tv_session_free(tv_session *s);
+/* Session expiry (unix seconds), 0 for NULL. */
+int64_t tv_session_expires_at(const tv_session *s);
 
 /* Fetch secret `name` through an attested session: the vault seals the value
  * to the session's ephemeral key and the library opens it. *value (len bytes
  * plus a NUL not counted) is freed with tv_free_secret().
- * Errors: TV_ERR_DENIED (ACL), TV_ERR_NOT_FOUND, TV_ERR_EXPIRED (session),
- * TV_ERR_UNIMPLEMENTED (until implemented). */
+ * Errors: TV_ERR_DENIED (ACL), TV_ERR_NOT_FOUND, TV_ERR_EXPIRED (session, by
+ * the local clock), TV_ERR_UNAUTHENTICATED (session unknown to the vault:
+ * restarted, expired, or the function was re-registered), TV_ERR_INTEGRITY
+ * (sealed value does not open), TV_ERR_PROTOCOL (the vault sent plaintext). */
 int tv_secrets_get(tv_session *s, const char *name, uint8_t **value, size_t *len) TV_WUR;
 
 #ifdef __cplusplus

@@ -1,0 +1,111 @@
+/*
+ * secrets_get: what a function runtime does to give sandboxed code its
+ * `secrets.get(name)`: attest once, then read secrets sealed to the session's
+ * ephemeral key.
+ *
+ *   secrets_get [-a ADDR] [-t TEE] [-r TEE_ROOT] [-s SIM_STATE_DIR]
+ *               [-m SIM_MEASUREMENT_FILE] -f FUNCTION -c CODE_FILE SECRET...
+ *
+ * The code hash is SHA-256 of CODE_FILE (the JavaScript/Python source the
+ * runtime is about to run). Each value is written to stdout followed by a
+ * newline. Exit 0 when every secret was read, 1 otherwise.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "teevault.h"
+
+static int hash_file(const char *path, uint8_t out[32])
+{
+    crypto_hash_sha256_state st;
+    uint8_t buf[4096];
+    size_t n;
+    FILE *f = fopen(path, "rb");
+
+    if (!f)
+        return -1;
+    crypto_hash_sha256_init(&st);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        crypto_hash_sha256_update(&st, buf, n);
+    fclose(f);
+    crypto_hash_sha256_final(&st, out);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *addr = TEEVAULT_DEFAULT_ADDR, *fn = NULL, *code = NULL;
+    tv_attest_opts o = {0};
+    tv_client *c = NULL;
+    tv_session *s = NULL;
+    uint8_t code_hash[32];
+    int opt, r, rc = 1;
+
+    while ((opt = getopt(argc, argv, "a:t:r:s:m:f:c:")) != -1) {
+        switch (opt) {
+        case 'a':
+            addr = optarg;
+            break;
+        case 't':
+            o.tee = optarg;
+            break;
+        case 'r':
+            o.tee_root = optarg;
+            break;
+        case 's':
+            o.sim_state_dir = optarg;
+            break;
+        case 'm':
+            o.sim_measurement_file = optarg;
+            break;
+        case 'f':
+            fn = optarg;
+            break;
+        case 'c':
+            code = optarg;
+            break;
+        default:
+            goto usage;
+        }
+    }
+    if (!fn || !code || optind >= argc)
+        goto usage;
+    if (sodium_init() < 0 || hash_file(code, code_hash) < 0) {
+        fprintf(stderr, "secrets_get: cannot read %s\n", code);
+        return 1;
+    }
+    if ((r = tv_client_open(addr, NULL, &c)) < 0) {
+        fprintf(stderr, "secrets_get: connect: %s\n", tv_strerror(r));
+        return 1;
+    }
+    if ((r = tv_attest_function(c, fn, code_hash, sizeof code_hash, &o, &s)) < 0) {
+        fprintf(stderr, "secrets_get: attest: %s (%s)\n", tv_strerror(r), tv_client_last_error(c));
+        goto out;
+    }
+    rc = 0;
+    for (int i = optind; i < argc; i++) {
+        uint8_t *v = NULL;
+        size_t len = 0;
+        if ((r = tv_secrets_get(s, argv[i], &v, &len)) < 0) {
+            fprintf(stderr, "secrets_get: %s: %s (%s)\n", argv[i], tv_strerror(r),
+                    tv_client_last_error(c));
+            rc = 1;
+            continue;
+        }
+        fwrite(v, 1, len, stdout);
+        fputc('\n', stdout);
+        tv_free_secret(v);
+    }
+out:
+    tv_session_free(s);
+    tv_client_close(c);
+    return rc;
+usage:
+    fprintf(stderr, "usage: secrets_get [-a ADDR] [-t TEE] [-r TEE_ROOT] [-s SIM_STATE_DIR] "
+                    "[-m SIM_MEASUREMENT_FILE] -f FUNCTION -c CODE_FILE SECRET...\n");
+    return 2;
+}

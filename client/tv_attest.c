@@ -1,0 +1,210 @@
+/*
+ * libteevault, function side (DESIGN.md §5): attest from inside a function
+ * runtime's TEE and read secrets sealed to an ephemeral key.
+ *
+ *   tv_attest_function(): Challenge → fresh X25519 key pair (secret half in
+ *   sodium_malloc memory) → evidence from the local TEE backend with
+ *   report_data = seal_attest_binding(nonce, name, code_hash, eph_pk) →
+ *   Attest → session token, set on the connection.
+ *   tv_secrets_get(): Secrets.Get with the session token; the value arrives
+ *   as crypto_box_seal(value, eph_pk) and is opened here into wiped memory.
+ */
+#include "tv_client_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "seal.h"
+#include "seal_producers.h"
+
+#define TV_FN_NAME_MAX   100
+#define TV_CODE_HASH_MAX 64
+
+struct tv_session {
+    tv_client *c; /* borrowed; must outlive the session */
+    uint8_t *sk;  /* X25519 secret key, sodium_malloc */
+    uint8_t pk[crypto_box_PUBLICKEYBYTES];
+    char *token; /* session token, tv_secret_alloc */
+    int64_t expires_at;
+    char name[TV_FN_NAME_MAX + 1];
+};
+
+void tv_session_free(tv_session *s)
+{
+    if (!s)
+        return;
+    if (s->sk)
+        sodium_free(s->sk);
+    tv_free_secret(s->token);
+    sodium_memzero(s, sizeof *s);
+    free(s);
+}
+
+int64_t tv_session_expires_at(const tv_session *s)
+{
+    return s ? s->expires_at : 0;
+}
+
+static int open_backend(tv_client *c, const tv_attest_opts *o, seal_backend **b)
+{
+    seal_options so;
+    int r;
+
+    memset(&so, 0, sizeof so);
+    so.backend = o && o->tee ? o->tee : "sim";
+    so.root = o ? o->tee_root : NULL;
+    so.state_dir = o ? o->sim_state_dir : NULL;
+    so.sim_measurement_file = o ? o->sim_measurement_file : NULL;
+    so.sim_signer = o ? o->sim_signer : NULL;
+    so.sim_svn = o ? o->sim_svn : 0;
+    if (strcmp(so.backend, "sim") == 0 && !so.state_dir)
+        return tv_fail(c, TV_ERR_INVALID, "the sim TEE backend needs sim_state_dir");
+    if ((r = seal_backend_open(&so, b)) < 0)
+        return tv_fail(c, r, "cannot open the %s TEE backend: %s", so.backend, tv_strerror(r));
+    return 0;
+}
+
+int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
+                       size_t code_hash_len, const tv_attest_opts *opts, tv_session **out)
+{
+    Teevault__V1__AttestRequest req;
+    Teevault__V1__AttestResponse *resp = NULL;
+    seal_backend *b = NULL;
+    tv_session *s = NULL;
+    uint8_t nonce[32], rd[SEAL_REPORT_DATA_LEN];
+    uint8_t *ev = NULL;
+    size_t ev_len = 0, tlen;
+    const char *type = NULL;
+    int64_t nonce_exp = 0;
+    int r = TV_ERR_INTERNAL;
+
+    if (!c || !out || (code_hash_len && !code_hash))
+        return TV_ERR_INVALID;
+    if ((r = tv_check_str(c, "function name", function_name, TV_FN_NAME_MAX)) < 0)
+        return r;
+    if (code_hash_len > TV_CODE_HASH_MAX)
+        return tv_fail(c, TV_ERR_INVALID, "code hash longer than %d bytes", TV_CODE_HASH_MAX);
+    if (sodium_init() < 0)
+        return tv_fail(c, TV_ERR_CRYPTO, "libsodium cannot be initialised");
+    if (!(s = calloc(1, sizeof *s)) || !(s->sk = sodium_malloc(crypto_box_SECRETKEYBYTES))) {
+        r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    s->c = c;
+    memcpy(s->name, function_name, strlen(function_name) + 1);
+    if ((r = open_backend(c, opts, &b)) < 0)
+        goto out;
+    if ((r = tv_attest_challenge(c, nonce, &nonce_exp)) < 0)
+        goto out;
+    if (crypto_box_keypair(s->pk, s->sk) != 0) {
+        r = tv_fail(c, TV_ERR_CRYPTO, "cannot make an ephemeral key pair");
+        goto out;
+    }
+    seal_attest_binding(nonce, function_name, strlen(function_name), code_hash, code_hash_len,
+                        s->pk, rd);
+    if ((r = b->ops->evidence(b, rd, &ev, &ev_len, &type)) < 0) {
+        r = tv_fail(c, r, "the %s TEE backend produced no evidence: %s", b->ops->name,
+                    tv_strerror(r));
+        goto out;
+    }
+
+    teevault__v1__attest_request__init(&req);
+    req.evidence.data = ev;
+    req.evidence.len = ev_len;
+    req.evidence_type = (char *)(uintptr_t)type;
+    req.function_name = (char *)(uintptr_t)function_name;
+    req.code_hash.data = (uint8_t *)(uintptr_t)code_hash;
+    req.code_hash.len = code_hash_len;
+    req.eph_pubkey.data = s->pk;
+    req.eph_pubkey.len = sizeof s->pk;
+    req.nonce.data = nonce;
+    req.nonce.len = sizeof nonce;
+    if ((r = tv_call(c, TV_SVC_ATTESTATION, "Attest", &req.base,
+                     &teevault__v1__attest_response__descriptor, (ProtobufCMessage **)&resp)) < 0)
+        goto out;
+    tlen = resp->session_token ? strlen(resp->session_token) : 0;
+    if (tlen == 0 || tlen > 128) {
+        r = tv_fail(c, TV_ERR_PROTOCOL, "the vault returned no usable session token");
+        goto out;
+    }
+    if (!(s->token = tv_secret_strdup(resp->session_token))) {
+        r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    s->expires_at = resp->expires_at;
+    if ((r = tv_client_set_token(c, s->token)) < 0)
+        goto out;
+    *out = s;
+    s = NULL;
+    r = 0;
+out:
+    if (resp) {
+        if (resp->session_token)
+            sodium_memzero(resp->session_token, strlen(resp->session_token));
+        tv_msg_free((ProtobufCMessage *)resp);
+    }
+    free(ev);
+    seal_backend_free(b);
+    sodium_memzero(rd, sizeof rd);
+    tv_session_free(s);
+    return r;
+}
+
+int tv_secrets_get(tv_session *s, const char *name, uint8_t **value, size_t *len)
+{
+    Teevault__V1__GetRequest req;
+    Teevault__V1__GetResponse *resp = NULL;
+    tv_client *c;
+    uint8_t *v = NULL;
+    size_t vlen;
+    int r = TV_ERR_INTERNAL;
+
+    if (!s || !s->c || !value || !len)
+        return TV_ERR_INVALID;
+    c = s->c;
+    if ((r = tv_check_str(c, "secret name", name, TV_NAME_MAX)) < 0)
+        return r;
+    if (s->expires_at && (int64_t)time(NULL) >= s->expires_at)
+        return tv_fail(c, TV_ERR_EXPIRED, "the function session has expired; attest again");
+    /* The connection may have been used with another token meanwhile. */
+    if ((r = tv_client_set_token(c, s->token)) < 0)
+        return r;
+    teevault__v1__get_request__init(&req);
+    req.name = (char *)(uintptr_t)name;
+    if ((r = tv_call(c, TV_SVC_SECRETS, "Get", &req.base, &teevault__v1__get_response__descriptor,
+                     (ProtobufCMessage **)&resp)) < 0)
+        return r;
+    if (resp->value.len) {
+        /* A function must never receive plaintext on the wire. */
+        r = tv_fail(c, TV_ERR_PROTOCOL, "the vault sent an unsealed value to a function session");
+        goto out;
+    }
+    if (resp->sealed_value.len < crypto_box_SEALBYTES) {
+        r = tv_fail(c, TV_ERR_PROTOCOL, "the vault sent no sealed value");
+        goto out;
+    }
+    vlen = resp->sealed_value.len - crypto_box_SEALBYTES;
+    if (!(v = tv_secret_alloc(vlen))) {
+        r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (crypto_box_seal_open(v, resp->sealed_value.data, resp->sealed_value.len, s->pk, s->sk) !=
+        0) {
+        r = tv_fail(c, TV_ERR_INTEGRITY, "the sealed value does not open with this session's key");
+        goto out;
+    }
+    v[vlen] = 0;
+    *value = v;
+    *len = vlen;
+    v = NULL;
+    r = 0;
+out:
+    tv_free_secret(v);
+    if (resp->value.data)
+        sodium_memzero(resp->value.data, resp->value.len);
+    tv_msg_free((ProtobufCMessage *)resp);
+    return r;
+}
