@@ -1,0 +1,314 @@
+/* rpc_secrets: the Secrets handlers on a real store, ACL and principals
+ * (the transport and the audit writer are not involved). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "seal.h"
+#include "teevault.pb-c.h"
+#include "tv_test.h"
+#include "vault.h"
+#include "vault_acl.h"
+#include "vault_config.h"
+#include "vault_db.h"
+#include "vault_keyring.h"
+#include "vault_store.h"
+
+#pragma GCC diagnostic ignored "-Wcast-qual"
+
+static struct vault g_v;
+static vault_config g_cfg;
+static char g_dir[64];
+
+static const vault_method *method(const char *name)
+{
+    for (const vault_method *m = vault_rpc_secrets; m->fn; m++)
+        if (strcmp(m->method, name) == 0)
+            return m;
+    return NULL;
+}
+
+/* Call method with req; on success *resp is the unpacked response (caller
+ * frees with protobuf_c_message_free_unpacked). */
+static int call(const char *name, const vault_principal *p, const ProtobufCMessage *req,
+                ProtobufCMessage **resp, vault_call *cout)
+{
+    static vault_call c;
+    proto_buf out;
+    const vault_method *m = method(name);
+    if (!m)
+        return -999;
+    memset(&c, 0, sizeof(c));
+    c.v = &g_v;
+    c.principal = p;
+    c.service = "teevault.v1.Secrets";
+    c.method = name;
+    proto_buf_init(&out, 0);
+    int r = m->fn(&c, req, &out);
+    if (r == 0 && resp)
+        *resp = protobuf_c_message_unpack(((const ProtobufCMessageDescriptor *)m->req_desc) ==
+                                                  &teevault__v1__get_request__descriptor
+                                              ? &teevault__v1__get_response__descriptor
+                                          : m->req_desc == &teevault__v1__put_request__descriptor
+                                              ? &teevault__v1__put_response__descriptor
+                                          : m->req_desc == &teevault__v1__list_request__descriptor
+                                              ? &teevault__v1__list_response__descriptor
+                                          : m->req_desc == &teevault__v1__name_request__descriptor
+                                              ? &teevault__v1__describe_response__descriptor
+                                              : &teevault__v1__empty__descriptor,
+                                          NULL, out.len, out.d);
+    proto_buf_free(&out);
+    if (cout)
+        *cout = c;
+    return r;
+}
+
+static int put(const vault_principal *p, const char *name, const char *val, vault_call *c)
+{
+    Teevault__V1__PutRequest req = TEEVAULT__V1__PUT_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    req.name = (char *)name;
+    req.value.data = (uint8_t *)val;
+    req.value.len = strlen(val);
+    int r = call("Put", p, &req.base, &resp, c);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return r;
+}
+
+static void test_table(void)
+{
+    const char *names[] = {"Put", "Get", "List", "Describe", "Delete", "Undelete", "Destroy"};
+    for (size_t i = 0; i < 7; i++)
+        CHECK(method(names[i]) != NULL);
+    CHECK_EQ_INT(method("Get")->flags, VAULT_M_READ | VAULT_M_FUNCTION);
+    CHECK_EQ_INT(method("Put")->flags & (VAULT_M_FUNCTION | VAULT_M_PUBLIC), 0);
+}
+
+static void test_operator_flow(void)
+{
+    vault_principal root = {.kind = VAULT_PRINCIPAL_OPERATOR, .root = 1};
+    vault_call c;
+    ProtobufCMessage *resp = NULL;
+
+    CHECK_EQ_INT(put(&root, "app/db", "pw-1", &c), 0);
+    CHECK(strcmp(c.audit_secret, "app/db") == 0 && c.audit_version == 1);
+    CHECK_EQ_INT(put(&root, "app/db", "pw-2", &c), 0);
+    CHECK_EQ_INT(c.audit_version, 2);
+    CHECK_EQ_INT(put(&root, "bad//name", "x", &c), TV_ERR_INVALID);
+    CHECK(strstr(c.errmsg, "invalid secret name \"bad//name\": name has an empty segment") != NULL);
+
+    /* CAS conflict with a clear message. */
+    Teevault__V1__PutRequest pr = TEEVAULT__V1__PUT_REQUEST__INIT;
+    pr.name = "app/db";
+    pr.value.data = (uint8_t *)"x";
+    pr.value.len = 1;
+    pr.cas_set = 1;
+    pr.cas = 1;
+    CHECK_EQ_INT(call("Put", &root, &pr.base, NULL, &c), TV_ERR_CAS);
+    CHECK(strstr(c.errmsg, "is not at version 1") != NULL);
+
+    /* Operator plaintext reads: refused unless configured. */
+    Teevault__V1__GetRequest gr = TEEVAULT__V1__GET_REQUEST__INIT;
+    gr.name = "app/db";
+    g_cfg.operator_plaintext_reads = 0;
+    CHECK_EQ_INT(call("Get", &root, &gr.base, NULL, &c), TV_ERR_DENIED);
+    CHECK(strstr(c.errmsg, "operator_plaintext_reads") != NULL);
+    g_cfg.operator_plaintext_reads = 1;
+    CHECK_EQ_INT(call("Get", &root, &gr.base, &resp, &c), 0);
+    if (resp) {
+        Teevault__V1__GetResponse *g = (Teevault__V1__GetResponse *)resp;
+        CHECK(g->version == 2 && g->value.len == 4 && memcmp(g->value.data, "pw-2", 4) == 0);
+        CHECK_EQ_INT(g->sealed_value.len, 0);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+    }
+    gr.version = 1;
+    CHECK_EQ_INT(call("Get", &root, &gr.base, &resp, &c), 0);
+    if (resp) {
+        Teevault__V1__GetResponse *g = (Teevault__V1__GetResponse *)resp;
+        CHECK(g->version == 1 && g->value.len == 4 && memcmp(g->value.data, "pw-1", 4) == 0);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+    }
+    gr.version = 7;
+    CHECK_EQ_INT(call("Get", &root, &gr.base, NULL, &c), TV_ERR_NOT_FOUND);
+    CHECK(strstr(c.errmsg, "has no version 7") != NULL);
+
+    /* A large value grows the reused buffer. */
+    char *big = malloc(300001);
+    memset(big, 'B', 300000);
+    big[300000] = '\0';
+    CHECK_EQ_INT(put(&root, "app/big", big, &c), 0);
+    gr.name = "app/big";
+    gr.version = 0;
+    CHECK_EQ_INT(call("Get", &root, &gr.base, &resp, &c), 0);
+    if (resp) {
+        Teevault__V1__GetResponse *g = (Teevault__V1__GetResponse *)resp;
+        CHECK(g->value.len == 300000 && memcmp(g->value.data, big, 300000) == 0);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+    }
+    free(big);
+
+    /* Describe, List. */
+    Teevault__V1__NameRequest nr = TEEVAULT__V1__NAME_REQUEST__INIT;
+    nr.name = "app/db";
+    CHECK_EQ_INT(call("Describe", &root, &nr.base, &resp, &c), 0);
+    if (resp) {
+        Teevault__V1__DescribeResponse *d = (Teevault__V1__DescribeResponse *)resp;
+        CHECK(d->current_version == 2 && d->n_versions == 2 && d->max_versions == 10);
+        CHECK(d->n_versions == 2 && d->versions[0]->kek_epoch == 1 &&
+              d->versions[1]->deleted_at == 0);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+    }
+    Teevault__V1__ListRequest lr = TEEVAULT__V1__LIST_REQUEST__INIT;
+    lr.prefix = "app/";
+    lr.limit = 1;
+    CHECK_EQ_INT(call("List", &root, &lr.base, &resp, &c), 0);
+    if (resp) {
+        Teevault__V1__ListResponse *l = (Teevault__V1__ListResponse *)resp;
+        CHECK(l->n_names == 1 && strcmp(l->names[0], "app/big") == 0 && l->next_cursor[0]);
+        char cur[1200];
+        snprintf(cur, sizeof cur, "%s", l->next_cursor);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+        lr.cursor = cur;
+        CHECK_EQ_INT(call("List", &root, &lr.base, &resp, &c), 0);
+        if (resp) {
+            l = (Teevault__V1__ListResponse *)resp;
+            CHECK(l->n_names == 1 && strcmp(l->names[0], "app/db") == 0 && !l->next_cursor[0]);
+            protobuf_c_message_free_unpacked(resp, NULL);
+            resp = NULL;
+        }
+        lr.cursor = "junk";
+        CHECK_EQ_INT(call("List", &root, &lr.base, NULL, &c), TV_ERR_INVALID);
+        CHECK(strstr(c.errmsg, "invalid cursor") != NULL);
+    }
+
+    /* Delete (empty = latest), Undelete (empty = newest deleted), Destroy (empty = newest). */
+    Teevault__V1__VersionsRequest vr = TEEVAULT__V1__VERSIONS_REQUEST__INIT;
+    vr.name = "app/db";
+    CHECK_EQ_INT(call("Delete", &root, &vr.base, NULL, &c), 0);
+    gr.name = "app/db";
+    gr.version = 0;
+    CHECK_EQ_INT(call("Get", &root, &gr.base, &resp, &c), 0); /* falls back to v1 */
+    if (resp) {
+        CHECK_EQ_INT(((Teevault__V1__GetResponse *)resp)->version, 1);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+    }
+    CHECK_EQ_INT(call("Undelete", &root, &vr.base, NULL, &c), 0);
+    CHECK_EQ_INT(c.audit_version, 2);
+    CHECK_EQ_INT(call("Destroy", &root, &vr.base, NULL, &c), 0);
+    CHECK_EQ_INT(c.audit_version, 2);
+    gr.version = 2;
+    CHECK_EQ_INT(call("Get", &root, &gr.base, NULL, &c), TV_ERR_DESTROYED);
+    uint64_t two = 2;
+    vr.versions = &two;
+    vr.n_versions = 1;
+    CHECK_EQ_INT(call("Undelete", &root, &vr.base, NULL, &c), TV_ERR_DESTROYED);
+    CHECK(strstr(c.errmsg, "cannot be undeleted") != NULL);
+}
+
+static void test_acl_and_functions(void)
+{
+    vault_principal root = {.kind = VAULT_PRINCIPAL_OPERATOR, .root = 1};
+    char *pols[] = {"fnpol"};
+    vault_principal alice = {.kind = VAULT_PRINCIPAL_OPERATOR, .policies = pols, .n_policies = 1};
+    vault_principal fn = {.kind = VAULT_PRINCIPAL_FUNCTION, .policies = pols, .n_policies = 1};
+    uint8_t sk[crypto_box_SECRETKEYBYTES];
+    vault_call c;
+    ProtobufCMessage *resp = NULL;
+    MDB_txn *txn;
+    char err[200];
+    const char *text = "path \"fn/*\" { capabilities = [\"read\", \"update\"] }\n"
+                       "path \"new/*\" { capabilities = [\"create\"] }\n";
+
+    crypto_box_keypair(fn.eph_pk, sk);
+    snprintf(fn.id, sizeof fn.id, "fn-a");
+    CHECK_EQ_INT(vault_db_wtxn(g_v.db, &txn), 0);
+    CHECK_EQ_INT(vault_acl_store_put(g_v.db, txn, "fnpol", text, strlen(text), 0, err, sizeof err),
+                 0);
+    CHECK_EQ_INT(vault_db_commit(txn), 0);
+    CHECK_EQ_INT(put(&root, "fn/key", "function-secret", &c), 0);
+    CHECK_EQ_INT(put(&root, "other/key", "not-yours", &c), 0);
+
+    /* Function: sealed to the session key, never plaintext in the reply. */
+    g_cfg.operator_plaintext_reads = 1;
+    Teevault__V1__GetRequest gr = TEEVAULT__V1__GET_REQUEST__INIT;
+    gr.name = "fn/key";
+    CHECK_EQ_INT(call("Get", &fn, &gr.base, &resp, &c), 0);
+    if (resp) {
+        Teevault__V1__GetResponse *g = (Teevault__V1__GetResponse *)resp;
+        uint8_t pt[64];
+        CHECK_EQ_INT(g->value.len, 0);
+        CHECK_EQ_INT(g->sealed_value.len, 15 + crypto_box_SEALBYTES);
+        CHECK(memmem(g->sealed_value.data, g->sealed_value.len, "function-secret", 15) == NULL);
+        CHECK_EQ_INT(
+            crypto_box_seal_open(pt, g->sealed_value.data, g->sealed_value.len, fn.eph_pk, sk), 0);
+        CHECK(memcmp(pt, "function-secret", 15) == 0);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+    }
+    gr.name = "other/key";
+    CHECK_EQ_INT(call("Get", &fn, &gr.base, NULL, &c), TV_ERR_DENIED);
+    CHECK(strstr(c.errmsg, "permission denied: Get needs read on \"other/key\"") != NULL);
+
+    /* Operator alice: update existing fn/key ok; create fn/other refused;
+     * create new/x ok, updating it refused; delete refused; destroy refused. */
+    CHECK_EQ_INT(put(&alice, "fn/key", "v2", &c), 0);
+    CHECK_EQ_INT(put(&alice, "fn/other", "x", &c), TV_ERR_DENIED);
+    CHECK(strstr(c.errmsg, "needs create") != NULL);
+    CHECK_EQ_INT(put(&alice, "new/x", "x", &c), 0);
+    CHECK_EQ_INT(put(&alice, "new/x", "y", &c), TV_ERR_DENIED); /* now an update */
+    CHECK(strstr(c.errmsg, "needs update") != NULL);
+    Teevault__V1__VersionsRequest vr = TEEVAULT__V1__VERSIONS_REQUEST__INIT;
+    vr.name = "fn/key";
+    CHECK_EQ_INT(call("Delete", &alice, &vr.base, NULL, &c), TV_ERR_DENIED);
+    CHECK_EQ_INT(call("Destroy", &alice, &vr.base, NULL, &c), TV_ERR_DENIED);
+    Teevault__V1__NameRequest nr = TEEVAULT__V1__NAME_REQUEST__INIT;
+    nr.name = "fn/key";
+    CHECK_EQ_INT(call("Describe", &alice, &nr.base, &resp, &c), 0); /* read suffices */
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    Teevault__V1__ListRequest lr = TEEVAULT__V1__LIST_REQUEST__INIT;
+    lr.prefix = "fn/";
+    CHECK_EQ_INT(call("List", &alice, &lr.base, NULL, &c), TV_ERR_DENIED);
+    sodium_memzero(sk, sizeof sk);
+}
+
+int main(void)
+{
+    seal_backend *b = NULL;
+    if (sodium_init() < 0)
+        return 1;
+    snprintf(g_dir, sizeof g_dir, "/tmp/tv-test-rpcsec-XXXXXX");
+    if (!mkdtemp(g_dir))
+        return 1;
+    seal_options so = {.backend = "sim", .state_dir = g_dir};
+    if (vault_config_defaults(&g_cfg) < 0 || seal_backend_open(&so, &b) < 0 ||
+        vault_db_open(g_dir, 0, &g_v.db) < 0 ||
+        vault_keyring_init(g_v.db, b, SEAL_POLICY_SIGNER, NULL, 0, NULL, NULL, &g_v.kr) < 0 ||
+        vault_store_open(g_v.db, g_v.kr, NULL, &g_v.store) < 0)
+        return 1;
+    g_v.cfg = &g_cfg;
+    g_v.seal = b;
+    RUN(test_table);
+    RUN(test_operator_flow);
+    RUN(test_acl_and_functions);
+    vault_store_free(g_v.store);
+    vault_keyring_free(g_v.kr);
+    vault_db_close(g_v.db);
+    seal_backend_free(b);
+    vault_config_free(&g_cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup failed\n");
+    return tv_test_finish();
+}
