@@ -35,6 +35,8 @@ static vault_auth_params g_params = {
     .max_ttl = 30 * 24 * 3600,
     .backoff_base_ms = 250,
     .backoff_max_ms = 30000,
+    .login_rate = 2,
+    .login_burst = 5,
 };
 
 void vault_auth_params_default(vault_auth_params *p)
@@ -46,11 +48,17 @@ void vault_auth_params_default(vault_auth_params *p)
     p->max_ttl = 30 * 24 * 3600;
     p->backoff_base_ms = 250;
     p->backoff_max_ms = 30000;
+    p->login_rate = 2;
+    p->login_burst = 5;
 }
 
 /* Dummy hash for unknown users, so "no such user" costs the same Argon2id
  * work as a wrong password. Regenerated when the parameters change. */
 static char g_dummy_hash[ENCODED_MAX];
+
+/* Global budget for password verifications (token bucket in milli-tokens). */
+static int64_t g_bucket_milli = -1; /* -1: full, set on first use */
+static int64_t g_bucket_last_ms;
 
 int vault_auth_configure(const vault_auth_params *p)
 {
@@ -66,6 +74,7 @@ int vault_auth_configure(const vault_auth_params *p)
         return TV_ERR_INVALID;
     g_params = *p;
     g_dummy_hash[0] = '\0';
+    g_bucket_milli = -1;
     return 0;
 }
 
@@ -854,6 +863,7 @@ static backoff_slot g_backoff[BACKOFF_SLOTS];
 void vault_auth_backoff_reset(void)
 {
     memset(g_backoff, 0, sizeof(g_backoff));
+    g_bucket_milli = -1;
 }
 
 /* Length of peer's address without the port: "10.0.0.1:5000" -> "10.0.0.1",
@@ -942,44 +952,133 @@ static const char *dummy_hash(void)
     return g_dummy_hash;
 }
 
-int vault_auth_login(struct vault *v, MDB_txn *txn, const char *user, const char *password,
-                     size_t pwlen, const char *peer, int64_t now_ms, char *out, size_t outlen,
-                     vault_token_info *info, uint32_t *delay_ms)
+static int budget_take(int64_t now_ms, uint32_t *delay_ms)
+{
+    if (g_params.login_rate == 0)
+        return 0;
+    int64_t cap = (int64_t)g_params.login_burst * 1000;
+    if (g_bucket_milli < 0) {
+        g_bucket_milli = cap;
+        g_bucket_last_ms = now_ms;
+    }
+    if (now_ms > g_bucket_last_ms) {
+        g_bucket_milli += (now_ms - g_bucket_last_ms) * (int64_t)g_params.login_rate;
+        if (g_bucket_milli > cap)
+            g_bucket_milli = cap;
+        g_bucket_last_ms = now_ms;
+    }
+    if (g_bucket_milli < 1000) {
+        int64_t need = 1000 - g_bucket_milli;
+        *delay_ms = (uint32_t)((need + g_params.login_rate - 1) / g_params.login_rate);
+        return TV_ERR_RESOURCE;
+    }
+    g_bucket_milli -= 1000;
+    return 0;
+}
+
+struct vault_login {
+    char user[VAULT_USER_NAME_MAX + 1];
+    uint8_t key[16];       /* back-off key */
+    char enc[ENCODED_MAX]; /* hash to verify against (the dummy for unknown users) */
+    int known;
+    char *pw; /* sodium_malloc'd copy */
+    size_t pwlen;
+    int result; /* after verify: 0 match, TV_ERR_UNAUTHENTICATED, TV_ERR_NOMEM, -1 not run */
+};
+
+void vault_auth_login_free(vault_login *job)
+{
+    if (!job)
+        return;
+    if (job->pw)
+        sodium_free(job->pw);
+    sodium_memzero(job, sizeof(*job));
+    free(job);
+}
+
+int vault_auth_login_begin(struct vault *v, const char *user, const char *password, size_t pwlen,
+                           const char *peer, int64_t now_ms, vault_login **out, uint32_t *delay_ms)
 {
     int r = TV_ERR_INTERNAL;
+    vault_login *job = NULL;
+    MDB_txn *txn = NULL;
     bool own = false;
-    char enc[ENCODED_MAX];
-    uint8_t key[16];
-    vault_user_info ui;
-    memset(&ui, 0, sizeof(ui));
-    enc[0] = '\0';
     *delay_ms = 0;
 
     if (!peer)
         peer = "";
     if (!vault_auth_user_name_valid(user) || !password_valid(password, pwlen))
         return TV_ERR_INVALID;
-    backoff_key(user, peer, key);
-    backoff_slot *s = backoff_find(key, now_ms, false);
+    if (!(job = calloc(1, sizeof(*job))))
+        return TV_ERR_NOMEM;
+    job->result = -1;
+    snprintf(job->user, sizeof(job->user), "%s", user);
+    backoff_key(user, peer, job->key);
+    backoff_slot *s = backoff_find(job->key, now_ms, false);
     if (s && now_ms < s->locked_until_ms) {
         /* Locked: refuse without looking at the password, and hold the reply. */
         *delay_ms = (uint32_t)(s->locked_until_ms - now_ms);
-        return TV_ERR_RESOURCE;
+        r = TV_ERR_RESOURCE;
+        goto out;
     }
-    if ((r = own_wtxn(v, &txn, &own)) < 0)
-        return r;
-    r = user_read(v, txn, user, enc, sizeof(enc), &ui);
+    if ((r = budget_take(now_ms, delay_ms)) < 0)
+        goto out;
+    if ((r = own_rtxn(v, &txn, &own)) < 0)
+        goto out;
+    vault_user_info ui;
+    memset(&ui, 0, sizeof(ui));
+    r = user_read(v, txn, user, job->enc, sizeof(job->enc), &ui);
+    vault_user_info_clear(&ui);
     if (r < 0 && r != TV_ERR_NOT_FOUND)
         goto out;
-    bool known = r == 0;
-    const char *h = known ? enc : dummy_hash();
-    int rc = h[0] ? argon2id_verify(h, password, pwlen) : ARGON2_VERIFY_MISMATCH;
-    if (rc == ARGON2_MEMORY_ALLOCATION_ERROR) {
+    job->known = r == 0;
+    if (!job->known)
+        snprintf(job->enc, sizeof(job->enc), "%s", dummy_hash());
+    if (!(job->pw = sodium_malloc(pwlen))) {
         r = TV_ERR_NOMEM;
         goto out;
     }
-    if (!known || rc != ARGON2_OK) {
-        if ((s = backoff_find(key, now_ms, true)) != NULL) {
+    memcpy(job->pw, password, pwlen);
+    job->pwlen = pwlen;
+    *out = job;
+    job = NULL;
+    r = 0;
+out:
+    if (own)
+        mdb_txn_abort(txn);
+    vault_auth_login_free(job);
+    return r;
+}
+
+void vault_auth_login_verify(vault_login *job)
+{
+    int rc = job->enc[0] ? argon2id_verify(job->enc, job->pw, job->pwlen) : ARGON2_VERIFY_MISMATCH;
+    if (rc == ARGON2_MEMORY_ALLOCATION_ERROR)
+        job->result = TV_ERR_NOMEM;
+    else
+        job->result = (rc == ARGON2_OK && job->known) ? 0 : TV_ERR_UNAUTHENTICATED;
+    sodium_memzero(job->pw, job->pwlen);
+}
+
+int vault_auth_login_finish(struct vault *v, MDB_txn *txn, vault_login *job, int64_t now_ms,
+                            char *out, size_t outlen, vault_token_info *info, uint32_t *delay_ms)
+{
+    int r = TV_ERR_INTERNAL;
+    bool own = false;
+    char enc[ENCODED_MAX];
+    vault_user_info ui;
+    backoff_slot *s;
+    memset(&ui, 0, sizeof(ui));
+    *delay_ms = 0;
+
+    if (job->result == -1)
+        vault_auth_login_verify(job);
+    if (job->result == TV_ERR_NOMEM) {
+        r = TV_ERR_NOMEM;
+        goto done;
+    }
+    if (job->result != 0) {
+        if ((s = backoff_find(job->key, now_ms, true)) != NULL) {
             if (s->failures < UINT32_MAX)
                 s->failures++;
             s->last_ms = now_ms;
@@ -987,15 +1086,40 @@ int vault_auth_login(struct vault *v, MDB_txn *txn, const char *user, const char
             s->locked_until_ms = now_ms + *delay_ms;
         }
         r = TV_ERR_UNAUTHENTICATED;
+        goto done;
+    }
+    if ((r = own_wtxn(v, &txn, &own)) < 0)
+        goto done;
+    /* Re-read: the user may have been deleted or its password changed while
+     * the hash was being verified (possibly on another thread). */
+    r = user_read(v, txn, job->user, enc, sizeof(enc), &ui);
+    if (r == TV_ERR_NOT_FOUND || (r == 0 && strcmp(enc, job->enc) != 0)) {
+        r = TV_ERR_UNAUTHENTICATED;
         goto out;
     }
-    if ((s = backoff_find(key, now_ms, false)) != NULL)
+    if (r < 0)
+        goto out;
+    if ((s = backoff_find(job->key, now_ms, false)) != NULL)
         memset(s, 0, sizeof(*s));
-    r = vault_auth_token_create(v, txn, user, user, ui.policies, ui.n_policies, 0, 0, now_ms / 1000,
-                                out, outlen, info);
+    r = vault_auth_token_create(v, txn, job->user, job->user, ui.policies, ui.n_policies, 0, 0,
+                                now_ms / 1000, out, outlen, info);
 out:
+    r = own_finish(txn, own, r);
+done:
     vault_user_info_clear(&ui);
     sodium_memzero(enc, sizeof(enc));
-    sodium_memzero(key, sizeof(key));
-    return own_finish(txn, own, r);
+    vault_auth_login_free(job);
+    return r;
+}
+
+int vault_auth_login(struct vault *v, MDB_txn *txn, const char *user, const char *password,
+                     size_t pwlen, const char *peer, int64_t now_ms, char *out, size_t outlen,
+                     vault_token_info *info, uint32_t *delay_ms)
+{
+    vault_login *job = NULL;
+    int r = vault_auth_login_begin(v, user, password, pwlen, peer, now_ms, &job, delay_ms);
+    if (r < 0)
+        return r;
+    vault_auth_login_verify(job);
+    return vault_auth_login_finish(v, txn, job, now_ms, out, outlen, info, delay_ms);
 }

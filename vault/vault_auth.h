@@ -43,7 +43,8 @@
 #define VAULT_DISPLAY_NAME_MAX 64
 
 /* Tunables. Defaults: Argon2id t=3, m=64 MiB, p=1; login/create TTL 24 h,
- * max TTL 30 days; back-off 250 ms doubling to 30 s. */
+ * max TTL 30 days; back-off 250 ms doubling to 30 s; 2 password
+ * verifications per second (burst 5) across all users. */
 typedef struct vault_auth_params {
     uint32_t argon2_t;     /* iterations, >= 1 */
     uint32_t argon2_m_kib; /* memory in KiB, >= 8 * argon2_p */
@@ -52,6 +53,10 @@ typedef struct vault_auth_params {
     int64_t max_ttl;       /* seconds; longer requests are clamped */
     uint32_t backoff_base_ms;
     uint32_t backoff_max_ms;
+    uint32_t login_rate;  /* password verifications per second, all users together
+                             (0 = unlimited); bounds the Argon2id work strangers
+                             can make the event loop do */
+    uint32_t login_burst; /* bucket size for login_rate, >= 1 when login_rate > 0 */
 } vault_auth_params;
 
 /* Fill p with the defaults above. */
@@ -184,12 +189,38 @@ int vault_auth_user_list(struct vault *v, MDB_txn *txn, vault_user_info **users,
  * should hold the reply (0 on success).
  * Errors: TV_ERR_UNAUTHENTICATED (unknown user or wrong password: one message
  * for both), TV_ERR_RESOURCE (locked out by back-off; password not checked),
- * TV_ERR_INVALID (malformed name/password), TV_ERR_CRYPTO, storage errors. */
+ * TV_ERR_RESOURCE also when the global login budget (login_rate) is spent.
+ * TV_ERR_INVALID (malformed name/password), TV_ERR_NOMEM, storage errors. */
 int vault_auth_login(struct vault *v, MDB_txn *txn, const char *user, const char *password,
                      size_t pwlen, const char *peer, int64_t now_ms, char *out, size_t outlen,
                      vault_token_info *info, uint32_t *delay_ms) TV_WUR;
 
-/* Forget all back-off state (tests, and after a restart it is empty anyway). */
+/*
+ * The same login in three steps, so the server can run the Argon2id work
+ * (~0.3 s of CPU at the default cost) off the event-loop thread:
+ *   begin   (event loop)  validate, back-off and budget check, read the user
+ *                         record; copies the password into sodium_malloc memory.
+ *                         Errors as vault_auth_login (TV_ERR_RESOURCE with
+ *                         *delay_ms when locked out or over the budget).
+ *   verify  (any thread)  Argon2id; touches nothing but the job; wipes the
+ *                         password copy.
+ *   finish  (event loop)  back-off bookkeeping; on success re-reads the user
+ *                         (deleted or password changed meanwhile: refused) and
+ *                         creates the token in txn (NULL = own). Always frees
+ *                         the job; runs verify itself if it has not run.
+ * vault_auth_login_free abandons a job (e.g. the connection went away).
+ */
+typedef struct vault_login vault_login;
+int vault_auth_login_begin(struct vault *v, const char *user, const char *password, size_t pwlen,
+                           const char *peer, int64_t now_ms, vault_login **job,
+                           uint32_t *delay_ms) TV_WUR;
+void vault_auth_login_verify(vault_login *job);
+int vault_auth_login_finish(struct vault *v, MDB_txn *txn, vault_login *job, int64_t now_ms,
+                            char *out, size_t outlen, vault_token_info *info,
+                            uint32_t *delay_ms) TV_WUR;
+void vault_auth_login_free(vault_login *job);
+
+/* Forget all back-off and budget state (tests; after a restart it is empty anyway). */
 void vault_auth_backoff_reset(void);
 
 /* Fill a principal from a token record / user record (heap copies of the

@@ -41,6 +41,7 @@ static void setup(void)
     vault_auth_params_default(&p);
     p.argon2_t = 1;
     p.argon2_m_kib = 1024;
+    p.login_rate = 0; /* the budget has its own test */
     if (vault_auth_configure(&p) != 0) {
         fprintf(stderr, "vault_auth_configure failed\n");
         exit(1);
@@ -440,6 +441,87 @@ static void test_passwd_and_delete(void)
     vault_token_info_clear(&ti);
 }
 
+static void test_budget(void)
+{
+    vault_auth_params p;
+    vault_auth_params_default(&p);
+    CHECK_EQ_INT(p.login_rate, 2);
+    CHECK_EQ_INT(p.login_burst, 5);
+    p.argon2_t = 1;
+    p.argon2_m_kib = 1024;
+    p.login_rate = 2;
+    p.login_burst = 3;
+    CHECK_EQ_INT(vault_auth_configure(&p), 0);
+    vault_auth_backoff_reset();
+    char tok[VAULT_TOKEN_BUF];
+    vault_token_info ti;
+    uint32_t delay = 0;
+    int64_t t = 1700000000000LL;
+    memset(&ti, 0, sizeof(ti));
+    /* three from different peers pass the budget (they fail on the password) */
+    for (int i = 0; i < 3; i++) {
+        char peer[32];
+        snprintf(peer, sizeof(peer), "10.1.0.%d:1", i);
+        CHECK_EQ_INT(
+            vault_auth_login(&g_v, NULL, "bob", "nope", 4, peer, t, tok, sizeof(tok), &ti, &delay),
+            TV_ERR_UNAUTHENTICATED);
+    }
+    /* the fourth is refused before any Argon2id work, even with the right password */
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.1.0.9:1", t, tok, sizeof(tok),
+                                  &ti, &delay),
+                 TV_ERR_RESOURCE);
+    CHECK_EQ_INT(delay, 500);
+    /* 500 ms later one verification is available again */
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.1.0.9:1", t + 500, tok,
+                                  sizeof(tok), &ti, &delay),
+                 0);
+    vault_token_info_clear(&ti);
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.1.0.9:1", t + 500, tok,
+                                  sizeof(tok), &ti, &delay),
+                 TV_ERR_RESOURCE);
+    p.login_rate = 0;
+    CHECK_EQ_INT(vault_auth_configure(&p), 0);
+    vault_auth_backoff_reset();
+}
+
+static void test_login_steps(void)
+{
+    char tok[VAULT_TOKEN_BUF];
+    vault_token_info ti;
+    vault_login *job = NULL;
+    uint32_t delay = 0;
+    int64_t t = (int64_t)time(NULL) * 1000;
+    memset(&ti, 0, sizeof(ti));
+    vault_auth_backoff_reset();
+
+    CHECK_EQ_INT(vault_auth_user_add(&g_v, NULL, "gina", "pw-gina", 7, NULL, 0, 1), 0);
+    /* user deleted while the hash was verified: refused */
+    CHECK_EQ_INT(vault_auth_login_begin(&g_v, "gina", "pw-gina", 7, "unix", t, &job, &delay), 0);
+    vault_auth_login_verify(job);
+    CHECK_EQ_INT(vault_auth_user_delete(&g_v, NULL, "gina", NULL), 0);
+    CHECK_EQ_INT(vault_auth_login_finish(&g_v, NULL, job, t, tok, sizeof(tok), &ti, &delay),
+                 TV_ERR_UNAUTHENTICATED);
+    /* password changed meanwhile: refused */
+    CHECK_EQ_INT(vault_auth_user_add(&g_v, NULL, "gina", "pw-gina", 7, NULL, 0, 1), 0);
+    CHECK_EQ_INT(vault_auth_login_begin(&g_v, "gina", "pw-gina", 7, "unix", t, &job, &delay), 0);
+    vault_auth_login_verify(job);
+    CHECK_EQ_INT(vault_auth_user_passwd(&g_v, NULL, "gina", "pw-gina", 7), 0);
+    CHECK_EQ_INT(vault_auth_login_finish(&g_v, NULL, job, t, tok, sizeof(tok), &ti, &delay),
+                 TV_ERR_UNAUTHENTICATED);
+    /* the normal path, and an abandoned job */
+    CHECK_EQ_INT(vault_auth_login_begin(&g_v, "gina", "pw-gina", 7, "unix", t, &job, &delay), 0);
+    vault_auth_login_free(job);
+    job = NULL;
+    vault_auth_backoff_reset();
+    CHECK_EQ_INT(vault_auth_login_begin(&g_v, "gina", "pw-gina", 7, "unix", t, &job, &delay), 0);
+    vault_auth_login_verify(job);
+    CHECK_EQ_INT(vault_auth_login_finish(&g_v, NULL, job, t, tok, sizeof(tok), &ti, &delay), 0);
+    CHECK(!strcmp(ti.user, "gina"));
+    vault_token_info_clear(&ti);
+    CHECK_EQ_INT(vault_auth_user_delete(&g_v, NULL, "gina", NULL), 0);
+    vault_auth_backoff_reset();
+}
+
 /* ---------------------------------------------------------------- handlers */
 
 static const vault_method *find(const vault_method *tab, const char *method)
@@ -691,6 +773,8 @@ int main(void)
     RUN(test_tokens);
     RUN(test_root_token);
     RUN(test_passwd_and_delete);
+    RUN(test_budget);
+    RUN(test_login_steps);
     RUN(test_handlers);
     teardown();
     return tv_test_finish();
