@@ -4,8 +4,7 @@
  * Supported evidence: Intel SGX DCAP quote v3 (ECDSA P-256, PCK chain in
  * certification data type 5), Intel TDX quote v4 and v5, AMD SEV-SNP report
  * v2/v3 (+ v5 layout) signed by a VCEK or VLEK (ECDSA P-384). Sim reports
- * are engineer E's format; seal_verify_evidence() dispatches them when the
- * sim verifier is linked (see seal_evidence.c).
+ * (seal_sim_report.h) are dispatched to seal_sim_verify_verdict().
  *
  * Verification = (1) parse, (2) every signature and the certificate chain up
  * to a vendor root pinned by SHA-256 fingerprint, at the evaluation time,
@@ -169,22 +168,34 @@ int seal_collateral_from_parts(const uint8_t *tcb_info_resp, size_t tcb_info_len
                                size_t root_crl_len, seal_collateral **out) TV_WUR;
 void seal_collateral_free(seal_collateral *c);
 
-/* Extra inputs besides the evidence bytes. All optional (NULL/0). */
+/* Extra inputs besides the evidence bytes. All optional (NULL/0). Buffers are
+ * borrowed for the duration of the call.
+ *   root:   a root certificate (PEM/DER) to anchor on; it is trusted only if
+ *           its fingerprint is pinned (a self-signed root inside the evidence
+ *           or chain is used the same way).
+ *   vcek:   SNP: the VCEK or VLEK certificate (PEM/DER). Required for SNP.
+ *   chain:  SNP: ASK (or ASVK) ‖ ARK, PEM. Required for SNP.
+ *           SGX/TDX: a PCK chain PEM replacing the one inside the quote.
+ *   crl:    SNP: optional AMD CRL (DER/PEM, issued by the ARK) checked
+ *           against the ASK/ASVK.
+ *   sim_pk: sim: the pinned platform public key (32 raw bytes).
+ * CRLs for SGX/TDX come from the collateral: the PCK CRL is checked against
+ * the PCK leaf; when the collateral has the root CA CRL every certificate of
+ * the PCK and TCB-signing chains is checked too (root CRL absent: leaf only,
+ * TCB-signing chain unchecked). */
 typedef struct seal_verify_inputs {
     enum seal_ev_type type;            /* SEAL_EV_UNKNOWN = auto-detect */
     const seal_collateral *collateral; /* SGX/TDX */
     const uint8_t *root;
-    size_t root_len; /* a root certificate (PEM/DER) to anchor on; must
-                        still match a pinned fingerprint */
+    size_t root_len;
     const uint8_t *vcek;
-    size_t vcek_len; /* SNP: VCEK or VLEK certificate (PEM/DER) */
+    size_t vcek_len;
     const uint8_t *chain;
-    size_t chain_len; /* SNP: ASK/ASVK ‖ ARK PEM. SGX/TDX: PCK chain PEM
-                         overriding the quote's own */
+    size_t chain_len;
     const uint8_t *crl;
-    size_t crl_len; /* SNP: optional AMD CRL (DER/PEM) */
+    size_t crl_len;
     const uint8_t *sim_pk;
-    size_t sim_pk_len; /* sim: pinned platform public key (32 B raw) */
+    size_t sim_pk_len;
 } seal_verify_inputs;
 
 /* Verify evidence and apply the policy.
@@ -193,8 +204,13 @@ typedef struct seal_verify_inputs {
  * a signature, chain, CRL, binding or collateral check failed (incl. root not
  * pinned, expired certificate at the evaluation time). TV_ERR_POLICY:
  * verified but refused (debug, TCB status not accepted, no TCB level
- * matches, collateral missing). TV_ERR_UNIMPLEMENTED: sim verifier not
- * linked. TV_ERR_NOMEM / TV_ERR_CRYPTO on library failure.
+ * matches, collateral missing). Sim evidence is delegated to
+ * seal_sim_verify_verdict() (seal_sim_report.h; TV_ERR_INVALID when no sim
+ * key is pinned). TV_ERR_INVALID: out is NULL. TV_ERR_NOMEM / TV_ERR_CRYPTO
+ * on library failure.
+ * Trailing bytes after a DCAP quote's declared signature data are ignored
+ * (real quotes carry padding or text there); everything inside the declared
+ * length must parse exactly. SNP reports must be exactly 1184 bytes.
  * WARNING: unlike most teevault functions, *out is ALWAYS filled (zeroed
  * first, then everything that was learnt, with verdict->reason) so callers
  * can show why evidence was refused. Only trust its claims when the return

@@ -10,6 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "seal_verify.h"
 #include "tv_test.h"
 
@@ -94,6 +98,45 @@ static int verify_bundle(const uint8_t *ev, size_t n, const char *coll_rel,
     seal_collateral_free(c);
     free(cj);
     return r;
+}
+
+/* The hardcoded vendor root fingerprints are those of the vendor files. */
+static void test_vendor_roots(void)
+{
+    size_t n, nr;
+    const uint8_t(*roots)[32] = seal_vendor_roots(&nr);
+    const char *files[3] = {"sgx/TrustedRootCA.der", "snp/go-sev-guest/ask_ark_milan.pem",
+                            "snp/go-sev-guest/ask_ark_genoa.pem"};
+    for (int i = 0; i < 3; i++) {
+        uint8_t *d = load(files[i], &n);
+        uint8_t fp[32];
+        unsigned fl = 32;
+        X509 *x = NULL;
+        CHECK(d != NULL);
+        if (!d)
+            continue;
+        if (i == 0) {
+            const unsigned char *p = d;
+            x = d2i_X509(NULL, &p, (long)n);
+        } else {
+            /* the ARK is the second certificate of the ASK ‖ ARK file */
+            BIO *b = BIO_new_mem_buf(d, (int)n);
+            X509 *ask = PEM_read_bio_X509(b, NULL, NULL, NULL);
+            x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+            X509_free(ask);
+            BIO_free(b);
+        }
+        CHECK(x != NULL);
+        if (x && X509_digest(x, EVP_sha256(), fp, &fl)) {
+            int found = 0;
+            for (size_t k = 0; k < nr; k++)
+                found |= memcmp(roots[k], fp, 32) == 0;
+            CHECK(found);
+            CHECK(memcmp(roots[i], fp, 32) == 0);
+        }
+        X509_free(x);
+        free(d);
+    }
 }
 
 /* ---- SGX ---- */
@@ -625,6 +668,7 @@ int main(void)
         printf("SKIP: %s not present\n", g_dir);
         return 0;
     }
+    RUN(test_vendor_roots);
     RUN(test_sgx_quote);
     RUN(test_sgx_tamper);
     RUN(test_sgx_tcbinfo_tamper);
