@@ -20,5 +20,19 @@ cp "$TV_HERE/ttrpc_go/main.go" "$GP/src/tvconf/"
 
 tv_start_dev
 "$TV_DIR/ttrpc-conformance" "$TV_SOCK" || tv_fail "Go ttrpc client checks failed"
+
+# Secrets.Get: put a secret with the CLI (libteevault), read it with Go ttrpc.
+# 200 KiB: over the 16 KiB pre-auth cap both ways (tv_conn shows the token
+# first; the reply frame is large too).
+[ -x "$TV_BIN/teevault" ] || tv_fail "teevault CLI not built"
+head -c 204800 /dev/urandom >"$TV_DIR/value.bin"
+TEEVAULT_ADDR="unix:$TV_SOCK" TEEVAULT_TOKEN="$(cat "$TV_ROOT_TOKEN_FILE")" \
+    "$TV_BIN/teevault" kv put conformance/go --file="$TV_DIR/value.bin" >"$TV_DIR/put.out" 2>&1 ||
+    { cat "$TV_DIR/put.out"; tv_fail "teevault kv put failed"; }
+TV_TOKEN="$(cat "$TV_ROOT_TOKEN_FILE")" TV_GET_NAME=conformance/go TV_GET_VALUE_FILE="$TV_DIR/value.bin" \
+    "$TV_DIR/ttrpc-conformance" "$TV_SOCK" >"$TV_DIR/go.out" 2>&1 ||
+    { cat "$TV_DIR/go.out"; tv_fail "Go ttrpc Secrets.Get failed"; }
+cat "$TV_DIR/go.out"
+grep -q '^ok   Secrets.Get' "$TV_DIR/go.out" || tv_fail "Secrets.Get was not checked"
 tv_stop
 echo "test_ttrpc_go: ok"

@@ -173,15 +173,18 @@ func checkConcurrent(e *env) error {
 	return nil
 }
 
-// Secrets.Get: enabled when TV_GET_NAME and TV_GET_VALUE are set (needs the
-// Secrets handler, a token in TV_TOKEN and a secret put beforehand).
-// GetRequest{name = 1, version = 2}; GetResponse's value field is looked up
-// by TV_GET_FIELD (default 2).
+// Secrets.Get: enabled when TV_GET_NAME and TV_GET_VALUE_FILE are set (needs a
+// token in TV_TOKEN and the secret put beforehand). GetRequest{name = 1,
+// version = 2}; GetResponse{name = 1, version = 2, value = 3}.
 func checkSecretsGet(e *env) error {
-	name, want := os.Getenv("TV_GET_NAME"), os.Getenv("TV_GET_VALUE")
-	if name == "" {
-		fmt.Println("skip Secrets.Get (TV_GET_NAME not set)")
+	name, file := os.Getenv("TV_GET_NAME"), os.Getenv("TV_GET_VALUE_FILE")
+	if name == "" || file == "" {
+		fmt.Println("skip Secrets.Get (TV_GET_NAME / TV_GET_VALUE_FILE not set)")
 		return nil
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		return err
 	}
 	req := protowire.AppendTag(nil, 1, protowire.BytesType)
 	req = protowire.AppendString(req, name)
@@ -193,16 +196,22 @@ func checkSecretsGet(e *env) error {
 	if err != nil {
 		return err
 	}
-	field := protowire.Number(2)
-	if s := os.Getenv("TV_GET_FIELD"); s != "" {
-		var n int
-		fmt.Sscanf(s, "%d", &n)
-		field = protowire.Number(n)
+	if got := str(f, 1); got != name {
+		return fmt.Errorf("Secrets.Get name = %q, want %q", got, name)
 	}
-	if got := str(f, field); got != want {
+	if u64(f, 2) == 0 {
+		return fmt.Errorf("Secrets.Get returned version 0")
+	}
+	if got := str(f, 3); got != string(want) {
 		return fmt.Errorf("Secrets.Get(%q) value mismatch (len %d, want len %d)", name, len(got), len(want))
 	}
-	fmt.Printf("ok   Secrets.Get(%q)\n", name)
+	// A name that does not exist is NotFound.
+	req = protowire.AppendTag(nil, 1, protowire.BytesType)
+	req = protowire.AppendString(req, name+"-missing")
+	if _, err := e.call("teevault.v1.Secrets", "Get", req); status.Code(err) != codes.NotFound {
+		return fmt.Errorf("Secrets.Get of a missing name: got %v, want NotFound", err)
+	}
+	fmt.Printf("ok   Secrets.Get(%q): version %d, %d bytes\n", name, u64(f, 2), len(want))
 	return nil
 }
 
