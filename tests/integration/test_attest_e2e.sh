@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# End to end on the sim backend (issue 5): the real teevaultd (--dev, sim),
+# the real CLI for policies and secrets, functions registered over ttrpc,
+# and the example function runtime (client/examples/secrets_get.c, i.e.
+# libteevault's tv_attest_function + tv_secrets_get) attesting with sim
+# evidence signed by the machine's sim platform key (the vault's state dir).
+#
+#   function A (runtime A, code A) reads its secret            → value
+#   function A asks for B's secret                               → denied (ACL)
+#   runtime A claiming to be function B (other measurement)      → refused
+#   function A with other code (code hash)                       → refused
+#   unregistered function name                                   → refused
+#   every attempt is in the audit log
+. "$(dirname "$0")/cli_lib.sh"
+
+EX="$TV_BIN/tv_example_secrets_get"
+[ -x "$EX" ] || fail "no example binary at $EX"
+cli_init
+start_dev
+export TEEVAULT_TOKEN="$(cat "$ROOT_TOKEN_FILE")"
+PLAT="$T/state" # the vault's sim platform dir (its state dir under --dev)
+
+# Two "runtime binaries" (their SHA-256 is the sim measurement) and two codes.
+printf 'function runtime A v1' >"$T/runtime-a"
+printf 'function runtime B v1' >"$T/runtime-b"
+printf 'export default () => secrets.get("app/fn-a/key")' >"$T/code-a.js"
+printf 'export default () => secrets.get("app/fn-b/key")' >"$T/code-b.js"
+mkdir -p "$T/rt-a" "$T/rt-b"
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+signer=$(printf 'teevault-sim-signer' | sha256sum | cut -d' ' -f1)
+cat >"$T/fn-a.json" <<EOF
+{"evidence_type":"sim","measurement":"$(sha "$T/runtime-a")","signer":"$signer",
+ "code_hash":"$(sha "$T/code-a.js")"}
+EOF
+cat >"$T/fn-b.json" <<EOF
+{"evidence_type":"sim","measurement":"$(sha "$T/runtime-b")","code_hash":"$(sha "$T/code-b.js")"}
+EOF
+cat >"$T/fn-a.hcl" <<'EOF'
+path "app/fn-a/*" { capabilities = ["read"] }
+EOF
+cat >"$T/fn-b.hcl" <<'EOF'
+path "app/fn-b/*" { capabilities = ["read"] }
+EOF
+expect_rc 0 policy write fn-a-read "$T/fn-a.hcl"
+expect_rc 0 policy write fn-b-read "$T/fn-b.hcl"
+tv_in 'alpha-secret' kv put app/fn-a/key
+[ "$RC" -eq 0 ] || fail "kv put a: $ERR"
+tv_in 'bravo-secret' kv put app/fn-b/key
+[ "$RC" -eq 0 ] || fail "kv put b: $ERR"
+
+tv_py "$TV_HERE/fn_register.py" "$TV_SOCK" "$ROOT_TOKEN_FILE" fn-a "$T/fn-a.json" fn-a-read ||
+  fail "register fn-a"
+tv_py "$TV_HERE/fn_register.py" "$TV_SOCK" "$ROOT_TOKEN_FILE" fn-b "$T/fn-b.json" fn-b-read ||
+  fail "register fn-b"
+# A policy pinning nothing is refused at registration.
+echo '{"evidence_type":"sim"}' >"$T/bad.json"
+if tv_py "$TV_HERE/fn_register.py" "$TV_SOCK" "$ROOT_TOKEN_FILE" fn-bad "$T/bad.json" 2>"$T/err"; then
+  fail "a policy pinning no measurement was accepted"
+fi
+expect_in "pins no measurement" "$(cat "$T/err")"
+pass "functions registered"
+
+run_fn() { # run_fn RUNTIME STATE FUNCTION CODE SECRET...
+  local rt=$1 st=$2 fn=$3 code=$4
+  shift 4
+  OUT=$(env -u TEEVAULT_TOKEN "$EX" -a "unix:$TV_SOCK" -t sim -r "$PLAT" -s "$st" -m "$rt" \
+    -f "$fn" -c "$code" "$@" 2>"$T/ex.err")
+  RC=$?
+  ERR=$(cat "$T/ex.err")
+}
+
+run_fn "$T/runtime-a" "$T/rt-a" fn-a "$T/code-a.js" app/fn-a/key
+[ "$RC" -eq 0 ] || fail "function A could not read its secret: $ERR"
+[ "$OUT" = "alpha-secret" ] || fail "function A got the wrong value"
+pass "function A attests and reads its secret"
+
+run_fn "$T/runtime-a" "$T/rt-a" fn-a "$T/code-a.js" app/fn-b/key
+[ "$RC" -eq 1 ] || fail "function A read function B's secret"
+expect_in "app/fn-b/key" "$ERR"
+case "$OUT" in *bravo*) fail "B's value leaked to A" ;; esac
+pass "function A denied B's secret (ACL)"
+
+run_fn "$T/runtime-a" "$T/rt-a" fn-b "$T/code-b.js" app/fn-b/key
+[ "$RC" -eq 1 ] || fail "runtime A attested as function B"
+expect_in "attest" "$ERR"
+expect_in "measurement" "$ERR"
+pass "runtime A cannot attest as function B (other measurement)"
+
+run_fn "$T/runtime-a" "$T/rt-a" fn-a "$T/code-b.js" app/fn-a/key
+[ "$RC" -eq 1 ] || fail "function A attested with other code"
+expect_in "code hash" "$ERR"
+pass "function A with another code hash is refused"
+
+run_fn "$T/runtime-a" "$T/rt-a" fn-zz "$T/code-a.js" app/fn-a/key
+[ "$RC" -eq 1 ] || fail "unregistered function attested"
+expect_in "no function" "$ERR"
+pass "unregistered function is refused"
+
+run_fn "$T/runtime-b" "$T/rt-b" fn-b "$T/code-b.js" app/fn-b/key
+[ "$RC" -eq 0 ] && [ "$OUT" = "bravo-secret" ] || fail "function B could not read its secret: $ERR"
+pass "function B attests and reads its secret"
+
+# Every attempt is audited: 6 Attest calls (3 refusals + 3 sessions).
+expect_rc 0 audit list --limit 1000 --format json
+n_attest=$(printf '%s' "$OUT" | grep -o 'Attestation/Attest' | wc -l)
+[ "$n_attest" -eq 6 ] || fail "expected 6 audited Attest calls, saw $n_attest"
+expect_in "fn-a" "$OUT"
+pass "attestation attempts are audited ($n_attest Attest records)"
+echo "test_attest_e2e: all passed"
