@@ -266,6 +266,13 @@ int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
     if (w->o.high_water_percent == 0 || w->o.high_water_percent > 100)
         w->o.high_water_percent = 90;
     w->fail_file = getenv("TEEVAULT_TEST_AUDIT_FAIL_FILE");
+    /* Bench comparison only (tests/bench): the slow mode group commit replaces. */
+    const char *pr = getenv("TEEVAULT_BENCH_AUDIT_FSYNC_PER_RECORD");
+    if (pr && strcmp(pr, "1") == 0)
+        w->o.per_record_fsync = 1;
+    if (w->fail_file || w->o.per_record_fsync)
+        vault_log(VAULT_LOG_WARN, "audit_test_mode", "fail_file", w->fail_file ? w->fail_file : "",
+                  "per_record_fsync", w->o.per_record_fsync ? "yes" : "no", NULL);
     if ((r = audit_log_open(w->env, &w->log)) < 0)
         goto out;
     if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn))) < 0)

@@ -51,7 +51,9 @@ typedef struct vault_audit_opts {
  * transaction may be open. opts NULL = defaults. The checkpoint timer starts
  * when v->base is set. Test hook: when the environment variable
  * TEEVAULT_TEST_AUDIT_FAIL_FILE names a path and that file exists at commit
- * time, the commit fails (TV_ERR_AUDIT) as if the disk had failed.
+ * time, the commit fails (TV_ERR_AUDIT) as if the disk had failed. Bench
+ * hook: TEEVAULT_BENCH_AUDIT_FSYNC_PER_RECORD=1 sets per_record_fsync. Both
+ * are logged as a warning at open.
  * Errors: TV_ERR_INVALID (no v->db), TV_ERR_EXISTS (already open),
  * audit_log_open's errors, TV_ERR_NOMEM. */
 int vault_audit_open(struct vault *v, const vault_audit_opts *opts) TV_WUR;

@@ -16,7 +16,7 @@ cli_init
 
 FAILFILE="$T/fail-audit"
 export TEEVAULT_TEST_AUDIT_FAIL_FILE="$FAILFILE"
-start_dev "$T/v"
+start_dev
 ROOT="$(cat "$ROOT_TOKEN_FILE")"
 export TEEVAULT_TOKEN="$ROOT"
 
@@ -157,7 +157,7 @@ pass "injected commit failure: request failed, no reply data, nothing recorded"
 
 # ---------------------------------------------------------------- restart continues the chain
 stop_vault
-start_dev "$T/v"
+start_dev
 expect_rc 0 status
 "$TV" audit export >"$T/ex2.jsonl" 2>"$T/ex2.err" || fail "audit export after restart: $(cat "$T/ex2.err")"
 expect_rc 0 audit verify "$T/ex2.jsonl" --pubkey "$PUB"
@@ -201,9 +201,11 @@ pass "Get with a failed audit commit: error, no value"
 
 "$TV" audit export >"$T/ex3.jsonl" 2>/dev/null || fail "export"
 stop_vault
-if grep -q "$CANARY" "$T/v/data.mdb" "$T/ex3.jsonl" "$T/daemon.log"; then
-  fail "canary value found in data.mdb, the export or the log"
-fi
+for f in "$TV_DIR/state/data.mdb" "$T/ex3.jsonl" "$TV_LOG"; do
+  [ -s "$f" ] || fail "canary scan: $f is missing or empty"
+  if grep -qa "$CANARY" "$f"; then fail "canary value found in $f"; fi
+done
+grep -q '"secret":"app/canary"' "$T/ex3.jsonl" || fail "the export has no record naming app/canary"
 pass "canary never in data.mdb, export or log"
 
 # Storage full on a small map: writes refused first, reads still served and audited.
@@ -212,10 +214,11 @@ cat >"$T/small.conf" <<CONF
 [limits]
 map_size = 1M
 CONF
-"$TVD" --dev --config "$T/small.conf" --state-dir "$T/small" --socket "$T/small/s.sock" \
-  >>"$T/daemon.log" 2>&1 &
-VAULT_PID=$!
-wait_for "$T/small/s.sock"
+TV_SOCK="$T/small/s.sock"
+"$TVD" --dev --config "$T/small.conf" --state-dir "$T/small" --socket "$TV_SOCK" \
+  >>"$TV_LOG" 2>&1 &
+TV_PID=$!
+tv_wait_ready
 wait_for "$T/small/root-token"
 export TEEVAULT_ADDR="unix:$T/small/s.sock" TEEVAULT_TOKEN="$(cat "$T/small/root-token")"
 tv_in "keep-me" kv put keep/me
@@ -227,9 +230,15 @@ for i in $(seq 1 400); do
   if [ "$RC" -ne 0 ]; then refused="$ERR"; break; fi
 done
 [ -n "$refused" ] || fail "400 writes of 4 KiB on a 1 MiB map were all accepted"
+# Refused at the high-water mark (90 %), not by LMDB running out of map.
+tv --format=json status
+PCT=$(json audit_used_percent)
+CHECKS=$((CHECKS + 1))
+[ "$PCT" -ge 90 ] && [ "$PCT" -lt 99 ] ||
+  fail "write refused at ${PCT}% used: want the 90% high-water mark (Put must call vault_audit_write_allowed)"
 expect_in "resource" "$(printf '%s' "$refused" | tr 'A-Z' 'a-z')"
-# Reads go on (and are audited) in the reserved margin.
-for i in $(seq 1 20); do
+# Reads go on (and are audited) in the reserved margin above the high-water mark.
+for i in $(seq 1 100); do
   expect_rc 0 kv get keep/me
   [ "$OUT" = "keep-me" ] || fail "read in the margin returned something else"
 done
@@ -238,6 +247,16 @@ expect_in '"audit_used_percent"' "$OUT"
 "$TV" audit export >"$T/ex4.jsonl" 2>/dev/null || fail "export on the full map"
 stop_vault
 expect_rc 0 audit verify "$T/ex4.jsonl"
+# The 100 reads after the refusal are all in the log.
+"$PY" - "$T/ex4.jsonl" <<'EOF' || fail "reads after the refused write are not all audited"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if '"type":"record"' in l]
+refused = [r for r in recs if r["method"].endswith("/Put") and r["status"] == 8]
+assert refused, "no RESOURCE_EXHAUSTED Put record"
+after = [r for r in recs if r["seq"] > refused[0]["seq"] and r["method"].endswith("/Get")
+         and r["secret"] == "keep/me" and r["status"] == 0]
+assert len(after) >= 100, len(after)
+EOF
 pass "small map: writes refused ($(printf '%s' "$refused" | head -c 80)), reads served and audited"
 
 echo "$CHECKS checks"
