@@ -541,6 +541,8 @@ int vault_store_put(vault_store *s, const char *name, const uint8_t *value, size
         return TV_ERR_TOO_LARGE;
     if (!value && value_len)
         return TV_ERR_INVALID;
+    if (!value)
+        value = (const uint8_t *)""; /* protobuf gives NULL for empty bytes */
     if (maxv > VAULT_STORE_MAX_VERSIONS_LIMIT || cas < VAULT_CAS_NONE)
         return TV_ERR_INVALID;
     if ((r = vault_db_wtxn(s->db, &txn)) < 0)

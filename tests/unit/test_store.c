@@ -85,6 +85,9 @@ static void test_put_get_versions(void)
     /* Empty value. */
     CHECK_EQ_INT(put(&f, "empty", "", VAULT_CAS_NONE, &v), 0);
     CHECK_EQ_INT(get_is(&f, "empty", 0, ""), 0);
+    CHECK_EQ_INT(vault_store_put(f.st, "empty", NULL, 0, NULL, NULL, NULL, &v), 0);
+    CHECK_EQ_INT(get_is(&f, "empty", 0, ""), 0);
+    CHECK_EQ_INT(vault_store_put(f.st, "empty", NULL, 1, NULL, NULL, NULL, &v), TV_ERR_INVALID);
 
     /* get_into: caller buffer, too-small buffer reports the size. */
     uint8_t buf[16];
