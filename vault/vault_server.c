@@ -78,6 +78,7 @@ typedef struct vreq {
     struct event *delay_ev;
     int audit_pending;
     int delayed;
+    size_t out_counted; /* q->out.len as added to conn->pending_out */
     uint64_t t0_us;
 } vreq;
 
@@ -96,6 +97,7 @@ typedef struct vconn {
     int eof;         /* peer shut its side: finish in-flight work, then close */
     int closing;
     unsigned inflight;
+    size_t pending_out; /* reply bytes held by in-flight requests (audit, delay) */
     vreq *reqs;
 } vconn;
 
@@ -329,6 +331,7 @@ static void req_finish(vreq *q)
         conn_send(c, q->sid, 0, NULL, q->out.d, q->out.len);
     list_del(&c->reqs, q);
     c->inflight--;
+    c->pending_out -= q->out_counted;
     req_free(q);
     /* A slot freed up: buffered requests may proceed. */
     if (c->read_paused && !c->closing)
@@ -498,6 +501,9 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
         protobuf_c_message_free_unpacked(msg, &wiping_allocator);
     if (q->status < 0)
         proto_buf_reset(&q->out);
+    /* Replies waiting for the audit commit count against the output budget. */
+    q->out_counted = q->out.len;
+    c->pending_out += q->out_counted;
 
     if (q->call.audited) {
         req_advance(q);
@@ -607,7 +613,9 @@ static void conn_process(vconn *c)
     unsigned cap = c->s->v->cfg->max_inflight_per_conn;
 
     while (!c->closing) {
-        if (c->inflight >= cap || evbuffer_get_length(outb) >= OUT_PAUSE_AT) {
+        /* Back-pressure: queued output plus replies still waiting for their
+         * audit record must leave room for one more max-size reply. */
+        if (c->inflight >= cap || evbuffer_get_length(outb) + c->pending_out >= OUT_PAUSE_AT) {
             conn_pause(c);
             return;
         }
