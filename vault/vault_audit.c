@@ -341,6 +341,10 @@ void vault_audit_close(struct vault *v)
         return;
     w = v->auditw;
     (void)flush_queue(w, 1);
+    vault_logf(VAULT_LOG_INFO, "audit_close",
+               "%llu records in %llu group commits, %llu failed commits",
+               (unsigned long long)w->records, (unsigned long long)w->batches,
+               (unsigned long long)w->failed);
     if (w->flush_ev)
         event_free(w->flush_ev);
     if (w->ckpt_ev)

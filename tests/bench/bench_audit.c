@@ -252,6 +252,10 @@ int main(int argc, char **argv)
         }
         cfg.daemon = dpath;
     }
+    if (cfg.base_dir && mkdir(cfg.base_dir, 0700) != 0 && errno != EEXIST) {
+        perror(cfg.base_dir);
+        return 1;
+    }
     if (!cfg.base_dir && !(cfg.base_dir = mkdtemp(tmpl))) {
         perror("mkdtemp");
         return 1;
