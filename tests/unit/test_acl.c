@@ -65,6 +65,12 @@ static void test_glob_table(void)
         {"a/**/b/**/c", "a/b/c", 1},
         {"a/**/b/**/c", "a/1/2/b/3/c", 1},
         {"a/**/b/**/c", "a/1/2/c", 0},
+        /* list prefixes (see docs/POLICIES.md "Listing") */
+        {"app/**", "app/", 1},
+        {"**", "", 1},
+        {"*", "", 1},
+        {"app/**", "", 0},
+        {"app*", "app", 1},
         /* case sensitive */
         {"App/*", "app/x", 0},
     };
