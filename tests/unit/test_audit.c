@@ -11,7 +11,11 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+/* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
+#pragma GCC diagnostic ignored "-Wcast-qual"
+
 #include "audit.h"
+#include "teevault.pb-c.h"
 #include "tv_test.h"
 #include "vault.h"
 #include "vault_audit.h"
@@ -869,6 +873,207 @@ static void test_storage_high_water(void)
     rm_tmp();
 }
 
+/* ------------------------------------------------------------ rpc_audit */
+
+static void test_rpc_audit_handlers(void)
+{
+    struct vault v;
+    vault_db *db = NULL;
+    vault_principal root, fn;
+    vault_call c;
+    proto_buf out;
+    uint8_t pk[32], sk[64];
+    const vault_method *m_list = NULL, *m_head = NULL, *m_export = NULL;
+
+    for (const vault_method *m = vault_rpc_audit; m->fn; m++) {
+        if (!strcmp(m->method, "List"))
+            m_list = m;
+        else if (!strcmp(m->method, "Head"))
+            m_head = m;
+        else if (!strcmp(m->method, "Export"))
+            m_export = m;
+        CHECK(!strcmp(m->service, "teevault.v1.Audit"));
+        CHECK((m->flags & (VAULT_M_PUBLIC | VAULT_M_FUNCTION | VAULT_M_UNINIT)) == 0);
+    }
+    CHECK(m_list && m_head && m_export);
+    if (!m_list || !m_head || !m_export)
+        return;
+
+    mk_tmp();
+    memset(&v, 0, sizeof(v));
+    CHECK(vault_db_open(tmpdir, 0, &db) == 0);
+    v.db = db;
+    CHECK(vault_audit_open(&v, NULL) == 0);
+    CHECK(audit_log_set_seed(v.audit, SEED) == 0);
+    crypto_sign_seed_keypair(pk, sk, SEED);
+    /* 2100 records: more than one export page. */
+    CHECK(append_n(db, v.audit, 1, 2100) == 0);
+
+    memset(&root, 0, sizeof(root));
+    root.kind = VAULT_PRINCIPAL_OPERATOR;
+    root.root = 1;
+    snprintf(root.id, sizeof(root.id), "rootid");
+    memset(&c, 0, sizeof(c));
+    c.v = &v;
+    c.principal = &root;
+    c.service = "teevault.v1.Audit";
+
+    /* A function session is refused, and the refusal says why. */
+    memset(&fn, 0, sizeof(fn));
+    fn.kind = VAULT_PRINCIPAL_FUNCTION;
+    c.principal = &fn;
+    c.method = "List";
+    {
+        Teevault__V1__AuditListRequest rq = TEEVAULT__V1__AUDIT_LIST_REQUEST__INIT;
+        proto_buf_init(&out, 0);
+        CHECK(m_list->fn(&c, &rq.base, &out) == TV_ERR_DENIED);
+        CHECK(out.len == 0);
+        CHECK(c.errmsg[0] != '\0');
+        proto_buf_free(&out);
+    }
+    c.principal = &root;
+    c.errmsg[0] = '\0';
+
+    /* List with a filter and a limit. */
+    {
+        Teevault__V1__AuditListRequest rq = TEEVAULT__V1__AUDIT_LIST_REQUEST__INIT;
+        Teevault__V1__AuditListResponse *resp;
+        rq.principal = (char *)"user:alice2";
+        rq.since = 10;
+        rq.limit = 3;
+        proto_buf_init(&out, 0);
+        CHECK(m_list->fn(&c, &rq.base, &out) == 0);
+        resp = teevault__v1__audit_list_response__unpack(NULL, out.len, out.d);
+        CHECK(resp != NULL);
+        if (resp) {
+            CHECK_EQ_INT(resp->n_records, 3);
+            if (resp->n_records == 3) {
+                CHECK_EQ_INT(resp->records[0]->seq, 11);
+                CHECK_EQ_INT(resp->records[2]->seq, 17);
+                CHECK(!strcmp(resp->records[0]->principal, "user:alice2"));
+                CHECK_EQ_INT(resp->records[0]->hash.len, 32);
+            }
+            teevault__v1__audit_list_response__free_unpacked(resp, NULL);
+        }
+        proto_buf_free(&out);
+    }
+
+    /* Head: a fresh checkpoint over the whole chain, signed by the audit key. */
+    {
+        Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
+        Teevault__V1__AuditCheckpoint *h;
+        proto_buf_init(&out, 0);
+        CHECK(m_head->fn(&c, &e.base, &out) == 0);
+        h = teevault__v1__audit_checkpoint__unpack(NULL, out.len, out.d);
+        CHECK(h != NULL);
+        if (h) {
+            audit_checkpoint ck;
+            CHECK_EQ_INT(h->last_seq, 2100);
+            CHECK(h->head_hash.len == 32 && h->signature.len == 64);
+            memset(&ck, 0, sizeof(ck));
+            ck.first_seq = h->first_seq;
+            ck.last_seq = h->last_seq;
+            ck.time_ns = h->time_ns;
+            if (h->head_hash.len == 32 && h->signature.len == 64) {
+                memcpy(ck.head_hash, h->head_hash.data, 32);
+                memcpy(ck.sig, h->signature.data, 64);
+            }
+            CHECK(audit_checkpoint_verify(&ck, pk) == 0);
+            ck.last_seq++;
+            CHECK(audit_checkpoint_verify(&ck, pk) == TV_ERR_VERIFY);
+            teevault__v1__audit_checkpoint__free_unpacked(h, NULL);
+        }
+        proto_buf_free(&out);
+    }
+
+    /* Export in pages, turned into JSON lines the way the CLI does it; the
+     * concatenation verifies, and every page ends in a checkpoint. */
+    {
+        Teevault__V1__AuditExportRequest rq = TEEVAULT__V1__AUDIT_EXPORT_REQUEST__INIT;
+        sbuf text = {0};
+        char line[AUDIT_JSON_LINE_MAX];
+        int pages = 0, n;
+        audit_verify_result res;
+        rq.from = 5;
+        for (;;) {
+            Teevault__V1__AuditExportResponse *resp;
+            proto_buf_init(&out, 0);
+            CHECK(m_export->fn(&c, &rq.base, &out) == 0);
+            CHECK(out.len < 4u * 1024 * 1024);
+            resp = teevault__v1__audit_export_response__unpack(NULL, out.len, out.d);
+            proto_buf_free(&out);
+            CHECK(resp != NULL);
+            if (!resp)
+                break;
+            pages++;
+            if (pages == 1) {
+                CHECK(resp->pubkey.len == 32 && memcmp(resp->pubkey.data, pk, 32) == 0);
+                n = audit_json_header(line, sizeof(line), pk);
+                CHECK(sbuf_write(&text, line, (size_t)n) == 0);
+            }
+            CHECK(resp->n_checkpoints >= 1);
+            if (resp->n_checkpoints >= 1 && resp->n_records >= 1)
+                CHECK_EQ_INT(resp->checkpoints[resp->n_checkpoints - 1]->last_seq,
+                             resp->records[resp->n_records - 1]->seq);
+            size_t ci = 0;
+            for (size_t i = 0; i < resp->n_records; i++) {
+                const Teevault__V1__AuditRecord *m = resp->records[i];
+                audit_record r;
+                memset(&r, 0, sizeof(r));
+                r.seq = m->seq;
+                r.time_ns = m->time_ns;
+                audit_record_set_str(r.principal, AUDIT_PRINCIPAL_MAX, m->principal,
+                                     strlen(m->principal));
+                audit_record_set_str(r.method, AUDIT_METHOD_MAX, m->method, strlen(m->method));
+                audit_record_set_str(r.secret, AUDIT_SECRET_MAX, m->secret, strlen(m->secret));
+                r.version = m->version;
+                r.status = (uint32_t)m->status;
+                audit_record_set_str(r.request_id, AUDIT_REQID_MAX, m->request_id,
+                                     strlen(m->request_id));
+                audit_record_set_str(r.peer, AUDIT_PEER_MAX, m->peer, strlen(m->peer));
+                audit_record_set_str(r.detail, AUDIT_DETAIL_MAX, m->detail, strlen(m->detail));
+                if (m->prev_hash.len == 32 && m->hash.len == 32) {
+                    memcpy(r.prev_hash, m->prev_hash.data, 32);
+                    memcpy(r.hash, m->hash.data, 32);
+                }
+                n = audit_json_record(line, sizeof(line), &r);
+                CHECK(n > 0 && sbuf_write(&text, line, (size_t)n) == 0);
+                for (; ci < resp->n_checkpoints && resp->checkpoints[ci]->last_seq <= r.seq; ci++) {
+                    const Teevault__V1__AuditCheckpoint *k = resp->checkpoints[ci];
+                    audit_checkpoint ck;
+                    if (k->last_seq != r.seq || k->head_hash.len != 32 || k->signature.len != 64)
+                        continue;
+                    ck.first_seq = k->first_seq;
+                    ck.last_seq = k->last_seq;
+                    ck.time_ns = k->time_ns;
+                    memcpy(ck.head_hash, k->head_hash.data, 32);
+                    memcpy(ck.sig, k->signature.data, 64);
+                    n = audit_json_checkpoint(line, sizeof(line), &ck);
+                    CHECK(n > 0 && sbuf_write(&text, line, (size_t)n) == 0);
+                }
+            }
+            uint64_t next = resp->next_from, last = resp->last_seq;
+            teevault__v1__audit_export_response__free_unpacked(resp, NULL);
+            if (!next)
+                break;
+            rq.from = next;
+            rq.to = last;
+            if (pages > 10)
+                break;
+        }
+        CHECK_EQ_INT(pages, 2);
+        CHECK(text.d && verify_text(text.d, pk, &res) == 0);
+        CHECK_EQ_INT(res.records, 2096);
+        CHECK_EQ_INT(res.first_seq, 5);
+        CHECK_EQ_INT(res.covered_to, 2100);
+        free(text.d);
+    }
+
+    vault_audit_close(&v);
+    vault_db_close(db);
+    rm_tmp();
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -882,5 +1087,6 @@ int main(void)
     RUN(test_group_commit);
     RUN(test_sync_mode_and_checkpoint_every_n);
     RUN(test_storage_high_water);
+    RUN(test_rpc_audit_handlers);
     return tv_test_finish();
 }
