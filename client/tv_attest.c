@@ -11,6 +11,7 @@
  */
 #include "tv_client_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,8 @@
 
 #include "seal.h"
 #include "seal_producers.h"
+#include "seal_sim_report.h"
+#include "seal_verify.h"
 
 #define TV_FN_NAME_MAX   100
 #define TV_CODE_HASH_MAX 64
@@ -205,6 +208,131 @@ out:
     tv_free_secret(v);
     if (resp->value.data)
         sodium_memzero(resp->value.data, resp->value.len);
+    tv_msg_free((ProtobufCMessage *)resp);
+    return r;
+}
+
+/* The vault's measurement claim for a pin: sim/SNP measurement, SGX
+ * MRENCLAVE, TDX MRTD. */
+static void vault_measurement(const seal_verdict *v, const uint8_t **m, size_t *n)
+{
+    switch (v->type) {
+    case SEAL_EV_SGX:
+        *m = v->claims.mrenclave;
+        *n = 32;
+        break;
+    case SEAL_EV_TDX:
+        *m = v->claims.mrtd;
+        *n = 48;
+        break;
+    default:
+        *m = v->claims.measurement;
+        *n = v->claims.measurement_len;
+        break;
+    }
+}
+
+int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault_report *out)
+{
+    Teevault__V1__ReportRequest req;
+    Teevault__V1__ReportResponse *resp = NULL;
+    seal_verdict *v = NULL;
+    seal_verify_policy pol;
+    seal_collateral *col = NULL;
+    tv_vault_verify_opts none;
+    tv_vault_report rep;
+    uint8_t nonce[32], want[SEAL_REPORT_DATA_LEN];
+    const uint8_t *m = NULL;
+    size_t mlen = 0;
+    enum seal_ev_type t;
+    int r = TV_ERR_INTERNAL;
+
+    if (!c || !out)
+        return TV_ERR_INVALID;
+    if (!o) {
+        memset(&none, 0, sizeof none);
+        o = &none;
+    }
+    if (sodium_init() < 0)
+        return tv_fail(c, TV_ERR_CRYPTO, "libsodium cannot be initialised");
+    randombytes_buf(nonce, sizeof nonce);
+    teevault__v1__report_request__init(&req);
+    req.nonce.data = nonce;
+    req.nonce.len = sizeof nonce;
+    if ((r = tv_call(c, TV_SVC_ATTESTATION, "Report", &req.base,
+                     &teevault__v1__report_response__descriptor, (ProtobufCMessage **)&resp)) < 0)
+        return r;
+    if (resp->audit_pubkey.len != 32 || resp->policy_hash.len != 32 || resp->audit_head.len != 32) {
+        r = tv_fail(c, TV_ERR_PROTOCOL, "the vault's report lacks its audit key or hashes");
+        goto out;
+    }
+    if (!(v = calloc(1, sizeof *v))) {
+        r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memset(&pol, 0, sizeof pol);
+    pol.allow_debug = o->allow_debug;
+    pol.allow_no_collateral = o->allow_no_collateral;
+    t = seal_evidence_detect(resp->evidence.data, resp->evidence.len);
+    if (!resp->evidence_type || strcmp(resp->evidence_type, seal_ev_type_name(t)) != 0) {
+        r = tv_fail(c, TV_ERR_FORMAT, "the vault's evidence is not of the type it claims");
+        goto out;
+    }
+    if (t == SEAL_EV_SIM) {
+        if (!o->sim_pk) {
+            r = tv_fail(c, TV_ERR_POLICY,
+                        "the vault runs on the sim backend (no hardware protection) and no "
+                        "sim platform key is pinned");
+            goto out;
+        }
+        r = seal_sim_verify_verdict(resp->evidence.data, resp->evidence.len, o->sim_pk, 32, &pol,
+                                    v);
+    } else {
+        seal_verify_inputs in;
+        if (o->collateral && (r = seal_collateral_load(o->collateral, &col)) < 0) {
+            r = tv_fail(c, r, "cannot load collateral: %s", tv_strerror(r));
+            goto out;
+        }
+        memset(&in, 0, sizeof in);
+        in.type = t;
+        in.collateral = col;
+        r = seal_verify_evidence(resp->evidence.data, resp->evidence.len, &in, &pol, v);
+    }
+    if (r < 0) {
+        r = tv_fail(c, r, "the vault's evidence is refused: %s",
+                    v->reason[0] ? v->reason : tv_strerror(r));
+        goto out;
+    }
+    seal_report_binding(nonce, resp->audit_pubkey.data, resp->policy_hash.data,
+                        resp->audit_head.data, resp->audit_seq, want);
+    if (!(v->claims.present & SEAL_CLAIM_REPORT_DATA) ||
+        sodium_memcmp(v->claims.report_data, want, sizeof want) != 0) {
+        r = tv_fail(c, TV_ERR_VERIFY,
+                    "the vault's evidence does not bind this nonce and its audit key");
+        goto out;
+    }
+    vault_measurement(v, &m, &mlen);
+    if (o->measurement &&
+        (o->measurement_len != mlen || mlen == 0 || sodium_memcmp(o->measurement, m, mlen) != 0)) {
+        r = tv_fail(c, TV_ERR_POLICY, "the vault's measurement is not the pinned one");
+        goto out;
+    }
+    memset(&rep, 0, sizeof rep);
+    snprintf(rep.type, sizeof rep.type, "%s", seal_ev_type_name(t));
+    rep.debug = v->debug;
+    if (mlen <= sizeof rep.measurement) {
+        memcpy(rep.measurement, m, mlen);
+        rep.measurement_len = mlen;
+    }
+    memcpy(rep.audit_pubkey, resp->audit_pubkey.data, 32);
+    memcpy(rep.policy_hash, resp->policy_hash.data, 32);
+    memcpy(rep.audit_head, resp->audit_head.data, 32);
+    rep.audit_seq = resp->audit_seq;
+    *out = rep;
+    r = 0;
+out:
+    seal_collateral_free(col);
+    free(v);
     tv_msg_free((ProtobufCMessage *)resp);
     return r;
 }

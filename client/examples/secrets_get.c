@@ -4,7 +4,12 @@
  * ephemeral key.
  *
  *   secrets_get [-a ADDR] [-t TEE] [-r TEE_ROOT] [-s SIM_STATE_DIR]
- *               [-m SIM_MEASUREMENT_FILE] -f FUNCTION -c CODE_FILE SECRET...
+ *               [-m SIM_MEASUREMENT_FILE] [-V VAULT_SIM_PUBKEY_FILE]
+ *               -f FUNCTION -c CODE_FILE SECRET...
+ *
+ * With -V the vault is verified first (Attestation.Report over a fresh nonce,
+ * sim evidence checked against the 32-byte sim platform public key in the
+ * file) and nothing is asked of a vault that fails.
  *
  * The code hash is SHA-256 of CODE_FILE (the JavaScript/Python source the
  * runtime is about to run). Each value is written to stdout followed by a
@@ -38,14 +43,14 @@ static int hash_file(const char *path, uint8_t out[32])
 
 int main(int argc, char **argv)
 {
-    const char *addr = TEEVAULT_DEFAULT_ADDR, *fn = NULL, *code = NULL;
+    const char *addr = TEEVAULT_DEFAULT_ADDR, *fn = NULL, *code = NULL, *vpub = NULL;
     tv_attest_opts o = {0};
     tv_client *c = NULL;
     tv_session *s = NULL;
     uint8_t code_hash[32];
     int opt, r, rc = 1;
 
-    while ((opt = getopt(argc, argv, "a:t:r:s:m:f:c:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:t:r:s:m:f:c:V:")) != -1) {
         switch (opt) {
         case 'a':
             addr = optarg;
@@ -68,6 +73,9 @@ int main(int argc, char **argv)
         case 'c':
             code = optarg;
             break;
+        case 'V':
+            vpub = optarg;
+            break;
         default:
             goto usage;
         }
@@ -81,6 +89,27 @@ int main(int argc, char **argv)
     if ((r = tv_client_open(addr, NULL, &c)) < 0) {
         fprintf(stderr, "secrets_get: connect: %s\n", tv_strerror(r));
         return 1;
+    }
+    if (vpub) {
+        tv_vault_verify_opts vo = {0};
+        tv_vault_report rep;
+        uint8_t pk[32];
+        FILE *f = fopen(vpub, "rb");
+        if (!f || fread(pk, 1, sizeof pk, f) != sizeof pk) {
+            fprintf(stderr, "secrets_get: cannot read a 32-byte key from %s\n", vpub);
+            if (f)
+                fclose(f);
+            goto out;
+        }
+        fclose(f);
+        vo.sim_pk = pk;
+        if ((r = tv_attest_verify_vault(c, &vo, &rep)) < 0) {
+            fprintf(stderr, "secrets_get: vault not trusted: %s (%s)\n", tv_strerror(r),
+                    tv_client_last_error(c));
+            goto out;
+        }
+        fprintf(stderr, "secrets_get: vault verified (%s evidence, audit seq %llu)\n", rep.type,
+                (unsigned long long)rep.audit_seq);
     }
     if ((r = tv_attest_function(c, fn, code_hash, sizeof code_hash, &o, &s)) < 0) {
         fprintf(stderr, "secrets_get: attest: %s (%s)\n", tv_strerror(r), tv_client_last_error(c));
@@ -106,6 +135,7 @@ out:
     return rc;
 usage:
     fprintf(stderr, "usage: secrets_get [-a ADDR] [-t TEE] [-r TEE_ROOT] [-s SIM_STATE_DIR] "
-                    "[-m SIM_MEASUREMENT_FILE] -f FUNCTION -c CODE_FILE SECRET...\n");
+                    "[-m SIM_MEASUREMENT_FILE] [-V VAULT_SIM_PUBKEY_FILE] -f FUNCTION "
+                    "-c CODE_FILE SECRET...\n");
     return 2;
 }

@@ -334,6 +334,39 @@ int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *c
                        size_t code_hash_len, const tv_attest_opts *opts, tv_session **out) TV_WUR;
 /* Wipe the ephemeral key and token, free the session. NULL ok. */
 void tv_session_free(tv_session *s);
+
+/* Checking the vault before trusting it (Attestation.Report). */
+typedef struct tv_vault_verify_opts {
+    const uint8_t *sim_pk;  /* 32-byte sim platform public key; sim evidence is refused
+                               without it */
+    const char *collateral; /* SGX/TDX collateral dir or bundle file, or NULL */
+    int allow_no_collateral; /* SGX/TDX: accept without TCB evaluation */
+    int allow_debug;
+    const uint8_t *measurement; /* optional pin: sim/SNP measurement, SGX MRENCLAVE or TDX
+                                   MRTD of the vault */
+    size_t measurement_len;
+} tv_vault_verify_opts;
+
+typedef struct tv_vault_report {
+    char type[8]; /* "sim", "sgx", "tdx", "snp" */
+    int debug;
+    uint8_t measurement[48]; /* as pinned above */
+    size_t measurement_len;
+    uint8_t audit_pubkey[32]; /* verify audit checkpoints with this key */
+    uint8_t policy_hash[32];
+    uint8_t audit_head[32];
+    uint64_t audit_seq;
+} tv_vault_report;
+
+/* Ask the vault for its evidence over a fresh random nonce and verify it:
+ * signature/chain (sim: the pinned key), debug and TCB policy, the optional
+ * measurement pin, and that report_data = SHA-512("teevault-report-v1" ||
+ * nonce || audit_pubkey || policy_hash || audit_head || u64be audit_seq).
+ * On success *out holds the verified values. Errors: TV_ERR_VERIFY (bad
+ * signature / chain / binding), TV_ERR_POLICY (debug, TCB, measurement pin,
+ * sim without a pinned key), TV_ERR_FORMAT, transport errors. */
+int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *opts,
+                           tv_vault_report *out) TV_WUR;
 /* Session expiry (unix seconds), 0 for NULL. */
 int64_t tv_session_expires_at(const tv_session *s);
 

@@ -75,6 +75,18 @@ run_fn "$T/runtime-a" "$T/rt-a" fn-a "$T/code-a.js" app/fn-a/key
 [ "$OUT" = "alpha-secret" ] || fail "function A got the wrong value"
 pass "function A attests and reads its secret"
 
+# The library verifies the vault first (Report over a fresh nonce, pinned
+# sim platform key); a vault signed by another platform key is not trusted.
+run_fn "$T/runtime-a" "$T/rt-a" fn-a "$T/code-a.js" -V "$PLAT/sim_platform.pub" app/fn-a/key
+[ "$RC" -eq 0 ] && [ "$OUT" = "alpha-secret" ] || fail "verify-then-read failed: $ERR"
+expect_in "vault verified (sim evidence" "$ERR"
+head -c 32 /dev/urandom >"$T/other.pub"
+run_fn "$T/runtime-a" "$T/rt-a" fn-a "$T/code-a.js" -V "$T/other.pub" app/fn-a/key
+[ "$RC" -eq 1 ] || fail "a vault with another platform key was trusted"
+expect_in "vault not trusted" "$ERR"
+[ -z "$OUT" ] || fail "secrets read from an untrusted vault"
+pass "the library verifies the vault's report before attesting"
+
 run_fn "$T/runtime-a" "$T/rt-a" fn-a "$T/code-a.js" app/fn-b/key
 [ "$RC" -eq 1 ] || fail "function A read function B's secret"
 expect_in "app/fn-b/key" "$ERR"
@@ -101,10 +113,10 @@ run_fn "$T/runtime-b" "$T/rt-b" fn-b "$T/code-b.js" app/fn-b/key
 [ "$RC" -eq 0 ] && [ "$OUT" = "bravo-secret" ] || fail "function B could not read its secret: $ERR"
 pass "function B attests and reads its secret"
 
-# Every attempt is audited: 6 Attest calls (3 refusals + 3 sessions).
+# Every attempt is audited: 7 Attest calls (3 refusals + 4 sessions).
 expect_rc 0 audit list --limit 1000 --format json
 n_attest=$(printf '%s' "$OUT" | grep -o 'Attestation/Attest' | wc -l)
-[ "$n_attest" -eq 6 ] || fail "expected 6 audited Attest calls, saw $n_attest"
+[ "$n_attest" -eq 7 ] || fail "expected 7 audited Attest calls, saw $n_attest"
 expect_in "fn-a" "$OUT"
 pass "attestation attempts are audited ($n_attest Attest records)"
 echo "test_attest_e2e: all passed"
