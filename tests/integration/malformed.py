@@ -238,6 +238,32 @@ def case_auth_cap(path):
     c.close()
 
 
+def case_out_of_order(path):
+    """A delayed reply (failed-login back-off, an event timer) does not hold
+    back later requests on the same connection or anyone else."""
+    login = T.field_bytes(1, "backoff-probe") + T.field_bytes(2, "wrong password")
+    c = T.Conn(path, timeout=30)
+    code, _, _ = c.call("teevault.v1.Auth", "Login", login)
+    check(code == 16, "failed login -> UNAUTHENTICATED (%d)" % code)
+    s1, s2 = c.next_sid(), c.next_sid()
+    t0 = time.monotonic()
+    c.send(T.frame(s1, T.encode_request("teevault.v1.Auth", "Login", login)) +
+           T.frame(s2, T.encode_request(SYS, "Health")))
+    first = c.recv_frame()
+    t_first = time.monotonic() - t0
+    t1 = time.monotonic()
+    other_code = T.Conn(path).call(SYS, "Health")[0]
+    t_other = time.monotonic() - t1
+    second = c.recv_frame()
+    t_second = time.monotonic() - t0
+    check(first is not None and first[1] == s2 and second is not None and second[1] == s1,
+          "replies out of order: Health (sent second) before the back-off-delayed Login")
+    print("info Health after %.0f ms, Login after %.0f ms" % (t_first * 1000, t_second * 1000))
+    check(other_code == 0 and t_other < 0.2,
+          "another connection served in %.0f ms during the back-off" % (t_other * 1000))
+    c.close()
+
+
 def case_garbage_stream(path):
     # Random-ish bytes: the server must close (bad type/sid/length) or answer.
     import random
@@ -277,7 +303,7 @@ def main():
     good.start()
     cases = [case_truncated_header, case_length_over_cap, case_preauth_cap, case_wrong_type,
              case_bad_stream_id, case_bad_protobuf, case_unknown, case_pipelined, case_idle,
-             case_auth_cap, case_garbage_stream]
+             case_auth_cap, case_out_of_order, case_garbage_stream]
     only = sys.argv[2:]
     for case in cases:
         if only and case.__name__ not in only:
