@@ -129,6 +129,10 @@ int audit_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t n)
 {
     if (hexlen != 2 * n)
         return TV_ERR_FORMAT;
+    /* Check every digit first: out is written only on success. */
+    for (size_t i = 0; i < hexlen; i++)
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+            return TV_ERR_FORMAT;
     for (size_t i = 0; i < n; i++) {
         int v = 0;
         for (int k = 0; k < 2; k++) {

@@ -828,6 +828,43 @@ static void test_sync_mode_and_checkpoint_every_n(void)
     rm_tmp();
 }
 
+/* Checkpoints every T: a quiet log gets its pending records checkpointed by
+ * the timer, without any further request. */
+static void test_checkpoint_timer(void)
+{
+    struct vault v;
+    vault_db *db = NULL;
+    vault_audit_opts o = {.ckpt_every_ms = 50};
+    vault_audit_info info;
+    vault_call c;
+    vault_principal p;
+    donebox d = {0};
+    struct timeval tv = {0, 180000};
+
+    mk_tmp();
+    memset(&v, 0, sizeof(v));
+    CHECK(vault_db_open(tmpdir, 0, &db) == 0);
+    v.db = db;
+    v.base = event_base_new();
+    CHECK(vault_audit_open(&v, &o) == 0);
+    CHECK(audit_log_set_seed(v.audit, SEED) == 0);
+    make_call(&c, &p, "t", 1);
+    CHECK(vault_audit_submit(&v, &c, 0, on_done, &d) == 0);
+    CHECK(event_base_loop(v.base, EVLOOP_ONCE) == 0);
+    CHECK(d.called == 1 && d.status == 0);
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.seq, 1);
+    CHECK_EQ_INT(info.last_ckpt_seq, 0);
+    CHECK(event_base_loopexit(v.base, &tv) == 0);
+    CHECK(event_base_dispatch(v.base) == 0);
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.last_ckpt_seq, 1);
+    vault_audit_close(&v);
+    event_base_free(v.base);
+    vault_db_close(db);
+    rm_tmp();
+}
+
 /* Small map: secret writes refused at the high-water mark, audit appends go
  * on until the map is really full, then requests fail (fail closed) and the
  * chain that was committed still verifies. */
@@ -1086,6 +1123,7 @@ int main(void)
     RUN(test_json_roundtrip_odd_bytes);
     RUN(test_group_commit);
     RUN(test_sync_mode_and_checkpoint_every_n);
+    RUN(test_checkpoint_timer);
     RUN(test_storage_high_water);
     RUN(test_rpc_audit_handlers);
     return tv_test_finish();
