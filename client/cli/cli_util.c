@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,18 +431,37 @@ out:
     return r;
 }
 
+/* A signal during a prompt must not leave the terminal with echo off: the
+ * handler only records it, read() returns EINTR (no SA_RESTART), the prompt
+ * restores the terminal and then re-raises the signal with its old action. */
+static volatile sig_atomic_t prompt_signal;
+
+static void prompt_on_signal(int sig)
+{
+    prompt_signal = sig;
+}
+
+static const int prompt_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU};
+#define N_PROMPT_SIGS (sizeof(prompt_sigs) / sizeof(prompt_sigs[0]))
+
 static int prompt_once(struct cli_ctx *ctx, int fd, const char *prompt, char **out)
 {
     struct termios old, noecho;
+    struct sigaction sa, saved[N_PROMPT_SIGS];
     int restore = 0, r = -1;
     size_t n = 0, max = 4096;
     char *buf = sodium_malloc(max + 1);
 
     if (!buf)
         return cli_errorf(ctx, "out of memory"), -1;
-    if (write(fd, prompt, strlen(prompt)) < 0) {
-        /* ignore: the prompt is cosmetic */
-    }
+    prompt_signal = 0;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = prompt_on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_PROMPT_SIGS; i++)
+        sigaction(prompt_sigs[i], &sa, &saved[i]);
+    /* Echo goes off BEFORE the prompt appears: whatever is typed after the
+     * prompt is never echoed (TCSAFLUSH drops earlier type-ahead). */
     if (tcgetattr(fd, &old) == 0) {
         noecho = old;
         noecho.c_lflag &= ~(tcflag_t)ECHO;
@@ -449,11 +469,24 @@ static int prompt_once(struct cli_ctx *ctx, int fd, const char *prompt, char **o
         if (tcsetattr(fd, TCSAFLUSH, &noecho) == 0)
             restore = 1;
     }
+    if (!restore) {
+        cli_errorf(ctx, "cannot turn terminal echo off");
+        goto out;
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        /* ignore: the prompt is cosmetic */
+    }
     for (;;) {
         char ch;
         ssize_t k = read(fd, &ch, 1);
-        if (k < 0 && errno == EINTR)
+        if (k < 0 && errno == EINTR && !prompt_signal)
             continue;
+        if (prompt_signal) {
+            if (write(fd, "\n", 1) < 0) {
+                /* ignore */
+            }
+            goto out;
+        }
         if (k <= 0 || ch == '\n')
             break;
         if (n == max) {
@@ -461,6 +494,7 @@ static int prompt_once(struct cli_ctx *ctx, int fd, const char *prompt, char **o
             goto out;
         }
         buf[n++] = ch;
+        sodium_memzero(&ch, sizeof(ch));
     }
     if (n && buf[n - 1] == '\r')
         n--;
@@ -473,6 +507,10 @@ out:
         tcsetattr(fd, TCSAFLUSH, &old);
     if (buf)
         sodium_free(buf);
+    for (size_t i = 0; i < N_PROMPT_SIGS; i++)
+        sigaction(prompt_sigs[i], &saved[i], NULL);
+    if (prompt_signal)
+        raise(prompt_signal); /* with the caller's action, now the terminal is sane */
     return r;
 }
 
