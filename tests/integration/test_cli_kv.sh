@@ -86,6 +86,16 @@ expect_rc 0 --format=json kv describe app/db/password
 expect_rc 1 kv undelete app/db/password --version=1
 pass "delete, undelete, destroy"
 
+# every read-only command's --format=json output is one valid JSON object
+for cmd in "status" "kv list" "kv describe app/blob" "kv versions app/blob" "kv get app/blob" \
+  "token lookup" "user list" "policy list"; do
+  # shellcheck disable=SC2086
+  expect_rc 0 --format=json $cmd
+  printf '%s' "$OUT" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d, dict)' ||
+    fail "invalid JSON from '$cmd': $OUT"
+done
+pass "json output"
+
 # errors: unknown secret -> 1 with a reason; no token -> 1
 expect_rc 1 kv get no/such/secret
 expect_in "not found" "$ERR"

@@ -40,12 +40,30 @@ pass "recover"
 stop_vault
 
 # second vault: passphrase from a file; root token into a 0600 file
-start_conf "$T/v2"
+start_conf "$T/v2" off
 printf 'correct horse battery staple\n' >"$T/pass2"
 expect_rc 0 operator init --passphrase-file="$T/pass2" --token-out="$T/root2"
 [ "$(mode_of "$T/root2")" = 600 ] || fail "token file mode $(mode_of "$T/root2")"
 case "$OUT" in *recovery_passphrase*) fail "supplied passphrase echoed: $OUT" ;; esac
 expect_rc 0 --token-file="$T/root2" token lookup
 expect_rc 0 operator recover --passphrase-file="$T/pass2"
-# --token-out refuses to overwrite; the token is then printed instead of lost
+pass "init with a supplied passphrase, token file 0600"
+
+# --token-out never overwrites: on a clash the token is printed instead of lost
+start_over() { stop_vault; rm -rf "$T/v3"; start_conf "$T/v3" off; }
+start_over
+: >"$T/exists"
+expect_rc 0 --format=json operator init --passphrase-file="$T/pass2" --token-out="$T/exists"
+[ -s "$T/exists" ] && fail "existing file overwritten"
+[ -n "$(json root_token)" ] || fail "token lost when --token-out failed: $OUT"
+pass "--token-out does not overwrite"
+
+# operator_plaintext_reads = off: operators can write and describe, never read values
+export TEEVAULT_TOKEN=$(json root_token)
+tv_in 'no-plaintext' kv put ops/secret
+[ "$RC" -eq 0 ] || fail "put with plaintext reads off: $ERR"
+expect_rc 0 kv describe ops/secret
+expect_rc 1 kv get ops/secret
+case "$OUT$ERR" in *no-plaintext*) fail "value returned with plaintext reads off" ;; esac
+pass "operator_plaintext_reads=off refuses operator reads"
 echo "PASS ($CHECKS checks)"
