@@ -311,9 +311,9 @@ typedef struct tv_session tv_session;
 /* Where the function's own evidence comes from (the TEE it runs in).
  * Zero-initialise; unset fields take the backend defaults. */
 typedef struct tv_attest_opts {
-    const char *tee;      /* "sim" (default), "gramine-sgx", "tsm", "dstack" */
-    const char *tee_root; /* /dev/attestation, configfs-tsm dir, dstack socket, or the
-                             sim platform dir (must be the one the vault pins) */
+    const char *tee;                  /* "sim" (default), "gramine-sgx", "tsm", "dstack" */
+    const char *tee_root;             /* /dev/attestation, configfs-tsm dir, dstack socket, or the
+                                         sim platform dir (must be the one the vault pins) */
     const char *sim_state_dir;        /* sim: required (its key file lives there) */
     const char *sim_measurement_file; /* sim: hashed as the measurement; NULL = own binary */
     const char *sim_signer;           /* sim: signer identity string */
@@ -337,9 +337,9 @@ void tv_session_free(tv_session *s);
 
 /* Checking the vault before trusting it (Attestation.Report). */
 typedef struct tv_vault_verify_opts {
-    const uint8_t *sim_pk;  /* 32-byte sim platform public key; sim evidence is refused
-                               without it */
-    const char *collateral; /* SGX/TDX collateral dir or bundle file, or NULL */
+    const uint8_t *sim_pk;   /* 32-byte sim platform public key; sim evidence is refused
+                                without it */
+    const char *collateral;  /* SGX/TDX collateral dir or bundle file, or NULL */
     int allow_no_collateral; /* SGX/TDX: accept without TCB evaluation */
     int allow_debug;
     const uint8_t *measurement; /* optional pin: sim/SNP measurement, SGX MRENCLAVE or TDX
