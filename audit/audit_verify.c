@@ -150,6 +150,9 @@ int audit_verifier_line(audit_verifier *v, const char *line, size_t len)
         len--;
     if (len == 0)
         return TV_OK;
+    if (len >= AUDIT_JSON_LINE_MAX)
+        return fail(v, AUDIT_BAD_FORMAT, v->have_rec ? v->last_seq + 1 : 0,
+                    "line %" PRIu64 " is longer than any line an export contains", v->line);
     if (audit_json_parse(line, len, &v->parsed, &why) < 0)
         return fail(v, AUDIT_BAD_FORMAT, v->have_rec ? v->last_seq + 1 : 0, "line %" PRIu64 ": %s",
                     v->line, why ? why : "malformed");

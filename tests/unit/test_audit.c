@@ -602,6 +602,43 @@ static void test_json_roundtrip_odd_bytes(void)
     CHECK(strcmp(back.principal, odd) == 0);
     CHECK(back.seq == 77 && back.time_ns == -5);
     CHECK(memcmp(back.hash, r.hash, 32) == 0);
+    /* The longest possible record (every string full of escaped bytes) fits
+     * AUDIT_JSON_LINE_MAX and round-trips. */
+    {
+        audit_record big;
+        static char fill[AUDIT_SECRET_MAX + 1];
+        memset(fill, 0x01, AUDIT_SECRET_MAX);
+        memset(&big, 0, sizeof(big));
+        big.seq = UINT64_MAX;
+        big.time_ns = INT64_MIN;
+        big.version = UINT64_MAX;
+        big.status = UINT32_MAX;
+        audit_record_set_str(big.principal, AUDIT_PRINCIPAL_MAX, fill, AUDIT_PRINCIPAL_MAX);
+        audit_record_set_str(big.method, AUDIT_METHOD_MAX, fill, AUDIT_METHOD_MAX);
+        audit_record_set_str(big.secret, AUDIT_SECRET_MAX, fill, AUDIT_SECRET_MAX);
+        audit_record_set_str(big.request_id, AUDIT_REQID_MAX, fill, AUDIT_REQID_MAX);
+        audit_record_set_str(big.peer, AUDIT_PEER_MAX, fill, AUDIT_PEER_MAX);
+        audit_record_set_str(big.detail, AUDIT_DETAIL_MAX, fill, AUDIT_DETAIL_MAX);
+        int bn = audit_json_record(buf, sizeof(buf), &big);
+        CHECK(bn > 0 && (size_t)bn < AUDIT_JSON_LINE_MAX);
+        /* seq above INT64_MAX is beyond what the strict reader takes: refused, not wrapped. */
+        CHECK(audit_json_parse(buf, (size_t)bn, &l, &why) == TV_ERR_FORMAT);
+        big.seq = 5;
+        big.version = 5;
+        bn = audit_json_record(buf, sizeof(buf), &big);
+        CHECK(audit_json_parse(buf, (size_t)bn, &l, &why) == 0);
+        CHECK(memcmp(&l.rec, &big, sizeof(big)) == 0);
+        /* A line longer than any export line is refused by the verifier. */
+        static char huge[AUDIT_JSON_LINE_MAX + 16];
+        memset(huge, ' ', sizeof(huge) - 1);
+        audit_verify_result res;
+        audit_verifier *vf = NULL;
+        CHECK(audit_verifier_new(NULL, &vf) == 0);
+        CHECK(audit_verifier_line(vf, huge, sizeof(huge) - 1) == TV_ERR_INTEGRITY);
+        CHECK(audit_verifier_finish(vf, &res) == TV_ERR_INTEGRITY);
+        CHECK_EQ_INT(res.verdict, AUDIT_BAD_FORMAT);
+        audit_verifier_free(vf);
+    }
     /* Too small a buffer is refused, not truncated. */
     CHECK(audit_json_record(buf, 40, &r) == TV_ERR_TOO_LARGE);
     /* Strictness. */
