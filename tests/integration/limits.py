@@ -78,5 +78,44 @@ def main():
     return 1 if failures else 0
 
 
+
+
+def emfile_main(path, n):
+    """Run against a daemon whose RLIMIT_NOFILE is tiny: n connections exhaust
+    its descriptors; once they close, it must accept again."""
+    conns = []
+    for _ in range(n):
+        try:
+            conns.append(T.Conn(path, timeout=2))
+        except OSError:
+            break
+    served = 0
+    for c in conns:  # stop at the first connection the daemon could not take
+        try:
+            c.s.settimeout(1.0)
+            if not health(c):
+                break
+            served += 1
+        except (OSError, ConnectionError, ValueError):
+            break
+    check(served < len(conns), "descriptors exhausted: %d of %d connections served" %
+          (served, len(conns)))
+    for c in conns:
+        c.close()
+    ok = False
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not ok:
+        try:
+            c = T.Conn(path, timeout=3)
+            ok = health(c)
+            c.close()
+        except (OSError, ConnectionError, ValueError):
+            time.sleep(0.2)
+    check(ok, "after the connections close, the daemon accepts and serves again")
+    return 1 if failures else 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[2] == "emfile":
+        sys.exit(emfile_main(sys.argv[1], int(sys.argv[3])))
     sys.exit(main())

@@ -47,4 +47,17 @@ if "$TEEVAULTD" --config "$TV_DIR/limits.conf" >"$TV_DIR/third.log" 2>&1; then
 fi
 grep -q 'not a socket' "$TV_SOCK" || tv_fail "the regular file was modified"
 echo "ok   a regular file at the socket path is left alone"
+
+# Out of descriptors (RLIMIT_NOFILE 64): accept pauses instead of spinning,
+# and resumes once descriptors are free.
+rm -f "$TV_SOCK"
+sed -i 's/^max_connections = .*/max_connections = 1000/; s/^idle_timeout = .*/idle_timeout = 300/' \
+    "$TV_DIR/limits.conf"
+: >"$TV_LOG"
+(ulimit -n 64 && exec "$TEEVAULTD" --config "$TV_DIR/limits.conf") >>"$TV_LOG" 2>&1 &
+TV_PID=$!
+tv_wait_ready
+tv_py "$TV_HERE/limits.py" "$TV_SOCK" emfile 80 || tv_fail "EMFILE checks failed"
+grep -q 'accept_paused' "$TV_LOG" || tv_fail "accept was not paused on EMFILE"
+tv_stop
 echo "test_limits: ok"
