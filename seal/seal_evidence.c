@@ -59,9 +59,12 @@ enum seal_ev_type seal_evidence_detect(const uint8_t *ev, size_t len)
         return SEAL_EV_UNKNOWN;
     if (len == SEAL_SIM_REPORT_LEN && memcmp(ev, "TVSIMRPT", 8) == 0)
         return SEAL_EV_SIM;
-    if (len == SEAL_SNP_REPORT_LEN) {
+    if (len >= SEAL_SNP_REPORT_LEN) {
         uint32_t v = seal_le32(ev);
-        if ((v == 2 || v == 3 || v == 5) && seal_le32(ev + 0x34) == 1)
+        seal_snp_certs t;
+        if ((v == 2 || v == 3 || v == 5) && seal_le32(ev + 0x34) == 1 &&
+            (len == SEAL_SNP_REPORT_LEN ||
+             seal_snp_cert_table(ev + SEAL_SNP_REPORT_LEN, len - SEAL_SNP_REPORT_LEN, &t) == 0))
             return SEAL_EV_SNP;
     }
     if (len >= 48 && seal_le16(ev + 2) == 2) {

@@ -35,6 +35,80 @@ int seal_snp_parse(const uint8_t *r, size_t len, seal_claims *c)
     return 0;
 }
 
+/* GHCB certificate table GUIDs in RFC 4122 byte order (go-sev-guest abi.go). */
+static const uint8_t guid_vcek[16] = {0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+                                      0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
+static const uint8_t guid_vlek[16] = {0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e,
+                                      0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1};
+static const uint8_t guid_ask[16] = {0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4,
+                                     0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82};
+static const uint8_t guid_ark[16] = {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52,
+                                     0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae};
+
+int seal_snp_cert_table(const uint8_t *t, size_t n, seal_snp_certs *out)
+{
+    seal_snp_certs c;
+    static const uint8_t zero[24] = {0};
+    memset(&c, 0, sizeof(c));
+    if (!t)
+        return TV_ERR_FORMAT;
+    for (size_t i = 0;; i++) {
+        const uint8_t *e;
+        size_t off, len;
+        const uint8_t **slot = NULL;
+        size_t *slot_len = NULL;
+        if (i >= 64 || n / 24 <= i)
+            return TV_ERR_FORMAT; /* unterminated */
+        e = t + 24 * i;
+        if (memcmp(e, zero, 24) == 0)
+            break;
+        off = seal_le32(e + 16);
+        len = seal_le32(e + 20);
+        if (off > n || n - off < len || len == 0)
+            return TV_ERR_FORMAT;
+        if (memcmp(e, guid_vcek, 16) == 0) {
+            slot = &c.vcek;
+            slot_len = &c.vcek_len;
+        } else if (memcmp(e, guid_vlek, 16) == 0) {
+            slot = &c.vlek;
+            slot_len = &c.vlek_len;
+        } else if (memcmp(e, guid_ask, 16) == 0) {
+            slot = &c.ask;
+            slot_len = &c.ask_len;
+        } else if (memcmp(e, guid_ark, 16) == 0) {
+            slot = &c.ark;
+            slot_len = &c.ark_len;
+        }
+        if (!slot)
+            continue; /* other entries (platform info, …) are ignored */
+        if (*slot)
+            return TV_ERR_FORMAT;
+        *slot = t + off;
+        *slot_len = len;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Load a DER/PEM certificate and append it to sk. */
+static int push_cert(STACK_OF(X509) * sk, const uint8_t *p, size_t n)
+{
+    STACK_OF(X509) *one = NULL;
+    int r = seal_x509_load_certs(p, n, &one);
+    if (r < 0)
+        return r;
+    while (sk_X509_num(one) > 0) {
+        X509 *x = sk_X509_shift(one);
+        if (!sk_X509_push(sk, x)) {
+            X509_free(x);
+            sk_X509_pop_free(one, X509_free);
+            return TV_ERR_NOMEM;
+        }
+    }
+    sk_X509_free(one);
+    return 0;
+}
+
 /* SPL extension value: DER INTEGER. */
 static int ext_spl(X509 *c, const char *oid, uint64_t *out)
 {
@@ -104,7 +178,14 @@ int seal_verify_snp(const uint8_t *rep, size_t len, const seal_verify_inputs *in
     EVP_PKEY *key;
     uint8_t rb[48], sb[48];
 
-    if (seal_snp_parse(rep, len, &v->claims) < 0) {
+    seal_snp_certs tab;
+    const uint8_t *leaf_p, *chain_p;
+    size_t leaf_n, chain_n;
+
+    memset(&tab, 0, sizeof(tab));
+    if (len < SEAL_SNP_REPORT_LEN || seal_snp_parse(rep, SEAL_SNP_REPORT_LEN, &v->claims) < 0 ||
+        (len > SEAL_SNP_REPORT_LEN &&
+         seal_snp_cert_table(rep + SEAL_SNP_REPORT_LEN, len - SEAL_SNP_REPORT_LEN, &tab) < 0)) {
         seal_verdict_fail(v, "not a well-formed SEV-SNP report");
         return TV_ERR_FORMAT;
     }
@@ -114,14 +195,28 @@ int seal_verify_snp(const uint8_t *rep, size_t len, const seal_verify_inputs *in
         seal_verdict_fail(v, "report is not signed by a VCEK or VLEK");
         goto out;
     }
-    if (!in || !in->vcek || !in->chain) {
+    /* the key certificate: operator file, else the evidence's table */
+    leaf_p = in && in->vcek ? in->vcek : v->claims.snp_signing_key ? tab.vlek : tab.vcek;
+    leaf_n = in && in->vcek              ? in->vcek_len
+             : v->claims.snp_signing_key ? tab.vlek_len
+                                         : tab.vcek_len;
+    chain_p = in ? in->chain : NULL;
+    chain_n = in ? in->chain_len : 0;
+    if (!leaf_p || (!chain_p && (!tab.ask || !tab.ark))) {
         seal_verdict_fail(v, "SEV-SNP needs the VCEK/VLEK certificate and the ASK/ARK chain");
         goto out;
     }
-    if (seal_x509_load_certs(in->vcek, in->vcek_len, &leafs) < 0 ||
-        seal_x509_load_certs(in->chain, in->chain_len, &chain) < 0 ||
-        (in->root && seal_x509_load_certs(in->root, in->root_len, &anchors) < 0)) {
+    if (!(chain = sk_X509_new_null())) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
+    if (seal_x509_load_certs(leaf_p, leaf_n, &leafs) < 0 ||
+        (chain_p ? push_cert(chain, chain_p, chain_n) < 0
+                 : (push_cert(chain, tab.ask, tab.ask_len) < 0 ||
+                    push_cert(chain, tab.ark, tab.ark_len) < 0)) ||
+        (in && in->root && seal_x509_load_certs(in->root, in->root_len, &anchors) < 0)) {
         seal_verdict_fail(v, "a certificate does not parse");
+        r = TV_ERR_VERIFY;
         goto out;
     }
     leaf = sk_X509_value(leafs, 0);
@@ -150,7 +245,7 @@ int seal_verify_snp(const uint8_t *rep, size_t len, const seal_verify_inputs *in
                               &verified)) < 0)
         goto out;
     r = TV_ERR_VERIFY;
-    if (in->crl) {
+    if (in && in->crl) {
         /* AMD's CRL is issued by the ARK and covers the ASK/ASVK. */
         if (sk_X509_num(verified) < 3 || seal_x509_load_crl(in->crl, in->crl_len, &crl) < 0 ||
             seal_x509_crl_check(sk_X509_value(verified, 1), sk_X509_value(verified, 2), crl, t, v) <

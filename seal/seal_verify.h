@@ -173,8 +173,9 @@ void seal_collateral_free(seal_collateral *c);
  *   root:   a root certificate (PEM/DER) to anchor on; it is trusted only if
  *           its fingerprint is pinned (a self-signed root inside the evidence
  *           or chain is used the same way).
- *   vcek:   SNP: the VCEK or VLEK certificate (PEM/DER). Required for SNP.
- *   chain:  SNP: ASK (or ASVK) ‖ ARK, PEM. Required for SNP.
+ *   vcek:   SNP: the VCEK or VLEK certificate (PEM/DER). Required for SNP
+ *           unless the evidence carries a certificate table (see below).
+ *   chain:  SNP: ASK (or ASVK) ‖ ARK, PEM. Same rule as vcek.
  *           SGX/TDX: a PCK chain PEM replacing the one inside the quote.
  *   crl:    SNP: optional AMD CRL (DER/PEM, issued by the ARK) checked
  *           against the ASK/ASVK.
@@ -210,7 +211,8 @@ typedef struct seal_verify_inputs {
  * on library failure.
  * Trailing bytes after a DCAP quote's declared signature data are ignored
  * (real quotes carry padding or text there); everything inside the declared
- * length must parse exactly. SNP reports must be exactly 1184 bytes.
+ * length must parse exactly. SNP evidence is the 1184-byte report, optionally
+ * followed by its certificate table (seal_snp_cert_table()).
  * WARNING: unlike most teevault functions, *out is ALWAYS filled (zeroed
  * first, then everything that was learnt, with verdict->reason) so callers
  * can show why evidence was refused. Only trust its claims when the return
@@ -260,6 +262,21 @@ int seal_dcap_parse(const uint8_t *q, size_t len, seal_dcap_quote *out) TV_WUR;
 #define SEAL_SNP_REPORT_LEN 0x4A0
 #define SEAL_SNP_SIGNED_LEN 0x2A0
 int seal_snp_parse(const uint8_t *r, size_t len, seal_claims *claims) TV_WUR;
+
+/* SEV-SNP evidence may also be the 1184-byte report followed by the extended
+ * report certificate table (configfs-tsm auxblob / SNP_GET_EXT_REPORT):
+ * entries {GUID[16] (RFC 4122 byte order), u32 offset, u32 length} ending
+ * with an all-zero entry, offsets relative to the table start. Then the
+ * verifier takes the VCEK/VLEK and ASK/ARK from the table when
+ * seal_verify_inputs does not name them (the ARK must still be pinned).
+ * Pointers reference the caller's buffer; absent certificates are NULL.
+ * Errors: TV_ERR_FORMAT (unterminated table, entry out of bounds, a known
+ * GUID twice, more than 64 entries). */
+typedef struct seal_snp_certs {
+    const uint8_t *vcek, *vlek, *ask, *ark;
+    size_t vcek_len, vlek_len, ask_len, ark_len;
+} seal_snp_certs;
+int seal_snp_cert_table(const uint8_t *t, size_t n, seal_snp_certs *out) TV_WUR;
 
 /* Parse a TCB info / QE identity PCS response body (structure only, no
  * signature check); for the fuzzer. */

@@ -1168,6 +1168,123 @@ static void test_snp_fixture(void)
     X509_free(vlek);
 }
 
+/* Certificate table entry helper: GUID in RFC 4122 byte order. */
+static void table_entry(buf *t, const char *guid_hex, uint32_t off, uint32_t len)
+{
+    uint8_t e[24] = {0};
+    for (int i = 0; i < 16; i++) {
+        unsigned x;
+        sscanf(guid_hex + 2 * i, "%2x", &x);
+        e[i] = (uint8_t)x;
+    }
+    put_le32(e + 16, off);
+    put_le32(e + 20, len);
+    buf_add(t, e, 24);
+}
+
+/* SNP evidence = report ‖ certificate table (VCEK, ASK, ARK as DER). */
+static buf snp_with_table(const uint8_t rep[0x4A0], X509 *leaf, int vlek, X509 *ark)
+{
+    buf ev = {0}, tab = {0};
+    buf l = der_of(leaf), a = der_of(ap.ask), k = der_of(ark);
+    uint32_t base = 24 * 5; /* 4 entries + terminator */
+    table_entry(&tab,
+                vlek ? "a8074bc2a25a483eaae639c045a0b8a1" : "63da758de6644564adc5f4b93be8accd",
+                base, (uint32_t)l.n);
+    table_entry(&tab, "4ab7b379bbac4fe4a02f05aef327c782", base + (uint32_t)l.n, (uint32_t)a.n);
+    table_entry(&tab, "c0b406a4a803495297433fb6014cd0ae", base + (uint32_t)(l.n + a.n),
+                (uint32_t)k.n);
+    table_entry(&tab, "ecae0c0f950243b1afa20ae2e0d565b6", base, 4); /* ignored */
+    table_entry(&tab, "00000000000000000000000000000000", 0, 0);
+    buf_add(&tab, l.d, l.n);
+    buf_add(&tab, a.d, a.n);
+    buf_add(&tab, k.d, k.n);
+    buf_add(&ev, rep, 0x4A0);
+    buf_add(&ev, tab.d, tab.n);
+    free(tab.d);
+    free(l.d);
+    free(a.d);
+    free(k.d);
+    return ev;
+}
+
+static void test_snp_cert_table(void)
+{
+    uint8_t rep[0x4A0];
+    seal_verify_policy p;
+    seal_verify_inputs in;
+    seal_verdict v;
+    seal_snp_certs c;
+    X509 *vcek = mk_leaf(ap.vcek_key, ap.ask, ap.ask_key, snp_tcb, chip_id, T_CERT_FROM, T_CERT_TO);
+    buf ev;
+    memset(&p, 0, sizeof(p));
+    memset(&in, 0, sizeof(in));
+    p.at_set = 1;
+    p.at = T0;
+    p.pinned_roots = (const uint8_t(*)[32])ap.ark_fp;
+    p.n_pinned_roots = 1;
+    mk_report(rep, 0, 0, ap.vcek_key);
+    ev = snp_with_table(rep, vcek, 0, ap.ark);
+    CHECK_EQ_INT(seal_evidence_detect(ev.d, ev.n), SEAL_EV_SNP);
+    CHECK_EQ_INT(seal_snp_cert_table(ev.d + 0x4A0, ev.n - 0x4A0, &c), 0);
+    CHECK(c.vcek && c.ask && c.ark && !c.vlek);
+    CHECK_EQ_INT(seal_verify_evidence(ev.d, ev.n, &in, &p, &v), 0);
+    if (v.reason[0])
+        fprintf(stderr, "  table: %s\n", v.reason);
+    CHECK(v.accepted && v.signature_ok);
+    /* the table's ARK must still be pinned */
+    {
+        seal_verify_policy prod = p;
+        prod.pinned_roots = NULL;
+        CHECK_EQ_INT(seal_verify_evidence(ev.d, ev.n, &in, &prod, &v), TV_ERR_VERIFY);
+    }
+    /* a self-made "ARK" in the table (fingerprint not pinned) is refused */
+    {
+        EVP_PKEY *k = EVP_RSA_gen(2048);
+        X509 *fake = mk_cert("ARK-Test", k, NULL, k, 1, 1, 1, T_CERT_FROM, T_CERT_TO);
+        buf ev2;
+        sign_cert(fake, k, 1);
+        ev2 = snp_with_table(rep, vcek, 0, fake);
+        CHECK_EQ_INT(seal_verify_evidence(ev2.d, ev2.n, &in, &p, &v), TV_ERR_VERIFY);
+        free(ev2.d);
+        X509_free(fake);
+        EVP_PKEY_free(k);
+    }
+    /* malformed tables: unterminated, entry out of bounds, a GUID twice */
+    {
+        buf bad = {0};
+        buf_add(&bad, ev.d, 0x4A0 + 24 * 4); /* entries without terminator */
+        CHECK_EQ_INT(seal_evidence_detect(bad.d, bad.n), SEAL_EV_UNKNOWN);
+        CHECK_EQ_INT(seal_snp_cert_table(bad.d + 0x4A0, bad.n - 0x4A0, &c), TV_ERR_FORMAT);
+        in.type = SEAL_EV_SNP;
+        CHECK_EQ_INT(seal_verify_evidence(bad.d, bad.n, &in, &p, &v), TV_ERR_FORMAT);
+        in.type = SEAL_EV_UNKNOWN;
+        free(bad.d);
+        bad.d = NULL;
+        bad.n = 0;
+        buf_add(&bad, ev.d, ev.n);
+        put_le32(bad.d + 0x4A0 + 20, 1u << 20);
+        CHECK_EQ_INT(seal_snp_cert_table(bad.d + 0x4A0, bad.n - 0x4A0, &c), TV_ERR_FORMAT);
+        memcpy(bad.d + 0x4A0 + 24, bad.d + 0x4A0, 16); /* ASK entry gets the VCEK GUID */
+        put_le32(bad.d + 0x4A0 + 20, 4);
+        CHECK_EQ_INT(seal_snp_cert_table(bad.d + 0x4A0, bad.n - 0x4A0, &c), TV_ERR_FORMAT);
+        free(bad.d);
+    }
+    /* operator files take precedence over the table */
+    {
+        X509 *other =
+            mk_leaf(ap.vlek_key, ap.ask, ap.ask_key, snp_tcb, chip_id, T_CERT_FROM, T_CERT_TO);
+        buf o = der_of(other);
+        in.vcek = o.d;
+        in.vcek_len = o.n;
+        CHECK_EQ_INT(seal_verify_evidence(ev.d, ev.n, &in, &p, &v), TV_ERR_VERIFY);
+        free(o.d);
+        X509_free(other);
+    }
+    free(ev.d);
+    X509_free(vcek);
+}
+
 static void test_garbage(void)
 {
     uint8_t junk[2000];
@@ -1243,6 +1360,11 @@ static void dump_fixtures(const char *d)
     buf_add(&snp, rep, sizeof(rep));
     buf_add(&snp, l.d, l.n);
     write_file(d, "snp_report_vcek.bin", snp.d, snp.n);
+    {
+        buf t = snp_with_table(rep, vcek, 0, ap.ark);
+        write_file(d, "snp_report_table.bin", t.d, t.n);
+        free(t.d);
+    }
     write_file(d, "vcek.der", l.d, l.n);
     pem_add(&pems, ip.pck);
     pem_add(&pems, ip.ca);
@@ -1274,6 +1396,7 @@ int main(void)
     RUN(test_collateral_files);
     RUN(test_tdx_fixture);
     RUN(test_snp_fixture);
+    RUN(test_snp_cert_table);
     RUN(test_garbage);
     if (getenv("TV_FIXTURE_DUMP"))
         dump_fixtures(getenv("TV_FIXTURE_DUMP"));
