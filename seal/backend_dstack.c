@@ -129,6 +129,50 @@ static long dechunk(char *b, size_t n)
     }
 }
 
+int seal_http_parse_response(char *resp, size_t n, size_t *body_len)
+{
+    const char *hend, *v;
+    size_t hlen, vlen, blen;
+    char *b;
+    int status;
+
+    /* Status line. */
+    if (n < 12 || memcmp(resp, "HTTP/1.", 7) != 0 || resp[8] != ' ' || resp[9] < '1' ||
+        resp[9] > '5' || resp[10] < '0' || resp[10] > '9' || resp[11] < '0' || resp[11] > '9')
+        return TV_ERR_PROTOCOL;
+    status = (resp[9] - '0') * 100 + (resp[10] - '0') * 10 + (resp[11] - '0');
+    if (!(hend = memmem(resp, n, "\r\n\r\n", 4)))
+        return TV_ERR_PROTOCOL;
+    hlen = (size_t)(hend - resp) + 2; /* headers incl. the last CRLF */
+    if (status != 200)
+        return TV_ERR_UNAVAILABLE;
+    blen = n - (hlen + 2);
+    b = resp + hlen + 2;
+    if ((v = find_header(resp, hlen, "Transfer-Encoding", &vlen)) && vlen >= 7 &&
+        strncasecmp(v + vlen - 7, "chunked", 7) == 0) {
+        long dl = dechunk(b, blen);
+        if (dl < 0)
+            return TV_ERR_PROTOCOL;
+        blen = (size_t)dl;
+    } else if ((v = find_header(resp, hlen, "Content-Length", &vlen))) {
+        size_t cl = 0;
+        if (vlen == 0 || vlen > 10)
+            return TV_ERR_PROTOCOL;
+        for (size_t i = 0; i < vlen; i++) {
+            if (v[i] < '0' || v[i] > '9')
+                return TV_ERR_PROTOCOL;
+            cl = cl * 10 + (size_t)(v[i] - '0');
+        }
+        if (cl > blen) /* connection closed early */
+            return TV_ERR_PROTOCOL;
+        blen = cl;
+    }
+    memmove(resp, b, blen);
+    resp[blen] = 0;
+    *body_len = blen;
+    return 0;
+}
+
 /* GET target on the agent socket; on 200 return the body (malloc'ed, NUL
  * terminated). */
 static int dstack_get(const dstack_impl *d, const char *target, char **body, size_t *body_len)
@@ -137,9 +181,7 @@ static int dstack_get(const dstack_impl *d, const char *target, char **body, siz
     char *req = NULL, *resp = NULL;
     size_t n = 0, reqlen;
     struct timeval tv = {.tv_sec = DSTACK_TIMEOUT_S};
-    const char *hend, *v;
-    size_t hlen, vlen, blen;
-    int status;
+    size_t blen = 0;
 
     reqlen = strlen(target) + 128;
     if (!(req = malloc(reqlen)) || !(resp = malloc(DSTACK_RESP_MAX + 1))) {
@@ -180,55 +222,8 @@ static int dstack_get(const dstack_impl *d, const char *target, char **body, siz
         n += (size_t)k;
     }
     resp[n] = 0;
-    /* Status line. */
-    if (n < 12 || memcmp(resp, "HTTP/1.", 7) != 0 || resp[8] != ' ' || resp[9] < '1' ||
-        resp[9] > '5' || resp[10] < '0' || resp[10] > '9' || resp[11] < '0' || resp[11] > '9') {
-        r = TV_ERR_PROTOCOL;
+    if ((r = seal_http_parse_response(resp, n, &blen)) < 0)
         goto out;
-    }
-    status = (resp[9] - '0') * 100 + (resp[10] - '0') * 10 + (resp[11] - '0');
-    if (!(hend = memmem(resp, n, "\r\n\r\n", 4))) {
-        r = TV_ERR_PROTOCOL;
-        goto out;
-    }
-    hlen = (size_t)(hend - resp) + 2; /* headers incl. the last CRLF */
-    if (status != 200) {
-        r = TV_ERR_UNAVAILABLE;
-        goto out;
-    }
-    blen = n - (hlen + 2);
-    {
-        char *b = resp + hlen + 2;
-        if ((v = find_header(resp, hlen, "Transfer-Encoding", &vlen)) && vlen >= 7 &&
-            strncasecmp(v + vlen - 7, "chunked", 7) == 0) {
-            long dl = dechunk(b, blen);
-            if (dl < 0) {
-                r = TV_ERR_PROTOCOL;
-                goto out;
-            }
-            blen = (size_t)dl;
-        } else if ((v = find_header(resp, hlen, "Content-Length", &vlen))) {
-            size_t cl = 0;
-            if (vlen == 0 || vlen > 10) {
-                r = TV_ERR_PROTOCOL;
-                goto out;
-            }
-            for (size_t i = 0; i < vlen; i++) {
-                if (v[i] < '0' || v[i] > '9') {
-                    r = TV_ERR_PROTOCOL;
-                    goto out;
-                }
-                cl = cl * 10 + (size_t)(v[i] - '0');
-            }
-            if (cl > blen) { /* connection closed early */
-                r = TV_ERR_PROTOCOL;
-                goto out;
-            }
-            blen = cl;
-        }
-        memmove(resp, b, blen);
-        resp[blen] = 0;
-    }
     *body = resp;
     *body_len = blen;
     resp = NULL;
@@ -246,8 +241,8 @@ out:
 
 /* The hex string member `key` of the JSON object body, decoded (optional
  * "0x" prefix) into a new malloc'ed buffer of at most max bytes. */
-static int json_hex_member(const char *body, size_t blen, const char *key, size_t max,
-                           uint8_t **out, size_t *out_len)
+int seal_json_hex_member(const char *body, size_t blen, const char *key, size_t max, uint8_t **out,
+                         size_t *out_len)
 {
     proto_json *doc = NULL;
     char *s = NULL;
@@ -316,7 +311,7 @@ static int dstack_quote(dstack_impl *d, const uint8_t rd[SEAL_REPORT_DATA_LEN], 
     sodium_bin2hex(target + 22, sizeof target - 22, rd, SEAL_REPORT_DATA_LEN);
     if ((r = dstack_get(d, target, &body, &blen)) < 0)
         return r;
-    r = json_hex_member(body, blen, "quote", SEAL_EVIDENCE_MAX, &q, &qlen);
+    r = seal_json_hex_member(body, blen, "quote", SEAL_EVIDENCE_MAX, &q, &qlen);
     free(body);
     if (r < 0)
         return r;
@@ -378,7 +373,7 @@ static int dstack_get_key(seal_backend *b, enum seal_policy policy, uint16_t key
     snprintf(target, sizeof target, "/GetKey?path=%s&purpose=teevault-seal", info);
     if ((r = dstack_get(d, target, &body, &blen)) < 0)
         return r;
-    r = json_hex_member(body, blen, "key", 256, &raw, &klen);
+    r = seal_json_hex_member(body, blen, "key", 256, &raw, &klen);
     sodium_memzero(body, blen);
     free(body);
     if (r < 0)

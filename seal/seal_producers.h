@@ -54,6 +54,19 @@ int seal_backend_dstack_open(const seal_options *opts, seal_backend **out) TV_WU
 int seal_tsm_report_in_entry(const char *entry, const uint8_t report_data[SEAL_REPORT_DATA_LEN],
                              uint8_t **out, size_t *out_len, const char **type) TV_WUR;
 
+/* Sans-I/O parse of a complete HTTP/1.x response held in resp[0, n) (resp
+ * must have room for n + 1 bytes): status must be 200; the body (after
+ * Content-Length or chunked decoding) is moved to resp[0, *body_len) and
+ * NUL-terminated. Errors: TV_ERR_PROTOCOL (malformed, truncated),
+ * TV_ERR_UNAVAILABLE (any status but 200). */
+int seal_http_parse_response(char *resp, size_t n, size_t *body_len) TV_WUR;
+
+/* The hex string member `key` (optional "0x") of a JSON object body, decoded
+ * into a new malloc'ed buffer of 1..max bytes. Errors: TV_ERR_PROTOCOL (not
+ * JSON, no such string member, bad hex), TV_ERR_TOO_LARGE, TV_ERR_NOMEM. */
+int seal_json_hex_member(const char *body, size_t blen, const char *key, size_t max, uint8_t **out,
+                         size_t *out_len) TV_WUR;
+
 /* ---- helpers shared by the producers (and their tests) ---- */
 
 /* Read a whole file of at most max bytes. *out is malloc'ed (+1 NUL byte not
