@@ -65,6 +65,17 @@ if [ -x "$TV_BIN/teevault" ]; then
 fi
 tv_stop
 
+# [log] format = json: every line the daemon wrote is one JSON object.
+tv_py -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    ev = json.loads(line)
+    assert {"ts", "level", "event"} <= ev.keys(), line
+    n += 1
+assert n > 3
+print("ok   %d log lines, each a JSON object" % n)' "$TV_LOG" || tv_fail "log is not JSON lines"
+
 # 2. Mutual TLS required.
 PORT=$(free_port)
 write_conf "$TV_DIR/req.conf" "$PORT" required
