@@ -10,8 +10,12 @@
  *   Describe  read or list
  *   Delete    delete       Undelete  update       Destroy  destroy
  * Writes append their audit record inside the store's write transaction
- * (the vault_txn_hook) and set c->audited after commit; reads and refusals
- * are audited by the server (group commit) before the reply leaves.
+ * (the vault_txn_hook) and set c->audited after commit; without an open
+ * audit writer they fail closed (TV_ERR_AUDIT) and nothing is stored. Put is
+ * refused above the audit high-water mark (vault_audit_write_allowed), so
+ * reads and denials can still be audited; Delete/Undelete/Destroy are not
+ * gated (they free space or change flags only). Reads and refusals are
+ * audited by the server (group commit) before the reply leaves.
  * Plaintext lives only in one sodium_malloc buffer reused across calls
  * (event-loop thread) and is wiped after each Get.
  */
@@ -158,8 +162,7 @@ static int audit_hook(void *arg, MDB_txn *txn)
     struct audit_hook *h = arg;
     if (h->version)
         h->c->audit_version = *h->version;
-    if (!h->c->v->auditw)
-        return 0; /* no audit writer wired (unit tests); the lifecycle does the same */
+    /* Fails closed (TV_ERR_AUDIT) when no audit writer is open. */
     int r = vault_audit_append_txn(h->c->v, txn, h->c, 0);
     if (r < 0)
         snprintf(h->c->errmsg, sizeof(h->c->errmsg), "audit record could not be written: %s",
@@ -201,6 +204,16 @@ static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
         return store_err(c, req->name, 0, exists);
     if ((r = sec_access(c, req->name, exists ? VAULT_CAP_UPDATE : VAULT_CAP_CREATE, 0)) < 0)
         return r;
+    /* Keep the space above the high-water mark for audit records. */
+    if ((r = vault_audit_write_allowed(c->v)) < 0) {
+        if (r == TV_ERR_STORAGE_FULL)
+            snprintf(c->errmsg, sizeof(c->errmsg),
+                     "storage full: the store is above its high-water mark (the rest is kept "
+                     "for audit records); destroy secrets or grow the map");
+        else
+            snprintf(c->errmsg, sizeof(c->errmsg), "audit log unavailable: %s", tv_strerror(r));
+        return r;
+    }
     r = vault_store_put(c->v->store, req->name, req->value.data, req->value.len, &po, audit_hook,
                         &h, &version);
     if (r == TV_ERR_CAS) {
@@ -216,7 +229,7 @@ static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
     }
     if (r < 0)
         return c->errmsg[0] ? r : store_err(c, req->name, 0, r);
-    c->audited = c->v->auditw != NULL;
+    c->audited = 1;
     c->audit_version = version;
     resp.version = version;
     return vault_pack(out, &resp.base);
@@ -433,7 +446,7 @@ static int rpc_versions_op(vault_call *c, const ProtobufCMessage *msg, proto_buf
             return store_err(c, req->name, versions[0], r);
         return store_err(c, req->name, 0, r);
     }
-    c->audited = c->v->auditw != NULL;
+    c->audited = 1;
     return pack_empty(out);
 }
 

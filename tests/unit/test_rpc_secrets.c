@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -12,6 +13,7 @@
 #include "tv_test.h"
 #include "vault.h"
 #include "vault_acl.h"
+#include "vault_audit.h"
 #include "vault_config.h"
 #include "vault_db.h"
 #include "vault_keyring.h"
@@ -22,6 +24,7 @@
 static struct vault g_v;
 static vault_config g_cfg;
 static char g_dir[64];
+static char g_failfile[128];
 
 static const vault_method *method(const char *name)
 {
@@ -282,6 +285,52 @@ static void test_acl_and_functions(void)
     sodium_memzero(sk, sizeof sk);
 }
 
+static uint64_t audit_seq(void)
+{
+    vault_audit_info i;
+    if (vault_audit_get_info(&g_v, &i) < 0)
+        return UINT64_MAX;
+    return i.seq;
+}
+
+static void test_audit_in_write_txn(void)
+{
+    vault_principal root = {.kind = VAULT_PRINCIPAL_OPERATOR, .root = 1};
+    vault_call c;
+    uint64_t s0 = audit_seq();
+    CHECK(s0 != UINT64_MAX);
+    /* A write commits its own audit record (same transaction). */
+    CHECK_EQ_INT(put(&root, "aud/one", "v", &c), 0);
+    CHECK_EQ_INT(c.audited, 1);
+    CHECK_EQ_INT(audit_seq(), s0 + 1);
+    Teevault__V1__VersionsRequest vr = TEEVAULT__V1__VERSIONS_REQUEST__INIT;
+    vr.name = "aud/one";
+    CHECK_EQ_INT(call("Delete", &root, &vr.base, NULL, &c), 0);
+    CHECK_EQ_INT(c.audited, 1);
+    CHECK_EQ_INT(audit_seq(), s0 + 2);
+    /* A refused write leaves the audit to the server (no record here). */
+    CHECK_EQ_INT(put(&root, "bad//x", "v", &c), TV_ERR_INVALID);
+    CHECK_EQ_INT(c.audited, 0);
+    CHECK_EQ_INT(audit_seq(), s0 + 2);
+    /* The audit record cannot be written: the write fails and stores nothing. */
+    FILE *f = fopen(g_failfile, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    CHECK_EQ_INT(put(&root, "aud/two", "v", &c), TV_ERR_AUDIT);
+    CHECK_EQ_INT(c.audited, 0);
+    CHECK(strstr(c.errmsg, "audit record could not be written") != NULL);
+    CHECK_EQ_INT(call("Undelete", &root, &vr.base, NULL, &c), TV_ERR_AUDIT);
+    unlink(g_failfile);
+    CHECK_EQ_INT(vault_store_exists(g_v.store, "aud/two"), 0);
+    uint8_t *v = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(vault_store_get(g_v.store, "aud/one", 0, &v, &n, NULL), TV_ERR_DELETED);
+    CHECK_EQ_INT(audit_seq(), s0 + 2);
+    CHECK_EQ_INT(put(&root, "aud/two", "v", &c), 0);
+    CHECK_EQ_INT(audit_seq(), s0 + 3);
+}
+
 int main(void)
 {
     seal_backend *b = NULL;
@@ -291,16 +340,20 @@ int main(void)
     if (!mkdtemp(g_dir))
         return 1;
     seal_options so = {.backend = "sim", .state_dir = g_dir};
+    snprintf(g_failfile, sizeof g_failfile, "%s/audit-fail", g_dir);
+    setenv("TEEVAULT_TEST_AUDIT_FAIL_FILE", g_failfile, 1);
     if (vault_config_defaults(&g_cfg) < 0 || seal_backend_open(&so, &b) < 0 ||
-        vault_db_open(g_dir, 0, &g_v.db) < 0 ||
+        vault_db_open(g_dir, 0, &g_v.db) < 0 || vault_audit_open(&g_v, NULL) < 0 ||
         vault_keyring_init(g_v.db, b, SEAL_POLICY_SIGNER, NULL, 0, NULL, NULL, &g_v.kr) < 0 ||
-        vault_store_open(g_v.db, g_v.kr, NULL, &g_v.store) < 0)
+        vault_store_open(g_v.db, g_v.kr, NULL, &g_v.store) < 0 || vault_audit_unlock(&g_v) < 0)
         return 1;
     g_v.cfg = &g_cfg;
     g_v.seal = b;
     RUN(test_table);
     RUN(test_operator_flow);
     RUN(test_acl_and_functions);
+    RUN(test_audit_in_write_txn);
+    vault_audit_close(&g_v);
     vault_store_free(g_v.store);
     vault_keyring_free(g_v.kr);
     vault_db_close(g_v.db);
