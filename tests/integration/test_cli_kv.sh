@@ -100,4 +100,21 @@ pass "json output"
 expect_rc 1 kv get no/such/secret
 expect_in "not found" "$ERR"
 TEEVAULT_TOKEN= expect_rc 1 kv get app/blob
+# a name with terminal control bytes: whatever the vault answers, nothing the
+# CLI prints carries a raw escape or bell byte
+no_ctl() { # fail if the last command printed a control byte other than \n, \t
+  CHECKS=$((CHECKS + 1))
+  if printf '%s%s' "$OUT" "$ERR" | LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]'; then
+    fail "control bytes reached the terminal ($1): $(printf '%s%s' "$OUT" "$ERR" | od -c | head -5)"
+  fi
+}
+tv_in 'x' kv put $'evil\e]0;title\a\e[2Jname'
+no_ctl "put"
+tv kv list
+no_ctl "list"
+tv --format=json kv list
+no_ctl "json list"
+expect_rc 1 kv get $'evil\e[2Jname\r'
+no_ctl "get"
+pass "server-supplied strings are escaped"
 echo "PASS ($CHECKS checks)"
