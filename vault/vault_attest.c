@@ -29,9 +29,16 @@
 typedef struct att_nonce {
     uint8_t nonce[VAULT_ATTEST_NONCE_LEN];
     int64_t expires;
-    int used;
     struct att_nonce *next;
 } att_nonce;
+
+/* A nonce that left the outstanding table (used, or found expired), kept in a
+ * fixed ring only so a later attempt is told "replay" / "expired" instead of
+ * "unknown". It does not count against max_nonces. */
+typedef struct att_retired {
+    uint8_t nonce[VAULT_ATTEST_NONCE_LEN];
+    int err; /* TV_ERR_REPLAY or TV_ERR_EXPIRED */
+} att_retired;
 
 typedef struct att_session {
     uint8_t hash[32];
@@ -49,8 +56,10 @@ struct vault_attest {
     int has_sim_pk;
     uint8_t sim_pk[32];
     seal_collateral *collateral;
-    att_nonce *nonces[NONCE_BUCKETS];
+    att_nonce *nonces[NONCE_BUCKETS]; /* outstanding (issued, unused) */
     size_t n_nonces;
+    att_retired *retired; /* ring of max_nonces entries */
+    size_t retired_next, retired_n;
     att_session *sessions[SESSION_BUCKETS];
     size_t n_sessions;
     int64_t time_offset;
@@ -113,6 +122,7 @@ static void state_free(struct vault_attest *a)
         }
     }
     seal_collateral_free(a->collateral);
+    free(a->retired);
     sodium_memzero(a, sizeof *a);
     free(a);
 }
@@ -143,6 +153,10 @@ int vault_attest_configure(struct vault *v, const vault_attest_params *p)
     a->nonce_ttl = p->nonce_ttl ? p->nonce_ttl : 60;
     a->max_nonces = p->max_nonces ? p->max_nonces : 4096;
     a->max_sessions = p->max_sessions ? p->max_sessions : 65536;
+    if (!(a->retired = calloc(a->max_nonces, sizeof *a->retired))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
     if (p->sim_pk) {
         memcpy(a->sim_pk, p->sim_pk, 32);
         a->has_sim_pk = 1;
@@ -189,15 +203,26 @@ void vault_attest_test_advance(struct vault *v, int64_t delta)
 
 /* ---------------------------------------------------------------- nonces */
 
-/* Forget nonces past expiry + nonce_ttl (used or not). */
+static void retire(struct vault_attest *a, const uint8_t nonce[VAULT_ATTEST_NONCE_LEN], int err)
+{
+    att_retired *e = &a->retired[a->retired_next];
+    memcpy(e->nonce, nonce, VAULT_ATTEST_NONCE_LEN);
+    e->err = err;
+    a->retired_next = (a->retired_next + 1) % a->max_nonces;
+    if (a->retired_n < a->max_nonces)
+        a->retired_n++;
+}
+
+/* Move expired outstanding nonces to the retired ring. */
 static void nonce_sweep(struct vault_attest *a, int64_t now)
 {
     for (size_t i = 0; i < NONCE_BUCKETS; i++) {
         att_nonce **pp = &a->nonces[i];
         while (*pp) {
             att_nonce *n = *pp;
-            if (now >= n->expires + (int64_t)a->nonce_ttl) {
+            if (now >= n->expires) {
                 *pp = n->next;
+                retire(a, n->nonce, TV_ERR_EXPIRED);
                 free(n);
                 a->n_nonces--;
             } else {
@@ -240,16 +265,24 @@ int vault_attest_challenge(struct vault *v, uint8_t nonce[VAULT_ATTEST_NONCE_LEN
 static int nonce_consume(struct vault_attest *a, const uint8_t nonce[VAULT_ATTEST_NONCE_LEN])
 {
     int64_t now = now_of(a);
-    for (att_nonce *n = a->nonces[bucket(nonce, NONCE_BUCKETS)]; n; n = n->next) {
+    att_nonce **pp = &a->nonces[bucket(nonce, NONCE_BUCKETS)];
+
+    for (; *pp; pp = &(*pp)->next) {
+        att_nonce *n = *pp;
+        int r;
         if (sodium_memcmp(n->nonce, nonce, VAULT_ATTEST_NONCE_LEN) != 0)
             continue;
-        if (n->used)
-            return TV_ERR_REPLAY;
-        n->used = 1;
-        if (now >= n->expires)
-            return TV_ERR_EXPIRED;
-        return 0;
+        r = now >= n->expires ? TV_ERR_EXPIRED : 0;
+        *pp = n->next;
+        retire(a, n->nonce, r == 0 ? TV_ERR_REPLAY : TV_ERR_EXPIRED);
+        free(n);
+        a->n_nonces--;
+        return r;
     }
+    /* Not outstanding: only the failure path scans the retired ring. */
+    for (size_t i = 0; i < a->retired_n; i++)
+        if (memcmp(a->retired[i].nonce, nonce, VAULT_ATTEST_NONCE_LEN) == 0)
+            return a->retired[i].err;
     return TV_ERR_UNAUTHENTICATED;
 }
 

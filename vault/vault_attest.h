@@ -5,10 +5,12 @@
  * State (struct vault_attest, hung off v->attest, in memory only):
  *  - nonces: 32 random bytes each, issued by Challenge, valid nonce_ttl
  *    seconds (60), consumed by the first Attest that presents them — even a
- *    failing one (single use, whatever the outcome). A used or expired nonce
- *    is remembered for another nonce_ttl so the caller is told "replayed" or
- *    "expired" rather than "unknown". At most max_nonces outstanding
- *    (TV_ERR_RESOURCE beyond, after sweeping expired ones).
+ *    failing one (single use, whatever the outcome). At most max_nonces are
+ *    outstanding (issued, unused, unexpired; TV_ERR_RESOURCE beyond, after
+ *    sweeping expired ones). The last max_nonces used or expired nonces are
+ *    remembered in a fixed ring so the caller is told "replayed" or
+ *    "expired" rather than "unknown"; an older one is "unknown" — refused
+ *    all the same.
  *  - sessions: token "tvf." + base64url(32 random bytes) (47 chars); only
  *    SHA-256("teevault-fn-session-v1\0" || raw) is kept, with the function
  *    name, its ACL policies (copied at Attest time), the ephemeral X25519 key

@@ -402,9 +402,34 @@ static void test_nonce_bound(void)
         r |= vault_attest_challenge(&V, nonce, &exp);
     CHECK_EQ_INT(r, 0);
     CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), TV_ERR_RESOURCE);
-    /* Expired (and past the replay memory) nonces make room again. */
-    vault_attest_test_advance(&V, 121);
-    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    /* Expired nonces make room again (and are reported as expired). */
+    {
+        uint8_t old[32];
+        char tok[VAULT_ATTEST_TOKEN_BUF], why[200];
+        uint8_t pk[32] = {0};
+        memcpy(old, nonce, 32); /* the 8th, still outstanding */
+        vault_attest_test_advance(&V, 61);
+        CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+        CHECK_EQ_INT(attest_with(runtime, "fn-a", code_a, 32, old, pk, pk, tok, why, sizeof why),
+                     TV_ERR_EXPIRED);
+    }
+    /* Used nonces do not count against the bound: many sequential attempts. */
+    {
+        char tok[VAULT_ATTEST_TOKEN_BUF], why[200];
+        uint8_t pk[32] = {0};
+        int bad = 0;
+        for (i = 0; i < 40; i++) {
+            if (vault_attest_challenge(&V, nonce, &exp) != 0)
+                bad++;
+            else if (attest_with(runtime, "fn-zz", code_a, 32, nonce, pk, pk, tok, why,
+                                 sizeof why) != TV_ERR_DENIED)
+                bad++;
+        }
+        CHECK_EQ_INT(bad, 0);
+        /* The most recent used nonce is still reported as a replay. */
+        CHECK_EQ_INT(attest_with(runtime, "fn-zz", code_a, 32, nonce, pk, pk, tok, why, sizeof why),
+                     TV_ERR_REPLAY);
+    }
     ap.max_nonces = 0;
     CHECK_EQ_INT(vault_attest_configure(&V, &ap), 0);
 }
