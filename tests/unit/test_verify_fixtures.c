@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "seal_sim_report.h"
 #include "seal_verify.h"
 #include "tv_test.h"
 
@@ -1285,6 +1286,55 @@ static void test_snp_cert_table(void)
     X509_free(vcek);
 }
 
+/* Sim evidence goes through the same entry point (engineer E's format). */
+static void test_sim_dispatch(void)
+{
+    char dir[] = "/tmp/tv-sim-XXXXXX";
+    seal_identity id;
+    uint8_t rd[64] = "sim report data", pk[32], *ev = NULL;
+    size_t n = 0;
+    seal_verify_inputs in;
+    seal_verify_policy p;
+    seal_verdict v;
+    char path[4096];
+    memset(&id, 0, sizeof(id));
+    memset(&in, 0, sizeof(in));
+    memset(&p, 0, sizeof(p));
+    id.measurement_len = id.signer_len = 32;
+    memset(id.measurement, 0x33, 32);
+    memset(id.signer, 0x44, 32);
+    id.svn = 2;
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_EQ_INT(seal_sim_report_produce(dir, &id, rd, &ev, &n), 0);
+    CHECK_EQ_INT(seal_sim_platform_pubkey(dir, pk), 0);
+    if (!ev)
+        return;
+    CHECK_EQ_INT(seal_evidence_detect(ev, n), SEAL_EV_SIM);
+    in.sim_pk = pk;
+    in.sim_pk_len = 32;
+    CHECK_EQ_INT(seal_verify_evidence(ev, n, &in, &p, &v), 0);
+    CHECK_EQ_INT(v.type, SEAL_EV_SIM);
+    CHECK(v.accepted && memcmp(v.claims.report_data, rd, 64) == 0);
+    pk[0] ^= 1;
+    CHECK_EQ_INT(seal_verify_evidence(ev, n, &in, &p, &v), TV_ERR_VERIFY);
+    in.sim_pk = NULL;
+    CHECK(seal_verify_evidence(ev, n, &in, &p, &v) < 0);
+    free(ev);
+    id.debug = 1;
+    ev = NULL;
+    pk[0] ^= 1;
+    in.sim_pk = pk;
+    CHECK_EQ_INT(seal_sim_report_produce(dir, &id, rd, &ev, &n), 0);
+    CHECK_EQ_INT(seal_verify_evidence(ev, n, &in, &p, &v), TV_ERR_POLICY);
+    CHECK(v.debug);
+    free(ev);
+    snprintf(path, sizeof(path), "%s/sim_platform.key", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/sim_platform.pub", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_garbage(void)
 {
     uint8_t junk[2000];
@@ -1397,6 +1447,7 @@ int main(void)
     RUN(test_tdx_fixture);
     RUN(test_snp_fixture);
     RUN(test_snp_cert_table);
+    RUN(test_sim_dispatch);
     RUN(test_garbage);
     if (getenv("TV_FIXTURE_DUMP"))
         dump_fixtures(getenv("TV_FIXTURE_DUMP"));
