@@ -37,12 +37,12 @@ struct cli_cmd {
 #define CLI_MAX_OPTS 32
 
 struct cli_ctx {
-    const char *prog;   /* "teevault" */
-    const char *addr;   /* --addr or TEEVAULT_ADDR */
-    const char *cacert; /* --cacert or TEEVAULT_CACERT */
-    const char *cert;   /* --client-cert or TEEVAULT_CLIENT_CERT */
-    const char *key;    /* --client-key or TEEVAULT_CLIENT_KEY */
-    const char *token_file;
+    const char *prog;       /* "teevault" */
+    const char *addr;       /* --addr or TEEVAULT_ADDR */
+    const char *cacert;     /* --cacert or TEEVAULT_CACERT */
+    const char *cert;       /* --client-cert or TEEVAULT_CLIENT_CERT */
+    const char *key;        /* --client-key or TEEVAULT_CLIENT_KEY */
+    const char *token_file; /* --token-file or TEEVAULT_TOKEN_FILE */
     enum cli_format format;
     FILE *out;                 /* stdout; tests may redirect */
     FILE *err;                 /* stderr */
@@ -91,7 +91,8 @@ int cli_fail(struct cli_ctx *ctx, int err);
 int cli_errorf(struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Open ctx->client from ctx->addr and the TLS settings, and set the token
- * (from --token-file, else TEEVAULT_TOKEN) unless need_token is 0.
+ * (from --token-file, else TEEVAULT_TOKEN_FILE, else TEEVAULT_TOKEN) unless
+ * need_token is 0.
  * Returns 0 or an exit code after reporting. */
 int cli_connect(struct cli_ctx *ctx, int need_token);
 
@@ -169,5 +170,6 @@ int cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_kv(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_attest(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_function(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -55,6 +55,8 @@ static const struct cli_cmd commands[] = {
      "kv put|get|list|describe|delete|undelete|destroy|versions"},
     {"audit", cmd_audit, "list, export and verify the audit log", "audit list|export|verify"},
     {"attest", cmd_attest, "verify TEE evidence offline (no daemon)", "attest verify"},
+    {"function", cmd_function, "register function identities (who may attest)",
+     "function register|show|list|delete"},
 };
 
 int cli_run(struct cli_ctx *ctx, int argc, char **argv)
@@ -74,6 +76,11 @@ int cli_run(struct cli_ctx *ctx, int argc, char **argv)
     if (!ctx->cacert) {
         const char *c = getenv("TEEVAULT_CACERT");
         ctx->cacert = c && c[0] ? c : NULL;
+    }
+    if (!ctx->token_file) {
+        /* A token file keeps the token out of the environment. */
+        const char *t = getenv("TEEVAULT_TOKEN_FILE");
+        ctx->token_file = t && t[0] ? t : NULL;
     }
     if (!ctx->cert)
         ctx->cert = getenv("TEEVAULT_CLIENT_CERT");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end on the sim backend (issue 5): the real teevaultd (--dev, sim),
-# the real CLI for policies and secrets, functions registered over ttrpc,
+# the real CLI for policies, secrets and function registration,
 # and the example function runtime (client/examples/secrets_get.c, i.e.
 # libteevault's tv_attest_function + tv_secrets_get) attesting with sim
 # evidence signed by the machine's sim platform key (the vault's state dir).
@@ -49,16 +49,19 @@ tv_in 'alpha-secret' kv put app/fn-a/key
 tv_in 'bravo-secret' kv put app/fn-b/key
 [ "$RC" -eq 0 ] || fail "kv put b: $ERR"
 
-tv_py "$TV_HERE/fn_register.py" "$TV_SOCK" "$ROOT_TOKEN_FILE" fn-a "$T/fn-a.json" fn-a-read ||
-  fail "register fn-a"
-tv_py "$TV_HERE/fn_register.py" "$TV_SOCK" "$ROOT_TOKEN_FILE" fn-b "$T/fn-b.json" fn-b-read ||
-  fail "register fn-b"
+expect_rc 0 function register fn-a --policy "$T/fn-a.json" --acl fn-a-read
+expect_rc 0 function register fn-b --policy "$T/fn-b.json" --acl fn-b-read
 # A policy pinning nothing is refused at registration.
 echo '{"evidence_type":"sim"}' >"$T/bad.json"
-if tv_py "$TV_HERE/fn_register.py" "$TV_SOCK" "$ROOT_TOKEN_FILE" fn-bad "$T/bad.json" 2>"$T/err"; then
-  fail "a policy pinning no measurement was accepted"
-fi
-expect_in "pins no measurement" "$(cat "$T/err")"
+expect_rc 1 function register fn-bad --policy "$T/bad.json"
+expect_in "pins no measurement" "$ERR"
+expect_rc 2 function register fn-x
+expect_rc 0 function list --format json
+expect_in '"fn-a"' "$OUT"
+expect_in '"fn-b"' "$OUT"
+expect_rc 0 function show fn-a --format json
+expect_in '"fn-a-read"' "$OUT"
+expect_in "code_hash" "$OUT"
 pass "functions registered"
 
 run_fn() { # run_fn RUNTIME STATE FUNCTION CODE SECRET...
@@ -113,10 +116,18 @@ run_fn "$T/runtime-b" "$T/rt-b" fn-b "$T/code-b.js" app/fn-b/key
 [ "$RC" -eq 0 ] && [ "$OUT" = "bravo-secret" ] || fail "function B could not read its secret: $ERR"
 pass "function B attests and reads its secret"
 
-# Every attempt is audited: 7 Attest calls (3 refusals + 4 sessions).
+# Deleting a function ends it: it can no longer attest.
+expect_rc 0 function delete fn-b
+expect_rc 1 function show fn-b
+run_fn "$T/runtime-b" "$T/rt-b" fn-b "$T/code-b.js" app/fn-b/key
+[ "$RC" -eq 1 ] || fail "a deleted function attested"
+expect_in "no function" "$ERR"
+pass "a deleted function is refused"
+
+# Every attempt is audited: 8 Attest calls (4 refusals + 4 sessions).
 expect_rc 0 audit list --limit 1000 --format json
 n_attest=$(printf '%s' "$OUT" | grep -o 'Attestation/Attest' | wc -l)
-[ "$n_attest" -eq 7 ] || fail "expected 7 audited Attest calls, saw $n_attest"
+[ "$n_attest" -eq 8 ] || fail "expected 8 audited Attest calls, saw $n_attest"
 expect_in "fn-a" "$OUT"
 pass "attestation attempts are audited ($n_attest Attest records)"
 echo "test_attest_e2e: all passed"
