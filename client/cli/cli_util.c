@@ -190,7 +190,9 @@ int cli_usage(struct cli_ctx *ctx, int status)
     fprintf(f,
             "\nGlobal options: --format=table|json  --addr=ADDR  --token-file=FILE\n"
             "  --cacert=FILE  --client-cert=FILE  --client-key=FILE  --help\n"
-            "Environment: TEEVAULT_ADDR (default %s), TEEVAULT_TOKEN, TEEVAULT_CACERT\n",
+            "Environment: TEEVAULT_ADDR (default %s),\n"
+            "  TEEVAULT_TOKEN_FILE or TEEVAULT_TOKEN, TEEVAULT_CACERT,\n"
+            "  TEEVAULT_CLIENT_CERT, TEEVAULT_CLIENT_KEY\n",
             TEEVAULT_DEFAULT_ADDR);
     return status;
 }
@@ -298,8 +300,8 @@ int cli_connect(struct cli_ctx *ctx, int need_token)
     } else {
         const char *env = getenv("TEEVAULT_TOKEN");
         if (!env || !env[0])
-            return cli_errorf(ctx, "no token: set TEEVAULT_TOKEN or pass --token-file FILE "
-                                   "(get one with 'teevault login')");
+            return cli_errorf(ctx, "no token: pass --token-file=FILE or set TEEVAULT_TOKEN_FILE or "
+                                   "TEEVAULT_TOKEN (get one with 'teevault login')");
         r = tv_client_set_token(ctx->client, env);
     }
     if (r < 0)

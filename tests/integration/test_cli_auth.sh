@@ -48,6 +48,9 @@ printf 'wrong\n' >"$T/wrong.pw"
 expect_rc 1 login alice --password-file="$T/wrong.pw"
 expect_in "[unauthenticated]" "$ERR"
 expect_rc 1 login mallory --password-file="$T/wrong.pw"
+# the token file can also come from the environment
+TEEVAULT_TOKEN_FILE="$T/alice.tok" expect_rc 0 token lookup
+expect_in "alice" "$OUT"
 pass "login"
 
 # a user token can do what its policy allows and nothing else
