@@ -162,6 +162,61 @@ static void test_exit_codes(void)
     run_free(&r);
 }
 
+/* Command names listed under "Commands:" in a --help output (up to max). */
+static size_t listed_commands(const char *out, char names[][32], size_t max)
+{
+    const char *p = strstr(out, "Commands:\n");
+    size_t n = 0;
+
+    if (!p)
+        return 0;
+    p += strlen("Commands:\n");
+    while (n < max && p[0] == ' ' && p[1] == ' ' && p[2] != ' ') {
+        size_t k = strcspn(p + 2, " \n");
+        if (k == 0 || k >= 32)
+            break;
+        memcpy(names[n], p + 2, k);
+        names[n++][k] = 0;
+        p = strchr(p, '\n');
+        if (!p)
+            break;
+        p++;
+    }
+    return n;
+}
+
+/* Every command in the table, and every subcommand of a group, answers
+ * --help with exit 0 and a usage on stdout, whoever added it. */
+static void test_help_everywhere(void)
+{
+    const char *dead = "unix:/nonexistent/teevault.sock";
+    char top[32][32], sub[32][32];
+    struct run r = run_cli(dead, ARGV("--help"));
+    size_t ntop = listed_commands(r.out, top, 32), total = 0;
+
+    run_free(&r);
+    CHECK(ntop >= 7);
+    for (size_t i = 0; i < ntop; i++) {
+        r = run_cli(dead, (char *[]){"teevault", top[i], "--help", NULL});
+        CHECK_EQ_INT(r.rc, 0);
+        CHECK(strstr(r.out, "Usage: teevault ") != NULL);
+        size_t nsub = listed_commands(r.out, sub, 32);
+        run_free(&r);
+        total++;
+        for (size_t j = 0; j < nsub; j++) {
+            r = run_cli(dead, (char *[]){"teevault", top[i], sub[j], "--help", NULL});
+            if (r.rc != 0)
+                fprintf(stderr, "  teevault %s %s --help -> %d\n", top[i], sub[j], r.rc);
+            CHECK_EQ_INT(r.rc, 0);
+            CHECK(strstr(r.out, "Usage: teevault ") != NULL);
+            run_free(&r);
+            total++;
+        }
+    }
+    fprintf(stderr, "  %zu commands answered --help\n", total);
+    CHECK(total >= 30);
+}
+
 static void test_value_never_from_argv(void)
 {
     struct run r;
@@ -496,6 +551,7 @@ int main(void)
         return 1;
     }
     RUN(test_exit_codes);
+    RUN(test_help_everywhere);
     RUN(test_value_never_from_argv);
     RUN(test_term_escape);
     RUN(test_json_escape);
