@@ -23,6 +23,7 @@
 
 #include "seal.h"
 #include "vault.h"
+#include "vault_attest.h"
 #include "vault_audit.h"
 #include "vault_config.h"
 #include "vault_db.h"
@@ -272,6 +273,7 @@ out:
         vault_log(VAULT_LOG_ERROR, "shutdown", "error", "final audit flush failed",
                   (const char *)NULL);
     vault_server_free(srv);
+    vault_attest_close(&v); /* function sessions and nonces (wiped) */
     vault_audit_close(&v);
     vault_deactivate(&v);
     vault_db_close(v.db);
