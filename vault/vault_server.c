@@ -33,6 +33,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sodium.h>
@@ -149,9 +150,34 @@ static void *ev_realloc(void *p, size_t n)
     return q;
 }
 
+/* OpenSSL's record buffers hold decrypted requests: same treatment. */
+static void *ossl_malloc(size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    return malloc(n);
+}
+
+static void *ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    return ev_realloc(p, n);
+}
+
+static void ossl_free(void *p, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    ev_free(p);
+}
+
 void vault_server_global_init(void)
 {
     event_set_mem_functions(ev_malloc, ev_realloc, ev_free);
+    /* Fails (returns 0) only if OpenSSL already allocated; then its
+     * default allocator stays, which is safe but does not wipe. */
+    (void)CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free);
 }
 
 /* protobuf-c allocator that wipes: decoded requests may carry secrets. */

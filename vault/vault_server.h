@@ -25,8 +25,8 @@
 typedef struct vault_server vault_server;
 
 /* Process-wide setup; call first thing in main(), before any libevent or
- * OpenSSL allocation: makes libevent's buffers (which hold request and reply
- * plaintext) wipe memory before freeing it. */
+ * OpenSSL allocation: makes libevent's buffers and OpenSSL's record buffers
+ * (which hold request and reply plaintext) wipe memory before freeing it. */
 void vault_server_global_init(void);
 
 /*
