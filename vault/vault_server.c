@@ -89,6 +89,7 @@ typedef struct vconn {
     struct bufferevent *bev;
     struct event *close_ev; /* deferred destruction */
     struct event *kick_ev;  /* deferred re-processing of buffered input */
+    struct event *frame_ev; /* a started frame must complete within io_timeout */
     proto_frame_reader rd;
     char peer[80];
     uint64_t id;
@@ -590,6 +591,8 @@ static void conn_free(vconn *c)
         event_free(c->close_ev);
     if (c->kick_ev)
         event_free(c->kick_ev);
+    if (c->frame_ev)
+        event_free(c->frame_ev);
     proto_frame_reader_free(&c->rd);
     free(c);
 }
@@ -630,6 +633,30 @@ static void conn_pause(vconn *c)
         c->read_paused = 1;
         bufferevent_disable(c->bev, EV_READ);
     }
+    /* A frame cut short by our own pause is not the peer's delay. */
+    evtimer_del(c->frame_ev);
+}
+
+/* Slow-drip defence: the idle timeout restarts with every byte, so a peer
+ * could keep a frame open forever one byte at a time. A frame whose first
+ * byte arrived must be complete within io_timeout. */
+static void frame_timer_update(vconn *c)
+{
+    int partial = c->rd.hhave > 0;
+    int pending = evtimer_pending(c->frame_ev, NULL);
+    if (partial && !pending) {
+        struct timeval tv = {.tv_sec = c->s->v->cfg->io_timeout};
+        evtimer_add(c->frame_ev, &tv);
+    } else if (!partial && pending) {
+        evtimer_del(c->frame_ev);
+    }
+}
+
+static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_close_later(arg, "frame not completed within io_timeout");
 }
 
 static void conn_process(vconn *c)
@@ -668,6 +695,8 @@ static void conn_process(vconn *c)
         c->read_paused = 0;
         bufferevent_enable(c->bev, EV_READ);
     }
+    if (!c->closing)
+        frame_timer_update(c);
 }
 
 static void kick_cb(evutil_socket_t fd, short what, void *arg)
@@ -822,13 +851,14 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     c->close_ev = event_new(s->base, -1, 0, close_cb, c);
     c->kick_ev = event_new(s->base, -1, 0, kick_cb, c);
+    c->frame_ev = evtimer_new(s->base, frame_timeout_cb, c);
     /* Link first so conn_free's accounting holds on every path below. */
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
     s->n_conns++;
-    if (!c->bev || !c->close_ev || !c->kick_ev) {
+    if (!c->bev || !c->close_ev || !c->kick_ev || !c->frame_ev) {
         vault_log(VAULT_LOG_ERROR, "conn_error", "reason", "out of memory", (const char *)NULL);
         conn_free(c);
         return;

@@ -75,6 +75,27 @@ def main():
     idle.close()
     busy.close()
     half.close()
+
+    # Slow drip: one byte every 0.4 s never trips the 1 s idle timeout, but
+    # the frame must complete within io_timeout (2 s).
+    drip = T.Conn(path)
+    data = T.frame(1, T.encode_request(SYS, "Health"))
+    t0 = time.monotonic()
+    closed = False
+    for b in data:
+        try:
+            drip.send(bytes([b]))
+        except OSError:
+            closed = True
+            break
+        time.sleep(0.4)
+        if time.monotonic() - t0 > 6:
+            break
+    if not closed:
+        closed = drip.closed_by_peer(1)
+    dt = time.monotonic() - t0
+    check(closed and dt < 5, "a frame dripped byte by byte is cut off by io_timeout (%.1f s)" % dt)
+    drip.close()
     return 1 if failures else 0
 
 

@@ -15,6 +15,7 @@ unix_mode = 0600
 max_connections = 20
 max_inflight_per_conn = 4
 idle_timeout = 1
+io_timeout = 2
 CONF
 
 # A stale socket file (no listener behind it) is replaced.
@@ -38,6 +39,7 @@ echo "ok   a second daemon on a live socket is refused"
 tv_py "$TV_HERE/limits.py" "$TV_SOCK" || tv_fail "limit checks failed"
 grep -q 'max_connections reached' "$TV_LOG" || tv_fail "connection cap not logged"
 grep -q 'idle timeout' "$TV_LOG" || tv_fail "idle timeout not logged"
+grep -q 'frame not completed within io_timeout' "$TV_LOG" || tv_fail "slow-drip cut-off not logged"
 
 # A non-socket file at the socket path is never removed.
 tv_stop
