@@ -12,6 +12,8 @@
  *      value means someone else wrote in between and outblob may be theirs —
  *      retried (fresh entry) up to TSM_RETRIES times, then TV_ERR_UNAVAILABLE,
  *   5. read `provider` ("tdx_guest" → evidence type "tdx", "sev_guest" → "snp"),
+ *      and `auxblob` between 3 and 4 (SNP: the certificate table, appended to
+ *      the report so the evidence is self-contained: report || table),
  * and rmdir the entry. The report's own report_data must equal ours.
  *
  * Entry names are "teevault-<pid>-<n>". If the name already exists (a
@@ -86,10 +88,10 @@ static int epath(const char *entry, const char *attr, char *dst, size_t n)
 int seal_tsm_report_in_entry(const char *entry, const uint8_t report_data[SEAL_REPORT_DATA_LEN],
                              uint8_t **out, size_t *out_len, const char **type)
 {
-    char p_gen[PATH_MAX], p_in[PATH_MAX], p_out[PATH_MAX], p_prov[PATH_MAX];
+    char p_gen[PATH_MAX], p_in[PATH_MAX], p_out[PATH_MAX], p_prov[PATH_MAX], p_aux[PATH_MAX];
     uint64_t g0 = 0, g1 = 0;
-    uint8_t *blob = NULL, *prov = NULL;
-    size_t blob_len = 0, prov_len = 0;
+    uint8_t *blob = NULL, *prov = NULL, *aux = NULL;
+    size_t blob_len = 0, prov_len = 0, aux_len = 0;
     const uint8_t *brd = NULL;
     const char *t;
     int r = TV_ERR_INTERNAL;
@@ -99,7 +101,8 @@ int seal_tsm_report_in_entry(const char *entry, const uint8_t report_data[SEAL_R
     if ((r = epath(entry, "generation", p_gen, sizeof p_gen)) < 0 ||
         (r = epath(entry, "inblob", p_in, sizeof p_in)) < 0 ||
         (r = epath(entry, "outblob", p_out, sizeof p_out)) < 0 ||
-        (r = epath(entry, "provider", p_prov, sizeof p_prov)) < 0)
+        (r = epath(entry, "provider", p_prov, sizeof p_prov)) < 0 ||
+        (r = epath(entry, "auxblob", p_aux, sizeof p_aux)) < 0)
         return r;
 
     if ((r = read_u64_attr(p_gen, &g0)) < 0)
@@ -114,6 +117,11 @@ int seal_tsm_report_in_entry(const char *entry, const uint8_t report_data[SEAL_R
             r = TV_ERR_IO;
         goto out;
     }
+    /* auxblob (SNP: the GHCB certificate table with the VCEK/VLEK, ASK, ARK)
+     * belongs to the same request; absent or empty is fine. */
+    r = seal_file_read(p_aux, SEAL_EVIDENCE_MAX, &aux, &aux_len);
+    if (r < 0 && r != TV_ERR_NOT_FOUND)
+        goto out;
     if ((r = read_u64_attr(p_gen, &g1)) < 0)
         goto out;
     if (g0 == UINT64_MAX || g1 != g0 + 1) {
@@ -145,6 +153,22 @@ int seal_tsm_report_in_entry(const char *entry, const uint8_t report_data[SEAL_R
         r = TV_ERR_INTEGRITY;
         goto out;
     }
+    if (strcmp(t, "snp") == 0 && aux_len > 0) {
+        /* Evidence = report || certificate table: what seal_verify takes, so
+         * the verifier needs no VCEK from elsewhere. */
+        uint8_t *nb;
+        if (aux_len > SEAL_EVIDENCE_MAX - blob_len) {
+            r = TV_ERR_TOO_LARGE;
+            goto out;
+        }
+        if (!(nb = realloc(blob, blob_len + aux_len + 1))) {
+            r = TV_ERR_NOMEM;
+            goto out;
+        }
+        blob = nb;
+        memcpy(blob + blob_len, aux, aux_len);
+        blob_len += aux_len;
+    }
     *out = blob;
     *out_len = blob_len;
     *type = t;
@@ -153,6 +177,7 @@ int seal_tsm_report_in_entry(const char *entry, const uint8_t report_data[SEAL_R
 out:
     free(blob);
     free(prov);
+    free(aux);
     return r;
 }
 

@@ -46,8 +46,10 @@ int seal_backend_tsm_open(const seal_options *opts, seal_backend **out) TV_WUR;
 int seal_backend_dstack_open(const seal_options *opts, seal_backend **out) TV_WUR;
 
 /* One configfs-tsm report in an existing entry directory: read generation,
- * write inblob, read outblob and provider, read generation again and require
- * exactly one increment (the kernel ABI's conflict check). *out is malloc'ed.
+ * write inblob, read outblob (and auxblob if present), read generation again
+ * and require exactly one increment (the kernel ABI's conflict check), read
+ * provider. SNP evidence is report || auxblob (the certificate table, as
+ * seal_verify_evidence takes it). *out is malloc'ed.
  * *type is "tdx" or "snp". Errors: TV_ERR_IO (missing/unreadable attribute),
  * TV_ERR_UNAVAILABLE (generation changed by another writer), TV_ERR_FORMAT
  * (unknown provider, bad generation text, empty outblob), TV_ERR_TOO_LARGE. */

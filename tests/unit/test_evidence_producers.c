@@ -592,6 +592,19 @@ static void test_tsm_entry(void)
         CHECK(type && strcmp(type, "snp") == 0 && len == sizeof snp);
         free(ev);
         ev = NULL;
+        /* With an auxblob (certificate table) the evidence is report || table. */
+        make_entry(entry, "sev_guest\n", snp, sizeof snp, 1);
+        put_file(entry, "auxblob", "CERTTABLE", 9);
+        CHECK_EQ_INT(run_in_entry(entry, 1, 2, rd, &ev, &len, &type), 0);
+        CHECK(len == sizeof snp + 9 && memcmp(ev, snp, sizeof snp) == 0 &&
+              memcmp(ev + sizeof snp, "CERTTABLE", 9) == 0);
+        free(ev);
+        ev = NULL;
+        {
+            char p[450];
+            snprintf(p, sizeof p, "%s/auxblob", entry);
+            unlink(p);
+        }
     }
     /* outblob binding other report_data → INTEGRITY. */
     rd[1] ^= 1;
