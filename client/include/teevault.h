@@ -326,10 +326,12 @@ typedef struct tv_attest_opts {
  * SHA-512("teevault-attest-v1" || nonce || u32be len || name || u32be len ||
  * code_hash || eph_pk), Attest. On success *out is a session on c (c must
  * outlive it; the session token is set as c's token), freed with
- * tv_session_free(). Errors: TV_ERR_INVALID, the TEE backend's errors,
- * the vault's refusal mapped from its status: TV_ERR_REPLAY, TV_ERR_EXPIRED,
- * TV_ERR_DENIED, TV_ERR_VERIFY, TV_ERR_POLICY, TV_ERR_INTEGRITY, ... with the
- * vault's reason in tv_client_last_error(c). */
+ * tv_session_free(). Errors: TV_ERR_INVALID, the TEE backend's errors, and
+ * the vault's refusal mapped from its gRPC status — TV_ERR_DENIED (replayed
+ * nonce, unknown function, evidence not verified or not the registered
+ * identity), TV_ERR_UNAUTHENTICATED (expired or unknown nonce),
+ * TV_ERR_INTEGRITY (evidence bound to something else) — with the vault's
+ * reason in tv_client_last_error(c). */
 int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
                        size_t code_hash_len, const tv_attest_opts *opts, tv_session **out) TV_WUR;
 /* Wipe the ephemeral key and token, free the session. NULL ok. */
