@@ -70,34 +70,119 @@ static int open_backend(tv_client *c, const tv_attest_opts *o, seal_backend **b)
     return 0;
 }
 
-int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
-                       size_t code_hash_len, const tv_attest_opts *opts, tv_session **out)
+/* Attestation.Attest; on success s->token / s->expires_at are set and the
+ * token is installed on c. */
+static int attest_call(tv_client *c, const uint8_t *ev, size_t ev_len, const char *type,
+                       const char *name, const uint8_t *code_hash, size_t code_hash_len,
+                       const uint8_t nonce[32], tv_session *s)
 {
     Teevault__V1__AttestRequest req;
     Teevault__V1__AttestResponse *resp = NULL;
+    size_t tlen;
+    int r;
+
+    teevault__v1__attest_request__init(&req);
+    req.evidence.data = (uint8_t *)(uintptr_t)ev;
+    req.evidence.len = ev_len;
+    req.evidence_type = (char *)(uintptr_t)type;
+    req.function_name = (char *)(uintptr_t)name;
+    req.code_hash.data = (uint8_t *)(uintptr_t)code_hash;
+    req.code_hash.len = code_hash_len;
+    req.eph_pubkey.data = s->pk;
+    req.eph_pubkey.len = sizeof s->pk;
+    req.nonce.data = (uint8_t *)(uintptr_t)nonce;
+    req.nonce.len = 32;
+    if ((r = tv_call(c, TV_SVC_ATTESTATION, "Attest", &req.base,
+                     &teevault__v1__attest_response__descriptor, (ProtobufCMessage **)&resp)) < 0)
+        return r;
+    tlen = resp->session_token ? strlen(resp->session_token) : 0;
+    if (tlen == 0 || tlen > 128) {
+        r = tv_fail(c, TV_ERR_PROTOCOL, "the vault returned no usable session token");
+        goto out;
+    }
+    if (!(s->token = tv_secret_strdup(resp->session_token))) {
+        r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    s->expires_at = resp->expires_at;
+    r = tv_client_set_token(c, s->token);
+out:
+    if (resp->session_token)
+        sodium_memzero(resp->session_token, strlen(resp->session_token));
+    tv_msg_free((ProtobufCMessage *)resp);
+    return r;
+}
+
+static int session_new(tv_client *c, const char *name, tv_session **out)
+{
+    tv_session *s;
+    if (sodium_init() < 0)
+        return tv_fail(c, TV_ERR_CRYPTO, "libsodium cannot be initialised");
+    if (!(s = calloc(1, sizeof *s)) || !(s->sk = sodium_malloc(crypto_box_SECRETKEYBYTES))) {
+        free(s);
+        return tv_fail(c, TV_ERR_NOMEM, "out of memory");
+    }
+    s->c = c;
+    memcpy(s->name, name, strlen(name) + 1);
+    *out = s;
+    return 0;
+}
+
+static int check_args(tv_client *c, const char *name, const uint8_t *code_hash,
+                      size_t code_hash_len)
+{
+    int r;
+    if (code_hash_len && !code_hash)
+        return TV_ERR_INVALID;
+    if ((r = tv_check_str(c, "function name", name, TV_FN_NAME_MAX)) < 0)
+        return r;
+    if (code_hash_len > TV_CODE_HASH_MAX)
+        return tv_fail(c, TV_ERR_INVALID, "code hash longer than %d bytes", TV_CODE_HASH_MAX);
+    return 0;
+}
+
+int tv_attest_session(tv_client *c, const uint8_t *evidence, size_t evidence_len,
+                      const char *evidence_type, const char *function_name,
+                      const uint8_t *code_hash, size_t code_hash_len, const uint8_t eph_pk[32],
+                      const uint8_t eph_sk[32], const uint8_t nonce[32], tv_session **out)
+{
+    tv_session *s = NULL;
+    int r;
+
+    if (!c || !out || !evidence || !evidence_len || !eph_pk || !eph_sk || !nonce)
+        return TV_ERR_INVALID;
+    if ((r = tv_check_str(c, "evidence type", evidence_type, 16)) < 0 ||
+        (r = check_args(c, function_name, code_hash, code_hash_len)) < 0 ||
+        (r = session_new(c, function_name, &s)) < 0)
+        return r;
+    memcpy(s->pk, eph_pk, sizeof s->pk);
+    memcpy(s->sk, eph_sk, crypto_box_SECRETKEYBYTES);
+    if ((r = attest_call(c, evidence, evidence_len, evidence_type, function_name, code_hash,
+                         code_hash_len, nonce, s)) < 0) {
+        tv_session_free(s);
+        return r;
+    }
+    *out = s;
+    return 0;
+}
+
+int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
+                       size_t code_hash_len, const tv_attest_opts *opts, tv_session **out)
+{
     seal_backend *b = NULL;
     tv_session *s = NULL;
     uint8_t nonce[32], rd[SEAL_REPORT_DATA_LEN];
     uint8_t *ev = NULL;
-    size_t ev_len = 0, tlen;
+    size_t ev_len = 0;
     const char *type = NULL;
     int64_t nonce_exp = 0;
     int r = TV_ERR_INTERNAL;
 
-    if (!c || !out || (code_hash_len && !code_hash))
+    if (!c || !out)
         return TV_ERR_INVALID;
-    if ((r = tv_check_str(c, "function name", function_name, TV_FN_NAME_MAX)) < 0)
+    if ((r = check_args(c, function_name, code_hash, code_hash_len)) < 0 ||
+        (r = session_new(c, function_name, &s)) < 0)
         return r;
-    if (code_hash_len > TV_CODE_HASH_MAX)
-        return tv_fail(c, TV_ERR_INVALID, "code hash longer than %d bytes", TV_CODE_HASH_MAX);
-    if (sodium_init() < 0)
-        return tv_fail(c, TV_ERR_CRYPTO, "libsodium cannot be initialised");
-    if (!(s = calloc(1, sizeof *s)) || !(s->sk = sodium_malloc(crypto_box_SECRETKEYBYTES))) {
-        r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    s->c = c;
-    memcpy(s->name, function_name, strlen(function_name) + 1);
     if ((r = open_backend(c, opts, &b)) < 0)
         goto out;
     if ((r = tv_attest_challenge(c, nonce, &nonce_exp)) < 0)
@@ -113,42 +198,13 @@ int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *c
                     tv_strerror(r));
         goto out;
     }
-
-    teevault__v1__attest_request__init(&req);
-    req.evidence.data = ev;
-    req.evidence.len = ev_len;
-    req.evidence_type = (char *)(uintptr_t)type;
-    req.function_name = (char *)(uintptr_t)function_name;
-    req.code_hash.data = (uint8_t *)(uintptr_t)code_hash;
-    req.code_hash.len = code_hash_len;
-    req.eph_pubkey.data = s->pk;
-    req.eph_pubkey.len = sizeof s->pk;
-    req.nonce.data = nonce;
-    req.nonce.len = sizeof nonce;
-    if ((r = tv_call(c, TV_SVC_ATTESTATION, "Attest", &req.base,
-                     &teevault__v1__attest_response__descriptor, (ProtobufCMessage **)&resp)) < 0)
-        goto out;
-    tlen = resp->session_token ? strlen(resp->session_token) : 0;
-    if (tlen == 0 || tlen > 128) {
-        r = tv_fail(c, TV_ERR_PROTOCOL, "the vault returned no usable session token");
-        goto out;
-    }
-    if (!(s->token = tv_secret_strdup(resp->session_token))) {
-        r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    s->expires_at = resp->expires_at;
-    if ((r = tv_client_set_token(c, s->token)) < 0)
+    if ((r = attest_call(c, ev, ev_len, type, function_name, code_hash, code_hash_len, nonce, s)) <
+        0)
         goto out;
     *out = s;
     s = NULL;
     r = 0;
 out:
-    if (resp) {
-        if (resp->session_token)
-            sodium_memzero(resp->session_token, strlen(resp->session_token));
-        tv_msg_free((ProtobufCMessage *)resp);
-    }
     free(ev);
     seal_backend_free(b);
     sodium_memzero(rd, sizeof rd);

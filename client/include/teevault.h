@@ -334,6 +334,16 @@ typedef struct tv_attest_opts {
  * reason in tv_client_last_error(c). */
 int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
                        size_t code_hash_len, const tv_attest_opts *opts, tv_session **out) TV_WUR;
+/* Lower level, for runtimes that make their own evidence: one
+ * Attestation.Attest call with caller-made evidence whose report_data is
+ * the binding above over (nonce from tv_attest_challenge, name, code_hash,
+ * eph_pk). On success *out is a session on c that opens values with eph_sk
+ * (32 bytes, copied into locked memory); the token is set on c.
+ * Errors as tv_attest_function. */
+int tv_attest_session(tv_client *c, const uint8_t *evidence, size_t evidence_len,
+                      const char *evidence_type, const char *function_name,
+                      const uint8_t *code_hash, size_t code_hash_len, const uint8_t eph_pk[32],
+                      const uint8_t eph_sk[32], const uint8_t nonce[32], tv_session **out) TV_WUR;
 /* Wipe the ephemeral key and token, free the session. NULL ok. */
 void tv_session_free(tv_session *s);
 
