@@ -377,6 +377,10 @@ typedef struct qopts {
     uint16_t qe_isvsvn;
     uint8_t module_major, module_minor;
     int corrupt_binding;
+    int qe_debug;
+    int qe_other_signer; /* QE report MRSIGNER not the QE identity's */
+    int other_vendor;    /* QE vendor id not Intel's */
+    uint8_t tdx_comp;    /* TEE_TCB_SVN[2..15]; 0 = 2 (the UpToDate level) */
 } qopts;
 
 static void att_pub(uint8_t xy[64])
@@ -400,6 +404,8 @@ static buf mk_quote(const qopts *o)
     if (o->version != 3)
         hdr[4] = 0x81;
     memcpy(hdr + 12, intel_vendor, 16);
+    if (o->other_vendor)
+        hdr[12] ^= 0xFF;
     if (o->version == 3) {
         body[48] = 0x05 | (o->debug ? 0x02 : 0);
         memset(body + 64, 0xE1, 32);  /* MRENCLAVE */
@@ -408,7 +414,7 @@ static buf mk_quote(const qopts *o)
         body[258] = 3;                /* ISVSVN */
         memcpy(body + 320, "fixture report data", 19);
     } else {
-        memset(body, 2, 16);
+        memset(body, o->tdx_comp ? o->tdx_comp : 2, 16);
         body[0] = o->module_minor;
         body[1] = o->module_major;
         memset(body + 16, 0x5E, 48); /* MRSEAM */
@@ -421,8 +427,8 @@ static buf mk_quote(const qopts *o)
     att_pub(xy);
     memset(auth, 0xAA, sizeof(auth));
     /* QE report: identity matching the QE identity JSON, report data binding */
-    qerep[48] = 0x11;
-    memset(qerep + 128, 0x8C, 32);
+    qerep[48] = 0x11 | (o->qe_debug ? 0x02 : 0);
+    memset(qerep + 128, o->qe_other_signer ? 0x8D : 0x8C, 32);
     qerep[256] = o->version == 3 ? 1 : 2;
     qerep[258] = (uint8_t)o->qe_isvsvn;
     m = EVP_MD_CTX_new();
@@ -490,7 +496,7 @@ static void comps_json(buf *b, const char *name, int svn)
     snprintf(s, sizeof(s), "\"%s\":[", name);
     buf_add(b, s, strlen(s));
     for (int i = 0; i < 16; i++) {
-        snprintf(s, sizeof(s), "%s{\"svn\":%d,\"category\":\"x\"}", i ? "," : "", i < 2 ? svn : 0);
+        snprintf(s, sizeof(s), "%s{\"svn\":%d,\"category\":\"x\"}", i ? "," : "", i < 4 ? svn : 0);
         buf_add(b, s, strlen(s));
     }
     buf_add(b, "]", 1);
@@ -758,6 +764,28 @@ static void test_sgx_fixture_statuses(void)
     free(q.d);
     o.debug = 0;
 
+    /* a debug QE */
+    o.qe_debug = 1;
+    q = mk_quote(&o);
+    CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
+    CHECK(strstr(v.reason, "QE identity") != NULL);
+    free(q.d);
+    o.qe_debug = 0;
+    /* a QE signed by someone else, and a quote from a non-Intel QE, both
+     * correctly signed */
+    o.qe_other_signer = 1;
+    q = mk_quote(&o);
+    CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
+    CHECK(strstr(v.reason, "QE identity") != NULL);
+    free(q.d);
+    o.qe_other_signer = 0;
+    o.other_vendor = 1;
+    q = mk_quote(&o);
+    CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
+    CHECK(strstr(v.reason, "vendor") != NULL);
+    free(q.d);
+    o.other_vendor = 0;
+
     /* QE report data not binding the attestation key */
     o.corrupt_binding = 1;
     q = mk_quote(&o);
@@ -776,7 +804,20 @@ static void test_sgx_fixture_statuses(void)
         CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
         CHECK(strstr(v.reason, "revoked") != NULL);
         seal_collateral_free(c);
+        /* TCB info / QE identity past nextUpdate while the CRLs are valid */
         co.revoke_pck_serial = -1;
+        co.issue = T0 - 30 * DAY;
+        co.next = T0 - DAY;
+        c = mk_collateral(&co);
+        CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
+        CHECK(strstr(v.reason, "collateral is not valid") != NULL);
+        seal_collateral_free(c);
+        co.issue = T0 + DAY; /* issued in the future */
+        co.next = T0 + 30 * DAY;
+        c = mk_collateral(&co);
+        CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
+        seal_collateral_free(c);
+        co = base_copts;
         co.crl_next = T0 - DAY;
         c = mk_collateral(&co);
         CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
@@ -954,6 +995,15 @@ static void test_tdx_fixture(void)
             q.d[off] ^= 0x04;
         }
         free(q.d);
+
+        /* TDX TCB components below the UpToDate level, at the OutOfDate one */
+        o.tdx_comp = 1;
+        q = mk_quote(&o);
+        CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_POLICY);
+        CHECK_EQ_INT(v.tcb_status, SEAL_TCB_OUT_OF_DATE);
+        CHECK_EQ_INT(v.n_advisories, 2);
+        free(q.d);
+        o.tdx_comp = 0;
 
         /* TDX module SVN below the module identity's UpToDate level */
         o.module_minor = 1;
