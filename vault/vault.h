@@ -96,16 +96,16 @@ extern const vault_method vault_rpc_secrets[];
 extern const vault_method vault_rpc_policies[];
 extern const vault_method vault_rpc_functions[];   /* rpc_functions.c */
 extern const vault_method vault_rpc_attestation[]; /* rpc_attestation.c */
-extern const vault_method vault_rpc_audit[]; /* rpc_audit.c */
+extern const vault_method vault_rpc_audit[];       /* rpc_audit.c */
 
 /* The daemon's context. */
 struct vault {
     struct vault_config *cfg;
     struct seal_backend *seal;
-    struct vault_db *db;      /* LMDB environment and named databases */
-    struct vault_keyring *kr; /* root key and KEK epochs; NULL until initialised/unsealed */
+    struct vault_db *db;       /* LMDB environment and named databases */
+    struct vault_keyring *kr;  /* root key and KEK epochs; NULL until initialised/unsealed */
     struct vault_store *store; /* encrypted secrets; opened with kr (vault_activate) */
-    struct audit_log *audit;  /* NULL until the audit writer is wired in */
+    struct audit_log *audit;   /* NULL until the audit writer is wired in */
     /* Group-commit audit writer (vault_audit.c); NULL until vault_audit_open. */
     struct vault_audit *auditw;
     struct event_base *base;
