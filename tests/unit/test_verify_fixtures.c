@@ -1210,6 +1210,41 @@ static void test_snp_fixture(void)
     CHECK_EQ_INT(snp_verify(rep, vlek, ap.asvk, &p, &v), 0);
     CHECK_EQ_INT(v.claims.snp_signing_key, 1);
     CHECK_EQ_INT(v.claims.snp_vmpl, 1);
+    /* AMD CRL (issued by the ARK, covering the ASK) */
+    mk_report(rep, 0, 0, ap.vcek_key);
+    {
+        buf l = der_of(vcek), ch = {0};
+        buf ok = mk_crl(ap.ark, ap.ark_key, -1, T0 - DAY, T0 + DAY);
+        buf revoked = mk_crl(ap.ark, ap.ark_key, 2, T0 - DAY, T0 + DAY);
+        buf expired = mk_crl(ap.ark, ap.ark_key, -1, T0 - 3 * DAY, T0 - DAY);
+        buf wrong = mk_crl(ap.ask, ap.ask_key, -1, T0 - DAY, T0 + DAY);
+        seal_verify_inputs in = {0};
+        pem_add(&ch, ap.ask);
+        pem_add(&ch, ap.ark);
+        in.vcek = l.d;
+        in.vcek_len = l.n;
+        in.chain = ch.d;
+        in.chain_len = ch.n;
+        in.crl = ok.d;
+        in.crl_len = ok.n;
+        CHECK_EQ_INT(seal_verify_evidence(rep, sizeof(rep), &in, &p, &v), 0);
+        in.crl = revoked.d;
+        in.crl_len = revoked.n;
+        CHECK_EQ_INT(seal_verify_evidence(rep, sizeof(rep), &in, &p, &v), TV_ERR_VERIFY);
+        CHECK(strstr(v.reason, "revoked") != NULL);
+        in.crl = expired.d;
+        in.crl_len = expired.n;
+        CHECK_EQ_INT(seal_verify_evidence(rep, sizeof(rep), &in, &p, &v), TV_ERR_VERIFY);
+        in.crl = wrong.d;
+        in.crl_len = wrong.n;
+        CHECK_EQ_INT(seal_verify_evidence(rep, sizeof(rep), &in, &p, &v), TV_ERR_VERIFY);
+        free(l.d);
+        free(ch.d);
+        free(ok.d);
+        free(revoked.d);
+        free(expired.d);
+        free(wrong.d);
+    }
     /* missing VCEK / chain */
     {
         seal_verify_inputs in = {0};
