@@ -174,6 +174,31 @@ static void test_refusals_live(void)
         goto out;
     crypto_box_keypair(pk, sk);
     crypto_box_keypair(pk2, sk2);
+
+    /* The runtime checks the vault first: pinned sim platform key, and the
+     * vault's measurement (SHA-256 of teevaultd) when pinned. */
+    {
+        tv_vault_verify_opts vo = {0};
+        tv_vault_report rep;
+        uint8_t ppk[32], other[32];
+        CHECK_EQ_INT(seal_sim_platform_pubkey(plat, ppk), 0);
+        vo.sim_pk = ppk;
+        CHECK_EQ_INT(tv_attest_verify_vault(fc, &vo, &rep), 0);
+        CHECK(strcmp(rep.type, "sim") == 0 && rep.measurement_len == 32 && !rep.debug);
+        vo.measurement = rep.measurement;
+        vo.measurement_len = 32;
+        CHECK_EQ_INT(tv_attest_verify_vault(fc, &vo, &rep), 0);
+        memcpy(other, rep.measurement, 32);
+        other[0] ^= 1;
+        vo.measurement = other;
+        CHECK_EQ_INT(tv_attest_verify_vault(fc, &vo, &rep), TV_ERR_POLICY);
+        vo.measurement = NULL;
+        randombytes_buf(other, 32);
+        vo.sim_pk = other;
+        CHECK_EQ_INT(tv_attest_verify_vault(fc, &vo, &rep), TV_ERR_VERIFY);
+        vo.sim_pk = NULL;
+        CHECK_EQ_INT(tv_attest_verify_vault(fc, &vo, &rep), TV_ERR_POLICY);
+    }
     seq0 = audit_seq(rc);
 
     /* Good: session, and the sealed value opens. */
