@@ -164,7 +164,7 @@ struct rotate_hook {
 static int rotate_txn_hook(void *arg, MDB_txn *txn)
 {
     struct rotate_hook *h = arg;
-    return h->c->v->auditw ? vault_audit_append_txn(h->c->v, txn, h->c, TV_OK) : TV_OK;
+    return h->c->v->auditw ? vault_audit_append_txn(h->c->v, txn, h->c, TV_OK) : TV_ERR_AUDIT;
 }
 
 /* Rotate: KEK epoch + 1, then re-wrap every DEK under the new epoch. */

@@ -67,7 +67,10 @@ static int lifecycle_txn_hook(void *arg, MDB_txn *txn)
     if (h->root_token &&
         (r = vault_auth_create_root_token(h->v, txn, h->root_token, h->root_token_len, NULL)) < 0)
         return r;
-    if (h->v->auditw && (r = vault_audit_append_txn(h->v, txn, h->c, TV_OK)) < 0)
+    /* Fail closed: no audit writer, no decision. */
+    if (!h->v->auditw)
+        return TV_ERR_AUDIT;
+    if ((r = vault_audit_append_txn(h->v, txn, h->c, TV_OK)) < 0)
         return r;
     return TV_OK;
 }
