@@ -173,6 +173,26 @@ static int apply_policy(const seal_verify_policy *pol, seal_verdict *v)
             return TV_ERR_POLICY;
         }
     }
+    if (v->type == SEAL_EV_TDX && !(pol && pol->tdx_lax_attributes)) {
+        /* allowed: DEBUG (bit 0, checked above), SEPT_VE_DISABLE (28), PKS (30),
+         * KL (31), PERFMON (63); everything else is reserved */
+        const uint64_t known = 1ull | 1ull << 28 | 1ull << 30 | 1ull << 31 | 1ull << 63;
+        uint8_t acc = 0;
+        for (int i = 0; i < 48; i++)
+            acc |= v->claims.mrservicetd[i];
+        if (v->claims.td_attributes & ~known) {
+            seal_verdict_fail(v, "TD attributes have reserved bits set");
+            return TV_ERR_POLICY;
+        }
+        if (!(v->claims.td_attributes & 1ull << 28)) {
+            seal_verdict_fail(v, "TD runs without SEPT_VE_DISABLE");
+            return TV_ERR_POLICY;
+        }
+        if (acc) {
+            seal_verdict_fail(v, "TD has a service TD bound (MRSERVICETD is not zero)");
+            return TV_ERR_POLICY;
+        }
+    }
     return 0;
 }
 

@@ -162,6 +162,8 @@ static void dcap_claims(const seal_dcap_quote *q, seal_verdict *v)
         for (int i = 0; i < 4; i++)
             memcpy(c->rtmr[i], tb + 328 + 48 * i, 48);
         memcpy(c->report_data, tb + 520, 64);
+        if (q->body_type == 3)
+            memcpy(c->mrservicetd, tb + 600, 48);
         c->present |=
             SEAL_CLAIM_MRSEAM | SEAL_CLAIM_MRTD | SEAL_CLAIM_RTMR | SEAL_CLAIM_REPORT_DATA;
         v->debug = (c->td_attributes & 1) != 0;

@@ -90,6 +90,7 @@ typedef struct seal_claims {
     /* Raw attributes for callers that need more than the debug flag. */
     uint8_t sgx_attributes[16]; /* SGX ATTRIBUTES (flags ‖ xfrm) */
     uint64_t td_attributes;     /* TDX TDATTRIBUTES */
+    uint8_t mrservicetd[48];    /* TDX 1.5 (quote v5 body type 3), else zero */
     uint8_t tee_tcb_svn[16];    /* TDX TEE_TCB_SVN */
     uint64_t snp_policy;        /* SNP guest policy */
     uint32_t snp_vmpl;
@@ -130,6 +131,10 @@ typedef struct seal_verify_policy {
      * evaluated (no collateral / SNP without TCB policy). SNP and sim always
      * have SEAL_TCB_NOT_EVALUATED and are accepted on signature + debug. */
     int allow_no_collateral;
+    /* TDX: by default (like dcap-qvl) a TD is refused when TDATTRIBUTES has
+     * a reserved bit set or SEPT_VE_DISABLE (bit 28) clear, or when a TDX 1.5
+     * MRSERVICETD is non-zero. Set to accept such TDs. */
+    int tdx_lax_attributes;
     int at_set; /* 0 = evaluate at time(NULL) */
     time_t at;  /* evaluation time when at_set */
     /* Pinned root CA SHA-256 fingerprints (DER). NULL = the vendor roots

@@ -31,6 +31,7 @@ enum {
     OPT_ALLOW_DEBUG,
     OPT_ACCEPT,
     OPT_NO_COLLATERAL,
+    OPT_LAX_TDX,
 };
 
 static const struct option verify_opts[] = {
@@ -45,6 +46,7 @@ static const struct option verify_opts[] = {
     {"allow-debug", no_argument, NULL, OPT_ALLOW_DEBUG},
     {"accept-status", required_argument, NULL, OPT_ACCEPT},
     {"allow-no-collateral", no_argument, NULL, OPT_NO_COLLATERAL},
+    {"lax-tdx-attributes", no_argument, NULL, OPT_LAX_TDX},
     {0},
 };
 
@@ -178,6 +180,14 @@ static void print_verdict(struct cli_ctx *ctx, int r, const seal_verdict *v)
     }
     if (c->present & SEAL_CLAIM_MRSEAM)
         cli_out_hex(ctx, "mrseam", c->mrseam, 48);
+    if (v->type == SEAL_EV_TDX) {
+        uint8_t a[8];
+        for (int i = 0; i < 8; i++)
+            a[i] = (uint8_t)(c->td_attributes >> (8 * i));
+        cli_out_hex(ctx, "td_attributes", a, 8);
+        if (c->version == 5)
+            cli_out_hex(ctx, "mrservicetd", c->mrservicetd, 48);
+    }
     if (c->present & SEAL_CLAIM_MEASUREMENT)
         cli_out_hex(ctx, "measurement", c->measurement,
                     c->measurement_len && c->measurement_len <= 48 ? c->measurement_len : 48);
@@ -262,6 +272,9 @@ static int attest_verify(struct cli_ctx *ctx, int argc, char **argv)
         case OPT_NO_COLLATERAL:
             pol.allow_no_collateral = 1;
             break;
+        case OPT_LAX_TDX:
+            pol.tdx_lax_attributes = 1;
+            break;
         case 'h':
             return cli_usage(ctx, CLI_OK);
         default:
@@ -325,7 +338,7 @@ static const struct cli_cmd attest_cmds[] = {
      "pinned vendor roots and operator-supplied collateral; exit 0 only if accepted",
      "attest verify --evidence FILE [--type auto|sgx|tdx|snp|sim] [--collateral DIR|FILE] "
      "[--root FILE] [--vcek FILE] [--chain FILE] [--crl FILE] [--at RFC3339] [--allow-debug] "
-     "[--accept-status LIST] [--allow-no-collateral] [--format json]"},
+     "[--accept-status LIST] [--allow-no-collateral] [--lax-tdx-attributes] [--format json]"},
 };
 
 int cmd_attest(struct cli_ctx *ctx, int argc, char **argv)

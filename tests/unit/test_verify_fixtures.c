@@ -380,6 +380,8 @@ typedef struct qopts {
     int qe_debug;
     int qe_other_signer; /* QE report MRSIGNER not the QE identity's */
     int other_vendor;    /* QE vendor id not Intel's */
+    uint64_t td_attr;    /* 0 = SEPT_VE_DISABLE (+ debug) */
+    int servicetd;       /* v5: non-zero MRSERVICETD */
     uint8_t tdx_comp;    /* TEE_TCB_SVN[2..15]; 0 = 2 (the UpToDate level) */
 } qopts;
 
@@ -418,7 +420,9 @@ static buf mk_quote(const qopts *o)
         body[0] = o->module_minor;
         body[1] = o->module_major;
         memset(body + 16, 0x5E, 48); /* MRSEAM */
-        put_le64(body + 120, (1ull << 28) | (o->debug ? 1 : 0));
+        put_le64(body + 120, o->td_attr ? o->td_attr : (1ull << 28) | (o->debug ? 1 : 0));
+        if (o->servicetd && o->version == 5)
+            memset(body + 600, 0x5D, 48);
         memset(body + 136, 0x7D, 48); /* MRTD */
         for (int i = 0; i < 4; i++)
             memset(body + 328 + 48 * i, 0xA0 + i, 48);
@@ -1004,6 +1008,32 @@ static void test_tdx_fixture(void)
         CHECK_EQ_INT(v.n_advisories, 2);
         free(q.d);
         o.tdx_comp = 0;
+
+        /* TD attributes: SEPT_VE_DISABLE clear, a reserved bit; service TD */
+        {
+            const uint64_t attrs[2] = {1ull << 30, (1ull << 28) | (1ull << 5)};
+            for (int i = 0; i < 2; i++) {
+                o.td_attr = attrs[i];
+                q = mk_quote(&o);
+                CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_POLICY);
+                CHECK(strstr(v.reason, i ? "reserved" : "SEPT_VE_DISABLE") != NULL);
+                CHECK_EQ_INT(v.tcb_status, SEAL_TCB_UP_TO_DATE);
+                p.tdx_lax_attributes = 1;
+                CHECK_EQ_INT(verify(&q, c, &p, &v), 0);
+                p.tdx_lax_attributes = 0;
+                free(q.d);
+            }
+            o.td_attr = 0;
+            if (ver == 5) {
+                o.servicetd = 1;
+                q = mk_quote(&o);
+                CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_POLICY);
+                memset(e, 0x5D, 48);
+                CHECK(memcmp(v.claims.mrservicetd, e, 48) == 0);
+                free(q.d);
+                o.servicetd = 0;
+            }
+        }
 
         /* TDX module SVN below the module identity's UpToDate level */
         o.module_minor = 1;
