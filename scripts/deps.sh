@@ -8,6 +8,7 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler libevent-dev libinih-dev
   golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
   openssl python3 git
+  strace # test_package: teevaultd's system calls vs. its unit's SystemCallFilter
 )
 PKGS+=("$@")
 missing=()

@@ -58,19 +58,20 @@ fail() {
 }
 installed_version() { dpkg-query -W -f='${db:Status-Abbrev} ${Version}' "$1" 2>/dev/null || true; }
 
+# dpid: the process started (strace when tracing), tvd: teevaultd itself.
 stop_daemon() {
   if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then
-    kill -TERM "$dpid"
+    kill -TERM "${tvd:-$dpid}" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$dpid" 2>/dev/null; then
-      kill -KILL "$dpid" 2>/dev/null || true
+      kill -KILL "${tvd:-$dpid}" "$dpid" 2>/dev/null || true
       wait "$dpid" 2>/dev/null || true
-      dpid=""
+      dpid="" tvd=""
       fail "teevaultd did not exit within 5 s of SIGTERM"
     fi
     wait "$dpid" 2>/dev/null || true
   fi
-  dpid=""
+  dpid="" tvd=""
 }
 
 cleanup() {
@@ -86,6 +87,7 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # One run at a time on this machine.
 exec 9>/run/lock/teevault-package-test.lock
@@ -186,28 +188,82 @@ log "security exposure $exposure"
 # RuntimeDirectory/StateDirectory made with the unit's modes.
 read -r -a execstart <<<"$(sed -n 's/^ExecStart=//p' "$UNIT")"
 [ "${execstart[0]:-}" = /usr/sbin/teevaultd ] || fail "unexpected ExecStart in $UNIT: ${execstart[*]}"
-start_daemon() {
+start_daemon() { # [strace output file]
+  local trace=${1:-}
   install -d -o teevault -g teevault -m 0750 /run/teevault
   install -d -o teevault -g teevault -m 0700 "$STATE"
   (
     cd /
     ulimit -c 0
     umask 0077
-    exec setpriv --reuid=teevault --regid=teevault --init-groups --no-new-privs \
-      --inh-caps=-all --bounding-set=-all -- "${execstart[@]}"
+    run=(setpriv --reuid=teevault --regid=teevault --init-groups --no-new-privs
+      --inh-caps=-all --bounding-set=-all -- "${execstart[@]}")
+    if [ -n "$trace" ]; then
+      exec strace -f -qq -o "$trace" -- "${run[@]}"
+    fi
+    exec "${run[@]}"
   ) >>"$work/teevaultd.log" 2>&1 &
   dpid=$!
+  tvd=$dpid
   for _ in $(seq 100); do
-    [ -S "$SOCK" ] && return 0
+    if [ -S "$SOCK" ]; then
+      if [ -n "$trace" ]; then # setpriv execs teevaultd: strace's only child
+        tvd=$(cat "/proc/$dpid/task/$dpid/children")
+        tvd=${tvd%% *}
+      fi
+      return 0
+    fi
     kill -0 "$dpid" 2>/dev/null || { dpid=""; fail "teevaultd exited during start-up"; }
     sleep 0.1
   done
   fail "teevaultd did not create $SOCK within 10 s"
 }
 
-log "starting teevaultd as the teevault user with $CONF"
-start_daemon
-[ "$(ps -o user= -p "$dpid")" = teevault ] || fail "teevaultd runs as $(ps -o user= -p "$dpid")"
+# The unit's SystemCallFilter= and RestrictAddressFamilies= against what
+# teevaultd really called (strace of a run): a syscall outside the filter
+# would fail with EPERM only under systemd, which no other test runs.
+check_sandbox() { # strace output file
+  local allow="" deny="" line items i
+  while IFS= read -r line; do
+    items=${line#SystemCallFilter=}
+    if [ "${items#\~}" != "$items" ]; then deny="$deny ${items#\~}"; else allow="$allow $items"; fi
+  done < <(grep '^SystemCallFilter=' "$UNIT")
+  expand() {
+    for i in "$@"; do
+      case $i in
+        @*) systemd-analyze syscall-filter "$i" 2>/dev/null | awk 'NR > 1 && $1 !~ /^#/ { print $1 }' |
+          while read -r s; do expand "$s"; done ;;
+        *) echo "$i" ;;
+      esac
+    done
+  }
+  # shellcheck disable=SC2086
+  expand $allow | sort -u >"$work/sc.allow"
+  # shellcheck disable=SC2086
+  expand $deny | sort -u >"$work/sc.deny"
+  comm -23 "$work/sc.allow" "$work/sc.deny" >"$work/sc.eff"
+  [ "$(wc -l <"$work/sc.eff")" -gt 100 ] || fail "cannot expand the unit's SystemCallFilter"
+  awk 'f && match($0, /^[0-9]+ +[a-z_0-9]+\(/) { s = substr($0, RSTART, RLENGTH - 1); sub(/^[0-9]+ +/, "", s); print s }
+       /execve\("\/usr\/sbin\/teevaultd"/ { f = 1 }' "$1" | sort -u >"$work/sc.used"
+  [ "$(wc -l <"$work/sc.used")" -gt 20 ] || fail "the strace of teevaultd shows almost no system calls"
+  bad=$(comm -23 "$work/sc.used" "$work/sc.eff" | tr '\n' ' ')
+  [ -z "$bad" ] || fail "teevaultd uses system calls its unit's SystemCallFilter denies: $bad"
+  fams=$(grep -oE 'socket\(AF_[A-Z0-9]+' "$1" | sed 's/socket(//' | sort -u | tr '\n' ' ')
+  for f in $fams; do
+    grep -qE "^RestrictAddressFamilies=.*\b$f\b" "$UNIT" || fail "teevaultd opens $f sockets; the unit does not allow them"
+  done
+  log "sandbox: $(wc -l <"$work/sc.used") distinct system calls, all allowed; socket families: ${fams:-none}"
+}
+
+trace=""
+if command -v strace >/dev/null; then
+  trace="$work/teevaultd.strace"
+else
+  echo "NOTE: strace is not installed; the system-call filter check is skipped"
+fi
+log "starting teevaultd as the teevault user with $CONF${trace:+ (under strace)}"
+start_daemon "$trace"
+[ "$(ps -o user= -p "$tvd")" = teevault ] || fail "teevaultd runs as $(ps -o user= -p "$tvd")"
 
 unset TEEVAULT_ADDR TEEVAULT_TOKEN
 log "teevault status (default address $SOCK)"
@@ -238,6 +294,7 @@ got=$(teevault kv get --token-file="$work/token" pkgtest/secret 2>"$work/get.err
 [ $rc -eq 1 ] || fail "kv get with the packaged config: exit $rc (want 1, refused)"
 [ -z "$got" ] || fail "kv get with the packaged config printed a value"
 stop_daemon
+[ -z "$trace" ] || check_sandbox "$trace"
 
 # --- upgrade over itself, with a local config edit --------------------------------
 # The administrator turns operator plaintext reads on (a local edit of the
@@ -326,7 +383,7 @@ left=$(find /etc/systemd /var/lib/systemd -name 'teevaultd*' 2>/dev/null || true
 [ -z "$left" ] || fail "systemd enablement left after purge: $left"
 # Decision (docs/PACKAGING.md): the system user and group stay, and own nothing.
 getent passwd teevault >/dev/null || fail "purge removed the user teevault (the documented decision keeps it)"
-owned=$(find /etc /var /run /usr /opt /srv /tmp -xdev -user teevault 2>/dev/null | head -n 5)
+owned=$({ find /etc /var /run /usr /opt /srv /tmp -xdev -user teevault 2>/dev/null || true; } | head -n 5)
 [ -z "$owned" ] || fail "files owned by teevault left after purge: $owned"
 
 log "PASS (lintian clean, exposure $exposure, install/run/upgrade/remove/purge)"
