@@ -34,6 +34,15 @@ int vault_config_defaults(vault_config *c)
     c->log_level = VAULT_LOG_INFO;
     c->log_format = VAULT_LOG_TEXT;
     c->operator_plaintext_reads = 0;
+    c->audit_checkpoint_records = 1000;
+    c->audit_checkpoint_seconds = 10;
+    c->audit_high_water_percent = 90;
+    c->password_time_cost = 3;
+    c->password_memory = 64ull * 1024 * 1024;
+    c->token_default_ttl = 86400;
+    c->token_max_ttl = 30 * 86400;
+    c->login_rate = 2;
+    c->login_burst = 5;
     if (vault_config_set(&c->state_dir, "/var/lib/teevault") < 0 ||
         vault_config_set(&c->unix_socket, "/run/teevault/teevault.sock") < 0 ||
         vault_config_set(&c->tee_backend, "sim") < 0 ||
@@ -246,6 +255,37 @@ static int on_key(void *user, const char *sec, const char *key, const char *val)
     } else if (IS("log", "format")) {
         if (vault_log_format_parse(val, &c->log_format) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected text|json, got \"%s\"", qk, val);
+    } else if (IS("audit", "checkpoint_records")) {
+        if (parse_uint(val, 1, 1000000, &c->audit_checkpoint_records) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..1000000, got \"%s\"", qk, val);
+    } else if (IS("audit", "checkpoint_seconds")) {
+        if (parse_uint(val, 1, 86400, &c->audit_checkpoint_seconds) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected seconds 1..86400, got \"%s\"", qk, val);
+    } else if (IS("audit", "high_water_percent")) {
+        if (parse_uint(val, 50, 99, &c->audit_high_water_percent) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 50..99, got \"%s\"", qk, val);
+    } else if (IS("auth", "password_time_cost")) {
+        if (parse_uint(val, 1, 16, &c->password_time_cost) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..16, got \"%s\"", qk, val);
+    } else if (IS("auth", "password_memory")) {
+        if (vault_config_parse_size(val, &c->password_memory) < 0 ||
+            c->password_memory < 8 * 1024 * 1024 || c->password_memory > 1024ull * 1024 * 1024)
+            return fail(x, TV_ERR_INVALID, "%s: expected a size from 8M to 1G, got \"%s\"", qk,
+                        val);
+    } else if (IS("auth", "token_default_ttl")) {
+        if (parse_uint(val, 60, 365 * 86400, &c->token_default_ttl) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected seconds 60..31536000, got \"%s\"", qk,
+                        val);
+    } else if (IS("auth", "token_max_ttl")) {
+        if (parse_uint(val, 60, 365 * 86400, &c->token_max_ttl) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected seconds 60..31536000, got \"%s\"", qk,
+                        val);
+    } else if (IS("auth", "login_rate")) {
+        if (parse_uint(val, 0, 1000, &c->login_rate) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 0..1000, got \"%s\"", qk, val);
+    } else if (IS("auth", "login_burst")) {
+        if (parse_uint(val, 1, 1000, &c->login_burst) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..1000, got \"%s\"", qk, val);
     } else if (IS("security", "operator_plaintext_reads")) {
         if (parse_bool(val, &c->operator_plaintext_reads) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected true|false, got \"%s\"", qk, val);
@@ -288,6 +328,11 @@ int vault_config_load(vault_config *c, const char *path, char *err, size_t errle
 
 int vault_config_validate(const vault_config *c, char *err, size_t errlen)
 {
+    if (c->token_default_ttl > c->token_max_ttl) {
+        snprintf(err, errlen, "auth.token_default_ttl (%u) exceeds auth.token_max_ttl (%u)",
+                 c->token_default_ttl, c->token_max_ttl);
+        return TV_ERR_INVALID;
+    }
     const char *where = c->path ? c->path : "config";
     if (!c->unix_socket && !c->tcp_address) {
         snprintf(err, errlen, "%s: no listener: set [listen] unix_socket or tcp_address", where);

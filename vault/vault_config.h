@@ -46,6 +46,17 @@ typedef struct vault_config {
     /* [log] */
     int log_level;  /* enum vault_log_level; default info */
     int log_format; /* enum vault_log_format; default text */
+    /* [audit] */
+    unsigned audit_checkpoint_records; /* checkpoint after N records; default 1000 */
+    unsigned audit_checkpoint_seconds; /* ... or after T seconds; default 10 */
+    unsigned audit_high_water_percent; /* refuse secret writes at this fill; default 90 */
+    /* [auth] */
+    unsigned password_time_cost; /* Argon2id t for user passwords; default 3 */
+    uint64_t password_memory;    /* Argon2id memory, bytes; default 64 MiB */
+    unsigned token_default_ttl;  /* seconds; default 86400 */
+    unsigned token_max_ttl;      /* seconds; default 2592000 (30 days) */
+    unsigned login_rate;         /* password checks per second, all users; 0 = off; default 2 */
+    unsigned login_burst;        /* default 5 */
     /* [security] */
     int operator_plaintext_reads; /* default 0 (packaged); --dev sets 1 */
     /* Not from the file. */

@@ -25,6 +25,7 @@
 #include "vault.h"
 #include "vault_attest.h"
 #include "vault_audit.h"
+#include "vault_auth.h"
 #include "vault_config.h"
 #include "vault_db.h"
 #include "vault_keyring.h"
@@ -221,7 +222,25 @@ int main(int argc, char **argv)
     if (!(v.base = event_base_new()))
         goto nomem;
     /* The audit writer: every reply waits for its record (group commit). */
-    if ((r = vault_audit_open(&v, NULL)) < 0) {
+    {
+        vault_auth_params ap;
+        vault_auth_params_default(&ap);
+        ap.argon2_t = cfg.password_time_cost;
+        ap.argon2_m_kib = (uint32_t)(cfg.password_memory / 1024);
+        ap.default_ttl = cfg.token_default_ttl;
+        ap.max_ttl = cfg.token_max_ttl;
+        ap.login_rate = cfg.login_rate;
+        ap.login_burst = cfg.login_burst;
+        if ((r = vault_auth_configure(&ap)) < 0) {
+            vault_log(VAULT_LOG_ERROR, "startup", "error", "invalid [auth] settings", "reason",
+                      tv_strerror(r), (const char *)NULL);
+            goto out;
+        }
+    }
+    vault_audit_opts ao = {.ckpt_every_records = cfg.audit_checkpoint_records,
+                           .ckpt_every_ms = cfg.audit_checkpoint_seconds * 1000u,
+                           .high_water_percent = cfg.audit_high_water_percent};
+    if ((r = vault_audit_open(&v, &ao)) < 0) {
         vault_log(VAULT_LOG_ERROR, "startup", "error", "cannot open the audit log", "reason",
                   tv_strerror(r), (const char *)NULL);
         goto out;
