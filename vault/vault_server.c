@@ -422,6 +422,62 @@ static const char *find_bearer(const Ttrpc__Request *rq, size_t *len)
     return NULL;
 }
 
+int vault_server_run(struct vault *v, const vault_method *m, const Ttrpc__Request *rq,
+                     vault_call *call, vault_principal *principal, int *token_ok, proto_buf *out)
+{
+    ProtobufCMessage *msg = NULL;
+    int status;
+
+    *token_ok = 0;
+    /* Who is calling. A bad token on a public method is ignored (the caller
+     * may be logging in with a stale token); elsewhere it is the answer. */
+    int auth_err = 0;
+    size_t tl = 0;
+    const char *tok = find_bearer(rq, &tl);
+    if (tok) {
+        int r = vault_auth_resolve(v, tok, tl, principal);
+        if (r == 0) {
+            *token_ok = 1;
+        } else {
+            memset(principal, 0, sizeof(*principal));
+            auth_err = r;
+        }
+    }
+
+    if (!(m->flags & VAULT_M_UNINIT) && !vault_is_active(v)) {
+        status = TV_ERR_NOT_INITIALISED;
+        snprintf(call->errmsg, sizeof(call->errmsg), "the vault is not initialised");
+    } else if (!(m->flags & VAULT_M_PUBLIC) && principal->kind == VAULT_PRINCIPAL_NONE) {
+        status = auth_err == TV_ERR_NOT_INITIALISED ? auth_err : TV_ERR_UNAUTHENTICATED;
+        snprintf(call->errmsg, sizeof(call->errmsg), "%s",
+                 tok ? "the token is not valid (unknown, expired or revoked)"
+                     : "this method needs a token (authorization: Bearer ...)");
+    } else if (principal->kind == VAULT_PRINCIPAL_FUNCTION && !(m->flags & VAULT_M_FUNCTION)) {
+        status = TV_ERR_DENIED;
+        snprintf(call->errmsg, sizeof(call->errmsg), "function sessions may not call %s/%s",
+                 call->service, call->method);
+    } else if (!(msg = protobuf_c_message_unpack(m->req_desc, &wiping_allocator, rq->payload.len,
+                                                 rq->payload.data))) {
+        status = TV_ERR_INVALID;
+        snprintf(call->errmsg, sizeof(call->errmsg), "request payload does not decode as %s",
+                 m->req_desc->name);
+    } else if (!protobuf_c_message_check(msg)) {
+        status = TV_ERR_INVALID;
+        snprintf(call->errmsg, sizeof(call->errmsg), "request payload is not a valid %s",
+                 m->req_desc->name);
+    } else {
+        int r = m->fn(call, msg, out);
+        status = r < 0 ? r : 0;
+        if (status < 0 && !call->errmsg[0])
+            snprintf(call->errmsg, sizeof(call->errmsg), "%s", tv_strerror(status));
+    }
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, &wiping_allocator);
+    if (status < 0)
+        proto_buf_reset(out);
+    return status;
+}
+
 /* Decide and run one request. Called with the envelope decoded. */
 static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
 {
@@ -429,7 +485,6 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
     struct vault *v = s->v;
     const vault_method *m = NULL;
     vreq *q = NULL;
-    ProtobufCMessage *msg = NULL;
     char qs[96], qm[96];
 
     /* Stream ids must not be reused while in flight (ttrpc server.go). */
@@ -478,56 +533,15 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
     list_add(&c->reqs, q);
     c->inflight++;
 
-    /* Who is calling. A bad token on a public method is ignored (the caller
-     * may be logging in with a stale token); elsewhere it is the answer. */
-    int auth_err = 0;
-    size_t tl = 0;
-    const char *tok = find_bearer(rq, &tl);
-    if (tok) {
-        int r = vault_auth_resolve(v, tok, tl, &q->principal);
-        if (r == 0) {
-            q->have_principal = 1;
-            if (!c->authed) {
-                c->authed = 1;
-                proto_frame_reader_set_max(&c->rd, PROTO_FRAME_MAX);
-            }
-        } else {
-            memset(&q->principal, 0, sizeof(q->principal));
-            auth_err = r;
+    {
+        int token_ok = 0;
+        q->status = vault_server_run(v, m, rq, &q->call, &q->principal, &token_ok, &q->out);
+        q->have_principal = token_ok;
+        if (token_ok && !c->authed) {
+            c->authed = 1;
+            proto_frame_reader_set_max(&c->rd, PROTO_FRAME_MAX);
         }
     }
-
-    if (!(m->flags & VAULT_M_UNINIT) && !vault_is_active(v)) {
-        q->status = TV_ERR_NOT_INITIALISED;
-        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "the vault is not initialised");
-    } else if (!(m->flags & VAULT_M_PUBLIC) && q->principal.kind == VAULT_PRINCIPAL_NONE) {
-        q->status = auth_err == TV_ERR_NOT_INITIALISED ? auth_err : TV_ERR_UNAUTHENTICATED;
-        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "%s",
-                 tok ? "the token is not valid (unknown, expired or revoked)"
-                     : "this method needs a token (authorization: Bearer ...)");
-    } else if (q->principal.kind == VAULT_PRINCIPAL_FUNCTION && !(m->flags & VAULT_M_FUNCTION)) {
-        q->status = TV_ERR_DENIED;
-        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "function sessions may not call %s/%s",
-                 q->service, q->method);
-    } else if (!(msg = protobuf_c_message_unpack(m->req_desc, &wiping_allocator, rq->payload.len,
-                                                 rq->payload.data))) {
-        q->status = TV_ERR_INVALID;
-        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "request payload does not decode as %s",
-                 m->req_desc->name);
-    } else if (!protobuf_c_message_check(msg)) {
-        q->status = TV_ERR_INVALID;
-        snprintf(q->call.errmsg, sizeof(q->call.errmsg), "request payload is not a valid %s",
-                 m->req_desc->name);
-    } else {
-        int r = m->fn(&q->call, msg, &q->out);
-        q->status = r < 0 ? r : 0;
-        if (q->status < 0 && !q->call.errmsg[0])
-            snprintf(q->call.errmsg, sizeof(q->call.errmsg), "%s", tv_strerror(q->status));
-    }
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, &wiping_allocator);
-    if (q->status < 0)
-        proto_buf_reset(&q->out);
     /* Replies waiting for the audit commit count against the output budget. */
     q->out_counted = q->out.len;
     c->pending_out += q->out_counted;
