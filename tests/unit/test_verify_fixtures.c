@@ -596,6 +596,7 @@ typedef struct copts {
     long revoke_pck_serial; /* -1 none */
     long crl_next;
     const uint8_t *fm;
+    long revoke_root_serial; /* root CRL entry; 0 = none */
 } copts;
 
 static seal_collateral *mk_collateral(const copts *o)
@@ -606,7 +607,8 @@ static seal_collateral *mk_collateral(const copts *o)
     buf chain = {0};
     buf pckcrl = mk_crl(ip.ca, ip.ca_key, o->revoke_pck_serial, T0 - 10 * DAY,
                         o->crl_next ? o->crl_next : T0 + 20 * DAY);
-    buf rootcrl = mk_crl(ip.root, ip.root_key, -1, T0 - 10 * DAY, T0 + 300 * DAY);
+    buf rootcrl = mk_crl(ip.root, ip.root_key, o->revoke_root_serial ? o->revoke_root_serial : -1,
+                         T0 - 10 * DAY, T0 + 300 * DAY);
     seal_collateral *c = NULL;
     pem_add(&chain, ip.tcb);
     pem_add(&chain, ip.root);
@@ -643,7 +645,7 @@ static int verify(const buf *q, const seal_collateral *c, const seal_verify_poli
     return seal_verify_evidence(q->d, q->n, &in, p, v);
 }
 
-static const copts base_copts = {0, T0 - 5 * DAY, T0 + 25 * DAY, -1, 0, NULL};
+static const copts base_copts = {0, T0 - 5 * DAY, T0 + 25 * DAY, -1, 0, NULL, 0};
 
 static void test_sgx_fixture(void)
 {
@@ -808,6 +810,20 @@ static void test_sgx_fixture_statuses(void)
         CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
         CHECK(strstr(v.reason, "revoked") != NULL);
         seal_collateral_free(c);
+        /* root CA CRL revoking the PCK CA, then the TCB signing certificate */
+        co.revoke_pck_serial = -1;
+        co.revoke_root_serial = 2;
+        c = mk_collateral(&co);
+        CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
+        CHECK(strstr(v.reason, "PCK chain") != NULL && strstr(v.reason, "revoked") != NULL);
+        seal_collateral_free(c);
+        co.revoke_root_serial = 3;
+        c = mk_collateral(&co);
+        CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
+        CHECK(v.signature_ok && !v.collateral_ok);
+        CHECK(strstr(v.reason, "TCB info") != NULL && strstr(v.reason, "revoked") != NULL);
+        seal_collateral_free(c);
+        co.revoke_root_serial = 0;
         /* TCB info / QE identity past nextUpdate while the CRLs are valid */
         co.revoke_pck_serial = -1;
         co.issue = T0 - 30 * DAY;
