@@ -111,6 +111,11 @@ typedef struct seal_verdict {
      * validity windows verified (SGX/TDX); 0 when absent or bad. */
     int collateral_ok;
     int debug; /* SGX ATTRIBUTES.DEBUG / TDX TUD.DEBUG / SNP policy bit 19 / sim */
+    /* Platform TCB level (PCK TCB + PCESVN, TDX TEE_TCB_SVN), converged with
+     * the TDX module identity and the QE identity levels as Intel QVL does
+     * (OutOfDate → OutOfDate[ConfigurationNeeded], Revoked → Revoked, no QE
+     * level → NoMatch). Advisories: the union of the matching platform,
+     * TDX module and QE levels' advisoryIDs, in that order. */
     enum seal_tcb_status tcb_status;
     enum seal_tcb_status qe_tcb_status; /* SGX/TDX QE identity level */
     size_t n_advisories;
