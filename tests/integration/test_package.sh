@@ -278,7 +278,7 @@ runuser -u "$testuser" -- teevault status >/dev/null 2>"$work/status-group.err" 
 userdel "$testuser"
 testuser=""
 
-log "teevault operator init, then kv put; kv get is refused (packaged config)"
+log "teevault operator init, user add, login, kv put; kv get is refused (packaged config)"
 teevault operator init --token-out="$work/token" >"$work/init.out" 2>"$work/init.err" ||
   { cat "$work/init.err" >&2; fail "teevault operator init"; }
 [ -s "$work/token" ] || fail "teevault operator init wrote no token to --token-out"
@@ -287,6 +287,15 @@ value="packaged-$$-$RANDOM value with spaces"
 printf '%s' "$value" >"$work/value"
 teevault kv put --token-file="$work/token" pkgtest/secret --file="$work/value" >/dev/null 2>"$work/put.err" ||
   { cat "$work/put.err" >&2; fail "teevault kv put"; }
+# An operator user and a login (Argon2id on the daemon's worker threads).
+printf 'correct horse battery staple\n' >"$work/password"
+teevault user add --token-file="$work/token" pkgop --password-file="$work/password" >/dev/null 2>"$work/user.err" ||
+  { cat "$work/user.err" >&2; fail "teevault user add"; }
+teevault login pkgop --password-file="$work/password" --token-out="$work/optoken" >/dev/null 2>"$work/login.err" ||
+  { cat "$work/login.err" >&2; fail "teevault login"; }
+teevault token lookup --token-file="$work/optoken" >"$work/lookup.out" 2>&1 ||
+  { cat "$work/lookup.out" >&2; fail "teevault token lookup with the login token"; }
+grep -Eq '^user +pkgop$' "$work/lookup.out" || fail "the login token is not pkgop's: $(cat "$work/lookup.out")"
 # The packaged config keeps operator_plaintext_reads off: values flow only to
 # attested functions, so an operator's read must be refused, not answered.
 rc=0

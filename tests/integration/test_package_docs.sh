@@ -69,14 +69,15 @@ done
 section=""
 while IFS= read -r line; do
   case "$line" in
-    \[*\]) section=${line#[}; section=${section%]} ;;
+    \[*\])
+      section=${line#[}
+      section=${section%]}
+      grep -qF "# [$section]" "$MAN5" || miss "teevault.conf(5) has no section [$section]"
+      ;;
     [a-z]*=*)
       key=${line%%=*}
       key=${key%% }
       grep -qF "*$key*" "$MAN5" || miss "teevault.conf(5) does not document [$section] $key"
-      if [ -n "$section" ]; then
-        grep -qF "# [$section]" "$MAN5" || miss "teevault.conf(5) has no section [$section]"
-      fi
       ;;
   esac
 done <"$CONF"
