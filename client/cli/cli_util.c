@@ -1,9 +1,11 @@
 /* Shared helpers of the teevault CLI: options, secret input, escaped output. */
+#define _GNU_SOURCE /* ppoll */
 #include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -433,9 +435,11 @@ out:
     return r;
 }
 
-/* A signal during a prompt must not leave the terminal with echo off: the
- * handler only records it, read() returns EINTR (no SA_RESTART), the prompt
- * restores the terminal and then re-raises the signal with its old action. */
+/* A signal during a prompt must not leave the terminal with echo off. The
+ * prompt signals are blocked except inside ppoll(), so one that arrives at any
+ * moment interrupts the wait (no window between a check and a blocking
+ * read); the handler only records it; the prompt restores the terminal, the
+ * handlers and the mask, then re-raises the signal with its old action. */
 static volatile sig_atomic_t prompt_signal;
 
 static void prompt_on_signal(int sig)
@@ -450,6 +454,7 @@ static int prompt_once(struct cli_ctx *ctx, int fd, const char *prompt, char **o
 {
     struct termios old, noecho;
     struct sigaction sa, saved[N_PROMPT_SIGS];
+    sigset_t block, orig, waitmask;
     int restore = 0, r = -1;
     size_t n = 0, max = 4096;
     char *buf = sodium_malloc(max + 1);
@@ -457,6 +462,13 @@ static int prompt_once(struct cli_ctx *ctx, int fd, const char *prompt, char **o
     if (!buf)
         return cli_errorf(ctx, "out of memory"), -1;
     prompt_signal = 0;
+    sigemptyset(&block);
+    for (size_t i = 0; i < N_PROMPT_SIGS; i++)
+        sigaddset(&block, prompt_sigs[i]);
+    sigprocmask(SIG_BLOCK, &block, &orig);
+    waitmask = orig;
+    for (size_t i = 0; i < N_PROMPT_SIGS; i++)
+        sigdelset(&waitmask, prompt_sigs[i]);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = prompt_on_signal;
     sigemptyset(&sa.sa_mask);
@@ -479,16 +491,25 @@ static int prompt_once(struct cli_ctx *ctx, int fd, const char *prompt, char **o
         /* ignore: the prompt is cosmetic */
     }
     for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         char ch;
-        ssize_t k = read(fd, &ch, 1);
-        if (k < 0 && errno == EINTR && !prompt_signal)
-            continue;
+        ssize_t k;
+
+        if (ppoll(&p, 1, NULL, &waitmask) < 0 && errno != EINTR) {
+            cli_errorf(ctx, "cannot read the terminal: %s", strerror(errno));
+            goto out;
+        }
         if (prompt_signal) {
             if (write(fd, "\n", 1) < 0) {
                 /* ignore */
             }
             goto out;
         }
+        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        k = read(fd, &ch, 1);
+        if (k < 0 && errno == EINTR)
+            continue;
         if (k <= 0 || ch == '\n')
             break;
         if (n == max) {
@@ -511,6 +532,7 @@ out:
         sodium_free(buf);
     for (size_t i = 0; i < N_PROMPT_SIGS; i++)
         sigaction(prompt_sigs[i], &saved[i], NULL);
+    sigprocmask(SIG_SETMASK, &orig, NULL);
     if (prompt_signal)
         raise(prompt_signal); /* with the caller's action, now the terminal is sane */
     return r;

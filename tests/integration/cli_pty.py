@@ -10,6 +10,7 @@ terminal output otherwise. Used by test_cli_prompt.sh.
 import os
 import pty
 import select
+import signal
 import sys
 import termios
 import time
@@ -39,6 +40,11 @@ def main():
     argv = args[sep + 1:]
     pid, fd = pty.fork()
     if pid == 0:
+        # Whatever the test runner did to job-control signals (ignored or
+        # blocked), the command gets a plain terminal session's defaults.
+        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
         os.execv(argv[0], argv)
     out = b""
     deadline = time.time() + 30
@@ -53,6 +59,11 @@ def main():
             else:
                 os.write(fd, answer.encode() + b"\n")
         while True:
+            if time.time() > deadline:
+                raise TimeoutError(f"command did not finish; output {out!r}")
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if not r:
+                continue
             try:
                 chunk = os.read(fd, 4096)
             except OSError:
