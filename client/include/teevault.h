@@ -11,6 +11,16 @@
  *   When the server refused a call, the code is mapped from its gRPC status
  *   and tv_client_last_error() returns the server's message. Local failures
  *   (bad arguments, connection lost) set a local message there too.
+ * - Besides the errors listed per call, any RPC can fail with:
+ *   TV_ERR_UNAUTHENTICATED (no, unknown, expired or revoked token),
+ *   TV_ERR_DENIED (ACL), TV_ERR_NOT_INITIALISED (vault not initialised or
+ *   sealed), TV_ERR_INVALID (bad argument, refused locally or by the vault),
+ *   TV_ERR_TOO_LARGE (refused locally), TV_ERR_RESOURCE, TV_ERR_INTEGRITY,
+ *   TV_ERR_INTERNAL, and the transport errors of tv_client_open().
+ *   The wire carries gRPC codes only, so codes that share one gRPC code
+ *   arrive as one of them (e.g. deleted/destroyed versions as
+ *   TV_ERR_NOT_FOUND, a replayed nonce as TV_ERR_DENIED); the vault's
+ *   message in tv_client_last_error() says which.
  * - Outputs are written only on success; on failure they are left untouched.
  * - Strings passed in are NUL-terminated UTF-8 and are copied; the caller
  *   keeps ownership.
@@ -59,7 +69,12 @@ typedef struct tv_client_opts {
  * On success *out is a new client, freed with tv_client_close().
  * Errors: TV_ERR_INVALID (malformed addr), TV_ERR_UNAVAILABLE (cannot connect),
  * TV_ERR_VERIFY (TLS handshake / certificate failure), TV_ERR_TIMEOUT,
- * TV_ERR_NOMEM, TV_ERR_UNIMPLEMENTED (transport not built in). */
+ * TV_ERR_IO (cannot read the CA / certificate / key files), TV_ERR_CRYPTO,
+ * TV_ERR_NOMEM.
+ * WARNING: after a transport failure (TV_ERR_UNAVAILABLE, TV_ERR_TIMEOUT,
+ * TV_ERR_PROTOCOL from any call) the connection is dead: every later call
+ * fails with TV_ERR_UNAVAILABLE; close the client and open a new one. A
+ * refusal by the vault (any other error) leaves the connection usable. */
 int tv_client_open(const char *addr, const tv_client_opts *opts, tv_client **out) TV_WUR;
 
 /* Close the connection, wipe the stored token and free the client. NULL ok. */
@@ -134,7 +149,9 @@ int tv_sys_init(tv_client *c, const char *recovery_passphrase, char **root_token
                 char **recovery_passphrase_out) TV_WUR;
 
 /* Sys.Recover: re-seal the root key to this enclave from the passphrase.
- * Errors: TV_ERR_DENIED / TV_ERR_INTEGRITY (wrong passphrase), TV_ERR_NOT_INITIALISED. */
+ * No token needed. Errors: TV_ERR_DENIED (wrong passphrase; the vault delays
+ * the answer), TV_ERR_NOT_INITIALISED (no recovery escrow stored),
+ * TV_ERR_INVALID (empty passphrase). */
 int tv_sys_recover(tv_client *c, const char *recovery_passphrase) TV_WUR;
 
 /* Sys.Rotate: new KEK epoch. Either output may be NULL. */
@@ -268,7 +285,8 @@ typedef struct tv_explain {
 
 /* Policies.Explain: why `capability` (NULL = "read") on `secret` is allowed
  * or denied for a principal (kind "user", "token" or "function").
- * *out freed with tv_explain_free(). */
+ * *out freed with tv_explain_free(). Errors: TV_ERR_NOT_FOUND (no such
+ * principal), TV_ERR_DENIED (the caller may not ask). */
 int tv_policy_explain(tv_client *c, const char *principal_kind, const char *principal,
                       const char *secret, const char *capability, tv_explain **out) TV_WUR;
 void tv_explain_free(tv_explain *e);

@@ -34,6 +34,7 @@ printf '%s\n' "$PASS" >"$T/pass"
 expect_rc 0 operator recover --passphrase-file="$T/pass"
 printf 'wrong passphrase here\n' >"$T/wrong"
 expect_rc 1 operator recover --passphrase-file="$T/wrong"
+expect_in "[denied]" "$ERR"
 expect_rc 2 operator recover "$PASS"
 TEEVAULT_TOKEN=$ROOT expect_rc 0 token lookup
 pass "recover"
