@@ -17,13 +17,16 @@
  * Storage high-water: secret writes are refused at high_water_percent of the
  * map (vault_audit_write_allowed); above it, reads and denials still append
  * records until LMDB reports the map full, after which every request fails
- * closed (TV_ERR_STORAGE_FULL from the commit).
+ * closed (TV_ERR_STORAGE_FULL from the commit). The same margin (at most
+ * 64 MiB) is kept in free space on the state directory's filesystem, for
+ * maps larger than the disk.
  */
 #include "vault_audit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -415,6 +418,20 @@ int vault_audit_write_allowed(struct vault *v)
         return TV_ERR_STORAGE_FULL; /* cannot tell: do not risk the audit margin */
     if (used * 100 >= map * v->auditw->o.high_water_percent)
         return TV_ERR_STORAGE_FULL;
+    /* The map may be larger than the filesystem has room for (LMDB grows
+     * data.mdb as pages are first used): keep the same margin for audit
+     * records in free disk space, capped at 64 MiB (~200k records), or a
+     * full disk fails every request, reads included, instead of only writes. */
+    {
+        const char *dir = NULL;
+        struct statvfs fs;
+        uint64_t reserve = map / 100 * (100 - v->auditw->o.high_water_percent);
+        if (reserve > ((uint64_t)64 << 20))
+            reserve = (uint64_t)64 << 20;
+        if (mdb_env_get_path(v->db->env, &dir) == 0 && dir && statvfs(dir, &fs) == 0 &&
+            (uint64_t)fs.f_bavail * fs.f_frsize < reserve)
+            return TV_ERR_STORAGE_FULL;
+    }
     return TV_OK;
 }
 
