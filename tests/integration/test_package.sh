@@ -305,13 +305,33 @@ got=$(teevault kv get --token-file="$work/token" pkgtest/secret 2>"$work/get.err
 stop_daemon
 [ -z "$trace" ] || check_sandbox "$trace"
 
-# --- upgrade over itself, with a local config edit --------------------------------
-# The administrator turns operator plaintext reads on (a local edit of the
-# conffile, which must survive the upgrade). The upgrade installs the same
-# files with a higher version, so dpkg runs the real upgrade path (prerm
-# upgrade, preinst upgrade, postinst configure <old-version>).
-sed -i 's/^operator_plaintext_reads = false$/operator_plaintext_reads = true/' "$CONF"
+# --- upgrade over itself, with local config edits --------------------------------
+# The administrator turns operator plaintext reads on and adds the TLS
+# listener (local edits of the conffile, which must survive the upgrade); the
+# certificate and key are readable by the group teevault only. The upgrade
+# installs the same files with a higher version, so dpkg runs the real
+# upgrade path (prerm upgrade, preinst upgrade, postinst configure <old>).
+pki="$work/pki"
+mkdir -p "$pki"
+(
+  cd "$pki"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=teevault package test CA" -keyout ca.key -out ca.pem \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout server.key -out server.csr
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile server.ext -out server.pem
+) >"$work/pki.log" 2>&1 || { cat "$work/pki.log" >&2; fail "making the test TLS certificate failed"; }
+chown root:teevault "$pki/server.pem" "$pki/server.key"
+chmod 0640 "$pki/server.pem" "$pki/server.key"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -i -e 's/^operator_plaintext_reads = false$/operator_plaintext_reads = true/' \
+  -e "s|^tcp_address =\$|tcp_address = 127.0.0.1:$port|" \
+  -e "s|^tls_cert =\$|tls_cert = $pki/server.pem|" -e "s|^tls_key =\$|tls_key = $pki/server.key|" "$CONF"
 grep -q '^operator_plaintext_reads = true$' "$CONF" || fail "cannot enable operator_plaintext_reads in $CONF"
+grep -q "^tcp_address = 127.0.0.1:$port\$" "$CONF" || fail "cannot set tcp_address in $CONF"
 newversion="${version}+pkgtest1"
 log "upgrading $version -> $newversion"
 state_before=$(cd "$STATE" && find . -type f | sort)
@@ -328,13 +348,21 @@ for p in "${PKGS[@]}"; do
   [ "$(installed_version "$p")" = "ii  $newversion" ] || fail "$p after upgrade: $(installed_version "$p")"
 done
 grep -q '^operator_plaintext_reads = true$' "$CONF" || fail "the upgrade lost the local edit of $CONF"
+grep -q "^tls_key = $pki/server.key\$" "$CONF" || fail "the upgrade lost the local edit of $CONF"
 [ "$(stat -c '%U:%G %a' "$CONF")" = "root:teevault 640" ] || fail "$CONF after upgrade: $(stat -c '%U:%G %a' "$CONF")"
 [ "$(cd "$STATE" && find . -type f | sort)" = "$state_before" ] || fail "the upgrade changed the files in $STATE"
 
-log "after the upgrade: kv get round trip, and libteevault-dev"
-start_daemon
-got=$(teevault kv get --token-file="$work/token" pkgtest/secret 2>"$work/get.err") ||
-  { cat "$work/get.err" >&2; fail "teevault kv get after the upgrade"; }
+log "after the upgrade: kv get round trip over TLS, and libteevault-dev"
+trace2=""
+[ -z "$trace" ] || trace2="$work/teevaultd-tls.strace"
+start_daemon "$trace2"
+for _ in $(seq 50); do # the TCP listener may come up just after the socket
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+got=$(teevault --addr="tls://localhost:$port" --cacert="$pki/ca.pem" \
+  kv get --token-file="$work/token" pkgtest/secret 2>"$work/get.err") ||
+  { cat "$work/get.err" >&2; fail "teevault kv get over TLS after the upgrade"; }
 [ "$got" = "$value" ] || fail "kv get returned a different value than was put"
 
 cat >"$work/client.c" <<'EOF'
@@ -362,6 +390,10 @@ cc -Wall -Werror -o "$work/client" "$work/client.c" $(pkg-config --cflags --libs
 grep -q '^initialized=1 backend=sim$' "$work/client.out" || fail "libteevault: $(cat "$work/client.out")"
 ldd "$work/client" | grep -Eq 'libteevault.so.1 => (/usr)?/lib/' || fail "not linked to the installed libteevault.so.1"
 stop_daemon
+if [ -n "$trace2" ]; then
+  check_sandbox "$trace2"
+  grep -q 'socket(AF_INET' "$trace2" || fail "the TLS run opened no AF_INET socket"
+fi
 
 # --- remove: state and config kept ------------------------------------------------
 # dpkg rather than apt-get from here: the same maintainer scripts, without
