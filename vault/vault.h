@@ -48,6 +48,20 @@ typedef struct vault_principal {
 /* One request in flight. The server owns it; the handler fills the audit
  * fields and, on error, errmsg (a sentence with no secret in it; quote
  * attacker-supplied names with vault_quote()). */
+struct vault_call;
+
+/* Slow, self-contained work a handler hands off the event loop (Argon2id):
+ * the handler returns 0 with nothing packed and c->offload/c->offload_arg
+ * set; the server runs work(arg) on its worker thread (work touches nothing
+ * but arg), then finish(c, arg, out) on the loop thread, whose result stands
+ * for the handler's; finish releases arg. discard(arg) releases it instead
+ * when the request is dropped before finish ran (shutdown). */
+typedef struct vault_offload {
+    void (*work)(void *arg);
+    int (*finish)(struct vault_call *c, void *arg, proto_buf *out);
+    void (*discard)(void *arg);
+} vault_offload;
+
 typedef struct vault_call {
     struct vault *v;
     const vault_principal *principal; /* never NULL; kind NONE when unauthenticated */
@@ -58,9 +72,11 @@ typedef struct vault_call {
     /* Audit fields, set by the handler where they apply. */
     char audit_secret[VAULT_NAME_MAX + 1];
     uint64_t audit_version;
-    char audit_detail[128];  /* short reason; never a value or token */
-    int audited;             /* set when the record was committed inside
-                                the handler's own write transaction */
+    char audit_detail[128];       /* short reason; never a value or token */
+    int audited;                  /* set when the record was committed inside
+                                     the handler's own write transaction */
+    const vault_offload *offload; /* see vault_offload */
+    void *offload_arg;
     uint32_t reply_delay_ms; /* handler asks the server to hold the reply
                                 (login back-off); the server uses a timer */
     char errmsg[256];
@@ -113,6 +129,16 @@ struct vault {
      * first use or by vault_attest_configure, freed by vault_attest_close. */
     struct vault_attest *attest;
 };
+
+/* Run handler m for call c the way the server does, but synchronously: an
+ * offloaded handler's work and finish run here and now. For unit tests,
+ * fuzzers and tools; the daemon runs offloaded work on its worker thread. */
+int vault_call_handler(const vault_method *m, vault_call *c, const ProtobufCMessage *req,
+                       proto_buf *out) TV_WUR;
+
+/* Run c's pending offload (work, then finish) here and now; 0 when none.
+ * Returns finish's result. */
+int vault_call_run_offload(vault_call *c, proto_buf *out) TV_WUR;
 
 /* Pack a response message into out. Returns 0 or TV_ERR_NOMEM/TV_ERR_TOO_LARGE. */
 int vault_pack(proto_buf *out, const ProtobufCMessage *msg) TV_WUR;

@@ -9,6 +9,7 @@
  * connection dies while the audit writer still holds the request, the
  * request is detached (conn = NULL) and freed when the audit callback runs.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include "vault_server.h"
 
 #include <errno.h>
@@ -25,6 +26,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +81,8 @@ typedef struct vreq {
     proto_buf out;
     struct event *delay_ev;
     int audit_pending;
+    int offload_pending; /* handed to the worker thread, finish not yet run */
+    struct vreq *wnext;  /* in the worker's work or done queue */
     int delayed;
     size_t out_counted; /* q->out.len as added to conn->pending_out */
     uint64_t t0_us;
@@ -115,6 +120,16 @@ struct vault_server {
     size_t n_conns;
     uint64_t next_conn_id;
     vreq *detached;
+    /* Offload worker: one thread runs vault_offload.work (Argon2id) so the
+     * loop keeps serving; a self-pipe wakes the loop when work is done. */
+    pthread_t worker;
+    int worker_started;
+    pthread_mutex_t wmu;
+    pthread_cond_t wcv;
+    vreq *work_head, *work_tail, *done_head;
+    int worker_stop;
+    int wake_fd[2];
+    struct event *wake_ev;
 };
 
 /* ------------------------------------------------------------ memory */
@@ -311,6 +326,8 @@ static void conn_send(vconn *c, uint32_t sid, int grpc, const char *msg, const u
 
 static void req_free(vreq *q)
 {
+    if (q->call.offload && q->call.offload_arg)
+        q->call.offload->discard(q->call.offload_arg);
     if (q->delay_ev)
         event_free(q->delay_ev);
     if (q->have_principal)
@@ -478,6 +495,124 @@ int vault_server_run(struct vault *v, const vault_method *m, const Ttrpc__Reques
     return status;
 }
 
+/* ------------------------------------------------------------ offload worker */
+
+static void req_after_handler(vreq *q);
+
+static void *worker_main(void *arg)
+{
+    vault_server *s = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals belong to the loop */
+    pthread_mutex_lock(&s->wmu);
+    for (;;) {
+        while (!s->work_head && !s->worker_stop)
+            pthread_cond_wait(&s->wcv, &s->wmu);
+        if (s->worker_stop)
+            break;
+        vreq *q = s->work_head;
+        s->work_head = q->wnext;
+        if (!s->work_head)
+            s->work_tail = NULL;
+        pthread_mutex_unlock(&s->wmu);
+        q->call.offload->work(q->call.offload_arg);
+        pthread_mutex_lock(&s->wmu);
+        q->wnext = s->done_head;
+        s->done_head = q;
+        ssize_t w = write(s->wake_fd[1], "w", 1);
+        (void)w; /* a full pipe already holds a wake-up */
+    }
+    pthread_mutex_unlock(&s->wmu);
+    return NULL;
+}
+
+/* Loop side: finish every request whose work is done. */
+static void worker_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    vault_server *s = arg;
+    char buf[64];
+    (void)what;
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    pthread_mutex_lock(&s->wmu);
+    vreq *done = s->done_head;
+    s->done_head = NULL;
+    pthread_mutex_unlock(&s->wmu);
+    while (done) {
+        vreq *q = done;
+        done = q->wnext;
+        const vault_offload *o = q->call.offload;
+        void *oarg = q->call.offload_arg;
+        q->call.offload = NULL;
+        q->call.offload_arg = NULL;
+        q->offload_pending = 0;
+        int r = o->finish(&q->call, oarg, &q->out);
+        q->status = r < 0 ? r : 0;
+        if (q->status < 0 && !q->call.errmsg[0])
+            snprintf(q->call.errmsg, sizeof(q->call.errmsg), "%s", tv_strerror(q->status));
+        req_after_handler(q);
+    }
+}
+
+static int worker_start(vault_server *s)
+{
+    if (pipe2(s->wake_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
+        s->wake_fd[0] = s->wake_fd[1] = -1;
+        return TV_ERR_IO;
+    }
+    if (!(s->wake_ev =
+              event_new(s->base, s->wake_fd[0], EV_READ | EV_PERSIST, worker_wake_cb, s)) ||
+        event_add(s->wake_ev, NULL) < 0)
+        return TV_ERR_NOMEM;
+    pthread_mutex_init(&s->wmu, NULL);
+    pthread_cond_init(&s->wcv, NULL);
+    if (pthread_create(&s->worker, NULL, worker_main, s) != 0) {
+        pthread_mutex_destroy(&s->wmu);
+        pthread_cond_destroy(&s->wcv);
+        return TV_ERR_RESOURCE;
+    }
+    s->worker_started = 1;
+    return 0;
+}
+
+/* Stop the worker (a job it is running completes first). Requests still
+ * queued stay on their connections; req_free discards their work. */
+static void worker_stop(vault_server *s)
+{
+    if (s->worker_started) {
+        pthread_mutex_lock(&s->wmu);
+        s->worker_stop = 1;
+        pthread_cond_signal(&s->wcv);
+        pthread_mutex_unlock(&s->wmu);
+        pthread_join(s->worker, NULL);
+        pthread_mutex_destroy(&s->wmu);
+        pthread_cond_destroy(&s->wcv);
+        s->worker_started = 0;
+    }
+    if (s->wake_ev)
+        event_free(s->wake_ev);
+    s->wake_ev = NULL;
+    for (int i = 0; i < 2; i++)
+        if (s->wake_fd[i] >= 0)
+            close(s->wake_fd[i]);
+    s->wake_fd[0] = s->wake_fd[1] = -1;
+}
+
+static void offload_submit(vault_server *s, vreq *q)
+{
+    q->offload_pending = 1;
+    q->wnext = NULL;
+    pthread_mutex_lock(&s->wmu);
+    if (s->work_tail)
+        s->work_tail->wnext = q;
+    else
+        s->work_head = q;
+    s->work_tail = q;
+    pthread_cond_signal(&s->wcv);
+    pthread_mutex_unlock(&s->wmu);
+}
+
 /* Decide and run one request. Called with the envelope decoded. */
 static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
 {
@@ -542,9 +677,23 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
             proto_frame_reader_set_max(&c->rd, PROTO_FRAME_MAX);
         }
     }
+    if (q->status == 0 && q->call.offload) {
+        offload_submit(s, q);
+        return;
+    }
+    req_after_handler(q);
+}
+
+/* The handler (and any offloaded work) is done: audit, then reply. */
+static void req_after_handler(vreq *q)
+{
+    struct vault *v = q->s->v;
+    if (q->status < 0)
+        proto_buf_reset(&q->out);
     /* Replies waiting for the audit commit count against the output budget. */
     q->out_counted = q->out.len;
-    c->pending_out += q->out_counted;
+    if (q->conn)
+        q->conn->pending_out += q->out_counted;
 
     if (q->call.audited) {
         req_advance(q);
@@ -585,8 +734,8 @@ static void conn_free(vconn *c)
     while (c->reqs) {
         vreq *q = c->reqs;
         list_del(&c->reqs, q);
-        if (q->audit_pending) {
-            q->conn = NULL; /* the audit callback frees it */
+        if (q->audit_pending || q->offload_pending) {
+            q->conn = NULL; /* the audit or worker callback frees it */
             list_add(&s->detached, q);
         } else {
             req_free(q);
@@ -1052,6 +1201,11 @@ int vault_server_new(struct vault *v, vault_server **out, char *err, size_t errl
     }
     s->v = v;
     s->base = v->base;
+    s->wake_fd[0] = s->wake_fd[1] = -1;
+    if ((r = worker_start(s)) < 0) {
+        snprintf(err, errlen, "cannot start the worker thread");
+        goto out;
+    }
     if (!(s->accept_resume_ev = evtimer_new(s->base, accept_resume_cb, s))) {
         r = TV_ERR_NOMEM;
         goto out;
@@ -1088,6 +1242,8 @@ void vault_server_free(vault_server *s)
 {
     if (!s)
         return;
+    /* First: no thread may still run work whose request is freed below. */
+    worker_stop(s);
     if (s->unix_l)
         evconnlistener_free(s->unix_l);
     if (s->tcp_l)

@@ -16,6 +16,25 @@ int vault_pack(proto_buf *out, const ProtobufCMessage *msg)
     return TV_OK;
 }
 
+int vault_call_run_offload(vault_call *c, proto_buf *out)
+{
+    const vault_offload *o = c->offload;
+    void *arg = c->offload_arg;
+    if (!o)
+        return TV_OK;
+    c->offload = NULL;
+    c->offload_arg = NULL;
+    o->work(arg);
+    return o->finish(c, arg, out);
+}
+
+int vault_call_handler(const vault_method *m, vault_call *c, const ProtobufCMessage *req,
+                       proto_buf *out)
+{
+    int r = m->fn(c, req, out);
+    return r < 0 ? r : vault_call_run_offload(c, out);
+}
+
 void vault_quote(char *dst, size_t dstlen, const char *s, size_t slen)
 {
     size_t o = 0;

@@ -554,7 +554,7 @@ static int call(const vault_method *tab, const char *method, const vault_princip
     free(buf);
     if (!dec)
         return TV_ERR_INVALID;
-    int r = m->fn(c, dec, out);
+    int r = vault_call_handler(m, c, dec, out);
     protobuf_c_message_free_unpacked(dec, NULL);
     return r;
 }
