@@ -317,8 +317,10 @@ static int rpc_token_create(vault_call *c, const ProtobufCMessage *msg, proto_bu
     size_t dl = strlen(req->display_name);
     for (size_t i = 0; i < dl; i++)
         if ((unsigned char)req->display_name[i] < 0x20 ||
-            (unsigned char)req->display_name[i] >= 0x7f)
-            dl = SIZE_MAX;
+            (unsigned char)req->display_name[i] >= 0x7f) {
+            dl = SIZE_MAX; /* and stop: i < SIZE_MAX would read past the string */
+            break;
+        }
     if (dl > VAULT_DISPLAY_NAME_MAX) {
         snprintf(c->errmsg, sizeof(c->errmsg),
                  "display name must be at most %u printable ASCII characters",
