@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# teevault side by side with Redis and etcd on this machine (issue 7, item 2).
+#
+#   scripts/bench-compare.sh            # builds if needed, runs everything, prints one table
+#
+# In one run, on loopback and Unix sockets only, with 64-byte values:
+#   teevault  a fresh `teevaultd --dev` (sim backend), state on the normal
+#             disk (so fsync is real), driven by teevault-bench: Get (audited,
+#             group-committed) and Put at 1 and 64 connections;
+#   redis     Debian's redis-server on a Unix socket, once with appendonly yes +
+#             appendfsync always and once with persistence off, driven by
+#             redis-benchmark -t get,set -d 64 -c 1/64 (no pipelining);
+#   etcd      Debian's etcd-server (data dir on the same disk, loopback only),
+#             Get (linearizable) and Put at 1 and 64 connections, driven by
+#             scripts/bench/etcd_bench.go (Debian's etcd has no `benchmark`
+#             tool; the driver is built against Debian's clientv3 in GOPATH mode).
+# Each measurement is sized by a short calibration run to last about
+# TV_BENCH_SECONDS (default 5) seconds. Missing Debian packages are installed
+# with apt-get. Every process started here is stopped on exit.
+#
+# Environment: TV_BIN (default build/bin; built with cmake when missing),
+# TV_BENCH_SECONDS, TV_BENCH_DIR (parent of the temp dir; default /var/tmp,
+# which must be a real disk, not tmpfs), TV_BENCH_JSON (also write the
+# results, one JSON object per line, to this file).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SECS="${TV_BENCH_SECONDS:-5}"
+PARENT="${TV_BENCH_DIR:-/var/tmp}"
+PY=/usr/bin/python3
+
+say() { echo "bench-compare: $(date +%T) $*" >&2; }
+die() {
+  echo "bench-compare: $*" >&2
+  exit 1
+}
+[[ "$SECS" =~ ^[0-9]+$ ]] && [ "$SECS" -ge 1 ] && [ "$SECS" -le 60 ] ||
+  die "TV_BENCH_SECONDS must be 1..60"
+
+# ---------------------------------------------------------------- packages
+need=()
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || need+=(redis-server redis-tools)
+command -v etcd >/dev/null || need+=(etcd-server)
+[ -d /usr/share/gocode/src/go.etcd.io/etcd/clientv3 ] || need+=(golang-etcd-server-dev)
+command -v go >/dev/null || need+=(golang-go)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench-compare: installing ${need[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# ---------------------------------------------------------------- build
+TV_BIN="${TV_BIN:-$ROOT/build/bin}"
+if [ ! -x "$TV_BIN/teevaultd" ] || [ ! -x "$TV_BIN/teevault-bench" ]; then
+  [ "$TV_BIN" = "$ROOT/build/bin" ] || die "no teevaultd / teevault-bench in $TV_BIN"
+  echo "bench-compare: building teevault in $ROOT/build" >&2
+  cmake -S "$ROOT" -B "$ROOT/build" >/dev/null
+  cmake --build "$ROOT/build" -j"$(nproc)" --target teevaultd teevault-bench >/dev/null
+fi
+
+# ---------------------------------------------------------------- cleanup
+W="$(mktemp -d "$PARENT/tv-bench-compare.XXXXXX")"
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$W"
+}
+# stop_last: stop the most recently started process and forget it (its pid
+# may be reused once reaped).
+stop_last() {
+  local p=${PIDS[-1]}
+  kill -TERM "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  unset 'PIDS[-1]'
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+RES="$W/results.jsonl"
+: >"$RES"
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s, bounded.
+wait_for() {
+  local n=$(($1 * 10))
+  shift
+  for _ in $(seq 1 "$n"); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# record SYSTEM CONFIG JSON-FROM-A-DRIVER
+record() {
+  $PY - "$1" "$2" "$3" >>"$RES" <<'EOF'
+import json, sys
+d = json.loads(sys.argv[3])
+d["system"], d["config"] = sys.argv[1], sys.argv[2]
+print(json.dumps(d))
+EOF
+}
+
+# sized BASE_N RATE: requests for ~SECS seconds at RATE ops/s (bounded).
+sized() {
+  $PY -c 'import sys; b,r,s=int(sys.argv[1]),float(sys.argv[2]),int(sys.argv[3]); print(max(b, min(2000000, int(r*s))))' "$1" "$2" "$SECS"
+}
+rate_of() { $PY -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_sec"])' "$1"; }
+
+echo "bench-compare: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), state in $W" >&2
+
+# ---------------------------------------------------------------- teevault
+mkdir -p "$W/tv"
+"$TV_BIN/teevaultd" --dev --state-dir "$W/tv/state" --socket "$W/tv/tv.sock" >"$W/tv/teevaultd.log" 2>&1 &
+PIDS+=($!)
+wait_for 20 test -s "$W/tv/state/root-token" || die "teevaultd did not start (log: $(tail -3 "$W/tv/teevaultd.log"))"
+wait_for 5 test -S "$W/tv/tv.sock" || die "no teevault socket"
+tvb() { # tvb OP CONNS REQUESTS
+  timeout 300 "$TV_BIN/teevault-bench" --addr "unix:$W/tv/tv.sock" --token-file "$W/tv/state/root-token" \
+    --op "$1" --connections "$2" --requests "$3" --value-size 64 --format json
+}
+for op in get put; do
+  for c in 1 64; do
+    base=$((c == 1 ? 200 : 1280))
+    say "teevault $op c=$c"
+    cal=$(tvb "$op" "$c" "$base") || die "teevault-bench $op c=$c failed"
+    out=$(tvb "$op" "$c" "$(sized "$base" "$(rate_of "$cal")")") || die "teevault-bench $op c=$c failed"
+    record teevault dev "$out"
+  done
+done
+stop_last
+
+# ---------------------------------------------------------------- redis
+# redis-benchmark --csv (7.x): "test","rps","avg_latency_ms","min_latency_ms",
+# "p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+redis_run() { # redis_run CONFIG ARGS...
+  local cfg=$1
+  shift
+  mkdir -p "$W/redis-$cfg"
+  redis-server --port 0 --unixsocket "$W/redis-$cfg/redis.sock" --unixsocketperm 700 \
+    --dir "$W/redis-$cfg" --save '' --daemonize no --logfile "$W/redis-$cfg/redis.log" "$@" &
+  PIDS+=($!)
+  wait_for 10 redis-cli -s "$W/redis-$cfg/redis.sock" ping || die "redis-server ($cfg) did not start"
+  for c in 1 64; do
+    say "redis ($cfg) set,get c=$c"
+    local base=$((c == 1 ? 200 : 1280)) cal n
+    cal=$(timeout 300 redis-benchmark -s "$W/redis-$cfg/redis.sock" -c "$c" -d 64 -n "$base" -t set --csv) ||
+      die "redis-benchmark failed"
+    n=$(sized "$base" "$(printf '%s\n' "$cal" | awk -F'"' '$2=="SET"{print $4}')")
+    # GET is far faster than SET under appendfsync always: size each separately.
+    for t in set get; do
+      local n_t=$n
+      if [ "$t" = get ]; then
+        cal=$(timeout 300 redis-benchmark -s "$W/redis-$cfg/redis.sock" -c "$c" -d 64 -n "$base" -t get --csv)
+        n_t=$(sized "$base" "$(printf '%s\n' "$cal" | awk -F'"' '$2=="GET"{print $4}')")
+      fi
+      timeout 300 redis-benchmark -s "$W/redis-$cfg/redis.sock" -c "$c" -d 64 -n "$n_t" -t "$t" --csv |
+        $PY -c '
+import csv, json, sys
+for row in csv.reader(sys.stdin):
+    if row and row[0] in ("GET", "SET"):
+        print(json.dumps({"op": "get" if row[0] == "GET" else "put", "connections": int(sys.argv[1]),
+              "requests": int(sys.argv[2]), "ops_per_sec": float(row[1]),
+              "p50_us": float(row[4]) * 1e3, "p99_us": float(row[6]) * 1e3, "p999_us": None}))
+' "$c" "$n_t" >"$W/redis.json"
+      [ -s "$W/redis.json" ] || die "redis-benchmark printed no result"
+      record redis "$cfg" "$(cat "$W/redis.json")"
+    done
+  done
+  redis-cli -s "$W/redis-$cfg/redis.sock" config get append* | tr '\n' ' ' >&2
+  echo >&2
+  stop_last
+}
+redis_run aof-always --appendonly yes --appendfsync always
+redis_run no-persistence --appendonly no
+
+# ---------------------------------------------------------------- etcd
+mkdir -p "$W/etcd" "$W/go"
+say "building the etcd driver (GOPATH mode, Debian's clientv3)"
+GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="${GOCACHE:-$HOME/.cache/go-build}" GOFLAGS= \
+  go build -o "$W/go/etcd_bench" "$ROOT/scripts/bench/etcd_bench.go" || die "cannot build etcd_bench"
+read -r P1 P2 < <($PY -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+etcd --name bench --data-dir "$W/etcd/data" \
+  --listen-client-urls "http://127.0.0.1:$P1" --advertise-client-urls "http://127.0.0.1:$P1" \
+  --listen-peer-urls "http://127.0.0.1:$P2" --initial-advertise-peer-urls "http://127.0.0.1:$P2" \
+  --initial-cluster "bench=http://127.0.0.1:$P2" --logger zap >"$W/etcd/etcd.log" 2>&1 &
+PIDS+=($!)
+etcd_up() { kill -0 "${PIDS[-1]}" && etcdctl --endpoints "127.0.0.1:$P1" --dial-timeout 1s --command-timeout 1s endpoint health; }
+wait_for 10 etcd_up || die "etcd did not start: $(tail -3 "$W/etcd/etcd.log")"
+for op in get put; do
+  for c in 1 64; do
+    say "etcd $op c=$c"
+    base=$((c == 1 ? 200 : 1280))
+    cal=$(timeout 300 "$W/go/etcd_bench" --endpoint "127.0.0.1:$P1" --op "$op" --connections "$c" \
+      --requests "$base" --value-size 64) || die "etcd_bench failed"
+    out=$(timeout 300 "$W/go/etcd_bench" --endpoint "127.0.0.1:$P1" --op "$op" --connections "$c" \
+      --requests "$(sized "$base" "$(rate_of "$cal")")" --value-size 64) || die "etcd_bench failed"
+    record etcd default "$out"
+  done
+done
+
+[ -z "${TV_BENCH_JSON:-}" ] || cp "$RES" "$TV_BENCH_JSON"
+
+# ---------------------------------------------------------------- table
+$PY - "$RES" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def find(system, config, op, c):
+    for r in rows:
+        if r["system"] == system and r["config"] == config and r["op"] == op and r["connections"] == c:
+            return r
+    return None
+cols = [("teevault", "dev"), ("redis", "aof-always"), ("redis", "no-persistence"), ("etcd", "default")]
+names = ["teevault", "redis fsync=always", "redis no persistence", "etcd"]
+def fig(r):
+    if not r:
+        return "-"
+    return "%.0f/s (p50 %.0f, p99 %.0f us)" % (r["ops_per_sec"], r["p50_us"], r["p99_us"])
+print("64-byte values; Get = teevault audited durable read; redis rows: GET / SET; ops/s and latency per request")
+hdr = "%-8s %-3s | " % ("op", "c") + " | ".join("%-33s" % n for n in names) + " | tv/redis-fsync  tv/redis-none  tv/etcd"
+print(hdr)
+print("-" * len(hdr))
+for op in ("get", "put"):
+    for c in (1, 64):
+        rs = [find(s, cfg, op, c) for s, cfg in cols]
+        tv = rs[0]
+        ratios = []
+        for p in rs[1:]:
+            ratios.append("%.2fx" % (tv["ops_per_sec"] / p["ops_per_sec"]) if tv and p else "-")
+        print("%-8s %-3d | " % ({"get": "Get", "put": "Put/SET"}[op], c) +
+              " | ".join("%-33s" % fig(r) for r in rs) +
+              " | %-15s %-14s %s" % tuple(ratios))
+print()
+def rate(s, cfg, op, c):
+    r = find(s, cfg, op, c)
+    return r["ops_per_sec"] if r else float("nan")
+g64 = rate("teevault", "dev", "get", 64)
+p64 = rate("teevault", "dev", "put", 64)
+s64 = rate("redis", "aof-always", "put", 64)
+g1 = find("teevault", "dev", "get", 1)
+checks = [
+    ("Get c=64 >= 1.0x redis fsync=always SET c=64", g64 / s64, g64 / s64 >= 1.0),
+    ("Get c=64 >= 40,000 req/s", g64, g64 >= 40000),
+    ("Get c=1 p50 <= 300 us", g1["p50_us"], g1["p50_us"] <= 300),
+    ("Get c=1 p99 <= 1000 us", g1["p99_us"], g1["p99_us"] <= 1000),
+    ("Put c=64 >= 0.5x redis fsync=always SET c=64", p64 / s64, p64 / s64 >= 0.5),
+]
+for c in (1, 64):
+    e = rate("etcd", "default", "get", c)
+    g = rate("teevault", "dev", "get", c)
+    checks.append(("Get c=%d >= 5x etcd get c=%d" % (c, c), g / e, g / e >= 5))
+print("targets (issue 7):")
+for name, val, ok in checks:
+    print("  %-48s %12.2f   %s" % (name, val, "met" if ok else "MISSED"))
+EOF
