@@ -3,8 +3,9 @@
 # subcommand that `teevault --help` lists, every option its usage line names
 # and every TEEVAULT_* variable the usage mentions appear in teevault(1)
 # (packaging/man/teevault.1.scd) and in the bash completion; every teevaultd
-# option is in teevaultd(8) and every key of packaging/teevault.conf in
-# teevault.conf(5). Runs against the built binaries ($TV_BIN), no root needed.
+# option is in teevaultd(8), every key of packaging/teevault.conf in
+# teevault.conf(5), and the changelog's version is teevaultd's. Runs against
+# the built binaries ($TV_BIN), no root needed.
 set -euo pipefail
 
 SRC=${TV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -81,6 +82,15 @@ while IFS= read -r line; do
       ;;
   esac
 done <"$CONF"
+
+# The package version follows the software's (packaging/debian/changelog).
+cl=$(dpkg-parsechangelog -l "$SRC/packaging/debian/changelog" -S Version 2>/dev/null ||
+  sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$SRC/packaging/debian/changelog")
+upstream=${cl%%-*}
+upstream=${upstream%%+*}
+tvdv=$("$TVD" --version | awk '{ print $2 }')
+[ "$upstream" = "$tvdv" ] ||
+  miss "packaging/debian/changelog says $cl but teevaultd --version says $tvdv (add a changelog entry)"
 
 if [ $errors -gt 0 ]; then
   echo "FAIL: $errors documentation gaps (packaging/man/*.scd, packaging/bash-completion/teevault)" >&2
