@@ -72,8 +72,11 @@ CONF
 # stop_vault: SIGTERM; lib.sh checks exit status 0 and the socket removed.
 stop_vault() { tv_stop; }
 
+# Every CLI call is bounded: a hang fails the test with its output (exit 124)
+# instead of stalling ctest until its 600 s timeout.
+TV_CALL_TIMEOUT=${TV_CALL_TIMEOUT:-120}
 tv() {
-  OUT=$("$TV" "$@" 2>"$T/stderr")
+  OUT=$(timeout -k 5 "$TV_CALL_TIMEOUT" "$TV" "$@" 2>"$T/stderr")
   RC=$?
   ERR=$(cat "$T/stderr")
   return 0
@@ -83,7 +86,7 @@ tv() {
 tv_in() {
   local input=$1
   shift
-  OUT=$(printf '%s' "$input" | "$TV" "$@" 2>"$T/stderr")
+  OUT=$(printf '%s' "$input" | timeout -k 5 "$TV_CALL_TIMEOUT" "$TV" "$@" 2>"$T/stderr")
   RC=$?
   ERR=$(cat "$T/stderr")
   return 0

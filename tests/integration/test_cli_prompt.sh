@@ -44,7 +44,7 @@ pass "Ctrl-C at a prompt restores terminal echo"
 
 # no terminal at all: a clear error, not a hang
 unset TEEVAULT_TOKEN
-OUT=$(setsid "$TV" login carol </dev/null 2>&1)
+OUT=$(timeout -k 5 60 setsid "$TV" login carol </dev/null 2>&1)
 RC=$?
 [ "$RC" -eq 1 ] || fail "login without a terminal exited $RC"
 expect_in "no terminal" "$OUT"
