@@ -43,6 +43,9 @@ int vault_config_defaults(vault_config *c)
     c->token_max_ttl = 30 * 86400;
     c->login_rate = 2;
     c->login_burst = 5;
+    c->attest_session_ttl = 900;
+    c->attest_nonce_ttl = 60;
+    c->attest_max_sessions = 65536;
     if (vault_config_set(&c->state_dir, "/var/lib/teevault") < 0 ||
         vault_config_set(&c->unix_socket, "/run/teevault/teevault.sock") < 0 ||
         vault_config_set(&c->tee_backend, "sim") < 0 ||
@@ -55,9 +58,19 @@ int vault_config_defaults(vault_config *c)
 
 void vault_config_free(vault_config *c)
 {
-    char **strs[] = {&c->path,        &c->state_dir, &c->unix_socket,   &c->tcp_address,
-                     &c->tls_cert,    &c->tls_key,   &c->tls_client_ca, &c->tee_backend,
-                     &c->seal_policy, &c->tee_root,  &c->sim_signer};
+    char **strs[] = {&c->path,
+                     &c->state_dir,
+                     &c->unix_socket,
+                     &c->tcp_address,
+                     &c->tls_cert,
+                     &c->tls_key,
+                     &c->tls_client_ca,
+                     &c->tee_backend,
+                     &c->seal_policy,
+                     &c->tee_root,
+                     &c->sim_signer,
+                     &c->attest_collateral,
+                     &c->attest_sim_platform_dir};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -286,6 +299,19 @@ static int on_key(void *user, const char *sec, const char *key, const char *val)
     } else if (IS("auth", "login_burst")) {
         if (parse_uint(val, 1, 1000, &c->login_burst) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected 1..1000, got \"%s\"", qk, val);
+    } else if (IS("attestation", "session_ttl")) {
+        if (parse_uint(val, 1, 86400, &c->attest_session_ttl) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected seconds 1..86400, got \"%s\"", qk, val);
+    } else if (IS("attestation", "nonce_ttl")) {
+        if (parse_uint(val, 1, 3600, &c->attest_nonce_ttl) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected seconds 1..3600, got \"%s\"", qk, val);
+    } else if (IS("attestation", "max_sessions")) {
+        if (parse_uint(val, 1, 10000000, &c->attest_max_sessions) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..10000000, got \"%s\"", qk, val);
+    } else if (IS("attestation", "collateral")) {
+        r = set_opt(&c->attest_collateral, val);
+    } else if (IS("attestation", "sim_platform_dir")) {
+        r = set_opt(&c->attest_sim_platform_dir, val);
     } else if (IS("security", "operator_plaintext_reads")) {
         if (parse_bool(val, &c->operator_plaintext_reads) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected true|false, got \"%s\"", qk, val);

@@ -57,6 +57,12 @@ typedef struct vault_config {
     unsigned token_max_ttl;      /* seconds; default 2592000 (30 days) */
     unsigned login_rate;         /* password checks per second, all users; 0 = off; default 2 */
     unsigned login_burst;        /* default 5 */
+    /* [attestation] */
+    unsigned attest_session_ttl;   /* seconds a function session lives; default 900 */
+    unsigned attest_nonce_ttl;     /* seconds a challenge nonce lives; default 60 */
+    unsigned attest_max_sessions;  /* live function sessions; default 65536 */
+    char *attest_collateral;       /* SGX/TDX collateral dir or bundle file; NULL = none */
+    char *attest_sim_platform_dir; /* sim platform key dir; NULL = tee root or state_dir */
     /* [security] */
     int operator_plaintext_reads; /* default 0 (packaged); --dev sets 1 */
     /* Not from the file. */

@@ -237,6 +237,18 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    {
+        vault_attest_params atp = {.session_ttl = cfg.attest_session_ttl,
+                                   .nonce_ttl = cfg.attest_nonce_ttl,
+                                   .max_sessions = cfg.attest_max_sessions,
+                                   .sim_platform_dir = cfg.attest_sim_platform_dir,
+                                   .collateral = cfg.attest_collateral};
+        if ((r = vault_attest_configure(&v, &atp)) < 0) {
+            vault_log(VAULT_LOG_ERROR, "startup", "error", "invalid [attestation] settings",
+                      "reason", tv_strerror(r), (const char *)NULL);
+            goto out;
+        }
+    }
     vault_audit_opts ao = {.ckpt_every_records = cfg.audit_checkpoint_records,
                            .ckpt_every_ms = cfg.audit_checkpoint_seconds * 1000u,
                            .high_water_percent = cfg.audit_high_water_percent};
