@@ -91,7 +91,11 @@ io_timeout = 3
 CONF
 start_dev "$TV_DIR/conn.conf" "$TV_DIR/state2"
 tv_py "$TV_HERE/faults.py" loris "$TV_SOCK" "$TV_PID" 200 8 || tv_fail "slow loris"
-tv_py "$TV_HERE/faults.py" conns "$TV_SOCK" "$TV_PID" 1000 64 || tv_fail "1,000 connections"
+# Under ASan/UBSan (TV_SANITIZE) RSS is dominated by shadow memory and the
+# free quarantine: the figures are printed but not bounded.
+rss_max=64
+if grep -q __asan_init "$TEEVAULTD" 2>/dev/null; then rss_max=0; fi
+tv_py "$TV_HERE/faults.py" conns "$TV_SOCK" "$TV_PID" 1000 "$rss_max" || tv_fail "1,000 connections"
 tv_py "$TV_HERE/faults.py" oversize "$TV_SOCK" "$TV_DIR/state2/root-token" "$TV_PID" ||
     tv_fail "oversized values and frames"
 tv_stop
