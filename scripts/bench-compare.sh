@@ -116,8 +116,28 @@ sized() {
 }
 rate_of() { $PY -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_sec"])' "$1"; }
 
+# fsync_probe LABEL: latency of a 4 KiB pwrite + fdatasync in the state
+# directory (200 rounds): every durable figure below is bounded by it.
+fsync_probe() {
+  $PY - "$W/fsync-probe" "$1" >>"$W/fsync.txt" <<'EOF'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o600)
+buf, lat = b"x" * 4096, []
+for i in range(200):
+    t0 = time.monotonic()
+    os.pwrite(fd, buf, (i % 16) * 4096)
+    os.fdatasync(fd)
+    lat.append((time.monotonic() - t0) * 1e6)
+os.close(fd)
+os.unlink(sys.argv[1])
+lat.sort()
+print("fsync probe (%s): 4 KiB pwrite+fdatasync p50 %.0f us, p99 %.0f us" % (sys.argv[2], lat[99], lat[197]))
+EOF
+}
+
 echo "bench-compare: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), state in $W" >&2
 
+fsync_probe before
 # ---------------------------------------------------------------- teevault
 mkdir -p "$W/tv"
 "$TV_BIN/teevaultd" --dev --state-dir "$W/tv/state" --socket "$W/tv/tv.sock" >"$W/tv/teevaultd.log" 2>&1 &
@@ -212,10 +232,11 @@ for op in get put; do
   done
 done
 
+fsync_probe after
 [ -z "${TV_BENCH_JSON:-}" ] || cp "$RES" "$TV_BENCH_JSON"
 
 # ---------------------------------------------------------------- table
-$PY - "$RES" <<'EOF'
+$PY - "$RES" "$W/fsync.txt" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def find(system, config, op, c):
@@ -262,6 +283,8 @@ for c in (1, 64):
     e = rate("etcd", "default", "get", c)
     g = rate("teevault", "dev", "get", c)
     checks.append(("Get c=%d >= 5x etcd get c=%d" % (c, c), g / e, g / e >= 5))
+print(open(sys.argv[2]).read().rstrip())
+print()
 print("targets (issue 7):")
 for name, val, ok in checks:
     print("  %-48s %12.2f   %s" % (name, val, "met" if ok else "MISSED"))
