@@ -75,8 +75,9 @@ while IFS= read -r line; do
       section=${section%]}
       grep -qF "# [$section]" "$MAN5" || miss "teevault.conf(5) has no section [$section]"
       ;;
-    [a-z]*=*)
-      key=${line%%=*}
+    [a-z]*=* | \#[a-z]*=*) # keys, also commented-out examples ("#collateral = ...")
+      key=${line#\#}
+      key=${key%%=*}
       key=${key%% }
       grep -qF "*$key*" "$MAN5" || miss "teevault.conf(5) does not document [$section] $key"
       ;;
