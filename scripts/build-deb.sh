@@ -47,7 +47,7 @@ for a in "$@"; do
     --nocheck) nocheck=1 ;;
     --no-deps) deps=0 ;;
     --no-lintian) lint=0 ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "build-deb.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
