@@ -57,6 +57,7 @@ static const struct cli_cmd commands[] = {
     {"attest", cmd_attest, "verify TEE evidence offline (no daemon)", "attest verify"},
     {"function", cmd_function, "register function identities (who may attest)",
      "function register|show|list|delete"},
+    {"acl", cmd_acl, "explain why the ACL allows or denies a request", "acl explain"},
 };
 
 int cli_run(struct cli_ctx *ctx, int argc, char **argv)
