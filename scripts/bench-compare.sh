@@ -137,8 +137,8 @@ EOF
 
 echo "bench-compare: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), state in $W" >&2
 
-fsync_probe before
 # ---------------------------------------------------------------- teevault
+fsync_probe "before teevault"
 mkdir -p "$W/tv"
 "$TV_BIN/teevaultd" --dev --state-dir "$W/tv/state" --socket "$W/tv/tv.sock" >"$W/tv/teevaultd.log" 2>&1 &
 PIDS+=($!)
@@ -200,7 +200,9 @@ for row in csv.reader(sys.stdin):
   echo >&2
   stop_last
 }
+fsync_probe "before redis fsync=always"
 redis_run aof-always --appendonly yes --appendfsync always
+fsync_probe "before redis no persistence"
 redis_run no-persistence --appendonly no
 
 # ---------------------------------------------------------------- etcd
@@ -220,6 +222,7 @@ etcd --name bench --data-dir "$W/etcd/data" \
 PIDS+=($!)
 etcd_up() { kill -0 "${PIDS[-1]}" && etcdctl --endpoints "127.0.0.1:$P1" --dial-timeout 1s --command-timeout 1s endpoint health; }
 wait_for 10 etcd_up || die "etcd did not start: $(tail -3 "$W/etcd/etcd.log")"
+fsync_probe "before etcd"
 for op in get put; do
   for c in 1 64; do
     say "etcd $op c=$c"
@@ -232,7 +235,7 @@ for op in get put; do
   done
 done
 
-fsync_probe after
+fsync_probe "after etcd"
 [ -z "${TV_BENCH_JSON:-}" ] || cp "$RES" "$TV_BENCH_JSON"
 
 # ---------------------------------------------------------------- table
