@@ -60,6 +60,18 @@ static int harden_process(void)
     return 0;
 }
 
+/* SIGHUP would otherwise kill the daemon (systemctl reload, a closed
+ * terminal). Nothing is reloaded at run time: say so and keep serving. */
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    (void)arg;
+    vault_log(VAULT_LOG_INFO, "sighup", "msg",
+              "configuration is read at start only; restart teevaultd to apply changes",
+              (const char *)NULL);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct event_base *base = arg;
@@ -100,7 +112,7 @@ int main(int argc, char **argv)
     vault_config cfg;
     struct vault v;
     vault_server *srv = NULL;
-    struct event *sigterm = NULL, *sigint = NULL;
+    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
     int cfg_ok = 0;
 
     vault_server_global_init();
@@ -280,7 +292,9 @@ int main(int argc, char **argv)
     }
     sigterm = evsignal_new(v.base, SIGTERM, on_signal, v.base);
     sigint = evsignal_new(v.base, SIGINT, on_signal, v.base);
-    if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0)
+    sighup = evsignal_new(v.base, SIGHUP, on_sighup, NULL);
+    if (!sigterm || !sigint || !sighup || evsignal_add(sigterm, NULL) < 0 ||
+        evsignal_add(sigint, NULL) < 0 || evsignal_add(sighup, NULL) < 0)
         goto nomem;
     vault_log(VAULT_LOG_INFO, "ready", "version", TV_VERSION, "state_dir", cfg.state_dir, "socket",
               cfg.unix_socket ? cfg.unix_socket : "", "dev", dev ? "yes" : "no",
@@ -298,6 +312,8 @@ out:
         event_free(sigterm);
     if (sigint)
         event_free(sigint);
+    if (sighup)
+        event_free(sighup);
     /* Flush first: its callbacks queue the last replies on live requests;
      * then the server drops its connections; then the writer goes. */
     if (v.auditw && vault_audit_flush(&v) < 0)
