@@ -6,8 +6,12 @@
  *   sodium_malloc memory) → evidence from the local TEE backend with
  *   report_data = seal_attest_binding(nonce, name, code_hash, eph_pk) →
  *   Attest → session token, set on the connection.
+ *   The vault answers with its own X25519 key for the session; both sides
+ *   derive the session key (seal_fnget.h) and the ephemeral secret key is
+ *   wiped right after: only the session key is kept.
  *   tv_secrets_get(): Secrets.Get with the session token; the value arrives
- *   as crypto_box_seal(value, eph_pk) and is opened here into wiped memory.
+ *   as nonce || XChaCha20-Poly1305(session key, value, AAD name/version) and
+ *   is opened here into wiped memory.
  */
 #include "tv_client_int.h"
 
@@ -19,6 +23,7 @@
 #include <sodium.h>
 
 #include "seal.h"
+#include "seal_fnget.h"
 #include "seal_producers.h"
 #include "seal_sim_report.h"
 #include "seal_verify.h"
@@ -28,9 +33,10 @@
 
 struct tv_session {
     tv_client *c; /* borrowed; must outlive the session */
-    uint8_t *sk;  /* X25519 secret key, sodium_malloc */
+    uint8_t *sk;  /* X25519 secret key, sodium_malloc; freed once key is derived */
     uint8_t pk[crypto_box_PUBLICKEYBYTES];
-    char *token; /* session token, tv_secret_alloc */
+    uint8_t *key; /* session key (seal_fnget.h), sodium_malloc */
+    char *token;  /* session token, tv_secret_alloc */
     int64_t expires_at;
     char name[TV_FN_NAME_MAX + 1];
 };
@@ -41,6 +47,8 @@ void tv_session_free(tv_session *s)
         return;
     if (s->sk)
         sodium_free(s->sk);
+    if (s->key)
+        sodium_free(s->key);
     tv_free_secret(s->token);
     sodium_memzero(s, sizeof *s);
     free(s);
@@ -70,8 +78,8 @@ static int open_backend(tv_client *c, const tv_attest_opts *o, seal_backend **b)
     return 0;
 }
 
-/* Attestation.Attest; on success s->token / s->expires_at are set and the
- * token is installed on c. */
+/* Attestation.Attest; on success s->token / s->expires_at / s->key are set,
+ * s->sk is gone and the token is installed on c. */
 static int attest_call(tv_client *c, const uint8_t *ev, size_t ev_len, const char *type,
                        const char *name, const uint8_t *code_hash, size_t code_hash_len,
                        const uint8_t nonce[32], tv_session *s)
@@ -100,6 +108,20 @@ static int attest_call(tv_client *c, const uint8_t *ev, size_t ev_len, const cha
         r = tv_fail(c, TV_ERR_PROTOCOL, "the vault returned no usable session token");
         goto out;
     }
+    if (resp->session_pubkey.len != 32) {
+        r = tv_fail(c, TV_ERR_PROTOCOL,
+                    "the vault returned no session public key (a vault older than this library?)");
+        goto out;
+    }
+    if ((r = seal_fn_session_key(s->key, s->sk, resp->session_pubkey.data, s->pk,
+                                 resp->session_pubkey.data)) < 0) {
+        r = tv_fail(c, TV_ERR_PROTOCOL, "the vault's session public key is unusable");
+        goto out;
+    }
+    /* The ephemeral secret is no longer needed: only the session key opens
+     * this session's values. */
+    sodium_free(s->sk);
+    s->sk = NULL;
     if (!(s->token = tv_secret_strdup(resp->session_token))) {
         r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
         goto out;
@@ -118,8 +140,9 @@ static int session_new(tv_client *c, const char *name, tv_session **out)
     tv_session *s;
     if (sodium_init() < 0)
         return tv_fail(c, TV_ERR_CRYPTO, "libsodium cannot be initialised");
-    if (!(s = calloc(1, sizeof *s)) || !(s->sk = sodium_malloc(crypto_box_SECRETKEYBYTES))) {
-        free(s);
+    if (!(s = calloc(1, sizeof *s)) || !(s->sk = sodium_malloc(crypto_box_SECRETKEYBYTES)) ||
+        !(s->key = sodium_malloc(SEAL_FNGET_KEY_LEN))) {
+        tv_session_free(s);
         return tv_fail(c, TV_ERR_NOMEM, "out of memory");
     }
     s->c = c;
@@ -241,18 +264,21 @@ int tv_secrets_get(tv_session *s, const char *name, uint8_t **value, size_t *len
         r = tv_fail(c, TV_ERR_PROTOCOL, "the vault sent an unsealed value to a function session");
         goto out;
     }
-    if (resp->sealed_value.len < crypto_box_SEALBYTES) {
+    if (resp->sealed_value.len < SEAL_FNGET_OVERHEAD) {
         r = tv_fail(c, TV_ERR_PROTOCOL, "the vault sent no sealed value");
         goto out;
     }
-    vlen = resp->sealed_value.len - crypto_box_SEALBYTES;
+    vlen = resp->sealed_value.len - SEAL_FNGET_OVERHEAD;
     if (!(v = tv_secret_alloc(vlen))) {
         r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (crypto_box_seal_open(v, resp->sealed_value.data, resp->sealed_value.len, s->pk, s->sk) !=
-        0) {
-        r = tv_fail(c, TV_ERR_INTEGRITY, "the sealed value does not open with this session's key");
+    /* Opened as the name asked for and the version the vault says it read:
+     * a value sealed for another name or version does not open. */
+    if (seal_fn_get_open(s->key, name, strlen(name), resp->version, resp->sealed_value.data,
+                         resp->sealed_value.len, v) != 0) {
+        r = tv_fail(c, TV_ERR_INTEGRITY,
+                    "the sealed value does not open with this session's key for %s", name);
         goto out;
     }
     v[vlen] = 0;

@@ -8,6 +8,7 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler libevent-dev libinih-dev
   golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
   openssl python3 git
+  python3-cryptography # test_attest_expiry: attest_raw.py (Ed25519 sim reports, X25519, AEAD)
   strace # test_package: teevaultd's system calls vs. its unit's SystemCallFilter
 )
 PKGS+=("$@")

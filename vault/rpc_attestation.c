@@ -3,7 +3,8 @@
  *
  *   Challenge  public     a 32-byte single-use nonce, valid 60 s
  *   Attest     public     evidence + function name + code hash + ephemeral
- *                         X25519 key + nonce → function session token
+ *                         X25519 key + nonce → function session token and
+ *                         the vault's X25519 key for the session
  *   Report     public     the vault's own evidence binding its audit key,
  *                         policy hash and audit head to the caller's nonce
  *
@@ -50,6 +51,7 @@ static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
     Teevault__V1__AttestResponse resp = TEEVAULT__V1__ATTEST_RESPONSE__INIT;
     vault_attest_req rq;
     char token[VAULT_ATTEST_TOKEN_BUF];
+    uint8_t session_pk[32];
     char why[200] = "", qn[64];
     int64_t exp = 0;
     int r;
@@ -67,7 +69,7 @@ static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
     rq.nonce_len = req->nonce.len;
     vault_quote(qn, sizeof qn, req->function_name, strlen(req->function_name));
 
-    r = vault_attest_attest(c->v, &rq, token, &exp, why, sizeof why);
+    r = vault_attest_attest(c->v, &rq, token, session_pk, &exp, why, sizeof why);
     if (r < 0) {
         snprintf(c->errmsg, sizeof(c->errmsg), "attestation refused: %.200s", why);
         snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: %.55s", qn, why);
@@ -77,6 +79,8 @@ static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
              req->evidence_type);
     resp.session_token = token;
     resp.expires_at = exp;
+    resp.session_pubkey.data = session_pk;
+    resp.session_pubkey.len = sizeof session_pk;
     r = vault_pack(out, &resp.base);
     sodium_memzero(token, sizeof token);
     return r;

@@ -5,7 +5,8 @@
  *   Put       create (new secret, or cas 0) / update (existing secret)
  *   Get       read; operators receive `value` only when the config allows
  *             operator_plaintext_reads, function sessions receive
- *             sealed_value = crypto_box_seal(value, session eph_pk)
+ *             sealed_value = nonce || XChaCha20-Poly1305(session key, value,
+ *             AAD name/version) (vault_attest_seal_get, seal_fnget.h)
  *   List      list
  *   Describe  read or list
  *   Delete    delete       Undelete  update       Destroy  destroy
@@ -28,6 +29,7 @@
 #include "teevault.pb-c.h"
 #include "vault.h"
 #include "vault_acl.h"
+#include "vault_attest.h"
 #include "vault_audit.h"
 #include "vault_config.h"
 #include "vault_names.h"
@@ -269,17 +271,18 @@ static int rpc_get(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
     resp.name = (char *)req->name;
     resp.version = ver;
     if (is_fn) {
-        if (!(sealed = malloc(len + crypto_box_SEALBYTES))) {
-            r = TV_ERR_NOMEM;
-            goto out;
-        }
-        if (crypto_box_seal(sealed, g_pt, len, c->principal->eph_pk) != 0) {
-            snprintf(c->errmsg, sizeof(c->errmsg), "cannot seal the value to the session key");
-            r = TV_ERR_CRYPTO;
+        /* One AEAD under the session key (seal_fnget.h), bound to name and
+         * version; no public-key operation on this path. */
+        size_t slen = 0;
+        if ((r = vault_attest_seal_get(c->v, c->principal->fn_session, req->name, ver, g_pt, len,
+                                       &sealed, &slen)) < 0) {
+            snprintf(c->errmsg, sizeof(c->errmsg), "%s",
+                     r == TV_ERR_UNAUTHENTICATED ? "the function session has ended; attest again"
+                                                 : "cannot seal the value to the session key");
             goto out;
         }
         resp.sealed_value.data = sealed;
-        resp.sealed_value.len = len + crypto_box_SEALBYTES;
+        resp.sealed_value.len = slen;
     } else {
         resp.value.data = g_pt;
         resp.value.len = len;

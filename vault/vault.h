@@ -42,7 +42,7 @@ typedef struct vault_principal {
     int root;                /* root token: every capability */
     char **policies;         /* ACL policy names bound to the principal */
     size_t n_policies;
-    uint8_t eph_pk[32]; /* function sessions: X25519 key values are sealed to */
+    uint8_t fn_session[32]; /* function sessions: the session's id, for vault_attest_seal_get() */
 } vault_principal;
 
 /* One request in flight. The server owns it; the handler fills the audit

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "seal.h"
+#include "seal_fnget.h"
 #include "seal_producers.h"
 #include "seal_sim_report.h"
 #include "seal_verify.h"
@@ -44,7 +45,7 @@ typedef struct att_session {
     uint8_t hash[32];
     int64_t expires;
     char name[VAULT_ID_MAX];
-    uint8_t eph_pk[32];
+    uint8_t *key; /* SEAL_FNGET_KEY_LEN, sodium_malloc (wiped by sodium_free) */
     char **policies;
     size_t n_policies;
     struct att_session *next;
@@ -97,6 +98,8 @@ static void strv_free(char **v, size_t n)
 static void session_free(att_session *s)
 {
     strv_free(s->policies, s->n_policies);
+    if (s->key)
+        sodium_free(s->key);
     sodium_memzero(s, sizeof *s);
     free(s);
 }
@@ -329,9 +332,10 @@ size_t vault_attest_session_count(struct vault *v)
 
 static int session_create(struct vault_attest *a, const char *name, const uint8_t eph_pk[32],
                           char *const *policies, size_t n_policies,
-                          char token[VAULT_ATTEST_TOKEN_BUF], int64_t *expires_at)
+                          char token[VAULT_ATTEST_TOKEN_BUF], uint8_t session_pk[32],
+                          uint8_t session_id[32], int64_t *expires_at)
 {
-    uint8_t raw[TOKEN_RAW_LEN];
+    uint8_t raw[TOKEN_RAW_LEN], sk[crypto_scalarmult_SCALARBYTES], pk[crypto_scalarmult_BYTES];
     att_session *s = NULL;
     int64_t now = now_of(a);
     size_t plen = strlen(VAULT_ATTEST_TOKEN_PREFIX), b;
@@ -358,7 +362,19 @@ static int session_create(struct vault_attest *a, const char *name, const uint8_
         s->n_policies = n_policies;
     }
     snprintf(s->name, sizeof s->name, "%s", name);
-    memcpy(s->eph_pk, eph_pk, 32);
+    /* Per-session key pair: forward secrecy per session. Only the derived
+     * key is kept; sk is wiped below on every path. */
+    if (!(s->key = sodium_malloc(SEAL_FNGET_KEY_LEN))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
+    randombytes_buf(sk, sizeof sk);
+    if (crypto_scalarmult_base(pk, sk) != 0) {
+        r = TV_ERR_CRYPTO;
+        goto out;
+    }
+    if ((r = seal_fn_session_key(s->key, sk, eph_pk, eph_pk, pk)) < 0)
+        goto out;
     s->expires = now + a->session_ttl;
     randombytes_buf(raw, sizeof raw);
     session_hash(raw, s->hash);
@@ -370,10 +386,14 @@ static int session_create(struct vault_attest *a, const char *name, const uint8_
     s->next = a->sessions[b];
     a->sessions[b] = s;
     a->n_sessions++;
+    memcpy(session_pk, pk, sizeof pk);
+    if (session_id)
+        memcpy(session_id, s->hash, sizeof s->hash);
     *expires_at = s->expires;
     s = NULL;
     r = 0;
 out:
+    sodium_memzero(sk, sizeof sk);
     if (s)
         session_free(s);
     return r;
@@ -415,7 +435,7 @@ int vault_attest_resolve_session(struct vault *v, const char *token, size_t toke
         }
         p.kind = VAULT_PRINCIPAL_FUNCTION;
         snprintf(p.id, sizeof p.id, "%s", s->name);
-        memcpy(p.eph_pk, s->eph_pk, 32);
+        memcpy(p.fn_session, s->hash, sizeof p.fn_session);
         if (s->n_policies) {
             if (!(p.policies = calloc(s->n_policies, sizeof *p.policies))) {
                 r = TV_ERR_NOMEM;
@@ -441,6 +461,55 @@ out:
     return r;
 }
 
+static att_session *session_find(struct vault_attest *a, const uint8_t id[32])
+{
+    for (att_session *s = a->sessions[bucket(id, SESSION_BUCKETS)]; s; s = s->next)
+        if (sodium_memcmp(s->hash, id, 32) == 0)
+            return now_of(a) < s->expires ? s : NULL;
+    return NULL;
+}
+
+int vault_attest_seal_get(struct vault *v, const uint8_t session_id[32], const char *name,
+                          uint64_t version, const uint8_t *pt, size_t len, uint8_t **out,
+                          size_t *out_len)
+{
+    att_session *s;
+    uint8_t *buf;
+    int r;
+
+    if (!v || !session_id || !name || (!pt && len) || !out || !out_len ||
+        len > SIZE_MAX - SEAL_FNGET_OVERHEAD)
+        return TV_ERR_INVALID;
+    if (!v->attest || !(s = session_find(v->attest, session_id)))
+        return TV_ERR_UNAUTHENTICATED;
+    if (!(buf = malloc(len + SEAL_FNGET_OVERHEAD)))
+        return TV_ERR_NOMEM;
+    if ((r = seal_fn_get_seal(s->key, name, strlen(name), version, pt, len, buf)) < 0) {
+        free(buf);
+        return r;
+    }
+    *out = buf;
+    *out_len = len + SEAL_FNGET_OVERHEAD;
+    return 0;
+}
+
+int vault_attest_test_session(struct vault *v, const char *name, const uint8_t eph_pk[32],
+                              uint8_t session_id[32], uint8_t session_pk[32])
+{
+    struct vault_attest *a;
+    char token[VAULT_ATTEST_TOKEN_BUF];
+    int64_t exp;
+    int r;
+
+    if (!name || !eph_pk || !session_id || !session_pk)
+        return TV_ERR_INVALID;
+    if ((r = get_state(v, &a)) < 0)
+        return r;
+    r = session_create(a, name, eph_pk, NULL, 0, token, session_pk, session_id, &exp);
+    sodium_memzero(token, sizeof token);
+    return r;
+}
+
 /* ---------------------------------------------------------------- Attest */
 
 static enum seal_ev_type type_of(const char *s)
@@ -459,8 +528,8 @@ static enum seal_ev_type type_of(const char *s)
 }
 
 int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
-                        char token[VAULT_ATTEST_TOKEN_BUF], int64_t *expires_at, char *why,
-                        size_t whylen)
+                        char token[VAULT_ATTEST_TOKEN_BUF], uint8_t session_pk[32],
+                        int64_t *expires_at, char *why, size_t whylen)
 {
     struct vault_attest *a;
     Teevault__V1__FunctionInfo *fi = NULL;
@@ -475,7 +544,7 @@ int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
 
     if (why && whylen)
         why[0] = 0;
-    if (!rq || !token || !expires_at)
+    if (!rq || !token || !session_pk || !expires_at)
         return TV_ERR_INVALID;
     if ((r = get_state(v, &a)) < 0) {
         setf(why, whylen, "attestation state unavailable: %s", tv_strerror(r));
@@ -594,9 +663,11 @@ int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
         goto out;
 
     if ((r = session_create(a, fi->name, rq->eph_pk, fi->acl_policies, fi->n_acl_policies, token,
-                            expires_at)) < 0) {
+                            session_pk, NULL, expires_at)) < 0) {
         setf(why, whylen, "%s",
-             r == TV_ERR_RESOURCE ? "too many live function sessions" : tv_strerror(r));
+             r == TV_ERR_RESOURCE  ? "too many live function sessions"
+             : r == TV_ERR_INVALID ? "eph_pubkey is a low-order X25519 point (no shared key)"
+                                   : tv_strerror(r));
         goto out;
     }
     r = 0;

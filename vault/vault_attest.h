@@ -13,10 +13,13 @@
  *    all the same.
  *  - sessions: token "tvf." + base64url(32 random bytes) (47 chars); only
  *    SHA-256("teevault-fn-session-v1\0" || raw) is kept, with the function
- *    name, its ACL policies (copied at Attest time), the ephemeral X25519 key
- *    and the expiry (session_ttl, default 900 s). Restarting the daemon drops
- *    every session: functions attest again. Registering (Write) or deleting a
- *    function drops its sessions.
+ *    name, its ACL policies (copied at Attest time), the session key and the
+ *    expiry (session_ttl, default 900 s). The session key (seal_fnget.h) is
+ *    derived at Attest from a fresh vault X25519 key pair per session and the
+ *    function's eph_pk; the vault's secret key is wiped at once, the session
+ *    key lives in sodium_malloc memory and is freed (wiped) with the session. Restarting the daemon
+ * drops every session: functions attest again. Registering (Write) or deleting a function drops its
+ * sessions.
  *
  * Attest order: validate sizes → consume nonce → look up the function →
  * verify the evidence (signature/chain, then the function's debug/TCB
@@ -80,17 +83,31 @@ typedef struct vault_attest_req {
 } vault_attest_req;
 
 /* Attest. On success token (VAULT_ATTEST_TOKEN_BUF bytes) holds the session
- * token (the caller wipes it after sending) and *expires_at its expiry.
+ * token (the caller wipes it after sending), session_pk the vault's public
+ * key for this session (AttestResponse.session_pubkey) and *expires_at its
+ * expiry.
  * why (whylen) always gets a sentence on failure (no secret in it).
  * Errors: TV_ERR_INVALID (sizes, type, name), TV_ERR_REPLAY (nonce used),
  * TV_ERR_EXPIRED (nonce expired), TV_ERR_UNAUTHENTICATED (nonce never issued
  * or forgotten), TV_ERR_DENIED (no such function), TV_ERR_FORMAT /
  * TV_ERR_VERIFY (evidence), TV_ERR_INTEGRITY (report_data is not the
  * binding), TV_ERR_POLICY (debug, TCB, identity not the registered one, sim
- * not accepted), TV_ERR_RESOURCE, TV_ERR_NOMEM, storage errors. */
+ * not accepted), TV_ERR_RESOURCE, TV_ERR_NOMEM, storage errors; TV_ERR_INVALID
+ * also when eph_pk is a low-order X25519 point (no session key). */
 int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
-                        char token[VAULT_ATTEST_TOKEN_BUF], int64_t *expires_at, char *why,
-                        size_t whylen) TV_WUR;
+                        char token[VAULT_ATTEST_TOKEN_BUF], uint8_t session_pk[32],
+                        int64_t *expires_at, char *why, size_t whylen) TV_WUR;
+
+/* Secrets.Get in a function session: seal len bytes of pt, read as (name,
+ * version), with the key of session `session_id` (vault_principal.fn_session
+ * from vault_attest_resolve_session). *out (len + SEAL_FNGET_OVERHEAD bytes,
+ * malloc'ed, caller frees) = nonce || XChaCha20-Poly1305 (seal_fnget.h).
+ * One AEAD: no public-key operation, no signature. Errors:
+ * TV_ERR_UNAUTHENTICATED (no such live session: expired or dropped since the
+ * call was authenticated), TV_ERR_INVALID, TV_ERR_NOMEM. */
+int vault_attest_seal_get(struct vault *v, const uint8_t session_id[32], const char *name,
+                          uint64_t version, const uint8_t *pt, size_t len, uint8_t **out,
+                          size_t *out_len) TV_WUR;
 
 /* Report: the vault's own evidence over seal_report_binding(nonce,
  * audit_pubkey, policy_hash, audit_head, audit_seq). *evidence malloc'ed
@@ -125,6 +142,12 @@ void vault_attest_drop_function(struct vault *v, const char *name);
 
 /* Live session count (tests, status). */
 size_t vault_attest_session_count(struct vault *v);
+
+/* Tests only: a session for function `name` (no ACL policies) without
+ * evidence, its id in session_id and the vault's key in session_pk.
+ * Errors as session creation: TV_ERR_INVALID, TV_ERR_RESOURCE, TV_ERR_NOMEM. */
+int vault_attest_test_session(struct vault *v, const char *name, const uint8_t eph_pk[32],
+                              uint8_t session_id[32], uint8_t session_pk[32]) TV_WUR;
 
 /* Tests: shift this module's clock by delta seconds. */
 void vault_attest_test_advance(struct vault *v, int64_t delta);

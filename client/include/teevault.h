@@ -401,12 +401,14 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *opts,
 int64_t tv_session_expires_at(const tv_session *s);
 
 /* Fetch secret `name` through an attested session: the vault seals the value
- * to the session's ephemeral key and the library opens it. *value (len bytes
+ * with the session key (XChaCha20-Poly1305, bound to name and version; the
+ * key was agreed at Attest, docs/ATTESTATION.md) and the library opens it. *value (len bytes
  * plus a NUL not counted) is freed with tv_free_secret().
  * Errors: TV_ERR_DENIED (ACL), TV_ERR_NOT_FOUND, TV_ERR_EXPIRED (session, by
  * the local clock), TV_ERR_UNAUTHENTICATED (session unknown to the vault:
  * restarted, expired, or the function was re-registered), TV_ERR_INTEGRITY
- * (sealed value does not open), TV_ERR_PROTOCOL (the vault sent plaintext). */
+ * (sealed value does not open), TV_ERR_PROTOCOL (the vault sent plaintext,
+ * or an Attest answer without a session public key). */
 int tv_secrets_get(tv_session *s, const char *name, uint8_t **value, size_t *len) TV_WUR;
 
 #ifdef __cplusplus

@@ -12,8 +12,8 @@
  *      identity, makes a session). Every call is one complete attestation.
  *   2. Get-after-Attest: each thread attests once, then loops
  *      tv_secrets_get() on its session: ACL check, audited read, decrypt,
- *      crypto_box_seal to the session key; no signature is verified on this
- *      path (the session was verified once).
+ *      one AEAD under the session key (seal_fnget.h); no signature and no
+ *      public-key operation on this path (the session was verified once).
  *
  *   bench_attest [--daemon PATH] [--clients N] [--seconds S] [--dir DIR]
  */

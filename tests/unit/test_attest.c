@@ -7,6 +7,7 @@
  * or measurement, wrong code hash, forged evidence, expired session; plus the
  * Functions and Attestation handler tables and Report's binding.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sodium.h>
 
 #include "seal.h"
+#include "seal_fnget.h"
 #include "seal_producers.h"
 #include "seal_sim_report.h"
 #include "teevault.pb-c.h"
@@ -101,6 +103,9 @@ static int register_fn(const char *name, seal_backend *b, const uint8_t *code, i
     return vault_db_commit(txn);
 }
 
+/* The vault's session public key from the last successful Attest. */
+static uint8_t g_spk[32];
+
 /* The function runtime's side: evidence over the binding. */
 static int attest_with(seal_backend *b, const char *name, const uint8_t *code, size_t code_len,
                        const uint8_t nonce[32], const uint8_t bind_pk[32], const uint8_t req_pk[32],
@@ -126,7 +131,7 @@ static int attest_with(seal_backend *b, const char *name, const uint8_t *code, s
     rq.eph_pk_len = 32;
     rq.nonce = nonce;
     rq.nonce_len = 32;
-    r = vault_attest_attest(&V, &rq, token, &exp, why, whylen);
+    r = vault_attest_attest(&V, &rq, token, g_spk, &exp, why, whylen);
     free(ev);
     return r;
 }
@@ -220,6 +225,67 @@ static void test_policy_parse(void)
     CHECK(!vault_fn_name_valid("-x") && !vault_fn_name_valid("a/b") && vault_fn_name_valid("f.1"));
 }
 
+/* Function Get (seal_fnget.h): the vault seals with the session's key; the
+ * function derives the same key from its ephemeral secret and the vault's
+ * session public key. Another session's key, another name or another
+ * version does not open it. */
+static void check_session_key(const vault_principal *p, const uint8_t pk[32], const uint8_t sk[32],
+                              const uint8_t spk[32])
+{
+    uint8_t k[32], k2[32], id2[32], spk2[32], pk2[32], sk2[32], zero[32] = {0}, pt[16];
+    uint8_t *sealed = NULL, *sealed2 = NULL;
+    size_t n = 0, n2 = 0;
+
+    CHECK_EQ_INT(seal_fn_session_key(k, sk, spk, pk, spk), 0);
+    CHECK_EQ_INT(vault_attest_seal_get(&V, p->fn_session, "app/x", 3, (const uint8_t *)"hello", 5,
+                                       &sealed, &n),
+                 0);
+    CHECK_EQ_INT(n, 5 + SEAL_FNGET_OVERHEAD);
+    if (!sealed)
+        return;
+    CHECK(memmem(sealed, n, "hello", 5) == NULL);
+    memset(pt, 0, sizeof pt);
+    CHECK_EQ_INT(seal_fn_get_open(k, "app/x", 5, 3, sealed, n, pt), 0);
+    CHECK(memcmp(pt, "hello", 5) == 0);
+    /* AAD: another name, another version, a flipped byte. */
+    CHECK_EQ_INT(seal_fn_get_open(k, "app/y", 5, 3, sealed, n, pt), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(seal_fn_get_open(k, "app/x", 5, 4, sealed, n, pt), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(seal_fn_get_open(k, "app/x", 5, 3, sealed, SEAL_FNGET_OVERHEAD - 1, pt),
+                 TV_ERR_FORMAT);
+    sealed[n - 1] ^= 1;
+    CHECK_EQ_INT(seal_fn_get_open(k, "app/x", 5, 3, sealed, n, pt), TV_ERR_INTEGRITY);
+    sealed[n - 1] ^= 1;
+    /* Another session (even with the same ephemeral key: the vault's key pair
+     * is fresh per session) has another key. */
+    crypto_box_keypair(pk2, sk2);
+    CHECK_EQ_INT(vault_attest_test_session(&V, "fn-a", pk2, id2, spk2), 0);
+    CHECK_EQ_INT(seal_fn_session_key(k2, sk2, spk2, pk2, spk2), 0);
+    CHECK(memcmp(k, k2, 32) != 0);
+    CHECK_EQ_INT(seal_fn_get_open(k2, "app/x", 5, 3, sealed, n, pt), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(
+        vault_attest_seal_get(&V, id2, "app/x", 3, (const uint8_t *)"hello", 5, &sealed2, &n2), 0);
+    if (sealed2) {
+        CHECK_EQ_INT(seal_fn_get_open(k, "app/x", 5, 3, sealed2, n2, pt), TV_ERR_INTEGRITY);
+        CHECK_EQ_INT(seal_fn_get_open(k2, "app/x", 5, 3, sealed2, n2, pt), 0);
+    }
+    CHECK_EQ_INT(vault_attest_test_session(&V, "fn-a", pk, id2, spk2), 0);
+    CHECK_EQ_INT(seal_fn_session_key(k2, sk, spk2, pk, spk2), 0);
+    CHECK(memcmp(k, k2, 32) != 0);
+    /* A low-order ephemeral key gives no session; an unknown session id no seal. */
+    CHECK_EQ_INT(vault_attest_test_session(&V, "fn-a", zero, id2, spk2), TV_ERR_INVALID);
+    randombytes_buf(id2, sizeof id2);
+    free(sealed2);
+    sealed2 = NULL;
+    CHECK_EQ_INT(
+        vault_attest_seal_get(&V, id2, "app/x", 3, (const uint8_t *)"hello", 5, &sealed2, &n2),
+        TV_ERR_UNAUTHENTICATED);
+    CHECK(sealed2 == NULL);
+    free(sealed);
+    sodium_memzero(k, sizeof k);
+    sodium_memzero(k2, sizeof k2);
+    sodium_memzero(sk2, sizeof sk2);
+}
+
 static void test_attest_ok_and_session(void)
 {
     uint8_t nonce[32], pk[32], sk[32];
@@ -240,7 +306,7 @@ static void test_attest_ok_and_session(void)
     CHECK_EQ_INT(vault_auth_resolve(&V, token, strlen(token), &p), 0);
     CHECK(p.kind == VAULT_PRINCIPAL_FUNCTION && strcmp(p.id, "fn-a") == 0);
     CHECK(p.n_policies == 1 && strcmp(p.policies[0], "fn-a-read") == 0);
-    CHECK(memcmp(p.eph_pk, pk, 32) == 0);
+    check_session_key(&p, pk, sk, g_spk);
     vault_principal_clear(&p);
     /* A flipped token character is unknown. */
     token[10] = token[10] == 'A' ? 'B' : 'A';
@@ -329,7 +395,8 @@ static void test_refusals(void)
         rq.eph_pk_len = 32;
         rq.nonce = nonce;
         rq.nonce_len = 32;
-        CHECK_EQ_INT(vault_attest_attest(&V, &rq, token, &exp, why, sizeof why), TV_ERR_POLICY);
+        CHECK_EQ_INT(vault_attest_attest(&V, &rq, token, g_spk, &exp, why, sizeof why),
+                     TV_ERR_POLICY);
         CHECK(strstr(why, "debug") != NULL);
         free(ev);
         /* Forged: another sim platform signed it → VERIFY. */
@@ -342,11 +409,13 @@ static void test_refusals(void)
             CHECK_EQ_INT(seal_sim_report_produce(other, &id, rd, &ev, &len), 0);
             rq.evidence = ev;
             rq.evidence_len = len;
-            CHECK_EQ_INT(vault_attest_attest(&V, &rq, token, &exp, why, sizeof why), TV_ERR_VERIFY);
+            CHECK_EQ_INT(vault_attest_attest(&V, &rq, token, g_spk, &exp, why, sizeof why),
+                         TV_ERR_VERIFY);
             /* Wrong declared type → POLICY (function is registered for sim). */
             CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
             rq.evidence_type = "sgx";
-            CHECK_EQ_INT(vault_attest_attest(&V, &rq, token, &exp, why, sizeof why), TV_ERR_POLICY);
+            CHECK_EQ_INT(vault_attest_attest(&V, &rq, token, g_spk, &exp, why, sizeof why),
+                         TV_ERR_POLICY);
             free(ev);
         }
     }
@@ -702,7 +771,7 @@ static int attest_raw(const char *name, const char *type, const uint8_t *ev, siz
     rq.eph_pk_len = 32;
     rq.nonce = nonce;
     rq.nonce_len = 32;
-    return vault_attest_attest(&V, &rq, token, &exp, why, whylen);
+    return vault_attest_attest(&V, &rq, token, g_spk, &exp, why, whylen);
 }
 
 static int put_policy(const char *name, const char *doc)

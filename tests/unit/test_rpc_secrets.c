@@ -9,10 +9,12 @@
 #include <sodium.h>
 
 #include "seal.h"
+#include "seal_fnget.h"
 #include "teevault.pb-c.h"
 #include "tv_test.h"
 #include "vault.h"
 #include "vault_acl.h"
+#include "vault_attest.h"
 #include "vault_audit.h"
 #include "vault_config.h"
 #include "vault_db.h"
@@ -224,7 +226,7 @@ static void test_acl_and_functions(void)
     char *pols[] = {"fnpol"};
     vault_principal alice = {.kind = VAULT_PRINCIPAL_OPERATOR, .policies = pols, .n_policies = 1};
     vault_principal fn = {.kind = VAULT_PRINCIPAL_FUNCTION, .policies = pols, .n_policies = 1};
-    uint8_t sk[crypto_box_SECRETKEYBYTES];
+    uint8_t sk[crypto_box_SECRETKEYBYTES], epk[32], spk[32], key[32];
     vault_call c;
     ProtobufCMessage *resp = NULL;
     MDB_txn *txn;
@@ -232,7 +234,12 @@ static void test_acl_and_functions(void)
     const char *text = "path \"fn/*\" { capabilities = [\"read\", \"update\"] }\n"
                        "path \"new/*\" { capabilities = [\"create\"] }\n";
 
-    crypto_box_keypair(fn.eph_pk, sk);
+    static const uint8_t no_sim_pk[32];
+    vault_attest_params ap = {.sim_pk = no_sim_pk}; /* no sim platform dir needed */
+    CHECK_EQ_INT(vault_attest_configure(&g_v, &ap), 0);
+    crypto_box_keypair(epk, sk);
+    CHECK_EQ_INT(vault_attest_test_session(&g_v, "fn-a", epk, fn.fn_session, spk), 0);
+    CHECK_EQ_INT(seal_fn_session_key(key, sk, spk, epk, spk), 0);
     snprintf(fn.id, sizeof fn.id, "fn-a");
     CHECK_EQ_INT(vault_db_wtxn(g_v.db, &txn), 0);
     CHECK_EQ_INT(vault_acl_store_put(g_v.db, txn, "fnpol", text, strlen(text), 0, err, sizeof err),
@@ -250,10 +257,11 @@ static void test_acl_and_functions(void)
         Teevault__V1__GetResponse *g = (Teevault__V1__GetResponse *)resp;
         uint8_t pt[64];
         CHECK_EQ_INT(g->value.len, 0);
-        CHECK_EQ_INT(g->sealed_value.len, 15 + crypto_box_SEALBYTES);
+        CHECK_EQ_INT(g->sealed_value.len, 15 + SEAL_FNGET_OVERHEAD);
         CHECK(memmem(g->sealed_value.data, g->sealed_value.len, "function-secret", 15) == NULL);
-        CHECK_EQ_INT(
-            crypto_box_seal_open(pt, g->sealed_value.data, g->sealed_value.len, fn.eph_pk, sk), 0);
+        CHECK_EQ_INT(seal_fn_get_open(key, "fn/key", 6, g->version, g->sealed_value.data,
+                                      g->sealed_value.len, pt),
+                     0);
         CHECK(memcmp(pt, "function-secret", 15) == 0);
         protobuf_c_message_free_unpacked(resp, NULL);
         resp = NULL;
@@ -353,6 +361,7 @@ int main(void)
     RUN(test_operator_flow);
     RUN(test_acl_and_functions);
     RUN(test_audit_in_write_txn);
+    vault_attest_close(&g_v);
     vault_audit_close(&g_v);
     vault_store_free(g_v.store);
     vault_keyring_free(g_v.kr);
