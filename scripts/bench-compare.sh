@@ -34,8 +34,9 @@ die() {
   echo "bench-compare: $*" >&2
   exit 1
 }
-[[ "$SECS" =~ ^[0-9]+$ ]] && [ "$SECS" -ge 1 ] && [ "$SECS" -le 60 ] ||
+if ! [[ "$SECS" =~ ^[0-9]+$ ]] || [ "$SECS" -lt 1 ] || [ "$SECS" -gt 60 ]; then
   die "TV_BENCH_SECONDS must be 1..60"
+fi
 
 # ---------------------------------------------------------------- packages
 need=()
@@ -208,7 +209,7 @@ redis_run no-persistence --appendonly no
 # ---------------------------------------------------------------- etcd
 mkdir -p "$W/etcd" "$W/go"
 say "building the etcd driver (GOPATH mode, Debian's clientv3)"
-GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="${GOCACHE:-$HOME/.cache/go-build}" GOFLAGS= \
+GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="${GOCACHE:-$HOME/.cache/go-build}" GOFLAGS='' \
   go build -o "$W/go/etcd_bench" "$ROOT/scripts/bench/etcd_bench.go" || die "cannot build etcd_bench"
 read -r P1 P2 < <($PY -c '
 import socket

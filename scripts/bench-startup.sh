@@ -16,15 +16,20 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TV_BIN="${TV_BIN:-$ROOT/build/bin}"
 N="${1:-1000000}"
 C="${2:-1000}"
-[[ "$N" =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [[ "$C" =~ ^[0-9]+$ ]] || {
+if ! [[ "$N" =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || ! [[ "$C" =~ ^[0-9]+$ ]]; then
   echo "usage: $0 [SECRETS] [CONNECTIONS]" >&2
   exit 2
-}
+fi
+if [ "$TV_BIN" = "$ROOT/build/bin" ] && ! [ -x "$TV_BIN/teevault-bench-fill" ]; then
+  echo "bench-startup: building into $ROOT/build" >&2
+  cmake -S "$ROOT" -B "$ROOT/build" >/dev/null
+  cmake --build "$ROOT/build" -j"$(nproc)" --target teevaultd teevault_cli teevault-bench-fill >/dev/null
+fi
 for b in teevaultd teevault teevault-bench-fill; do
-  [ -x "$TV_BIN/$b" ] || {
+  if ! [ -x "$TV_BIN/$b" ]; then
     echo "bench-startup: no $TV_BIN/$b (build first)" >&2
     exit 1
-  }
+  fi
 done
 W="$(mktemp -d "${TV_BENCH_DIR:-/var/tmp}/tv-bench-startup.XXXXXX")"
 PID=""
