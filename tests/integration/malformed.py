@@ -259,8 +259,13 @@ def case_out_of_order(path):
     check(first is not None and first[1] == s2 and second is not None and second[1] == s1,
           "replies out of order: Health (sent second) before the back-off-delayed Login")
     print("info Health after %.0f ms, Login after %.0f ms" % (t_first * 1000, t_second * 1000))
-    check(other_code == 0 and t_other < 0.2,
-          "another connection served in %.0f ms during the back-off" % (t_other * 1000))
+    # A daemon blocked for the back-off would answer the other connection only
+    # when the delay ends (~t_second - t_first); a fixed bound would be
+    # fragile on a loaded machine, so compare with the delay itself.
+    backoff = t_second - t_first
+    check(other_code == 0 and t_other < max(0.2, backoff / 2),
+          "another connection served in %.0f ms during a %.0f ms back-off" %
+          (t_other * 1000, backoff * 1000))
     c.close()
 
 
