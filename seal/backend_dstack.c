@@ -297,14 +297,14 @@ out:
     return r;
 }
 
-static int dstack_quote(dstack_impl *d, const uint8_t rd[SEAL_REPORT_DATA_LEN], uint8_t **out,
+static int dstack_quote(void *ctx, const uint8_t rd[SEAL_REPORT_DATA_LEN], uint8_t **out,
                         size_t *out_len)
 {
+    dstack_impl *d = ctx;
     char target[32 + 2 * SEAL_REPORT_DATA_LEN + 1];
     char *body = NULL;
     size_t blen = 0, qlen = 0;
     uint8_t *q = NULL;
-    const uint8_t *qrd = NULL;
     int r;
 
     memcpy(target, "/GetQuote?report_data=", 22);
@@ -315,38 +315,17 @@ static int dstack_quote(dstack_impl *d, const uint8_t rd[SEAL_REPORT_DATA_LEN], 
     free(body);
     if (r < 0)
         return r;
-    if ((r = seal_evidence_identity("tdx", q, qlen, NULL, &qrd)) < 0)
-        goto out;
-    if (sodium_memcmp(qrd, rd, SEAL_REPORT_DATA_LEN) != 0) {
-        r = TV_ERR_INTEGRITY;
-        goto out;
-    }
-    *out = q;
-    *out_len = qlen;
-    q = NULL;
-    r = 0;
-out:
-    free(q);
-    return r;
+    return seal_evidence_take_bound("tdx", q, qlen, rd, out, out_len);
 }
 
 static int dstack_identity(seal_backend *b, seal_identity *out)
 {
     dstack_impl *d = b->impl;
-    uint8_t zero[SEAL_REPORT_DATA_LEN] = {0};
-    uint8_t *q = NULL;
-    size_t qlen = 0;
-    seal_identity id;
     int r;
 
     if (!d->have_id) {
-        if ((r = dstack_quote(d, zero, &q, &qlen)) < 0)
+        if ((r = seal_identity_from_quote("tdx", dstack_quote, d, &d->id)) < 0)
             return r;
-        r = seal_evidence_identity("tdx", q, qlen, &id, NULL);
-        free(q);
-        if (r < 0)
-            return r;
-        d->id = id;
         d->have_id = 1;
     }
     *out = d->id;

@@ -44,13 +44,13 @@ static int gpath(const gramine_impl *g, const char *rel, char *dst, size_t n)
 }
 
 /* Write report_data, read the quote, check it binds report_data. */
-static int gramine_quote(gramine_impl *g, const uint8_t rd[SEAL_REPORT_DATA_LEN], uint8_t **out,
+static int gramine_quote(void *ctx, const uint8_t rd[SEAL_REPORT_DATA_LEN], uint8_t **out,
                          size_t *out_len)
 {
+    gramine_impl *g = ctx;
     char p_urd[PATH_MAX], p_quote[PATH_MAX];
     uint8_t *q = NULL;
     size_t qlen = 0;
-    const uint8_t *qrd = NULL;
     int r = TV_ERR_INTERNAL;
 
     if ((r = gpath(g, "user_report_data", p_urd, sizeof p_urd)) < 0 ||
@@ -62,42 +62,20 @@ static int gramine_quote(gramine_impl *g, const uint8_t rd[SEAL_REPORT_DATA_LEN]
         r = seal_file_read(p_quote, SEAL_EVIDENCE_MAX, &q, &qlen);
     pthread_mutex_unlock(&g->mu);
     if (r < 0) {
-        if (r == TV_ERR_NOT_FOUND)
-            r = TV_ERR_IO;
-        goto out;
+        free(q);
+        return r == TV_ERR_NOT_FOUND ? TV_ERR_IO : r;
     }
-    if ((r = seal_evidence_identity("sgx", q, qlen, NULL, &qrd)) < 0)
-        goto out;
-    if (sodium_memcmp(qrd, rd, SEAL_REPORT_DATA_LEN) != 0) {
-        r = TV_ERR_INTEGRITY;
-        goto out;
-    }
-    *out = q;
-    *out_len = qlen;
-    q = NULL;
-    r = 0;
-out:
-    free(q);
-    return r;
+    return seal_evidence_take_bound("sgx", q, qlen, rd, out, out_len);
 }
 
 static int gramine_identity(seal_backend *b, seal_identity *out)
 {
     gramine_impl *g = b->impl;
-    uint8_t zero[SEAL_REPORT_DATA_LEN] = {0};
-    uint8_t *q = NULL;
-    size_t qlen = 0;
-    seal_identity id;
     int r;
 
     if (!g->have_id) {
-        if ((r = gramine_quote(g, zero, &q, &qlen)) < 0)
+        if ((r = seal_identity_from_quote("sgx", gramine_quote, g, &g->id)) < 0)
             return r;
-        r = seal_evidence_identity("sgx", q, qlen, &id, NULL);
-        free(q);
-        if (r < 0)
-            return r;
-        g->id = id;
         g->have_id = 1;
     }
     *out = g->id;

@@ -292,3 +292,36 @@ void seal_report_binding(const uint8_t nonce[32], const uint8_t audit_pubkey[32]
     crypto_hash_sha512_update(&st, s, 8);
     crypto_hash_sha512_final(&st, out);
 }
+
+int seal_evidence_take_bound(const char *type, uint8_t *ev, size_t ev_len,
+                             const uint8_t rd[SEAL_REPORT_DATA_LEN], uint8_t **out, size_t *out_len)
+{
+    const uint8_t *erd = NULL;
+    int r = seal_evidence_identity(type, ev, ev_len, NULL, &erd);
+    if (r == 0 && sodium_memcmp(erd, rd, SEAL_REPORT_DATA_LEN) != 0)
+        r = TV_ERR_INTEGRITY;
+    if (r < 0) {
+        free(ev);
+        return r;
+    }
+    *out = ev;
+    *out_len = ev_len;
+    return 0;
+}
+
+int seal_identity_from_quote(const char *type, seal_quote_fn quote, void *ctx, seal_identity *out)
+{
+    uint8_t zero[SEAL_REPORT_DATA_LEN] = {0};
+    uint8_t *q = NULL;
+    size_t qlen = 0;
+    seal_identity id;
+    int r;
+
+    if ((r = quote(ctx, zero, &q, &qlen)) < 0)
+        return r;
+    r = seal_evidence_identity(type, q, qlen, &id, NULL);
+    free(q);
+    if (r == 0)
+        *out = id;
+    return r;
+}

@@ -90,6 +90,21 @@ int seal_file_write_existing(const char *path, const void *data, size_t len) TV_
 int seal_evidence_identity(const char *type, const uint8_t *ev, size_t ev_len, seal_identity *id,
                            const uint8_t **rd) TV_WUR;
 
+/* Take evidence ev (malloc'ed, ev_len bytes, of `type`) that a backend just
+ * produced for report_data rd: on success it moves to *out and *out_len; on
+ * failure it is freed. Errors: TV_ERR_FORMAT (unparsable), TV_ERR_INTEGRITY
+ * (it binds other report_data than asked for). */
+int seal_evidence_take_bound(const char *type, uint8_t *ev, size_t ev_len,
+                             const uint8_t rd[SEAL_REPORT_DATA_LEN], uint8_t **out,
+                             size_t *out_len) TV_WUR;
+
+/* A backend's own identity, read from evidence over zero report_data that
+ * quote(ctx, ...) produces. Errors: quote's, TV_ERR_FORMAT. */
+typedef int (*seal_quote_fn)(void *ctx, const uint8_t rd[SEAL_REPORT_DATA_LEN], uint8_t **q,
+                             size_t *q_len);
+int seal_identity_from_quote(const char *type, seal_quote_fn quote, void *ctx,
+                             seal_identity *out) TV_WUR;
+
 /* The function-attestation binding (DESIGN.md §5), the report_data a
  * function's evidence must carry:
  *   SHA-512("teevault-attest-v1" || nonce[32] || u32be(name_len) || name ||
