@@ -264,6 +264,11 @@ int tv_conn_set_token(tv_conn *c, const char *token)
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f)
                 return TV_ERR_INVALID;
+        /* Same token again (every tv_secrets_get sets its session's): keep
+         * it. sodium_malloc per call costs mmap/mprotect/munmap under the
+         * process's memory lock, which serialised multi-threaded callers. */
+        if (c->token && c->token_len == n && sodium_memcmp(c->token + 7, token, n) == 0)
+            return 0;
         /* "Bearer " + token + NUL, kept ready for the metadata value. */
         if (!(t = sodium_malloc(7 + n + 1)))
             return TV_ERR_NOMEM;
