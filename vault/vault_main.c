@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -72,6 +73,27 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
               (const char *)NULL);
 }
 
+/* Expired tokens are refused at once but stay stored until this purge. */
+#define TIDY_INTERVAL_S 300
+
+static void on_tidy(evutil_socket_t fd, short what, void *arg)
+{
+    struct vault *v = arg;
+    size_t removed = 0;
+    (void)fd;
+    (void)what;
+    if (!vault_is_active(v))
+        return;
+    int r = vault_auth_tidy(v, (int64_t)time(NULL), &removed);
+    if (r < 0) {
+        vault_log(VAULT_LOG_WARN, "token_tidy", "error", tv_strerror(r), (const char *)NULL);
+    } else if (removed) {
+        char n[32];
+        snprintf(n, sizeof(n), "%zu", removed);
+        vault_log(VAULT_LOG_INFO, "token_tidy", "removed", n, (const char *)NULL);
+    }
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct event_base *base = arg;
@@ -112,7 +134,7 @@ int main(int argc, char **argv)
     vault_config cfg;
     struct vault v;
     vault_server *srv = NULL;
-    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
+    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *tidy = NULL;
     int cfg_ok = 0;
 
     vault_server_global_init();
@@ -293,6 +315,10 @@ int main(int argc, char **argv)
     sigterm = evsignal_new(v.base, SIGTERM, on_signal, v.base);
     sigint = evsignal_new(v.base, SIGINT, on_signal, v.base);
     sighup = evsignal_new(v.base, SIGHUP, on_sighup, NULL);
+    tidy = event_new(v.base, -1, EV_PERSIST, on_tidy, &v);
+    struct timeval tidy_tv = {TIDY_INTERVAL_S, 0};
+    if (!tidy || event_add(tidy, &tidy_tv) < 0)
+        goto nomem;
     if (!sigterm || !sigint || !sighup || evsignal_add(sigterm, NULL) < 0 ||
         evsignal_add(sigint, NULL) < 0 || evsignal_add(sighup, NULL) < 0)
         goto nomem;
@@ -314,6 +340,8 @@ out:
         event_free(sigint);
     if (sighup)
         event_free(sighup);
+    if (tidy)
+        event_free(tidy);
     /* Flush first: its callbacks queue the last replies on live requests;
      * then the server drops its connections; then the writer goes. */
     if (v.auditw && vault_audit_flush(&v) < 0)
