@@ -194,7 +194,8 @@ int tv_client_set_token(tv_client *c, const char *token)
     return 0;
 }
 
-/* gRPC status -> tv_err. The wire carries only the gRPC code, and
+/* gRPC status -> tv_err, for servers that send only the gRPC code (teevaultd
+ * names the exact error in an ErrorDetail, preferred in tv_call).
  * FAILED_PRECONDITION stands for several tv_errs; the method tells which one
  * it can be (a Put's precondition is its CAS version, Initialize's is an
  * uninitialised vault, everything else needs an initialised, unsealed one). */
@@ -226,7 +227,9 @@ int tv_call(tv_client *c, const char *service, const char *method, const Protobu
     }
     c->last_grpc = grpc;
     if (grpc != 0) {
-        r = map_status(service, method, grpc);
+        r = tv_conn_last_error(c->conn);
+        if (r >= 0)
+            r = map_status(service, method, grpc);
         snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg && msg[0] ? msg : tv_strerror(r));
         goto out;
     }

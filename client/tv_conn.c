@@ -34,6 +34,7 @@ struct tv_conn {
     uint32_t next_sid;
     int dead;
     int authed_large; /* server was shown the token (pre-auth cap lifted) */
+    int last_err;     /* tv_err named by the last error response, or 0 */
     char *token;      /* sodium_malloc'ed, or NULL */
     size_t token_len;
     proto_frame_reader rd;
@@ -447,6 +448,8 @@ int tv_conn_call(tv_conn *c, const char *service, const char *method, const Prot
         *grpc_status = -1;
     if (status_msg)
         *status_msg = NULL;
+    if (c)
+        c->last_err = 0;
     if (!c || !service || !method || !req || !resp_desc || !resp)
         return TV_ERR_INVALID;
     if (c->dead)
@@ -485,6 +488,7 @@ int tv_conn_call(tv_conn *c, const char *service, const char *method, const Prot
         goto out;
     }
     int code = env->status ? env->status->code : 0;
+    c->last_err = code ? proto_frame_status_error(env->status) : 0;
     const char *smsg = env->status && env->status->message ? env->status->message : "";
     if (status_msg && !(msg = strdup(smsg))) {
         r = TV_ERR_NOMEM;
@@ -523,4 +527,9 @@ out:
         free(payload);
     }
     return r;
+}
+
+int tv_conn_last_error(const tv_conn *c)
+{
+    return c ? c->last_err : 0;
 }

@@ -77,4 +77,9 @@ int tv_conn_call(tv_conn *c, const char *service, const char *method, const Prot
                  const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
                  int *grpc_status, char **status_msg) TV_WUR;
 
+/* The teevault error the last call's error response named (its
+ * teevault.v1.ErrorDetail), or 0 when it named none (success, a transport
+ * failure, or a server that sends only the gRPC code). */
+int tv_conn_last_error(const tv_conn *c);
+
 #endif

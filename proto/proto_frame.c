@@ -1,5 +1,7 @@
 #include "proto_frame.h"
 
+#include "teevault.pb-c.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,6 +185,53 @@ int proto_frame_write_response(proto_buf *out, uint32_t stream_id, int grpc_code
     resp.payload.data = (uint8_t *)(uintptr_t)payload;
     resp.payload.len = payload ? n : 0;
     return proto_frame_write_msg(out, stream_id, PROTO_FRAME_RESPONSE, &resp.base, max_len);
+}
+
+#define ERROR_DETAIL_TYPE "teevault.v1.ErrorDetail"
+
+int proto_frame_write_error(proto_buf *out, uint32_t stream_id, int err, const char *message,
+                            uint32_t max_len)
+{
+    Ttrpc__Response resp;
+    Ttrpc__Status st;
+    Ttrpc__Any any, *anyp = &any;
+    Teevault__V1__ErrorDetail ed;
+    uint8_t edb[64];
+
+    ttrpc__response__init(&resp);
+    ttrpc__status__init(&st);
+    ttrpc__any__init(&any);
+    teevault__v1__error_detail__init(&ed);
+    ed.name = (char *)(uintptr_t)tv_errname(err);
+    if (protobuf_c_message_get_packed_size(&ed.base) > sizeof(edb))
+        return TV_ERR_INTERNAL;
+    any.type_url = (char *)(uintptr_t)ERROR_DETAIL_TYPE;
+    any.value.data = edb;
+    any.value.len = protobuf_c_message_pack(&ed.base, edb);
+    st.code = tv_err_to_grpc(err);
+    st.message = (char *)(uintptr_t)(message ? message : "");
+    st.n_details = 1;
+    st.details = &anyp;
+    resp.status = &st;
+    return proto_frame_write_msg(out, stream_id, PROTO_FRAME_RESPONSE, &resp.base, max_len);
+}
+
+int proto_frame_status_error(const Ttrpc__Status *st)
+{
+    int err = 0;
+    for (size_t i = 0; st && i < st->n_details; i++) {
+        const Ttrpc__Any *a = st->details[i];
+        if (!a || !a->type_url || strcmp(a->type_url, ERROR_DETAIL_TYPE) != 0)
+            continue;
+        Teevault__V1__ErrorDetail *ed =
+            teevault__v1__error_detail__unpack(NULL, a->value.len, a->value.data);
+        if (ed) {
+            err = tv_err_from_name(ed->name);
+            teevault__v1__error_detail__free_unpacked(ed, NULL);
+        }
+        break;
+    }
+    return err;
 }
 
 int proto_frame_write_request(proto_buf *out, uint32_t stream_id, const char *service,

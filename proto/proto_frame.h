@@ -130,6 +130,16 @@ typedef struct proto_frame_kv {
     const char *key;
     const char *value;
 } proto_frame_kv;
+/* An error response for tv_err err (< 0): the gRPC code for it, message, and
+ * a teevault.v1.ErrorDetail naming err in Status.details. Errors as
+ * proto_frame_write_msg. */
+int proto_frame_write_error(proto_buf *out, uint32_t stream_id, int err, const char *message,
+                            uint32_t max_len) TV_WUR;
+
+/* The teevault error named in a response status's ErrorDetail, or 0 when it
+ * carries none (another server) or it does not parse. */
+int proto_frame_status_error(const Ttrpc__Status *st);
+
 int proto_frame_write_request(proto_buf *out, uint32_t stream_id, const char *service,
                               const char *method, const uint8_t *payload, size_t n,
                               int64_t timeout_nano, const proto_frame_kv *metadata, size_t n_md,

@@ -1,6 +1,7 @@
 #include "tv_err.h"
 
 #include <stddef.h>
+#include <string.h>
 
 struct tv_err_desc {
     int err;
@@ -63,6 +64,14 @@ const char *tv_errname(int err)
 {
     const struct tv_err_desc *d = tv_err_find(err);
     return d ? d->name : "unknown";
+}
+
+int tv_err_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof(tv_errs) / sizeof(tv_errs[0]); i++)
+        if (strcmp(tv_errs[i].name, name) == 0)
+            return tv_errs[i].err;
+    return 0;
 }
 
 int tv_err_to_grpc(int err)

@@ -49,6 +49,10 @@ const char *tv_strerror(int err);
 /* Short stable identifier ("integrity", "cas", ...) for JSON output. */
 const char *tv_errname(int err);
 
+/* The tv_err named name (as tv_errname gives it); 0 for "ok", an unknown
+ * name (say, from a newer server) or NULL. */
+int tv_err_from_name(const char *name);
+
 /* gRPC status code (0..16) for a tv_err value, and the reverse mapping. */
 int tv_err_to_grpc(int err);
 int tv_err_from_grpc(int code);

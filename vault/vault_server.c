@@ -292,9 +292,10 @@ static void frame_cleanup(const void *data, size_t len, void *extra)
     free(p);
 }
 
-/* Queue one response frame on c. The frame memory is handed to libevent by
+/* Queue one response frame on c: the payload, or (err < 0) an error with
+ * its message and teevault error name. The frame memory is handed to libevent by
  * reference and wiped when sent. Failure closes the connection. */
-static void conn_send(vconn *c, uint32_t sid, int grpc, const char *msg, const uint8_t *payload,
+static void conn_send(vconn *c, uint32_t sid, int err, const char *msg, const uint8_t *payload,
                       size_t n)
 {
     proto_buf fb;
@@ -303,12 +304,14 @@ static void conn_send(vconn *c, uint32_t sid, int grpc, const char *msg, const u
     if (c->closing)
         return;
     proto_buf_init(&fb, PROTO_FRAME_MAX + PROTO_FRAME_HDR_LEN);
-    r = proto_frame_write_response(&fb, sid, grpc, msg, payload, n, PROTO_FRAME_MAX);
+    if (err < 0)
+        r = proto_frame_write_error(&fb, sid, err, msg, PROTO_FRAME_MAX);
+    else
+        r = proto_frame_write_response(&fb, sid, 0, NULL, payload, n, PROTO_FRAME_MAX);
     if (r == TV_ERR_TOO_LARGE) {
         proto_buf_reset(&fb);
-        r = proto_frame_write_response(&fb, sid, tv_err_to_grpc(TV_ERR_TOO_LARGE),
-                                       "reply exceeds the 4 MiB frame limit", NULL, 0,
-                                       PROTO_FRAME_MAX);
+        r = proto_frame_write_error(&fb, sid, TV_ERR_TOO_LARGE,
+                                    "reply exceeds the 4 MiB frame limit", PROTO_FRAME_MAX);
     }
     if (r < 0 || !fb.d) {
         proto_buf_free(&fb);
@@ -370,7 +373,7 @@ static void req_finish(vreq *q)
         return;
     }
     if (q->status < 0)
-        conn_send(c, q->sid, grpc, q->call.errmsg, NULL, 0);
+        conn_send(c, q->sid, q->status, q->call.errmsg, NULL, 0);
     else
         conn_send(c, q->sid, 0, NULL, q->out.d, q->out.len);
     list_del(&c->reqs, q);
@@ -625,8 +628,7 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
     /* Stream ids must not be reused while in flight (ttrpc server.go). */
     for (vreq *o = c->reqs; o; o = o->next)
         if (o->sid == sid) {
-            conn_send(c, sid, tv_err_to_grpc(TV_ERR_INVALID), "stream id is already in use", NULL,
-                      0);
+            conn_send(c, sid, TV_ERR_INVALID, "stream id is already in use", NULL, 0);
             return;
         }
     size_t sl = rq->service ? strlen(rq->service) : 0;
@@ -640,12 +642,12 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
         snprintf(em, sizeof(em), "unknown service or method %s / %s", qs, qm);
         vault_log(VAULT_LOG_INFO, "rpc_unknown", "peer", c->peer, "service", qs, "method", qm,
                   (const char *)NULL);
-        conn_send(c, sid, tv_err_to_grpc(TV_ERR_UNIMPLEMENTED), em, NULL, 0);
+        conn_send(c, sid, TV_ERR_UNIMPLEMENTED, em, NULL, 0);
         return;
     }
 
     if (!(q = calloc(1, sizeof(*q)))) {
-        conn_send(c, sid, tv_err_to_grpc(TV_ERR_NOMEM), "out of memory", NULL, 0);
+        conn_send(c, sid, TV_ERR_NOMEM, "out of memory", NULL, 0);
         return;
     }
     q->conn = c;
@@ -718,8 +720,7 @@ static void handle_frame(vconn *c)
     if (!rq || !protobuf_c_message_check(&rq->base)) {
         if (rq)
             protobuf_c_message_free_unpacked(&rq->base, &wiping_allocator);
-        conn_send(c, sid, tv_err_to_grpc(TV_ERR_INVALID), "request envelope does not decode", NULL,
-                  0);
+        conn_send(c, sid, TV_ERR_INVALID, "request envelope does not decode", NULL, 0);
         return;
     }
     dispatch(c, sid, rq);

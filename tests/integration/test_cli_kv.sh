@@ -76,11 +76,13 @@ pass "list"
 # delete / undelete / destroy
 expect_rc 0 kv delete app/db/password --version=3
 expect_rc 1 kv get app/db/password --version=3
+expect_in "[deleted]" "$ERR" # the exact error travels (ErrorDetail), not just NOT_FOUND
 expect_rc 0 kv undelete app/db/password --version=3
 expect_rc 0 kv get app/db/password --version=3
 [ "$OUT" = v3 ] || fail "undeleted value '$OUT'"
 expect_rc 0 kv destroy app/db/password --version=1
 expect_rc 1 kv get app/db/password --version=1
+expect_in "[destroyed]" "$ERR"
 expect_rc 0 --format=json kv describe app/db/password
 [ "$(json versions.0.state)" = destroyed ] || fail "destroyed state: $OUT"
 expect_rc 1 kv undelete app/db/password --version=1

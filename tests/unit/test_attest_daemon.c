@@ -210,9 +210,9 @@ static void test_refusals_live(void)
     tv_free_secret(val);
     val = NULL;
 
-    /* Replayed nonce: the identical request again. */
+    /* Replayed nonce: the identical request again (named exactly on the wire). */
     CHECK_EQ_INT(tv_attest_session(fc, ev, len, "sim", "fa", code, 32, pk, sk, nonce, &s2),
-                 TV_ERR_DENIED);
+                 TV_ERR_REPLAY);
     CHECK(strstr(tv_client_last_error(fc), "replay") != NULL);
     free(ev);
     ev = NULL;
@@ -230,7 +230,7 @@ static void test_refusals_live(void)
     CHECK_EQ_INT(tv_attest_challenge(fc, nonce, &exp), 0);
     CHECK_EQ_INT(evidence(b, nonce, "fa", pk, 1, &ev, &len), 0);
     CHECK_EQ_INT(tv_attest_session(fc, ev, len, "sim", "fa", code, 32, pk, sk, nonce, &s2),
-                 TV_ERR_DENIED);
+                 TV_ERR_POLICY);
     CHECK(strstr(tv_client_last_error(fc), "debug") != NULL);
     free(ev);
     ev = NULL;

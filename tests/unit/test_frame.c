@@ -237,6 +237,42 @@ static void test_writers(void)
     proto_buf_free(&out);
 }
 
+/* An error response names the teevault error next to its gRPC code, and the
+ * name survives the trip; a status without the detail names nothing. */
+static void test_error_detail(void)
+{
+    static const int errs[] = {TV_ERR_DELETED, TV_ERR_REPLAY, TV_ERR_CAS, TV_ERR_INTERNAL};
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        proto_buf out;
+        proto_frame_reader rd;
+        size_t used = 0;
+        proto_buf_init(&out, 0);
+        proto_frame_reader_init(&rd, PROTO_FRAME_RESPONSE, 0);
+        CHECK_EQ_INT(proto_frame_write_error(&out, 5, errs[i], "why", 0), 0);
+        CHECK_EQ_INT(proto_frame_read(&rd, out.d, out.len, &used), PROTO_FRAME_READY);
+        Ttrpc__Response *resp =
+            ttrpc__response__unpack(NULL, proto_frame_body_len(&rd), proto_frame_body(&rd));
+        CHECK(resp && resp->status);
+        if (resp && resp->status) {
+            CHECK_EQ_INT(resp->status->code, tv_err_to_grpc(errs[i]));
+            CHECK(strcmp(resp->status->message, "why") == 0);
+            CHECK_EQ_INT(proto_frame_status_error(resp->status), errs[i]);
+            /* Without the detail (another server): nothing named. */
+            size_t nd = resp->status->n_details;
+            resp->status->n_details = 0;
+            CHECK_EQ_INT(proto_frame_status_error(resp->status), 0);
+            resp->status->n_details = nd;
+        }
+        if (resp)
+            ttrpc__response__free_unpacked(resp, NULL);
+        proto_frame_reader_free(&rd);
+        proto_buf_free(&out);
+    }
+    CHECK_EQ_INT(tv_err_from_name("replay"), TV_ERR_REPLAY);
+    CHECK_EQ_INT(tv_err_from_name("no-such-error"), 0);
+    CHECK_EQ_INT(tv_err_from_name(NULL), 0);
+}
+
 int main(void)
 {
     RUN(test_header_roundtrip);
@@ -246,5 +282,6 @@ int main(void)
     RUN(test_caps);
     RUN(test_flags_ignored);
     RUN(test_writers);
+    RUN(test_error_detail);
     return tv_test_finish();
 }
