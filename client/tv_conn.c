@@ -180,7 +180,9 @@ static int open_tls(tv_conn *c, const char *hostport, const tv_conn_opts *o, uin
         return TV_ERR_CRYPTO;
     /* SNI only for names, not address literals. */
     if (!strchr(name, ':') && strspn(name, "0123456789.") != strlen(name))
-        SSL_set_tlsext_host_name(c->ssl, name);
+        /* SSL_set_tlsext_host_name() is a macro that casts away const. */
+        SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 (void *)(uintptr_t)name);
     if (SSL_set_fd(c->ssl, c->fd) != 1)
         return TV_ERR_CRYPTO;
     for (;;) {
