@@ -42,8 +42,11 @@
  * short detail. WARNING: never put a secret value, token, password or key in
  * any field; this module cannot tell and stores what it is given.
  *
- * Threads: an audit_log is used from one thread (the event loop). LMDB's rule
- * of one write transaction at a time applies to the txn arguments.
+ * Threads: an audit_log holds no mutable state besides its signing key, so
+ * several threads may use it with their own transactions (the daemon's loop
+ * and its audit writer thread), as long as audit_log_set_seed() does not run
+ * while another thread uses the log. LMDB's rule of one write transaction at
+ * a time applies to the txn arguments.
  */
 #ifndef AUDIT_H
 #define AUDIT_H

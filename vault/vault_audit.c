@@ -11,6 +11,27 @@
  * each with the batch's status: the server sends replies from there, so no
  * reply (and no secret) leaves before its record is on disk.
  *
+ * Pipelining (with an event loop): the batch's write transaction (begin,
+ * appends, commit) runs on a writer thread, so the loop keeps reading
+ * requests and queueing their records into the NEXT batch while the current
+ * one waits for the disk. At most one batch is in flight. When it is done
+ * the writer wakes the loop through a self-pipe; the loop starts the next
+ * batch and then runs the finished batch's done callbacks (on the loop
+ * thread, exactly once each). Without an event loop (v->base NULL: tests,
+ * tools) there is no thread and every submit commits synchronously.
+ *
+ * Threads and the chain. The loop thread also writes to the audit DBs:
+ * vault_audit_append_txn inside handlers' own write transactions, and
+ * vault_audit_flush/close. LMDB allows one write transaction at a time, so a
+ * handler's transaction simply waits while a batch commits. Every record's
+ * seq and prev_hash are assigned by audit_append from the head stored in the
+ * transaction that appends it, never from memory, so the two writers cannot
+ * fork the chain. The only in-memory state both threads touch (counters,
+ * last checkpoint, the fail-commits test hook, the job hand-over) is under
+ * w->mu. The signing key is replaced (vault_audit_unlock) only while no
+ * batch is in flight. The loop never waits for the writer while it holds a
+ * write transaction (that would deadlock on LMDB's writer lock).
+ *
  * Writes append their record inside their own transaction
  * (vault_audit_append_txn), so the write and its record commit together.
  *
@@ -21,8 +42,12 @@
  * 64 MiB) is kept in free space on the state directory's filesystem, for
  * maps larger than the disk.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include "vault_audit.h"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +67,11 @@ typedef struct pending {
     audit_record rec;
     vault_audit_done_fn done;
     void *arg;
+    int status; /* set by the commit, passed to done */
 } pending;
+
+/* The writer thread's one job slot. */
+enum { JOB_IDLE = 0, JOB_QUEUED, JOB_DONE };
 
 struct vault_audit {
     struct vault *v;
@@ -51,14 +80,29 @@ struct vault_audit {
     vault_audit_opts o;
     struct event *flush_ev;
     struct event *ckpt_ev;
+    /* Loop thread only: the batch being filled. */
     pending *q;
     size_t nq, capq;
     int scheduled;
-    int fail_commits; /* test hook: > 0 next n, < 0 all */
+    int ckpt_wanted; /* the checkpoint timer fired while a batch was in flight */
     const char *fail_file;
+    /* mu guards everything below (shared with the writer thread). */
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* job state changed (both directions) or stop */
+    int fail_commits;  /* test hook: > 0 next n, < 0 all */
     int64_t last_ckpt_ns;
     uint64_t last_ckpt_seq;
     uint64_t batches, records, failed;
+    /* Writer thread (only with an event loop) and its job. */
+    pthread_t thr;
+    int thr_started;
+    int stop;
+    int job; /* JOB_* */
+    pending *jq;
+    size_t jn;
+    int jforce;
+    int wake_fd[2];
+    struct event *wake_ev;
 };
 
 static int64_t now_ns(void)
@@ -106,15 +150,19 @@ static void record_from_call(const vault_call *c, int outcome, audit_record *r)
                              strlen(tv_errname(outcome)));
 }
 
+/* Any thread; takes w->mu. */
 static int injected_failure(struct vault_audit *w)
 {
-    if (w->fail_commits < 0)
-        return 1;
-    if (w->fail_commits > 0) {
+    int fail = 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->fail_commits < 0) {
+        fail = 1;
+    } else if (w->fail_commits > 0) {
         w->fail_commits--;
-        return 1;
+        fail = 1;
     }
-    return w->fail_file && access(w->fail_file, F_OK) == 0;
+    pthread_mutex_unlock(&w->mu);
+    return fail || (w->fail_file && access(w->fail_file, F_OK) == 0);
 }
 
 static int mdb_to_tv(int rc)
@@ -131,16 +179,25 @@ static int sync_if_needed(struct vault_audit *w)
     return TV_OK;
 }
 
-static int ckpt_due(struct vault_audit *w, uint64_t head)
+static int ckpt_due(struct vault_audit *w, uint64_t head, int force)
 {
-    if (!audit_log_has_key(w->log) || head <= w->last_ckpt_seq)
+    int due = 0;
+    if (!audit_log_has_key(w->log))
         return 0;
-    if (head - w->last_ckpt_seq >= w->o.ckpt_every_records)
-        return 1;
-    return now_ns() - w->last_ckpt_ns >= (int64_t)w->o.ckpt_every_ms * 1000000;
+    pthread_mutex_lock(&w->mu);
+    if (head <= w->last_ckpt_seq)
+        due = 0;
+    else if (force || head - w->last_ckpt_seq >= w->o.ckpt_every_records)
+        due = 1;
+    else
+        due = now_ns() - w->last_ckpt_ns >= (int64_t)w->o.ckpt_every_ms * 1000000;
+    pthread_mutex_unlock(&w->mu);
+    return due;
 }
 
-/* Append recs [0, n) in one transaction and commit it. */
+/* Append recs [0, n) in one transaction and commit it. Runs on the writer
+ * thread, or on the loop/caller thread when no batch is in flight (sync mode,
+ * flush); never while the calling thread holds a write transaction. */
 static int commit_batch(struct vault_audit *w, pending *p, size_t n, int force_ckpt)
 {
     int r = TV_ERR_INTERNAL, made = 0;
@@ -159,7 +216,7 @@ static int commit_batch(struct vault_audit *w, pending *p, size_t n, int force_c
     uint64_t head = n ? p[n - 1].rec.seq : 0;
     if (!n && (r = audit_head(w->log, txn, &head, NULL)) < 0)
         goto out;
-    if (force_ckpt ? (audit_log_has_key(w->log) && head > w->last_ckpt_seq) : ckpt_due(w, head)) {
+    if (ckpt_due(w, head, force_ckpt)) {
         if ((made = audit_checkpoint_now(w->log, txn, 0, &c)) < 0) {
             r = made;
             goto out;
@@ -171,6 +228,7 @@ static int commit_batch(struct vault_audit *w, pending *p, size_t n, int force_c
         goto out;
     if ((r = sync_if_needed(w)) < 0)
         goto out;
+    pthread_mutex_lock(&w->mu);
     if (made == 1) {
         w->last_ckpt_seq = c.last_seq;
         w->last_ckpt_ns = c.time_ns;
@@ -178,12 +236,15 @@ static int commit_batch(struct vault_audit *w, pending *p, size_t n, int force_c
     if (n > 0)
         w->batches++;
     w->records += n;
+    pthread_mutex_unlock(&w->mu);
     r = TV_OK;
 out:
     if (txn)
         mdb_txn_abort(txn);
     if (r < 0) {
+        pthread_mutex_lock(&w->mu);
         w->failed++;
+        pthread_mutex_unlock(&w->mu);
         /* Map-full stays visible as such (RESOURCE_EXHAUSTED); anything else
          * is "the audit record could not be made durable". */
         if (r != TV_ERR_STORAGE_FULL)
@@ -194,46 +255,159 @@ out:
     return r;
 }
 
-/* Commit the queue and run its callbacks. Callbacks may submit again: they
- * land in a fresh queue, scheduled for the next pass. */
+/* Commit p[0, n) (per record in the bench mode) and set every p[i].status.
+ * Returns the batch's status (the last failure in per-record mode). */
+static int run_batch(struct vault_audit *w, pending *p, size_t n, int force_ckpt)
+{
+    int r = TV_OK;
+    if (w->o.per_record_fsync && n > 0) {
+        for (size_t i = 0; i < n; i++) {
+            p[i].status = commit_batch(w, &p[i], 1, 0);
+            if (p[i].status < 0)
+                r = p[i].status;
+        }
+    } else {
+        r = commit_batch(w, p, n, force_ckpt);
+        for (size_t i = 0; i < n; i++)
+            p[i].status = r;
+    }
+    return r;
+}
+
+/* Run the callbacks of a committed batch and free it (loop/caller thread). */
+static void finish_batch(pending *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i].done(p[i].arg, p[i].status);
+    free(p);
+}
+
+static void *writer_main(void *arg)
+{
+    struct vault_audit *w = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals belong to the loop */
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->job != JOB_QUEUED && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->job != JOB_QUEUED)
+            break; /* stop, and nothing queued */
+        pending *p = w->jq;
+        size_t n = w->jn;
+        int force = w->jforce;
+        pthread_mutex_unlock(&w->mu);
+        (void)run_batch(w, p, n, force);
+        pthread_mutex_lock(&w->mu);
+        w->job = JOB_DONE;
+        pthread_cond_broadcast(&w->cv);
+        ssize_t wr = write(w->wake_fd[1], "w", 1);
+        (void)wr; /* a full pipe already holds a wake-up */
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Loop thread: hand the queue to the writer if it is idle and there is
+ * something to do. */
+static void start_batch(struct vault_audit *w)
+{
+    if (w->nq == 0 && !w->ckpt_wanted)
+        return;
+    pthread_mutex_lock(&w->mu);
+    if (w->job != JOB_IDLE) {
+        pthread_mutex_unlock(&w->mu);
+        return; /* started again when the batch in flight completes */
+    }
+    w->jq = w->q;
+    w->jn = w->nq;
+    w->jforce = w->ckpt_wanted;
+    w->job = JOB_QUEUED;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    w->q = NULL;
+    w->nq = w->capq = 0;
+    w->ckpt_wanted = 0;
+}
+
+/* Loop thread: take the completed batch, if any. With `wait`, first wait
+ * until the writer has finished a batch in flight. Returns the batch (to
+ * finish_batch) or NULL. */
+static pending *take_done(struct vault_audit *w, int wait, size_t *n)
+{
+    pending *p = NULL;
+    *n = 0;
+    if (!w->thr_started)
+        return NULL;
+    pthread_mutex_lock(&w->mu);
+    while (wait && w->job == JOB_QUEUED)
+        pthread_cond_wait(&w->cv, &w->mu);
+    if (w->job == JOB_DONE) {
+        p = w->jq;
+        *n = w->jn;
+        w->jq = NULL;
+        w->jn = 0;
+        w->job = JOB_IDLE;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return p;
+}
+
+/* The writer finished a batch: start the next one (the records queued
+ * meanwhile), then reply to the finished one. */
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct vault_audit *w = arg;
+    char buf[64];
+    size_t n;
+    (void)what;
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    pending *p = take_done(w, 0, &n);
+    start_batch(w);
+    if (p)
+        finish_batch(p, n);
+}
+
+/* Commit the queue on the calling thread and run its callbacks; with a
+ * writer thread, first wait for the batch in flight and run its callbacks.
+ * Callbacks may submit again: they land in a fresh queue, scheduled for the
+ * next pass. */
 static int flush_queue(struct vault_audit *w, int force_ckpt)
 {
-    pending *q = w->q;
-    size_t n = w->nq;
-    int r = TV_OK;
+    size_t n = 0;
+    pending *p = take_done(w, 1, &n);
+    int r;
 
+    if (p)
+        finish_batch(p, n);
+    p = w->q;
+    n = w->nq;
     w->q = NULL;
     w->nq = w->capq = 0;
     w->scheduled = 0;
+    w->ckpt_wanted = 0;
     if (n == 0 && !force_ckpt) {
-        free(q);
+        free(p);
         return TV_OK;
     }
-    if (w->o.per_record_fsync && n > 0) {
-        for (size_t i = 0; i < n; i++) {
-            int ri = commit_batch(w, &q[i], 1, 0);
-            if (ri < 0)
-                r = ri;
-            q[i].done(q[i].arg, ri);
-        }
-    } else {
-        r = commit_batch(w, q, n, force_ckpt);
-        for (size_t i = 0; i < n; i++)
-            q[i].done(q[i].arg, r);
-    }
-    free(q);
+    r = run_batch(w, p, n, force_ckpt);
+    finish_batch(p, n);
     return r;
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
-    (void)flush_queue(arg, 0);
+    struct vault_audit *w = arg;
+    w->scheduled = 0;
+    start_batch(w);
 }
 
 static void ckpt_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct vault_audit *w = arg;
-    uint64_t head = 0;
+    uint64_t head = 0, last;
     MDB_txn *txn = NULL;
     if (w->nq > 0 || !audit_log_has_key(w->log))
         return; /* the pending batch checks for a due checkpoint itself */
@@ -241,9 +415,58 @@ static void ckpt_cb(evutil_socket_t fd, short what, void *arg)
         return;
     int r = audit_head(w->log, txn, &head, NULL);
     mdb_txn_abort(txn);
-    /* This timer is the "every T" clock: checkpoint whatever is pending. */
-    if (r == 0 && head > w->last_ckpt_seq)
-        (void)flush_queue(w, 1);
+    pthread_mutex_lock(&w->mu);
+    last = w->last_ckpt_seq;
+    pthread_mutex_unlock(&w->mu);
+    /* This timer is the "every T" clock: checkpoint whatever is pending, in
+     * an otherwise empty batch (after the one in flight, if any). */
+    if (r == 0 && head > last) {
+        w->ckpt_wanted = 1;
+        start_batch(w);
+    }
+}
+
+static int writer_start(struct vault_audit *w)
+{
+    if (pipe2(w->wake_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
+        w->wake_fd[0] = w->wake_fd[1] = -1;
+        return TV_ERR_IO;
+    }
+    if (!(w->wake_ev = event_new(w->v->base, w->wake_fd[0], EV_READ | EV_PERSIST, wake_cb, w)) ||
+        event_add(w->wake_ev, NULL) < 0)
+        return TV_ERR_NOMEM;
+    if (pthread_create(&w->thr, NULL, writer_main, w) != 0)
+        return TV_ERR_RESOURCE;
+    w->thr_started = 1;
+    return TV_OK;
+}
+
+/* Stop the writer thread (the caller made sure no batch is in flight) and
+ * free everything vault_audit_open made. */
+static void writer_free(struct vault_audit *w)
+{
+    if (w->thr_started) {
+        pthread_mutex_lock(&w->mu);
+        w->stop = 1;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->thr, NULL);
+        w->thr_started = 0;
+    }
+    if (w->wake_ev)
+        event_free(w->wake_ev);
+    for (int i = 0; i < 2; i++)
+        if (w->wake_fd[i] >= 0)
+            close(w->wake_fd[i]);
+    if (w->flush_ev)
+        event_free(w->flush_ev);
+    if (w->ckpt_ev)
+        event_free(w->ckpt_ev);
+    audit_log_close(w->log);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w->q);
+    free(w);
 }
 
 int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
@@ -259,6 +482,9 @@ int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
         return TV_ERR_EXISTS;
     if ((w = calloc(1, sizeof(*w))) == NULL)
         return TV_ERR_NOMEM;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->wake_fd[0] = w->wake_fd[1] = -1;
     w->v = v;
     w->env = v->db->env;
     if (opts)
@@ -301,20 +527,16 @@ int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
             r = TV_ERR_NOMEM;
             goto out;
         }
+        if ((r = writer_start(w)) < 0)
+            goto out;
     }
     v->auditw = w;
     v->audit = w->log;
     w = NULL;
     r = TV_OK;
 out:
-    if (w) {
-        if (w->flush_ev)
-            event_free(w->flush_ev);
-        if (w->ckpt_ev)
-            event_free(w->ckpt_ev);
-        audit_log_close(w->log);
-        free(w);
-    }
+    if (w)
+        writer_free(w);
     return r;
 }
 
@@ -326,6 +548,16 @@ int vault_audit_unlock(struct vault *v)
         return TV_ERR_NOT_INITIALISED;
     if ((r = vault_keyring_derive(v->kr, "teevault/audit", seed)) < 0)
         return r;
+    /* The writer thread reads the key while a batch is in flight (for its
+     * checkpoint): replace it only in between. The completed batch stays
+     * for wake_cb: its callbacks must not run inside this handler. */
+    if (v->auditw->thr_started) {
+        struct vault_audit *w = v->auditw;
+        pthread_mutex_lock(&w->mu);
+        while (w->job == JOB_QUEUED)
+            pthread_cond_wait(&w->cv, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+    }
     r = audit_log_set_seed(v->auditw->log, seed);
     sodium_memzero(seed, sizeof(seed));
     return r;
@@ -344,18 +576,14 @@ void vault_audit_close(struct vault *v)
     if (!v || !v->auditw)
         return;
     w = v->auditw;
-    (void)flush_queue(w, 1);
+    (void)flush_queue(w, 1); /* waits for the batch in flight */
+    pthread_mutex_lock(&w->mu);
     vault_logf(VAULT_LOG_INFO, "audit_close",
                "%llu records in %llu group commits, %llu failed commits",
                (unsigned long long)w->records, (unsigned long long)w->batches,
                (unsigned long long)w->failed);
-    if (w->flush_ev)
-        event_free(w->flush_ev);
-    if (w->ckpt_ev)
-        event_free(w->ckpt_ev);
-    audit_log_close(w->log);
-    free(w->q);
-    free(w);
+    pthread_mutex_unlock(&w->mu);
+    writer_free(w);
     v->auditw = NULL;
     v->audit = NULL;
 }
@@ -379,6 +607,7 @@ int vault_audit_submit(struct vault *v, const vault_call *c, int outcome, vault_
     record_from_call(c, outcome, &p->rec);
     p->done = done;
     p->arg = arg;
+    p->status = TV_ERR_AUDIT;
     if (!w->flush_ev) {
         (void)flush_queue(w, 0); /* no event loop: commit now */
         return TV_OK;
@@ -399,7 +628,9 @@ int vault_audit_append_txn(struct vault *v, MDB_txn *txn, const vault_call *c, i
         return TV_ERR_AUDIT;
     w = v->auditw;
     if (injected_failure(w)) {
+        pthread_mutex_lock(&w->mu);
         w->failed++;
+        pthread_mutex_unlock(&w->mu);
         return TV_ERR_AUDIT;
     }
     record_from_call(c, outcome, &rec);
@@ -461,18 +692,23 @@ int vault_audit_get_info(struct vault *v, vault_audit_info *out)
     if (r < 0)
         return r;
     i.has_pubkey = audit_log_pubkey(w->log, i.pubkey) == 0;
-    i.last_ckpt_seq = w->last_ckpt_seq;
     i.used_percent = vault_audit_used_percent(v);
     i.high_water_percent = w->o.high_water_percent;
+    pthread_mutex_lock(&w->mu);
+    i.last_ckpt_seq = w->last_ckpt_seq;
     i.batches = w->batches;
     i.records = w->records;
     i.failed_commits = w->failed;
+    pthread_mutex_unlock(&w->mu);
     *out = i;
     return TV_OK;
 }
 
 void vault_audit_test_fail_commits(struct vault *v, int n)
 {
-    if (v && v->auditw)
+    if (v && v->auditw) {
+        pthread_mutex_lock(&v->auditw->mu);
         v->auditw->fail_commits = n;
+        pthread_mutex_unlock(&v->auditw->mu);
+    }
 }

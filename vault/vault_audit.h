@@ -47,10 +47,11 @@ typedef struct vault_audit_opts {
 
 /* Open the audit DBs in v->db's environment and create the writer
  * (v->auditw, and v->audit for the log). v->db must be open; v->base may be
- * NULL (then every submit commits synchronously: tests, tools). No write
- * transaction may be open. opts NULL = defaults. The checkpoint timer starts
- * when v->base is set. Test hook: when the environment variable
- * TEEVAULT_TEST_AUDIT_FAIL_FILE names a path and that file exists at commit
+ * NULL (then every submit commits synchronously: tests, tools). With
+ * v->base, batches are committed on an audit writer thread started here (one
+ * batch in flight; `done` still runs on the loop thread) and the checkpoint
+ * timer starts. No write transaction may be open. opts NULL = defaults. Test hook: when the
+ * environment variable TEEVAULT_TEST_AUDIT_FAIL_FILE names a path and that file exists at commit
  * time, the commit fails (TV_ERR_AUDIT) as if the disk had failed. Bench
  * hook: TEEVAULT_BENCH_AUDIT_FSYNC_PER_RECORD=1 sets per_record_fsync. Both
  * are logged as a warning at open.
@@ -60,13 +61,17 @@ int vault_audit_open(struct vault *v, const vault_audit_opts *opts) TV_WUR;
 
 /* Give the writer its checkpoint signing key: derived from v->kr with
  * vault_keyring_derive(kr, "teevault/audit"). Call after the keyring is
- * created or opened (init, unseal, recover). Errors: TV_ERR_NOT_INITIALISED
+ * created or opened (init, unseal, recover); it waits for a batch in flight
+ * (the writer thread signs checkpoints with the key), so never call it with
+ * a write transaction open. Errors: TV_ERR_NOT_INITIALISED
  * (v->kr NULL or writer not open), keyring/crypto errors. */
 int vault_audit_unlock(struct vault *v) TV_WUR;
 
-/* Commit everything queued now (done callbacks run) and write a checkpoint
- * if records are past the last one and a key is set. Returns the commit's
- * status (0 or < 0). For shutdown, tests and tools. */
+/* Wait for the batch in flight (its done callbacks run), commit everything
+ * queued now on the calling thread (done callbacks run) and write a
+ * checkpoint if records are past the last one and a key is set. Returns the
+ * last commit's status (0 or < 0). For shutdown, tests and tools; call on the
+ * loop thread, never with a write transaction open (deadlock). */
 int vault_audit_flush(struct vault *v) TV_WUR;
 
 /* Flush, checkpoint, stop timers and free the writer; v->auditw and v->audit
