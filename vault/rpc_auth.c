@@ -24,6 +24,7 @@
 
 #include "teevault.pb-c.h"
 #include "vault.h"
+#include "vault_rpc.h"
 #include "vault_acl.h"
 #include "vault_audit.h"
 #include "vault_auth.h"
@@ -44,31 +45,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Set c->errmsg (truncated to fit; a long reason is cut, never overflows). */
-static void errf(vault_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void errf(vault_call *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
-    va_end(ap);
-}
-
-static void quote(char *dst, size_t dstlen, const char *s)
-{
-    vault_quote(dst, dstlen, s, strlen(s));
-}
-
-static int require_operator(vault_call *c)
-{
-    if (c->principal->kind != VAULT_PRINCIPAL_OPERATOR) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "this method needs an operator token");
-        return c->principal->kind == VAULT_PRINCIPAL_NONE ? TV_ERR_UNAUTHENTICATED : TV_ERR_DENIED;
-    }
-    return 0;
-}
-
 /* Admin capability on path, with errmsg on denial. */
 static int require_cap(vault_call *c, const char *path, unsigned cap)
 {
@@ -76,48 +52,13 @@ static int require_cap(vault_call *c, const char *path, unsigned cap)
     int r = vault_acl_check(c->v, c->principal, path, cap, why, sizeof(why));
     if (r == TV_ERR_DENIED) {
         char qp[96];
-        quote(qp, sizeof(qp), path);
-        errf(c, "permission denied: %s needs %s on %s: %s", c->method, vault_acl_cap_name(cap), qp,
-             why);
+        vault_quote_str(qp, sizeof(qp), path);
+        vault_call_errf(c, "permission denied: %s needs %s on %s: %s", c->method,
+                        vault_acl_cap_name(cap), qp, why);
     } else if (r < 0) {
         snprintf(c->errmsg, sizeof(c->errmsg), "policy check failed: %s", tv_strerror(r));
     }
     return r;
-}
-
-static int store_error(vault_call *c, int r)
-{
-    if (!c->errmsg[0])
-        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
-    return r;
-}
-
-/* Append the audit record and commit; txn is consumed. */
-static int commit_audited(vault_call *c, MDB_txn *txn)
-{
-    int r = vault_audit_append_txn(c->v, txn, c, 0);
-    if (r < 0) {
-        mdb_txn_abort(txn);
-        snprintf(c->errmsg, sizeof(c->errmsg), "audit record could not be written: %s",
-                 tv_strerror(r));
-        return r;
-    }
-    if ((r = vault_db_commit(txn)) < 0)
-        return store_error(c, r);
-    c->audited = 1;
-    return 0;
-}
-
-static int begin_write(vault_call *c, MDB_txn **txn)
-{
-    int r;
-    if (!c->v || !c->v->db) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "the vault is not initialised");
-        return TV_ERR_NOT_INITIALISED;
-    }
-    if ((r = vault_db_wtxn(c->v->db, txn)) < 0)
-        return store_error(c, r);
-    return 0;
 }
 
 static void fill_token_info(Teevault__V1__TokenInfo *m, const vault_token_info *ti)
@@ -143,7 +84,7 @@ static int check_policy_names(vault_call *c, char *const *pols, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!vault_acl_name_valid(pols[i])) {
             char q[96];
-            quote(q, sizeof(q), pols[i]);
+            vault_quote_str(q, sizeof(q), pols[i]);
             snprintf(c->errmsg, sizeof(c->errmsg),
                      "invalid policy name %s (1-%u of A-Z a-z 0-9 . _ -)", q, VAULT_ACL_NAME_MAX);
             return TV_ERR_INVALID;
@@ -156,7 +97,7 @@ static int check_user_name(vault_call *c, const char *name)
 {
     if (!vault_auth_user_name_valid(name)) {
         char q[96];
-        quote(q, sizeof(q), name);
+        vault_quote_str(q, sizeof(q), name);
         snprintf(c->errmsg, sizeof(c->errmsg),
                  "invalid user name %s (1-%u of A-Z a-z 0-9 . _ @ -, not starting with . or -)", q,
                  VAULT_USER_NAME_MAX);
@@ -210,7 +151,7 @@ static int login_finish(vault_call *c, void *arg, proto_buf *out)
     memset(&ti, 0, sizeof(ti));
 
     lo->job = NULL;
-    if ((r = begin_write(c, &txn)) < 0) {
+    if ((r = vault_call_begin(c, &txn, 1)) < 0) {
         vault_auth_login_free(job);
         goto out;
     }
@@ -221,11 +162,11 @@ static int login_finish(vault_call *c, void *arg, proto_buf *out)
         snprintf(c->errmsg, sizeof(c->errmsg), "invalid user name or password");
         goto out;
     } else if (r < 0) {
-        store_error(c, r);
+        vault_call_store_error(c, r);
         goto out;
     }
     snprintf(c->audit_detail, sizeof(c->audit_detail), "login user %s token %s", lo->quser, ti.id);
-    r = commit_audited(c, txn);
+    r = vault_call_commit_audited(c, txn);
     txn = NULL;
     if (r < 0)
         goto out;
@@ -259,7 +200,7 @@ static int rpc_login(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
         return r;
     if (!(lo = calloc(1, sizeof(*lo))))
         return TV_ERR_NOMEM;
-    quote(lo->quser, sizeof(lo->quser), req->user);
+    vault_quote_str(lo->quser, sizeof(lo->quser), req->user);
     snprintf(c->audit_detail, sizeof(c->audit_detail), "login user %s", lo->quser);
     r = vault_auth_login_begin(c->v, req->user, req->password, strlen(req->password), c->peer,
                                now_ms(), &lo->job, &delay);
@@ -272,7 +213,7 @@ static int rpc_login(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
                      "too many failed logins for this user from this address; retry in %u ms",
                      delay);
         else
-            store_error(c, r);
+            vault_call_store_error(c, r);
         free(lo);
         return r;
     }
@@ -305,7 +246,7 @@ static int rpc_token_create(vault_call *c, const ProtobufCMessage *msg, proto_bu
     memset(&ti, 0, sizeof(ti));
     memset(&caller, 0, sizeof(caller));
 
-    if ((r = require_operator(c)) < 0)
+    if ((r = vault_call_require_operator(c)) < 0)
         goto out;
     if (ttl < 0) {
         snprintf(c->errmsg, sizeof(c->errmsg), "ttl_seconds must not be negative");
@@ -339,7 +280,7 @@ static int rpc_token_create(vault_call *c, const ProtobufCMessage *msg, proto_bu
         for (size_t i = 0; i < n_pols; i++) {
             if (!has_policy(p, pols[i])) {
                 char q[96];
-                quote(q, sizeof(q), pols[i]);
+                vault_quote_str(q, sizeof(q), pols[i]);
                 snprintf(c->errmsg, sizeof(c->errmsg),
                          "permission denied: cannot grant policy %s, which the caller does not "
                          "hold, without admin on \"sys/auth/token/create\"",
@@ -358,19 +299,19 @@ static int rpc_token_create(vault_call *c, const ProtobufCMessage *msg, proto_bu
                 ttl = left > 0 ? left : 1;
         }
     } else if (r < 0) {
-        store_error(c, r);
+        vault_call_store_error(c, r);
         goto out;
     }
-    if ((r = begin_write(c, &txn)) < 0)
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
         goto out;
     r = vault_auth_token_create(c->v, txn, NULL, req->display_name, pols, n_pols, ttl, 0, now, tok,
                                 sizeof(tok), &ti);
     if (r < 0) {
-        store_error(c, r);
+        vault_call_store_error(c, r);
         goto out;
     }
     snprintf(c->audit_detail, sizeof(c->audit_detail), "token %s created", ti.id);
-    r = commit_audited(c, txn);
+    r = vault_call_commit_audited(c, txn);
     txn = NULL;
     if (r < 0)
         goto out;
@@ -394,13 +335,13 @@ out:
 static int token_target(vault_call *c, const Teevault__V1__TokenIdRequest *req, const char **id)
 {
     int r;
-    if ((r = require_operator(c)) < 0)
+    if ((r = vault_call_require_operator(c)) < 0)
         return r;
     const char *want = req->token_id[0] ? req->token_id : c->principal->id;
     if (strlen(want) != VAULT_TOKEN_ID_LEN ||
         strspn(want, "0123456789abcdef") != VAULT_TOKEN_ID_LEN) {
         char q[96];
-        quote(q, sizeof(q), want);
+        vault_quote_str(q, sizeof(q), want);
         snprintf(c->errmsg, sizeof(c->errmsg), "invalid token id %s (16 lowercase hex digits)", q);
         return TV_ERR_INVALID;
     }
@@ -427,7 +368,7 @@ static int rpc_token_lookup(vault_call *c, const ProtobufCMessage *msg, proto_bu
     if ((r = vault_auth_token_lookup(c->v, NULL, id, now_s(), &ti)) < 0) {
         if (r == TV_ERR_NOT_FOUND)
             snprintf(c->errmsg, sizeof(c->errmsg), "no token with id %s (revoked or expired?)", id);
-        return store_error(c, r);
+        return vault_call_store_error(c, r);
     }
     Teevault__V1__TokenInfo info = TEEVAULT__V1__TOKEN_INFO__INIT;
     fill_token_info(&info, &ti);
@@ -444,16 +385,16 @@ static int rpc_token_revoke(vault_call *c, const ProtobufCMessage *msg, proto_bu
     int r;
     if ((r = token_target(c, req, &id)) < 0)
         return r;
-    if ((r = begin_write(c, &txn)) < 0)
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
     if ((r = vault_auth_token_revoke(c->v, txn, id)) < 0) {
         mdb_txn_abort(txn);
         if (r == TV_ERR_NOT_FOUND)
             snprintf(c->errmsg, sizeof(c->errmsg), "no token with id %s", id);
-        return store_error(c, r);
+        return vault_call_store_error(c, r);
     }
     snprintf(c->audit_detail, sizeof(c->audit_detail), "token %s revoked", id);
-    if ((r = commit_audited(c, txn)) < 0)
+    if ((r = vault_call_commit_audited(c, txn)) < 0)
         return r;
     Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
     return vault_pack(out, &e.base);
@@ -466,9 +407,9 @@ static int user_admin(vault_call *c, const char *name)
     int r;
     char path[32 + VAULT_USER_NAME_MAX];
     char q[96];
-    if ((r = require_operator(c)) < 0 || (r = check_user_name(c, name)) < 0)
+    if ((r = vault_call_require_operator(c)) < 0 || (r = check_user_name(c, name)) < 0)
         return r;
-    quote(q, sizeof(q), name);
+    vault_quote_str(q, sizeof(q), name);
     snprintf(c->audit_detail, sizeof(c->audit_detail), "user %s", q);
     snprintf(path, sizeof(path), "sys/auth/user/%s", name);
     return require_cap(c, path, VAULT_CAP_ADMIN);
@@ -482,7 +423,7 @@ static int rpc_user_add(vault_call *c, const ProtobufCMessage *msg, proto_buf *o
     if ((r = user_admin(c, req->name)) < 0 || (r = check_password(c, req->password)) < 0 ||
         (r = check_policy_names(c, req->policies, req->n_policies)) < 0)
         return r;
-    if ((r = begin_write(c, &txn)) < 0)
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
     r = vault_auth_user_add(c->v, txn, req->name, req->password, strlen(req->password),
                             req->policies, req->n_policies, now_s());
@@ -490,12 +431,12 @@ static int rpc_user_add(vault_call *c, const ProtobufCMessage *msg, proto_buf *o
         mdb_txn_abort(txn);
         if (r == TV_ERR_EXISTS) {
             char q[96];
-            quote(q, sizeof(q), req->name);
+            vault_quote_str(q, sizeof(q), req->name);
             snprintf(c->errmsg, sizeof(c->errmsg), "user %s already exists", q);
         }
-        return store_error(c, r);
+        return vault_call_store_error(c, r);
     }
-    if ((r = commit_audited(c, txn)) < 0)
+    if ((r = vault_call_commit_audited(c, txn)) < 0)
         return r;
     Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
     return vault_pack(out, &e.base);
@@ -504,7 +445,7 @@ static int rpc_user_add(vault_call *c, const ProtobufCMessage *msg, proto_buf *o
 static int no_such_user(vault_call *c, const char *name)
 {
     char q[96];
-    quote(q, sizeof(q), name);
+    vault_quote_str(q, sizeof(q), name);
     snprintf(c->errmsg, sizeof(c->errmsg), "no user %s", q);
     return TV_ERR_NOT_FOUND;
 }
@@ -516,14 +457,14 @@ static int rpc_user_passwd(vault_call *c, const ProtobufCMessage *msg, proto_buf
     int r;
     if ((r = user_admin(c, req->name)) < 0 || (r = check_password(c, req->password)) < 0)
         return r;
-    if ((r = begin_write(c, &txn)) < 0)
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
     r = vault_auth_user_passwd(c->v, txn, req->name, req->password, strlen(req->password));
     if (r < 0) {
         mdb_txn_abort(txn);
-        return r == TV_ERR_NOT_FOUND ? no_such_user(c, req->name) : store_error(c, r);
+        return r == TV_ERR_NOT_FOUND ? no_such_user(c, req->name) : vault_call_store_error(c, r);
     }
-    if ((r = commit_audited(c, txn)) < 0)
+    if ((r = vault_call_commit_audited(c, txn)) < 0)
         return r;
     Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
     return vault_pack(out, &e.base);
@@ -537,16 +478,16 @@ static int rpc_user_delete(vault_call *c, const ProtobufCMessage *msg, proto_buf
     int r;
     if ((r = user_admin(c, req->name)) < 0)
         return r;
-    if ((r = begin_write(c, &txn)) < 0)
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
     if ((r = vault_auth_user_delete(c->v, txn, req->name, &revoked)) < 0) {
         mdb_txn_abort(txn);
-        return r == TV_ERR_NOT_FOUND ? no_such_user(c, req->name) : store_error(c, r);
+        return r == TV_ERR_NOT_FOUND ? no_such_user(c, req->name) : vault_call_store_error(c, r);
     }
     size_t l = strlen(c->audit_detail);
     snprintf(c->audit_detail + l, sizeof(c->audit_detail) - l, " deleted, %zu tokens revoked",
              revoked);
-    if ((r = commit_audited(c, txn)) < 0)
+    if ((r = vault_call_commit_audited(c, txn)) < 0)
         return r;
     Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
     return vault_pack(out, &e.base);
@@ -558,10 +499,11 @@ static int rpc_user_list(vault_call *c, const ProtobufCMessage *msg, proto_buf *
     size_t n = 0;
     Teevault__V1__UserInfo *infos = NULL, **ptrs = NULL;
     int r;
-    if ((r = require_operator(c)) < 0 || (r = require_cap(c, "sys/auth/user", VAULT_CAP_ADMIN)) < 0)
+    if ((r = vault_call_require_operator(c)) < 0 ||
+        (r = require_cap(c, "sys/auth/user", VAULT_CAP_ADMIN)) < 0)
         return r;
     if ((r = vault_auth_user_list(c->v, NULL, &users, &n)) < 0)
-        return store_error(c, r);
+        return vault_call_store_error(c, r);
     if (n && (!(infos = calloc(n, sizeof(*infos))) || !(ptrs = calloc(n, sizeof(*ptrs))))) {
         r = TV_ERR_NOMEM;
         goto out;

@@ -17,6 +17,7 @@
 
 #include "teevault.pb-c.h"
 #include "vault.h"
+#include "vault_rpc.h"
 #include "vault_acl.h"
 #include "vault_attest.h"
 #include "vault_audit.h"
@@ -68,42 +69,6 @@ static int fn_access(vault_call *c, const char *name, unsigned cap1, unsigned ca
     return r;
 }
 
-static int begin(vault_call *c, MDB_txn **txn, int write)
-{
-    int r;
-    if (!c->v || !c->v->db) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "the vault is not initialised");
-        return TV_ERR_NOT_INITIALISED;
-    }
-    r = write ? vault_db_wtxn(c->v->db, txn) : vault_db_rtxn(c->v->db, txn);
-    if (r < 0)
-        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
-    return r;
-}
-
-static int commit_audited(vault_call *c, MDB_txn *txn)
-{
-    int r = vault_audit_append_txn(c->v, txn, c, 0);
-    if (r < 0) {
-        mdb_txn_abort(txn);
-        snprintf(c->errmsg, sizeof(c->errmsg), "audit record could not be written: %s",
-                 tv_strerror(r));
-        return r;
-    }
-    if ((r = vault_db_commit(txn)) < 0) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
-        return r;
-    }
-    c->audited = 1;
-    return 0;
-}
-
-static int pack_empty(proto_buf *out)
-{
-    Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
-    return vault_pack(out, &e.base);
-}
-
 static int no_such(vault_call *c, const char *name)
 {
     char q[VAULT_FN_NAME_MAX + 16];
@@ -122,7 +87,7 @@ static int rpc_fn_write(vault_call *c, const ProtobufCMessage *msg, proto_buf *o
 
     if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, 0)) < 0)
         return r;
-    if ((r = begin(c, &txn, 1)) < 0)
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
     fi.created_at = 0; /* the server's clock, not the caller's */
     r = vault_functions_put(c->v->db, txn, &fi, (int64_t)time(NULL), err, sizeof err);
@@ -134,10 +99,10 @@ static int rpc_fn_write(vault_call *c, const ProtobufCMessage *msg, proto_buf *o
             snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
         return r;
     }
-    if ((r = commit_audited(c, txn)) < 0)
+    if ((r = vault_call_commit_audited(c, txn)) < 0)
         return r;
     vault_attest_drop_function(c->v, req->name);
-    return pack_empty(out);
+    return vault_pack_empty(out);
 }
 
 static int rpc_fn_show(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
@@ -149,7 +114,7 @@ static int rpc_fn_show(vault_call *c, const ProtobufCMessage *msg, proto_buf *ou
 
     if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, VAULT_CAP_READ)) < 0)
         return r;
-    if ((r = begin(c, &txn, 0)) < 0)
+    if ((r = vault_call_begin(c, &txn, 0)) < 0)
         return r;
     r = vault_functions_get(c->v->db, txn, req->name, &fi);
     mdb_txn_abort(txn);
@@ -175,7 +140,7 @@ static int rpc_fn_list(vault_call *c, const ProtobufCMessage *msg, proto_buf *ou
     (void)msg;
     if ((r = fn_access(c, NULL, VAULT_CAP_ADMIN, VAULT_CAP_LIST)) < 0)
         return r;
-    if ((r = begin(c, &txn, 0)) < 0)
+    if ((r = vault_call_begin(c, &txn, 0)) < 0)
         return r;
     r = vault_functions_list(c->v->db, txn, 0, &fns, &n);
     mdb_txn_abort(txn);
@@ -198,7 +163,7 @@ static int rpc_fn_delete(vault_call *c, const ProtobufCMessage *msg, proto_buf *
 
     if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, 0)) < 0)
         return r;
-    if ((r = begin(c, &txn, 1)) < 0)
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
     r = vault_functions_delete(c->v->db, txn, req->name);
     if (r < 0) {
@@ -208,10 +173,10 @@ static int rpc_fn_delete(vault_call *c, const ProtobufCMessage *msg, proto_buf *
         snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
         return r;
     }
-    if ((r = commit_audited(c, txn)) < 0)
+    if ((r = vault_call_commit_audited(c, txn)) < 0)
         return r;
     vault_attest_drop_function(c->v, req->name);
-    return pack_empty(out);
+    return vault_pack_empty(out);
 }
 
 const vault_method vault_rpc_functions[] = {

@@ -18,6 +18,7 @@
 
 #include "teevault.pb-c.h"
 #include "vault.h"
+#include "vault_rpc.h"
 #include "vault_acl.h"
 #include "vault_audit.h"
 #include "vault_auth.h"
@@ -26,31 +27,6 @@
 
 /* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
-
-/* Set c->errmsg (truncated to fit; a long reason is cut, never overflows). */
-static void errf(vault_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void errf(vault_call *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
-    va_end(ap);
-}
-
-static void quote(char *dst, size_t dstlen, const char *s)
-{
-    vault_quote(dst, dstlen, s, strlen(s));
-}
-
-static int require_operator(vault_call *c)
-{
-    if (c->principal->kind != VAULT_PRINCIPAL_OPERATOR) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "this method needs an operator token");
-        return c->principal->kind == VAULT_PRINCIPAL_NONE ? TV_ERR_UNAUTHENTICATED : TV_ERR_DENIED;
-    }
-    return 0;
-}
 
 /* Allowed when the principal holds cap1 or (if non-zero) cap2 on path. */
 static int require_caps(vault_call *c, const char *path, unsigned cap1, unsigned cap2)
@@ -61,26 +37,20 @@ static int require_caps(vault_call *c, const char *path, unsigned cap1, unsigned
         r = vault_acl_check(c->v, c->principal, path, cap2, why, sizeof(why));
     if (r == TV_ERR_DENIED) {
         char qp[96];
-        quote(qp, sizeof(qp), path);
-        errf(c, "permission denied: %s needs %s%s%s on %s: %s", c->method, vault_acl_cap_name(cap1),
-             cap2 ? " or " : "", cap2 ? vault_acl_cap_name(cap2) : "", qp, why);
+        vault_quote_str(qp, sizeof(qp), path);
+        vault_call_errf(c, "permission denied: %s needs %s%s%s on %s: %s", c->method,
+                        vault_acl_cap_name(cap1), cap2 ? " or " : "",
+                        cap2 ? vault_acl_cap_name(cap2) : "", qp, why);
     } else if (r < 0) {
         snprintf(c->errmsg, sizeof(c->errmsg), "policy check failed: %s", tv_strerror(r));
     }
     return r;
 }
 
-static int store_error(vault_call *c, int r)
-{
-    if (!c->errmsg[0])
-        snprintf(c->errmsg, sizeof(c->errmsg), "storage error: %s", tv_strerror(r));
-    return r;
-}
-
 static int check_name(vault_call *c, const char *name)
 {
     char q[96];
-    quote(q, sizeof(q), name);
+    vault_quote_str(q, sizeof(q), name);
     if (!vault_acl_name_valid(name)) {
         snprintf(c->errmsg, sizeof(c->errmsg),
                  "invalid policy name %s (1-%u of A-Z a-z 0-9 . _ -, not starting with . or -)", q,
@@ -95,7 +65,7 @@ static int policy_admin(vault_call *c, const char *name, unsigned cap2)
 {
     int r;
     char path[32 + VAULT_ACL_NAME_MAX];
-    if ((r = require_operator(c)) < 0 || (r = check_name(c, name)) < 0)
+    if ((r = vault_call_require_operator(c)) < 0 || (r = check_name(c, name)) < 0)
         return r;
     snprintf(path, sizeof(path), "sys/policy/%s", name);
     return require_caps(c, path, VAULT_CAP_ADMIN, cap2);
@@ -104,41 +74,9 @@ static int policy_admin(vault_call *c, const char *name, unsigned cap2)
 static int no_such_policy(vault_call *c, const char *name)
 {
     char q[96];
-    quote(q, sizeof(q), name);
+    vault_quote_str(q, sizeof(q), name);
     snprintf(c->errmsg, sizeof(c->errmsg), "no policy %s", q);
     return TV_ERR_NOT_FOUND;
-}
-
-static int commit_audited(vault_call *c, MDB_txn *txn)
-{
-    int r = vault_audit_append_txn(c->v, txn, c, 0);
-    if (r < 0) {
-        mdb_txn_abort(txn);
-        snprintf(c->errmsg, sizeof(c->errmsg), "audit record could not be written: %s",
-                 tv_strerror(r));
-        return r;
-    }
-    if ((r = vault_db_commit(txn)) < 0)
-        return store_error(c, r);
-    c->audited = 1;
-    return 0;
-}
-
-static int begin(vault_call *c, MDB_txn **txn, int write)
-{
-    int r;
-    if (!c->v || !c->v->db) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "the vault is not initialised");
-        return TV_ERR_NOT_INITIALISED;
-    }
-    r = write ? vault_db_wtxn(c->v->db, txn) : vault_db_rtxn(c->v->db, txn);
-    return r < 0 ? store_error(c, r) : 0;
-}
-
-static int pack_empty(proto_buf *out)
-{
-    Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
-    return vault_pack(out, &e.base);
 }
 
 static int rpc_policy_write(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
@@ -153,7 +91,7 @@ static int rpc_policy_write(vault_call *c, const ProtobufCMessage *msg, proto_bu
         snprintf(c->errmsg, sizeof(c->errmsg), "policy name \"root\" is reserved");
         return TV_ERR_INVALID;
     }
-    if ((r = begin(c, &txn, 1)) < 0)
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
     r = vault_acl_store_put(c->v->db, txn, req->name, req->document, strlen(req->document),
                             (int64_t)time(NULL), err, sizeof(err));
@@ -161,11 +99,11 @@ static int rpc_policy_write(vault_call *c, const ProtobufCMessage *msg, proto_bu
         mdb_txn_abort(txn);
         if (r == TV_ERR_INVALID || r == TV_ERR_TOO_LARGE)
             snprintf(c->errmsg, sizeof(c->errmsg), "policy document: %s", err);
-        return store_error(c, r);
+        return vault_call_store_error(c, r);
     }
-    if ((r = commit_audited(c, txn)) < 0)
+    if ((r = vault_call_commit_audited(c, txn)) < 0)
         return r;
-    return pack_empty(out);
+    return vault_pack_empty(out);
 }
 
 static int rpc_policy_read(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
@@ -177,12 +115,12 @@ static int rpc_policy_read(vault_call *c, const ProtobufCMessage *msg, proto_buf
     int r;
     if ((r = policy_admin(c, req->name, VAULT_CAP_READ)) < 0)
         return r;
-    if ((r = begin(c, &txn, 0)) < 0)
+    if ((r = vault_call_begin(c, &txn, 0)) < 0)
         return r;
     r = vault_acl_store_get(c->v->db, txn, req->name, &text, &len, NULL);
     mdb_txn_abort(txn);
     if (r < 0)
-        return r == TV_ERR_NOT_FOUND ? no_such_policy(c, req->name) : store_error(c, r);
+        return r == TV_ERR_NOT_FOUND ? no_such_policy(c, req->name) : vault_call_store_error(c, r);
     Teevault__V1__PolicyDocument doc = TEEVAULT__V1__POLICY_DOCUMENT__INIT;
     doc.name = req->name;
     doc.document = text;
@@ -197,15 +135,15 @@ static int rpc_policy_list(vault_call *c, const ProtobufCMessage *msg, proto_buf
     char **names = NULL;
     size_t n = 0;
     int r;
-    if ((r = require_operator(c)) < 0 ||
+    if ((r = vault_call_require_operator(c)) < 0 ||
         (r = require_caps(c, "sys/policy", VAULT_CAP_ADMIN, VAULT_CAP_LIST)) < 0)
         return r;
-    if ((r = begin(c, &txn, 0)) < 0)
+    if ((r = vault_call_begin(c, &txn, 0)) < 0)
         return r;
     r = vault_acl_store_list(c->v->db, txn, &names, &n);
     mdb_txn_abort(txn);
     if (r < 0)
-        return store_error(c, r);
+        return vault_call_store_error(c, r);
     Teevault__V1__PolicyListResponse resp = TEEVAULT__V1__POLICY_LIST_RESPONSE__INIT;
     resp.names = names;
     resp.n_names = n;
@@ -223,15 +161,15 @@ static int rpc_policy_delete(vault_call *c, const ProtobufCMessage *msg, proto_b
     int r;
     if ((r = policy_admin(c, req->name, 0)) < 0)
         return r;
-    if ((r = begin(c, &txn, 1)) < 0)
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
     if ((r = vault_acl_store_delete(c->v->db, txn, req->name)) < 0) {
         mdb_txn_abort(txn);
-        return r == TV_ERR_NOT_FOUND ? no_such_policy(c, req->name) : store_error(c, r);
+        return r == TV_ERR_NOT_FOUND ? no_such_policy(c, req->name) : vault_call_store_error(c, r);
     }
-    if ((r = commit_audited(c, txn)) < 0)
+    if ((r = vault_call_commit_audited(c, txn)) < 0)
         return r;
-    return pack_empty(out);
+    return vault_pack_empty(out);
 }
 
 /* Build the principal an Explain request is about into *target; *self says
@@ -243,7 +181,7 @@ static int explain_target(vault_call *c, const Teevault__V1__ExplainRequest *req
     const char *kind = req->principal_kind, *who = req->principal;
     char q[96];
     int r;
-    quote(q, sizeof(q), who);
+    vault_quote_str(q, sizeof(q), who);
     *self = 0;
     if (!kind[0] && !who[0]) {
         *self = 1;
@@ -308,7 +246,7 @@ static int explain_target(vault_call *c, const Teevault__V1__ExplainRequest *req
         }
         return 0;
     }
-    quote(q, sizeof(q), kind);
+    vault_quote_str(q, sizeof(q), kind);
     snprintf(c->errmsg, sizeof(c->errmsg),
              "unknown principal_kind %s (user, token, function, or empty for the caller)", q);
     return TV_ERR_INVALID;
@@ -324,13 +262,13 @@ static int rpc_policy_explain(vault_call *c, const ProtobufCMessage *msg, proto_
     char why[160];
     memset(&target, 0, sizeof(target));
 
-    if ((r = require_operator(c)) < 0)
+    if ((r = vault_call_require_operator(c)) < 0)
         goto out;
     if (req->capability[0]) {
         cap = vault_acl_cap_from_name(req->capability, strlen(req->capability));
         if (!cap || cap == VAULT_CAP_DENY) {
             char q[64];
-            quote(q, sizeof(q), req->capability);
+            vault_quote_str(q, sizeof(q), req->capability);
             snprintf(c->errmsg, sizeof(c->errmsg),
                      "unknown capability %s (read, list, create, update, delete, destroy, admin)",
                      q);
@@ -345,14 +283,14 @@ static int rpc_policy_explain(vault_call *c, const ProtobufCMessage *msg, proto_
     snprintf(c->audit_secret, sizeof(c->audit_secret), "%s", req->secret);
     if ((r = explain_target(c, req, &target, &self)) < 0) {
         if (!c->errmsg[0])
-            store_error(c, r);
+            vault_call_store_error(c, r);
         goto out;
     }
     if (!self && (r = require_caps(c, "sys/acl/explain", VAULT_CAP_ADMIN, 0)) < 0)
         goto out;
     r = vault_acl_explain(c->v, &target, req->secret, cap, &d);
     if (r < 0 && r != TV_ERR_DENIED) {
-        store_error(c, r);
+        vault_call_store_error(c, r);
         goto out;
     }
     Teevault__V1__ExplainResponse resp = TEEVAULT__V1__EXPLAIN_RESPONSE__INIT;
