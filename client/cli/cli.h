@@ -78,6 +78,11 @@ int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const struct option *
  * argv[optind]). Returns CLI_CONTINUE or an exit code (help printed: 0). */
 int cli_args(struct cli_ctx *ctx, int argc, char **argv, int min, int max);
 
+/* A "<thing> delete NAME" subcommand: one argument, one library call
+ * del(client, NAME), then `deleted NAME`. Returns a CLI_* exit code. */
+int cli_delete_named(struct cli_ctx *ctx, int argc, char **argv,
+                     int (*del)(tv_client *c, const char *name));
+
 /* After a cli_getopt loop: check the positional count. CLI_CONTINUE or CLI_USAGE. */
 int cli_check_args(struct cli_ctx *ctx, int argc, int min, int max);
 

@@ -940,3 +940,20 @@ void cli_out_item_end(struct cli_ctx *ctx)
     if (ctx->depth > 0)
         ctx->depth--;
 }
+
+int cli_delete_named(struct cli_ctx *ctx, int argc, char **argv,
+                     int (*del)(tv_client *c, const char *name))
+{
+    int r;
+
+    if ((r = cli_args(ctx, argc, argv, 1, 1)) != CLI_CONTINUE)
+        return r;
+    if ((r = cli_connect(ctx, 1)) != 0)
+        return r;
+    if ((r = del(ctx->client, argv[optind])) < 0)
+        return cli_fail(ctx, r);
+    cli_out_begin(ctx);
+    cli_out_str(ctx, "deleted", argv[optind]);
+    cli_out_end(ctx);
+    return CLI_OK;
+}

@@ -101,18 +101,7 @@ static int user_passwd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int user_delete(struct cli_ctx *ctx, int argc, char **argv)
 {
-    int r;
-
-    if ((r = cli_args(ctx, argc, argv, 1, 1)) != CLI_CONTINUE)
-        return r;
-    if ((r = cli_connect(ctx, 1)) != 0)
-        return r;
-    if ((r = tv_user_delete(ctx->client, argv[optind])) < 0)
-        return cli_fail(ctx, r);
-    cli_out_begin(ctx);
-    cli_out_str(ctx, "deleted", argv[optind]);
-    cli_out_end(ctx);
-    return CLI_OK;
+    return cli_delete_named(ctx, argc, argv, tv_user_delete);
 }
 
 static int user_list(struct cli_ctx *ctx, int argc, char **argv)
