@@ -173,6 +173,21 @@ void audit_log_close(audit_log *log);
  * (stored head unreadable), TV_ERR_IO, TV_ERR_INTERNAL. */
 int audit_append(audit_log *log, MDB_txn *txn, audit_record *r) TV_WUR;
 
+/* Seal r as the record after (head_seq, head_hash) without storing it: sets
+ * r->seq, r->prev_hash, r->hash (and r->time_ns to now if it is 0) and
+ * appends its stored value (canonical || prev_hash || hash) to out. The
+ * audit writer's journal uses this; audit_append is seal + put. Errors:
+ * TV_ERR_INVALID (a string over its cap), TV_ERR_TOO_LARGE/TV_ERR_NOMEM (out);
+ * out is unchanged on error. */
+int audit_record_seal(audit_record *r, uint64_t head_seq, const uint8_t head_hash[AUDIT_HASH_LEN],
+                      struct proto_buf *out) TV_WUR;
+
+/* Store a value made by audit_record_seal as record seq inside write txn
+ * (it must be the next seq: keys only grow). Errors: TV_ERR_INVALID,
+ * TV_ERR_INTEGRITY (seq not above the head), TV_ERR_STORAGE_FULL, TV_ERR_IO. */
+int audit_put_sealed(audit_log *log, MDB_txn *txn, uint64_t seq, const uint8_t *val,
+                     size_t len) TV_WUR;
+
 /* The head in txn (read or write): last seq (0 when empty) and its hash
  * (zeros when empty). Either output may be NULL. Errors: TV_ERR_INTEGRITY,
  * TV_ERR_IO. */
@@ -321,5 +336,64 @@ int audit_verify_buffer(const char *buf, size_t len, const uint8_t *pk,
 
 /* Parse 2*n hex chars into out. Returns 0 or TV_ERR_FORMAT. */
 int audit_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t n) TV_WUR;
+
+/* ------------------------------------------------------------ journal
+ *
+ * The audit writer's journal (docs/AUDIT.md, "Journal"): records sealed
+ * onto the chain are made durable by appending them to a preallocated file
+ * with ONE pwrite + fdatasync per batch (overwriting blocks that already
+ * exist, so the flush carries no file-system metadata), instead of an LMDB
+ * commit (two flushes). They move into the LMDB audit DB in bulk later; the
+ * journal is then emptied (reset). On open, the records in the journal that
+ * continue the chain past the LMDB head are replayed.
+ *
+ * File: frames from offset 0, each
+ *   "TVAJ" | u32 payload_len | u64 first_seq | u32 count | payload | BLAKE2b-256(all before)
+ * payload = count x (u32 len | sealed value). The first frame that is torn,
+ * not a frame, or does not continue the chain (seq and prev_hash) ends the
+ * journal: stale frames left behind by a reset never match.
+ */
+typedef struct audit_journal audit_journal;
+
+#define AUDIT_JOURNAL_DEFAULT_SIZE ((size_t)8 << 20)
+
+/* Open path (created 0600 if missing) as it is: replay first, then reserve.
+ * Errors: TV_ERR_INVALID, TV_ERR_IO, TV_ERR_NOMEM. */
+int audit_journal_open(const char *path, audit_journal **out) TV_WUR;
+
+/* Make the file hold `size` bytes of allocated blocks (zeros written and
+ * fsynced, and path's directory fsynced) when it is shorter. Errors:
+ * TV_ERR_STORAGE_FULL (no room on the file system), TV_ERR_IO. */
+int audit_journal_reserve(audit_journal *j, const char *path, size_t size) TV_WUR;
+void audit_journal_close(audit_journal *j);
+
+/* Called by replay for each record, in order; non-zero stops the replay and
+ * is returned. val points into a buffer valid during the call. */
+typedef int (*audit_journal_cb)(void *arg, uint64_t seq, const uint8_t *val, size_t len);
+
+/* Read the frames from the start and call cb for each record that continues
+ * the chain after (head_seq, head_hash), skipping none. The next append goes
+ * after the last frame read (call audit_journal_reset once the records are
+ * elsewhere). Returns the number of records passed to cb, or cb's error,
+ * TV_ERR_IO, TV_ERR_NOMEM. */
+int audit_journal_replay(audit_journal *j, uint64_t head_seq,
+                         const uint8_t head_hash[AUDIT_HASH_LEN], audit_journal_cb cb,
+                         void *arg) TV_WUR;
+
+/* Append one frame holding `count` sealed values (vals = count x (u32 len |
+ * value), as proto_buf_put_lv appends them) with first seq first_seq, and make
+ * it durable. Errors: TV_ERR_STORAGE_FULL (does not fit in the space left:
+ * empty the journal first), TV_ERR_IO (write or flush failed; nothing is
+ * counted as appended). */
+int audit_journal_append(audit_journal *j, uint64_t first_seq, uint32_t count, const uint8_t *vals,
+                         size_t len) TV_WUR;
+
+/* Bytes used / the file's size. */
+size_t audit_journal_used(const audit_journal *j);
+size_t audit_journal_size(const audit_journal *j);
+
+/* Start again at offset 0 (no I/O): only once every record appended so far
+ * is durable elsewhere (committed to LMDB). */
+void audit_journal_reset(audit_journal *j);
 
 #endif

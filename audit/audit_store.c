@@ -197,39 +197,54 @@ out:
     return r;
 }
 
+int audit_record_seal(audit_record *rec, uint64_t head_seq, const uint8_t head_hash[AUDIT_HASH_LEN],
+                      proto_buf *out)
+{
+    int r = TV_ERR_INTERNAL;
+    audit_record w = *rec;
+    size_t len0 = out->len;
+
+    w.seq = head_seq + 1;
+    memcpy(w.prev_hash, head_hash, AUDIT_HASH_LEN);
+    if (w.time_ns == 0)
+        w.time_ns = now_ns();
+    if ((r = audit_record_encode(&w, out)) < 0 || (r = audit_record_hash(&w, w.hash)) < 0 ||
+        (r = proto_buf_put(out, w.prev_hash, AUDIT_HASH_LEN)) < 0 ||
+        (r = proto_buf_put(out, w.hash, AUDIT_HASH_LEN)) < 0) {
+        out->len = len0;
+        return r;
+    }
+    *rec = w;
+    return TV_OK;
+}
+
+int audit_put_sealed(audit_log *log, MDB_txn *txn, uint64_t seq, const uint8_t *val, size_t len)
+{
+    uint8_t key[8];
+    MDB_val k = {sizeof(key), key}, v = {len, (void *)(uintptr_t)val};
+    int r;
+    if (len < 2 * AUDIT_HASH_LEN || seq == 0)
+        return TV_ERR_INVALID;
+    proto_put_be64(key, seq);
+    /* MDB_APPEND: keys only grow; also refuses to overwrite an existing seq. */
+    if ((r = mdb_err(mdb_put(txn, log->recs, &k, &v, MDB_APPEND | MDB_NOOVERWRITE))) < 0)
+        return r == TV_ERR_EXISTS ? TV_ERR_INTEGRITY : r;
+    return TV_OK;
+}
+
 int audit_append(audit_log *log, MDB_txn *txn, audit_record *rec)
 {
     int r = TV_ERR_INTERNAL;
     audit_record w = *rec;
     uint64_t head;
-    uint8_t key[8];
+    uint8_t hh[AUDIT_HASH_LEN];
     proto_buf b;
-    MDB_val k, val;
 
     proto_buf_init(&b, AUDIT_CANON_MAX + 2 * AUDIT_HASH_LEN);
-    if ((r = audit_head(log, txn, &head, w.prev_hash)) < 0)
+    if ((r = audit_head(log, txn, &head, hh)) < 0 ||
+        (r = audit_record_seal(&w, head, hh, &b)) < 0 ||
+        (r = audit_put_sealed(log, txn, w.seq, b.d, b.len)) < 0)
         goto out;
-    w.seq = head + 1;
-    if (w.time_ns == 0)
-        w.time_ns = now_ns();
-    if ((r = audit_record_encode(&w, &b)) < 0)
-        goto out;
-    if ((r = audit_record_hash(&w, w.hash)) < 0)
-        goto out;
-    if ((r = proto_buf_put(&b, w.prev_hash, AUDIT_HASH_LEN)) < 0 ||
-        (r = proto_buf_put(&b, w.hash, AUDIT_HASH_LEN)) < 0)
-        goto out;
-    proto_put_be64(key, w.seq);
-    k.mv_data = key;
-    k.mv_size = sizeof(key);
-    val.mv_data = b.d;
-    val.mv_size = b.len;
-    /* MDB_APPEND: keys only grow; also refuses to overwrite an existing seq. */
-    if ((r = mdb_err(mdb_put(txn, log->recs, &k, &val, MDB_APPEND | MDB_NOOVERWRITE))) < 0) {
-        if (r == TV_ERR_EXISTS)
-            r = TV_ERR_INTEGRITY;
-        goto out;
-    }
     *rec = w;
     r = TV_OK;
 out:

@@ -159,7 +159,7 @@ static int rpc_audit_list(vault_call *c, const ProtobufCMessage *req, proto_buf 
     f.principal = rq->principal;
     f.secret = rq->secret;
     f.limit = rv.cap;
-    if ((r = vault_db_rtxn(c->v->db, &txn)) < 0)
+    if ((r = vault_audit_settle(c->v)) < 0 || (r = vault_db_rtxn(c->v->db, &txn)) < 0)
         goto out;
     if ((r = audit_list(c->v->audit, txn, &f, collect, &rv)) < 0) {
         snprintf(c->errmsg, sizeof(c->errmsg), "the audit log cannot be read (%s)", tv_strerror(r));
@@ -191,7 +191,7 @@ static int rpc_audit_head(vault_call *c, const ProtobufCMessage *req, proto_buf 
     if ((r = require_admin(c)) < 0 || (r = need_log(c)) < 0)
         return r;
     memset(&ck, 0, sizeof(ck));
-    if ((r = vault_db_rtxn(c->v->db, &txn)) < 0)
+    if ((r = vault_audit_settle(c->v)) < 0 || (r = vault_db_rtxn(c->v->db, &txn)) < 0)
         return r;
     if ((r = audit_head(c->v->audit, txn, &seq, ck.head_hash)) < 0)
         goto out;
@@ -226,7 +226,7 @@ static int rpc_audit_export(vault_call *c, const ProtobufCMessage *req, proto_bu
     if ((r = require_admin(c)) < 0 || (r = need_log(c)) < 0)
         return r;
     has_pk = audit_log_pubkey(c->v->audit, pk) == 0;
-    if ((r = vault_db_rtxn(c->v->db, &txn)) < 0)
+    if ((r = vault_audit_settle(c->v)) < 0 || (r = vault_db_rtxn(c->v->db, &txn)) < 0)
         return r;
     if ((r = audit_head(c->v->audit, txn, &head, NULL)) < 0)
         goto out;

@@ -178,14 +178,86 @@ static int pack_empty(proto_buf *out)
     return vault_pack(out, &e.base);
 }
 
+/* A Put handed to the audit writer's group commit (vault_write): the
+ * handler checked the request and the ACL; put_apply stores the version
+ * inside the batch's transaction; put_finish answers. */
+typedef struct put_job {
+    vault_store *store;
+    char name[VAULT_NAME_MAX + 1];
+    uint8_t *value; /* sodium_malloc'ed copy, wiped by put_free */
+    size_t len;
+    vault_put_opts po;
+    int64_t cas_asked; /* the request's cas (VAULT_CAS_NONE when unset) */
+    int create_only;   /* cas 0 added because the caller may not update */
+    uint64_t version;
+} put_job;
+
+static void put_free(void *arg)
+{
+    put_job *j = arg;
+    if (!j)
+        return;
+    sodium_free(j->value);
+    sodium_memzero(j, sizeof(*j));
+    free(j);
+}
+
+static int put_apply(void *arg, MDB_txn *txn, uint64_t *version)
+{
+    put_job *j = arg;
+    int r;
+    j->po.txn = txn;
+    r = vault_store_put(j->store, j->name, j->value, j->len, &j->po, NULL, NULL, &j->version);
+    if (r == 0)
+        *version = j->version;
+    return r;
+}
+
+static int put_finish(vault_call *c, void *arg, int status, proto_buf *out)
+{
+    put_job *j = arg;
+    Teevault__V1__PutResponse resp = TEEVAULT__V1__PUT_RESPONSE__INIT;
+    int r = status;
+    char q[QMAX];
+
+    /* The record committed with the batch unless the commit failed. */
+    c->audited = r != TV_ERR_AUDIT && r != TV_ERR_STORAGE_FULL;
+
+    if (r == TV_ERR_CAS) {
+        vault_quote(q, sizeof q, j->name, strlen(j->name));
+        if (j->cas_asked > 0)
+            snprintf(c->errmsg, sizeof(c->errmsg),
+                     "cas: secret %s is not at version %llu (it changed, or does not exist)", q,
+                     (unsigned long long)j->cas_asked);
+        else if (j->create_only)
+            snprintf(c->errmsg, sizeof(c->errmsg),
+                     "secret %s was created meanwhile; updating it needs the update capability", q);
+        else
+            snprintf(c->errmsg, sizeof(c->errmsg), "cas: secret %s already exists", q);
+    } else if (r == TV_ERR_AUDIT) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "audit record could not be written: %s",
+                 tv_strerror(r));
+    } else if (r < 0) {
+        (void)store_err(c, j->name, 0, r);
+    } else {
+        c->audit_version = j->version;
+        resp.version = j->version;
+        r = vault_pack(out, &resp.base);
+    }
+    put_free(j);
+    return r;
+}
+
+static const vault_write put_write = {put_apply, put_finish, put_free};
+
 static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
 {
     const Teevault__V1__PutRequest *req = (const Teevault__V1__PutRequest *)msg;
-    Teevault__V1__PutResponse resp = TEEVAULT__V1__PUT_RESPONSE__INIT;
     vault_put_opts po = {.cas = VAULT_CAS_NONE, .max_versions = req->max_versions};
-    uint64_t version = 0;
-    struct audit_hook h = {c, &version};
+    char why[8];
     int r, exists;
+    put_job *j;
+    (void)out;
 
     if ((r = need_store(c)) < 0 || (r = check_name(c, req->name)) < 0)
         return r;
@@ -216,25 +288,29 @@ static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
             snprintf(c->errmsg, sizeof(c->errmsg), "audit log unavailable: %s", tv_strerror(r));
         return r;
     }
-    r = vault_store_put(c->v->store, req->name, req->value.data, req->value.len, &po, audit_hook,
-                        &h, &version);
-    if (r == TV_ERR_CAS) {
-        char q[QMAX];
-        vault_quote(q, sizeof q, req->name, strlen(req->name));
-        if (po.cas == 0)
-            snprintf(c->errmsg, sizeof(c->errmsg), "cas: secret %s already exists", q);
-        else
-            snprintf(c->errmsg, sizeof(c->errmsg),
-                     "cas: secret %s is not at version %llu (it changed, or does not exist)", q,
-                     (unsigned long long)req->cas);
-        return r;
+    /* The write happens a moment later, in the group commit: a secret that
+     * did not exist may be created by then. A caller allowed to create but
+     * not to update must not turn into an update: it becomes "must not exist". */
+    if (!exists && po.cas == VAULT_CAS_NONE &&
+        vault_acl_check(c->v, c->principal, req->name, VAULT_CAP_UPDATE, why, sizeof why) < 0)
+        po.cas = 0;
+    if (!(j = calloc(1, sizeof(*j))))
+        return TV_ERR_NOMEM;
+    if (!(j->value = sodium_malloc(req->value.len ? req->value.len : 1))) {
+        free(j);
+        return TV_ERR_NOMEM;
     }
-    if (r < 0)
-        return c->errmsg[0] ? r : store_err(c, req->name, 0, r);
-    c->audited = 1;
-    c->audit_version = version;
-    resp.version = version;
-    return vault_pack(out, &resp.base);
+    if (req->value.len)
+        memcpy(j->value, req->value.data, req->value.len);
+    j->len = req->value.len;
+    j->store = c->v->store;
+    snprintf(j->name, sizeof(j->name), "%s", req->name);
+    j->po = po;
+    j->cas_asked = req->cas_set ? (int64_t)req->cas : VAULT_CAS_NONE;
+    j->create_only = !req->cas_set && po.cas == 0;
+    c->write = &put_write;
+    c->write_arg = j;
+    return 0;
 }
 
 static int rpc_get(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)

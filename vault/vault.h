@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <lmdb.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "proto_buf.h"
@@ -62,6 +63,22 @@ typedef struct vault_offload {
     void (*discard)(void *arg);
 } vault_offload;
 
+/* A write a handler hands to the audit writer's group commit (Secrets.Put):
+ * the handler returns 0 with nothing packed and c->write/c->write_arg set.
+ * apply(arg, txn, &version) runs inside the batch's write transaction, in a
+ * nested transaction of its own (on the audit writer thread: it touches
+ * nothing but arg and the store); its result is the audit record's outcome
+ * and `version` (when set) the record's version. Once the batch is durable,
+ * finish(c, arg, status, out) runs on the loop thread with apply's result,
+ * or the commit's error (TV_ERR_AUDIT, TV_ERR_STORAGE_FULL: nothing stored);
+ * its result stands for the handler's and it releases arg. discard(arg)
+ * releases it instead when the request is dropped before (shutdown). */
+typedef struct vault_write {
+    int (*apply)(void *arg, MDB_txn *txn, uint64_t *version);
+    int (*finish)(struct vault_call *c, void *arg, int status, proto_buf *out);
+    void (*discard)(void *arg);
+} vault_write;
+
 typedef struct vault_call {
     struct vault *v;
     const vault_principal *principal; /* never NULL; kind NONE when unauthenticated */
@@ -77,6 +94,8 @@ typedef struct vault_call {
                                      the handler's own write transaction */
     const vault_offload *offload; /* see vault_offload */
     void *offload_arg;
+    const vault_write *write; /* see vault_write */
+    void *write_arg;
     uint32_t reply_delay_ms; /* handler asks the server to hold the reply
                                 (login back-off); the server uses a timer */
     char errmsg[256];
@@ -136,8 +155,9 @@ struct vault {
 int vault_call_handler(const vault_method *m, vault_call *c, const ProtobufCMessage *req,
                        proto_buf *out) TV_WUR;
 
-/* Run c's pending offload (work, then finish) here and now; 0 when none.
- * Returns finish's result. */
+/* Run c's pending offload (work, then finish) or write (through the audit
+ * writer, waiting for its commit) here and now; 0 when none. Returns
+ * finish's result. */
 int vault_call_run_offload(vault_call *c, proto_buf *out) TV_WUR;
 
 /* Pack a response message into out. Returns 0 or TV_ERR_NOMEM/TV_ERR_TOO_LARGE. */

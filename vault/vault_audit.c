@@ -32,8 +32,25 @@
  * batch is in flight. The loop never waits for the writer while it holds a
  * write transaction (that would deadlock on LMDB's writer lock).
  *
- * Writes append their record inside their own transaction
- * (vault_audit_append_txn), so the write and its record commit together.
+ * Journal (docs/AUDIT.md): with an event loop, a batch of records only
+ * (reads, denials) is made durable by appending it to the audit journal
+ * (audit_journal: one pwrite + fdatasync on preallocated blocks) instead of
+ * an LMDB commit (two flushes). The writer keeps the chain head in memory
+ * (head_seq/head_hash) and the journalled records not yet in LMDB (jvals);
+ * they move into LMDB in bulk (a "drain": one write transaction, then the
+ * journal is reset) with the next write batch, a due checkpoint, a full
+ * journal, vault_audit_settle (audit queries) or shutdown. At open, records
+ * in the journal that continue the LMDB chain are replayed into LMDB.
+ *
+ * Writes: Secrets.Put hands its write to the group commit (vault_write):
+ * each runs in a nested transaction inside the batch's LMDB transaction,
+ * followed by its record, so the write and its record commit together and
+ * many writes share one commit. Other writes append their record inside
+ * their own transaction on the loop thread (vault_audit_append_txn), which
+ * first waits for the batch in flight (vault_db's before-write hook) and
+ * moves the journalled records into that transaction, so the chain in LMDB
+ * never has a gap; the writer notices at its next batch (reconcile) that
+ * LMDB moved past its head.
  *
  * Storage high-water: secret writes are refused at high_water_percent of the
  * map (vault_audit_write_allowed); above it, reads and denials still append
@@ -59,16 +76,22 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "proto_buf.h"
 #include "vault_db.h"
 #include "vault_keyring.h"
 #include "vault_log.h"
 
 typedef struct pending {
     audit_record rec;
+    const vault_write *job; /* a write to apply in the batch, or NULL */
+    void *job_arg;
     vault_audit_done_fn done;
     void *arg;
     int status; /* set by the commit, passed to done */
 } pending;
+
+/* Journalled records are moved into LMDB at least this often. */
+#define JOURNAL_DRAIN_RECORDS 4096
 
 /* The writer thread's one job slot. */
 enum { JOB_IDLE = 0, JOB_QUEUED, JOB_DONE };
@@ -94,6 +117,17 @@ struct vault_audit {
     uint64_t last_ckpt_seq;
     uint64_t batches, records, failed;
     /* Writer thread (only with an event loop) and its job. */
+    /* The chain head including journalled records, and those records
+     * (proto_buf_put_lv entries, seqs jfirst..jfirst+jcount-1). Owned by
+     * whoever runs the batch: the writer thread while a job is queued, the
+     * loop thread otherwise; head_seq/head_hash are published under mu. */
+    audit_journal *jour; /* NULL: every batch is an LMDB commit */
+    uint64_t head_seq;
+    uint8_t head_hash[AUDIT_HASH_LEN];
+    proto_buf jvals;
+    uint64_t jfirst;
+    uint32_t jcount;
+    uint64_t journal_batches, drains;
     pthread_t thr;
     int thr_started;
     int stop;
@@ -195,26 +229,109 @@ static int ckpt_due(struct vault_audit *w, uint64_t head, int force)
     return due;
 }
 
-/* Append recs [0, n) in one transaction and commit it. Runs on the writer
- * thread, or on the loop/caller thread when no batch is in flight (sync mode,
- * flush); never while the calling thread holds a write transaction. */
-static int commit_batch(struct vault_audit *w, pending *p, size_t n, int force_ckpt)
+static void set_head(struct vault_audit *w, uint64_t seq, const uint8_t hash[AUDIT_HASH_LEN])
+{
+    pthread_mutex_lock(&w->mu);
+    w->head_seq = seq;
+    memcpy(w->head_hash, hash, AUDIT_HASH_LEN);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void jvals_clear(struct vault_audit *w)
+{
+    proto_buf_reset(&w->jvals);
+    w->jcount = 0;
+    w->jfirst = 0;
+    audit_journal_reset(w->jour);
+}
+
+/* Batch owner: if a transaction on the loop thread (vault_audit_append_txn)
+ * moved the journalled records into LMDB and appended after them, LMDB's
+ * head is past ours: adopt it; the journal's records are all in LMDB. */
+static int reconcile(struct vault_audit *w)
+{
+    MDB_txn *t = NULL;
+    uint64_t seq = 0;
+    uint8_t h[AUDIT_HASH_LEN];
+    int r;
+    if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, MDB_RDONLY, &t))) < 0)
+        return r;
+    r = audit_head(w->log, t, &seq, h);
+    mdb_txn_abort(t);
+    if (r < 0)
+        return r;
+    if (seq > w->head_seq) {
+        set_head(w, seq, h);
+        jvals_clear(w);
+    }
+    return TV_OK;
+}
+
+/* Store the journalled records with seq above LMDB's head in txn. */
+static int drain_into(struct vault_audit *w, MDB_txn *txn)
+{
+    uint64_t head = 0;
+    proto_buf b;
+    int r;
+    if (w->jcount == 0)
+        return TV_OK;
+    if ((r = audit_head(w->log, txn, &head, NULL)) < 0)
+        return r;
+    proto_buf_wrap(&b, w->jvals.d, w->jvals.len);
+    for (uint32_t i = 0; i < w->jcount; i++) {
+        const uint8_t *val;
+        size_t len;
+        if (proto_buf_get_lv(&b, &val, &len) < 0)
+            return TV_ERR_INTERNAL;
+        if (w->jfirst + i > head &&
+            (r = audit_put_sealed(w->log, txn, w->jfirst + i, val, len)) < 0)
+            return r;
+    }
+    return TV_OK;
+}
+
+/* Run p[i]'s write in a nested transaction and fill its record's outcome. */
+static void apply_job(MDB_txn *txn, pending *p)
+{
+    MDB_txn *nt = NULL;
+    uint64_t version = 0;
+    int r = mdb_to_tv(mdb_txn_begin(mdb_txn_env(txn), txn, 0, &nt));
+    if (r == 0) {
+        r = p->job->apply(p->job_arg, nt, &version);
+        if (r == 0)
+            r = mdb_to_tv(mdb_txn_commit(nt));
+        else
+            mdb_txn_abort(nt);
+    }
+    p->status = r;
+    if (version)
+        p->rec.version = version;
+    p->rec.status = (uint32_t)tv_err_to_grpc(r);
+    if (r < 0 && !p->rec.detail[0])
+        audit_record_set_str(p->rec.detail, AUDIT_DETAIL_MAX, tv_errname(r), strlen(tv_errname(r)));
+}
+
+/* Drain the journal, apply the writes and append p[0, n) in ONE LMDB write
+ * transaction, checkpoint if due, commit. */
+static int lmdb_batch(struct vault_audit *w, pending *p, size_t n, int force_ckpt)
 {
     int r = TV_ERR_INTERNAL, made = 0;
     MDB_txn *txn = NULL;
     audit_checkpoint c;
+    uint64_t head = 0;
+    uint8_t hh[AUDIT_HASH_LEN];
 
-    if (injected_failure(w)) {
-        r = TV_ERR_AUDIT;
-        goto out;
-    }
     if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, 0, &txn))) < 0)
         goto out;
-    for (size_t i = 0; i < n; i++)
+    if ((r = drain_into(w, txn)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].job)
+            apply_job(txn, &p[i]);
         if ((r = audit_append(w->log, txn, &p[i].rec)) < 0)
             goto out;
-    uint64_t head = n ? p[n - 1].rec.seq : 0;
-    if (!n && (r = audit_head(w->log, txn, &head, NULL)) < 0)
+    }
+    if ((r = audit_head(w->log, txn, &head, hh)) < 0)
         goto out;
     if (ckpt_due(w, head, force_ckpt)) {
         if ((made = audit_checkpoint_now(w->log, txn, 0, &c)) < 0) {
@@ -228,19 +345,104 @@ static int commit_batch(struct vault_audit *w, pending *p, size_t n, int force_c
         goto out;
     if ((r = sync_if_needed(w)) < 0)
         goto out;
+    set_head(w, head, hh);
+    if (w->jcount) {
+        jvals_clear(w);
+        w->drains++;
+    }
     pthread_mutex_lock(&w->mu);
     if (made == 1) {
         w->last_ckpt_seq = c.last_seq;
         w->last_ckpt_ns = c.time_ns;
     }
+    pthread_mutex_unlock(&w->mu);
+    r = TV_OK;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    return r;
+}
+
+/* Seal p[0, n) onto the in-memory head and append them to the journal as
+ * one frame: one flush. TV_ERR_STORAGE_FULL when the frame does not fit. */
+static int journal_batch(struct vault_audit *w, pending *p, size_t n)
+{
+    int r = TV_ERR_INTERNAL;
+    proto_buf vals;
+    uint64_t seq = w->head_seq;
+    uint8_t h[AUDIT_HASH_LEN];
+
+    proto_buf_init(&vals, 0);
+    memcpy(h, w->head_hash, AUDIT_HASH_LEN);
+    for (size_t i = 0; i < n; i++) {
+        size_t at = vals.len;
+        if ((r = proto_buf_put_u32(&vals, 0)) < 0 ||
+            (r = audit_record_seal(&p[i].rec, seq, h, &vals)) < 0)
+            goto out;
+        proto_put_be32(vals.d + at, (uint32_t)(vals.len - at - 4));
+        seq = p[i].rec.seq;
+        memcpy(h, p[i].rec.hash, AUDIT_HASH_LEN);
+    }
+    if ((r = audit_journal_append(w->jour, w->head_seq + 1, (uint32_t)n, vals.d, vals.len)) < 0)
+        goto out;
+    if ((r = proto_buf_put(&w->jvals, vals.d, vals.len)) < 0) {
+        /* Durable in the journal but not remembered: move everything to
+         * LMDB from the journal file at the next open; stop journalling. */
+        vault_logf(VAULT_LOG_ERROR, "audit_journal", "out of memory; journal disabled");
+        audit_journal_close(w->jour);
+        w->jour = NULL;
+        goto out;
+    }
+    if (w->jcount == 0)
+        w->jfirst = w->head_seq + 1;
+    w->jcount += (uint32_t)n;
+    w->journal_batches++;
+    set_head(w, seq, h);
+    r = TV_OK;
+out:
+    proto_buf_free(&vals);
+    return r;
+}
+
+/* Move the journal into LMDB before this batch? */
+static int drain_due(struct vault_audit *w, size_t n)
+{
+    return w->jcount + n >= JOURNAL_DRAIN_RECORDS ||
+           audit_journal_used(w->jour) > audit_journal_size(w->jour) / 2 ||
+           ckpt_due(w, w->head_seq + n, 0);
+}
+
+/* Make p[0, n) durable: the journal when possible, else one LMDB commit.
+ * Runs on the writer thread, or on the loop/caller thread when no batch is
+ * in flight (sync mode, flush); never while the calling thread holds a
+ * write transaction. Sets p[i].status for writes (their own outcome);
+ * returns the batch's status. */
+static int commit_batch(struct vault_audit *w, pending *p, size_t n, int force_ckpt)
+{
+    int r = TV_ERR_INTERNAL, jobs = 0;
+
+    if (injected_failure(w)) {
+        r = TV_ERR_AUDIT;
+        goto out;
+    }
+    if ((r = reconcile(w)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        jobs |= p[i].job != NULL;
+    r = TV_ERR_STORAGE_FULL;
+    if (w->jour && n > 0 && !jobs && !force_ckpt && !drain_due(w, n))
+        r = journal_batch(w, p, n);
+    if (r == TV_ERR_STORAGE_FULL)
+        r = lmdb_batch(w, p, n, force_ckpt);
+    if (r < 0)
+        goto out;
+    pthread_mutex_lock(&w->mu);
     if (n > 0)
         w->batches++;
     w->records += n;
     pthread_mutex_unlock(&w->mu);
     r = TV_OK;
 out:
-    if (txn)
-        mdb_txn_abort(txn);
     if (r < 0) {
         pthread_mutex_lock(&w->mu);
         w->failed++;
@@ -262,14 +464,18 @@ static int run_batch(struct vault_audit *w, pending *p, size_t n, int force_ckpt
     int r = TV_OK;
     if (w->o.per_record_fsync && n > 0) {
         for (size_t i = 0; i < n; i++) {
-            p[i].status = commit_batch(w, &p[i], 1, 0);
-            if (p[i].status < 0)
-                r = p[i].status;
+            int c = commit_batch(w, &p[i], 1, 0);
+            if (c < 0 || !p[i].job)
+                p[i].status = c;
+            if (c < 0)
+                r = c;
         }
     } else {
         r = commit_batch(w, p, n, force_ckpt);
+        /* A write's own outcome stands when the batch committed. */
         for (size_t i = 0; i < n; i++)
-            p[i].status = r;
+            if (r < 0 || !p[i].job)
+                p[i].status = r;
     }
     return r;
 }
@@ -407,20 +613,18 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 static void ckpt_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct vault_audit *w = arg;
-    uint64_t head = 0, last;
-    MDB_txn *txn = NULL;
+    uint64_t head, last;
     if (w->nq > 0 || !audit_log_has_key(w->log))
         return; /* the pending batch checks for a due checkpoint itself */
-    if (mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn) != 0)
-        return;
-    int r = audit_head(w->log, txn, &head, NULL);
-    mdb_txn_abort(txn);
     pthread_mutex_lock(&w->mu);
+    head = w->head_seq;
     last = w->last_ckpt_seq;
     pthread_mutex_unlock(&w->mu);
-    /* This timer is the "every T" clock: checkpoint whatever is pending, in
-     * an otherwise empty batch (after the one in flight, if any). */
-    if (r == 0 && head > last) {
+    /* This timer is the "every T" clock: checkpoint whatever is pending
+     * (moving the journal into LMDB), in an otherwise empty batch (after the
+     * one in flight, if any). A write on the loop thread may have moved LMDB
+     * past head: the batch's checkpoint covers that too. */
+    if (head > last) {
         w->ckpt_wanted = 1;
         start_batch(w);
     }
@@ -462,11 +666,113 @@ static void writer_free(struct vault_audit *w)
         event_free(w->flush_ev);
     if (w->ckpt_ev)
         event_free(w->ckpt_ev);
+    if (w->v && w->v->db && w->v->db->before_wtxn_arg == w) {
+        w->v->db->before_wtxn = NULL;
+        w->v->db->before_wtxn_arg = NULL;
+    }
+    audit_journal_close(w->jour);
+    proto_buf_free(&w->jvals);
     audit_log_close(w->log);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w->q);
     free(w);
+}
+
+struct replay_ctx {
+    struct vault_audit *w;
+    MDB_txn *txn;
+};
+
+static int replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+{
+    struct replay_ctx *rc = arg;
+    return audit_put_sealed(rc->w->log, rc->txn, seq, val, len);
+}
+
+/* Open the journal beside data.mdb and move the records it holds past the
+ * LMDB head into LMDB. With use == 0 (no event loop: tests, tools) an
+ * existing journal is still replayed, then closed: batches commit to LMDB. */
+static int journal_open(struct vault_audit *w, int use)
+{
+    const char *dir = NULL;
+    char path[4096];
+    MDB_txn *txn = NULL;
+    uint64_t head = 0;
+    uint8_t hh[AUDIT_HASH_LEN];
+    int r, n;
+
+    if (w->o.journal < 0 || (w->o.journal == 0 && !use)) {
+        if (mdb_env_get_path(w->env, &dir) != 0 || !dir ||
+            snprintf(path, sizeof(path), "%s/audit.journal", dir) >= (int)sizeof(path) ||
+            access(path, F_OK) != 0)
+            return TV_OK;
+        use = 0;
+    } else {
+        use = 1;
+        if (mdb_env_get_path(w->env, &dir) != 0 || !dir ||
+            snprintf(path, sizeof(path), "%s/audit.journal", dir) >= (int)sizeof(path))
+            return TV_ERR_INVALID;
+    }
+    if ((r = audit_journal_open(path, &w->jour)) < 0) {
+        vault_logf(VAULT_LOG_ERROR, "audit_journal", "cannot open %s: %s", path, tv_strerror(r));
+        return r;
+    }
+    if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, 0, &txn))) < 0)
+        goto out;
+    if ((r = audit_head(w->log, txn, &head, hh)) < 0)
+        goto out;
+    struct replay_ctx rc = {w, txn};
+    if ((n = audit_journal_replay(w->jour, head, hh, replay_one, &rc)) < 0) {
+        r = n;
+        goto out;
+    }
+    r = mdb_to_tv(mdb_txn_commit(txn));
+    txn = NULL;
+    if (r < 0 || (r = sync_if_needed(w)) < 0)
+        goto out;
+    if (n > 0)
+        vault_logf(VAULT_LOG_INFO, "audit_journal",
+                   "%d record(s) after seq %llu moved from the journal into the audit log", n,
+                   (unsigned long long)head);
+    audit_journal_reset(w->jour);
+    if (use && (r = audit_journal_reserve(w->jour, path,
+                                          w->o.journal_bytes ? w->o.journal_bytes
+                                                             : AUDIT_JOURNAL_DEFAULT_SIZE)) < 0) {
+        /* Everything in it is in LMDB now: run without it (two flushes per
+         * batch) rather than not at all. */
+        vault_logf(VAULT_LOG_WARN, "audit_journal", "journal disabled: cannot reserve %s: %s", path,
+                   tv_strerror(r));
+        (void)unlink(path);
+        use = 0;
+    }
+    r = TV_OK;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (r < 0)
+        vault_logf(VAULT_LOG_ERROR, "audit_journal", "replay of %s failed: %s", path,
+                   tv_strerror(r));
+    if (r < 0 || !use) {
+        audit_journal_close(w->jour);
+        w->jour = NULL;
+    }
+    return r;
+}
+
+/* vault_db's before-write hook: a write transaction is about to begin on a
+ * thread other than the writer's. Wait until no batch is in flight, so that
+ * LMDB's single writer lock is free and the journal state may be read
+ * (vault_audit_append_txn). */
+static void before_wtxn(void *arg)
+{
+    struct vault_audit *w = arg;
+    if (!w->thr_started || pthread_equal(pthread_self(), w->thr))
+        return;
+    pthread_mutex_lock(&w->mu);
+    while (w->job == JOB_QUEUED)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
 }
 
 int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
@@ -484,6 +790,7 @@ int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
         return TV_ERR_NOMEM;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    proto_buf_init(&w->jvals, 0);
     w->wake_fd[0] = w->wake_fd[1] = -1;
     w->v = v;
     w->env = v->db->env;
@@ -505,9 +812,13 @@ int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
                   "per_record_fsync", w->o.per_record_fsync ? "yes" : "no", NULL);
     if ((r = audit_log_open(w->env, &w->log)) < 0)
         goto out;
+    if ((r = journal_open(w, v->base != NULL)) < 0)
+        goto out;
     if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn))) < 0)
         goto out;
-    r = audit_last_checkpoint(w->log, txn, &c);
+    r = audit_head(w->log, txn, &w->head_seq, w->head_hash);
+    if (r == 0)
+        r = audit_last_checkpoint(w->log, txn, &c);
     mdb_txn_abort(txn);
     txn = NULL;
     if (r == 0) {
@@ -532,6 +843,8 @@ int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
     }
     v->auditw = w;
     v->audit = w->log;
+    v->db->before_wtxn = before_wtxn;
+    v->db->before_wtxn_arg = w;
     w = NULL;
     r = TV_OK;
 out:
@@ -579,8 +892,10 @@ void vault_audit_close(struct vault *v)
     (void)flush_queue(w, 1); /* waits for the batch in flight */
     pthread_mutex_lock(&w->mu);
     vault_logf(VAULT_LOG_INFO, "audit_close",
-               "%llu records in %llu group commits, %llu failed commits",
+               "%llu records in %llu group commits (%llu to the journal, %llu journal drains), "
+               "%llu failed commits",
                (unsigned long long)w->records, (unsigned long long)w->batches,
+               (unsigned long long)w->journal_batches, (unsigned long long)w->drains,
                (unsigned long long)w->failed);
     pthread_mutex_unlock(&w->mu);
     writer_free(w);
@@ -588,34 +903,52 @@ void vault_audit_close(struct vault *v)
     v->audit = NULL;
 }
 
-int vault_audit_submit(struct vault *v, const vault_call *c, int outcome, vault_audit_done_fn done,
-                       void *arg)
+/* Loop thread: a fresh slot at the end of the queue, or NULL (no memory). */
+static pending *queue_slot(struct vault_audit *w)
 {
-    struct vault_audit *w;
-    if (!v || !v->auditw)
-        return TV_ERR_AUDIT; /* fail closed: no writer, no reply */
-    w = v->auditw;
     if (w->nq == w->capq) {
         size_t nc = w->capq ? w->capq * 2 : 64;
         pending *p = realloc(w->q, nc * sizeof(*p));
         if (!p)
-            return TV_ERR_NOMEM;
+            return NULL;
         w->q = p;
         w->capq = nc;
     }
     pending *p = &w->q[w->nq++];
-    record_from_call(c, outcome, &p->rec);
-    p->done = done;
-    p->arg = arg;
-    p->status = TV_ERR_AUDIT;
+    p->job = NULL;
+    p->job_arg = NULL;
+    return p;
+}
+
+/* Loop thread: commit the queue now (no event loop) or at the end of this
+ * loop pass. */
+static void schedule(struct vault_audit *w)
+{
     if (!w->flush_ev) {
         (void)flush_queue(w, 0); /* no event loop: commit now */
-        return TV_OK;
+        return;
     }
     if (!w->scheduled) {
         w->scheduled = 1;
         event_active(w->flush_ev, EV_TIMEOUT, 0);
     }
+}
+
+int vault_audit_submit(struct vault *v, const vault_call *c, int outcome, vault_audit_done_fn done,
+                       void *arg)
+{
+    struct vault_audit *w;
+    pending *p;
+    if (!v || !v->auditw)
+        return TV_ERR_AUDIT; /* fail closed: no writer, no reply */
+    w = v->auditw;
+    if ((p = queue_slot(w)) == NULL)
+        return TV_ERR_NOMEM;
+    record_from_call(c, outcome, &p->rec);
+    p->done = done;
+    p->arg = arg;
+    p->status = TV_ERR_AUDIT;
+    schedule(w);
     return TV_OK;
 }
 
@@ -633,10 +966,58 @@ int vault_audit_append_txn(struct vault *v, MDB_txn *txn, const vault_call *c, i
         pthread_mutex_unlock(&w->mu);
         return TV_ERR_AUDIT;
     }
+    /* The journalled records come first (the writer is idle: vault_db's
+     * before-write hook waited for it when txn began). */
+    pthread_mutex_lock(&w->mu);
+    int busy = w->job == JOB_QUEUED;
+    pthread_mutex_unlock(&w->mu);
+    if (busy) {
+        vault_logf(VAULT_LOG_ERROR, "audit_commit",
+                   "write transaction began while a batch was "
+                   "in flight: refusing (fail closed)");
+        return TV_ERR_AUDIT;
+    }
     record_from_call(c, outcome, &rec);
-    r = audit_append(w->log, txn, &rec);
+    if ((r = drain_into(w, txn)) == 0)
+        r = audit_append(w->log, txn, &rec);
     if (r < 0 && r != TV_ERR_STORAGE_FULL)
         r = TV_ERR_AUDIT;
+    return r;
+}
+
+int vault_audit_submit_write(struct vault *v, const vault_call *c, const vault_write *job,
+                             void *job_arg, vault_audit_done_fn done, void *arg)
+{
+    struct vault_audit *w;
+    pending *p;
+    if (!v || !v->auditw || !job)
+        return TV_ERR_AUDIT;
+    w = v->auditw;
+    if ((p = queue_slot(w)) == NULL)
+        return TV_ERR_NOMEM;
+    record_from_call(c, 0, &p->rec);
+    p->job = job;
+    p->job_arg = job_arg;
+    p->done = done;
+    p->arg = arg;
+    p->status = TV_ERR_AUDIT;
+    schedule(w);
+    return TV_OK;
+}
+
+int vault_audit_settle(struct vault *v)
+{
+    struct vault_audit *w;
+    int r;
+    if (!v || !v->auditw)
+        return TV_ERR_AUDIT;
+    w = v->auditw;
+    before_wtxn(w);
+    if (w->jcount == 0)
+        return TV_OK;
+    if ((r = reconcile(w)) < 0 || (r = lmdb_batch(w, NULL, 0, 0)) < 0)
+        vault_logf(VAULT_LOG_ERROR, "audit_commit", "journal not moved into the audit log: %s",
+                   tv_strerror(r));
     return r;
 }
 
@@ -691,6 +1072,12 @@ int vault_audit_get_info(struct vault *v, vault_audit_info *out)
     mdb_txn_abort(txn);
     if (r < 0)
         return r;
+    pthread_mutex_lock(&w->mu);
+    if (w->head_seq > i.seq) { /* journalled records not yet in LMDB */
+        i.seq = w->head_seq;
+        memcpy(i.head, w->head_hash, AUDIT_HASH_LEN);
+    }
+    pthread_mutex_unlock(&w->mu);
     i.has_pubkey = audit_log_pubkey(w->log, i.pubkey) == 0;
     i.used_percent = vault_audit_used_percent(v);
     i.high_water_percent = w->o.high_water_percent;

@@ -29,6 +29,21 @@ typedef void (*vault_audit_done_fn)(void *arg, int status);
 int vault_audit_submit(struct vault *v, const vault_call *c, int outcome, vault_audit_done_fn done,
                        void *arg) TV_WUR;
 
+/* Queue write job (vault_write) for call c: job->apply runs inside the next
+ * group commit's LMDB transaction (nested), its record follows it with
+ * apply's result as the outcome, and done(arg, status) runs once the batch
+ * is durable with apply's result, or the commit's error (TV_ERR_AUDIT,
+ * TV_ERR_STORAGE_FULL; nothing stored). job_arg must stay valid until done.
+ * Errors (done not called): TV_ERR_AUDIT (no writer), TV_ERR_NOMEM. */
+int vault_audit_submit_write(struct vault *v, const vault_call *c, const vault_write *job,
+                             void *job_arg, vault_audit_done_fn done, void *arg) TV_WUR;
+
+/* Make every durable record visible in the LMDB audit DBs (move the
+ * journal's records there) before reading them (Audit.List/Head/Export).
+ * Waits for the batch in flight; loop thread, no write transaction open.
+ * Errors: TV_ERR_AUDIT (no writer), storage errors. */
+int vault_audit_settle(struct vault *v) TV_WUR;
+
 /* Append the record for call c with outcome inside the caller's write
  * transaction. The caller commits; if the commit fails, nothing was recorded.
  * Errors: TV_ERR_AUDIT (writer not open, or the test hook), TV_ERR_STORAGE_FULL
@@ -43,6 +58,9 @@ typedef struct vault_audit_opts {
     uint32_t high_water_percent; /* refuse secret writes at/above this fill (0 = 90) */
     int per_record_fsync;        /* bench/compare only: one txn + fsync per record
                                     instead of group commit */
+    int journal;                 /* 0: the journal with an event loop only; 1: always;
+                                    -1: never (an existing one is still replayed) */
+    size_t journal_bytes;        /* 0 = AUDIT_JOURNAL_DEFAULT_SIZE (8 MiB) */
 } vault_audit_opts;
 
 /* Open the audit DBs in v->db's environment and create the writer

@@ -42,6 +42,8 @@ int vault_db_err(int rc)
 
 int vault_db_wtxn(vault_db *db, MDB_txn **txn)
 {
+    if (db->before_wtxn)
+        db->before_wtxn(db->before_wtxn_arg);
     return vault_db_err(mdb_txn_begin(db->env, NULL, 0, txn));
 }
 

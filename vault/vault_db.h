@@ -47,6 +47,10 @@ typedef struct vault_db {
     MDB_dbi tokens;    /* "tokens": operator tokens / sessions */
     MDB_dbi functions; /* "functions": registered function identities */
     size_t map_size;
+    /* Called by vault_db_wtxn before it begins a write transaction (the
+     * audit writer waits there for its batch in flight). NULL: none. */
+    void (*before_wtxn)(void *arg);
+    void *before_wtxn_arg;
 } vault_db;
 
 /* Open (creating if needed) the environment in directory `dir` (which must

@@ -331,6 +331,8 @@ static void req_free(vreq *q)
 {
     if (q->call.offload && q->call.offload_arg)
         q->call.offload->discard(q->call.offload_arg);
+    if (q->call.write && q->call.write_arg)
+        q->call.write->discard(q->call.write_arg);
     if (q->delay_ev)
         event_free(q->delay_ev);
     if (q->have_principal)
@@ -425,6 +427,25 @@ static void audit_done(void *arg, int status)
     q->audit_pending = 0;
     if (status < 0)
         fail_closed(q, TV_ERR_AUDIT, "the audit record could not be made durable");
+    req_advance(q);
+}
+
+/* The group commit that carried the request's write is done: answer. */
+static void write_done(void *arg, int status)
+{
+    vreq *q = arg;
+    const vault_write *wj = q->call.write;
+    void *warg = q->call.write_arg;
+    q->audit_pending = 0;
+    q->call.write = NULL;
+    q->call.write_arg = NULL;
+    int r = wj->finish(&q->call, warg, status, &q->out);
+    q->status = r < 0 ? r : 0;
+    if (q->status < 0) {
+        if (!q->call.errmsg[0])
+            snprintf(q->call.errmsg, sizeof(q->call.errmsg), "%s", tv_strerror(q->status));
+        proto_buf_reset(&q->out);
+    }
     req_advance(q);
 }
 
@@ -706,6 +727,13 @@ static void req_after_handler(vreq *q)
         return;
     }
     q->audit_pending = 1;
+    if (q->status == 0 && q->call.write) {
+        /* `done` may run before this returns (no event loop). */
+        if (vault_audit_submit_write(v, &q->call, q->call.write, q->call.write_arg, write_done, q) <
+            0)
+            write_done(q, TV_ERR_AUDIT);
+        return;
+    }
     /* `done` may run before vault_audit_submit returns; q is not touched after. */
     if (vault_audit_submit(v, &q->call, q->status, audit_done, q) < 0) {
         q->audit_pending = 0;

@@ -545,7 +545,9 @@ int vault_store_put(vault_store *s, const char *name, const uint8_t *value, size
         value = (const uint8_t *)""; /* protobuf gives NULL for empty bytes */
     if (maxv > VAULT_STORE_MAX_VERSIONS_LIMIT || cas < VAULT_CAS_NONE)
         return TV_ERR_INVALID;
-    if ((r = vault_db_wtxn(s->db, &txn)) < 0)
+    if (opts && opts->txn)
+        txn = opts->txn;
+    else if ((r = vault_db_wtxn(s->db, &txn)) < 0)
         return r;
     r = meta_load(s, txn, name, nlen, &m);
     if (r == TV_ERR_NOT_FOUND) {
@@ -615,14 +617,18 @@ int vault_store_put(vault_store *s, const char *name, const uint8_t *value, size
         *version = ver; /* before the hook: the audit record names it */
     if (hook && (r = hook(hook_arg, txn)) < 0)
         goto out;
-    r = vault_db_commit(txn);
-    txn = NULL;
-    if (r < 0)
-        goto out;
+    if (opts && opts->txn) {
+        txn = NULL; /* the caller's to commit */
+    } else {
+        r = vault_db_commit(txn);
+        txn = NULL;
+        if (r < 0)
+            goto out;
+    }
     r = 0;
 out:
     sodium_memzero(dek, sizeof(dek));
-    if (txn)
+    if (txn && !(opts && opts->txn))
         mdb_txn_abort(txn);
     free(m.e);
     return r;

@@ -80,6 +80,11 @@ typedef struct vault_put_opts {
     /* 0: keep the secret's setting (store default for a new secret);
      * 1..VAULT_STORE_MAX_VERSIONS_LIMIT: set it (older versions are pruned). */
     uint32_t max_versions;
+    /* NULL: the put runs in a write transaction of its own and commits it.
+     * Else it runs inside this caller's write transaction (the audit
+     * writer's group commit), which it leaves open: the caller commits, or
+     * aborts on error. */
+    MDB_txn *txn;
 } vault_put_opts;
 
 /* Store a new version of `name` (NUL-terminated). opts may be NULL (no CAS).

@@ -52,7 +52,7 @@ static int call(const char *name, const vault_principal *p, const ProtobufCMessa
     c.service = "teevault.v1.Secrets";
     c.method = name;
     proto_buf_init(&out, 0);
-    int r = m->fn(&c, req, &out);
+    int r = vault_call_handler(m, &c, req, &out);
     if (r == 0 && resp)
         *resp = protobuf_c_message_unpack(((const ProtobufCMessageDescriptor *)m->req_desc) ==
                                                   &teevault__v1__get_request__descriptor
