@@ -606,7 +606,19 @@ static int flush_queue(struct vault_audit *w, int force_ckpt)
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct vault_audit *w = arg;
+    int idle;
     w->scheduled = 0;
+    /* A lone record with the writer idle (one client): committing it here
+     * saves two thread hand-overs (~0.1 ms in a VM) and blocks the loop no
+     * longer than the reply would wait anyway. Larger batches go to the
+     * writer thread, so the loop keeps reading while they flush. */
+    pthread_mutex_lock(&w->mu);
+    idle = w->job == JOB_IDLE;
+    pthread_mutex_unlock(&w->mu);
+    if (idle && w->nq == 1 && !w->ckpt_wanted) {
+        (void)flush_queue(w, 0);
+        return;
+    }
     start_batch(w);
 }
 

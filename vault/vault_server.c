@@ -120,6 +120,8 @@ struct vault_server {
     size_t n_conns;
     uint64_t next_conn_id;
     vreq *detached;
+    uint8_t rid_prefix[8]; /* request ids: random prefix || counter */
+    uint64_t rid_counter;
     /* Offload worker: one thread runs vault_offload.work (Argon2id) so the
      * loop keeps serving; a self-pipe wakes the loop when work is done. */
     pthread_t worker;
@@ -688,8 +690,11 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
     q->call.method = q->method;
     q->call.peer = c->peer;
     {
+        /* Unique, not secret: a random per-process prefix and a counter (a
+         * getrandom call per request cost more than the rest of the id). */
         uint8_t rid[16];
-        randombytes_buf(rid, sizeof(rid));
+        memcpy(rid, s->rid_prefix, 8);
+        proto_put_be64(rid + 8, ++s->rid_counter);
         sodium_bin2hex(q->call.request_id, sizeof(q->call.request_id), rid, sizeof(rid));
     }
     list_add(&c->reqs, q);
@@ -1235,6 +1240,7 @@ int vault_server_new(struct vault *v, vault_server **out, char *err, size_t errl
     s->v = v;
     s->base = v->base;
     s->wake_fd[0] = s->wake_fd[1] = -1;
+    randombytes_buf(s->rid_prefix, sizeof(s->rid_prefix));
     if ((r = worker_start(s)) < 0) {
         snprintf(err, errlen, "cannot start the worker thread");
         goto out;

@@ -2,10 +2,13 @@
  * test_audit: the hash chain, checkpoints, export/verify, and the daemon's
  * group-commit writer, on real LMDB files in temp directories.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #pragma GCC diagnostic ignored "-Wcast-qual"
 
 #include "audit.h"
+#include "proto_buf.h"
 #include "teevault.pb-c.h"
 #include "tv_test.h"
 #include "vault.h"
@@ -43,6 +47,8 @@ static void rm_tmp(void)
     snprintf(p, sizeof(p), "%s/lock.mdb", tmpdir);
     unlink(p);
     snprintf(p, sizeof(p), "%s/fail", tmpdir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/audit.journal", tmpdir);
     unlink(p);
     rmdir(tmpdir);
 }
@@ -1296,6 +1302,201 @@ static void test_rpc_audit_handlers(void)
     rm_tmp();
 }
 
+/* ------------------------------------------------------------ journal */
+
+typedef struct jseen {
+    int n;
+    uint64_t seqs[16];
+} jseen;
+
+static int jcollect(void *arg, uint64_t seq, const uint8_t *val, size_t len)
+{
+    jseen *j = arg;
+    (void)val;
+    (void)len;
+    if (j->n < 16)
+        j->seqs[j->n] = seq;
+    j->n++;
+    return 0;
+}
+
+/* Seal records [first, first+n) after (*seq, h) into vals; advances the head. */
+static void seal_n(int first, int n, uint64_t *seq, uint8_t h[32], proto_buf *vals)
+{
+    proto_buf one;
+    for (int i = 0; i < n; i++) {
+        audit_record r;
+        fill_rec(&r, first + i);
+        proto_buf_init(&one, 0);
+        CHECK(audit_record_seal(&r, *seq, h, &one) == 0);
+        CHECK(proto_buf_put_lv(vals, one.d, one.len) == 0);
+        proto_buf_free(&one);
+        *seq = r.seq;
+        memcpy(h, r.hash, 32);
+    }
+}
+
+static void test_journal_file(void)
+{
+    char path[300];
+    audit_journal *j = NULL;
+    uint8_t h0[32] = {0}, h[32] = {0}, h3[32], h5[32];
+    uint64_t seq = 0;
+    proto_buf f1, f2, f3;
+    jseen js;
+    struct stat st;
+
+    mk_tmp();
+    snprintf(path, sizeof(path), "%s/audit.journal", tmpdir);
+    CHECK(audit_journal_open(path, &j) == 0);
+    CHECK(audit_journal_reserve(j, path, 64 * 1024) == 0);
+    CHECK(stat(path, &st) == 0 && st.st_size == 64 * 1024 && st.st_blocks * 512 >= 64 * 1024);
+    proto_buf_init(&f1, 0);
+    proto_buf_init(&f2, 0);
+    proto_buf_init(&f3, 0);
+    seal_n(1, 3, &seq, h, &f1);
+    memcpy(h3, h, 32);
+    seal_n(4, 2, &seq, h, &f2);
+    memcpy(h5, h, 32);
+    CHECK(audit_journal_append(j, 1, 3, f1.d, f1.len) == 0);
+    size_t off2 = audit_journal_used(j);
+    CHECK(audit_journal_append(j, 4, 2, f2.d, f2.len) == 0);
+    /* A frame that does not fit is refused, nothing written. */
+    {
+        size_t used = audit_journal_used(j);
+        uint8_t *big = calloc(1, 70000);
+        CHECK(audit_journal_append(j, 6, 1, big, 70000) == TV_ERR_STORAGE_FULL);
+        CHECK_EQ_INT(audit_journal_used(j), used);
+        free(big);
+    }
+    audit_journal_close(j);
+
+    /* Reopen (as after a crash): both frames replay in order from the head. */
+    CHECK(audit_journal_open(path, &j) == 0);
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js), 5);
+    CHECK(js.n == 5 && js.seqs[0] == 1 && js.seqs[4] == 5);
+    /* A head past the journal (LMDB already has it all): nothing. */
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 5, h5, jcollect, &js), 0);
+    /* The right seq with another hash does not continue the chain. */
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h5, jcollect, &js), 0);
+    audit_journal_close(j);
+
+    /* A torn second frame: only the first replays. */
+    {
+        int fd = open(path, O_RDWR);
+        uint8_t b;
+        CHECK(fd >= 0);
+        CHECK(pread(fd, &b, 1, (off_t)off2 + 40) == 1);
+        b ^= 0x5a;
+        CHECK(pwrite(fd, &b, 1, (off_t)off2 + 40) == 1);
+        close(fd);
+    }
+    CHECK(audit_journal_open(path, &j) == 0);
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js), 3);
+    CHECK_EQ_INT(audit_journal_used(j), off2); /* the next frame overwrites the torn one */
+
+    /* After a reset, a new frame at offset 0 ends at the stale bytes. */
+    audit_journal_reset(j);
+    seq = 3;
+    memcpy(h, h3, 32);
+    seal_n(4, 1, &seq, h, &f3);
+    CHECK(audit_journal_append(j, 4, 1, f3.d, f3.len) == 0);
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 3, h3, jcollect, &js), 1);
+    CHECK(js.seqs[0] == 4);
+    audit_journal_close(j);
+    proto_buf_free(&f1);
+    proto_buf_free(&f2);
+    proto_buf_free(&f3);
+    rm_tmp();
+}
+
+/* The writer with its journal: records survive a crash (the process dies
+ * without closing) and reach LMDB at the next open; a write transaction on
+ * the loop thread between journalled batches keeps the chain gapless. */
+static void test_journal_writer(void)
+{
+    struct vault v;
+    vault_db *db = NULL;
+    vault_audit_opts o = {.journal = 1, .journal_bytes = 1 << 20};
+    vault_call c;
+    vault_principal p;
+    MDB_txn *txn;
+    audit_record rec;
+    vault_audit_info info;
+    sbuf out = {0};
+    audit_verify_result res;
+    int status = -1;
+
+    mk_tmp();
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct vault cv;
+        vault_db *cdb = NULL;
+        memset(&cv, 0, sizeof(cv));
+        if (vault_db_open(tmpdir, 0, &cdb) < 0)
+            _exit(3);
+        cv.db = cdb;
+        if (vault_audit_open(&cv, &o) < 0)
+            _exit(4);
+        for (int i = 0; i < 7; i++) {
+            donebox d = {0};
+            make_call(&c, &p, "crash/x", i);
+            if (vault_audit_submit(&cv, &c, 0, on_done, &d) < 0 || !d.called || d.status != 0)
+                _exit(5);
+        }
+        _exit(0); /* no close: the 7 records are only in the journal */
+    }
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    memset(&v, 0, sizeof(v));
+    CHECK(vault_db_open(tmpdir, 0, &db) == 0);
+    v.db = db;
+    CHECK(vault_audit_open(&v, &o) == 0);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_get(v.audit, txn, 7, &rec) == 0);
+    mdb_txn_abort(txn);
+    CHECK(strcmp(rec.secret, "crash/x") == 0);
+
+    /* Two journalled records, a write transaction's record, two more. */
+    for (int i = 0; i < 2; i++) {
+        donebox d = {0};
+        make_call(&c, &p, "j/a", i);
+        CHECK(vault_audit_submit(&v, &c, 0, on_done, &d) == 0 && d.status == 0);
+    }
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    make_call(&c, &p, "j/write", 99);
+    CHECK(vault_audit_append_txn(&v, txn, &c, 0) == 0);
+    CHECK(vault_db_commit(txn) == 0);
+    for (int i = 0; i < 2; i++) {
+        donebox d = {0};
+        make_call(&c, &p, "j/b", i);
+        CHECK(vault_audit_submit(&v, &c, 0, on_done, &d) == 0 && d.status == 0);
+    }
+    CHECK(vault_audit_get_info(&v, &info) == 0);
+    CHECK_EQ_INT(info.seq, 12);
+    CHECK(vault_audit_settle(&v) == 0);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_get(v.audit, txn, 10, &rec) == 0 && strcmp(rec.secret, "j/write") == 0);
+    CHECK(audit_get(v.audit, txn, 12, &rec) == 0 && strcmp(rec.secret, "j/b") == 0);
+    mdb_txn_abort(txn);
+    CHECK(audit_log_set_seed(v.audit, SEED) == 0);
+    CHECK(vault_audit_flush(&v) == 0); /* checkpoint over all 12 */
+    CHECK(export_all(db, v.audit, 1, 12, &out) == 0);
+    CHECK(out.d && verify_text(out.d, NULL, &res) == 0);
+    CHECK_EQ_INT(res.verdict, AUDIT_OK);
+    CHECK_EQ_INT(res.records, 12);
+    free(out.d);
+    vault_audit_close(&v);
+    vault_db_close(db);
+    rm_tmp();
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1312,5 +1513,7 @@ int main(void)
     RUN(test_checkpoint_timer);
     RUN(test_storage_high_water);
     RUN(test_rpc_audit_handlers);
+    RUN(test_journal_file);
+    RUN(test_journal_writer);
     return tv_test_finish();
 }

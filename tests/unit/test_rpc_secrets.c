@@ -278,6 +278,34 @@ static void test_acl_and_functions(void)
     CHECK_EQ_INT(put(&alice, "new/x", "x", &c), 0);
     CHECK_EQ_INT(put(&alice, "new/x", "y", &c), TV_ERR_DENIED); /* now an update */
     CHECK(strstr(c.errmsg, "needs update") != NULL);
+    /* Two create-only Puts of one new name in the same group commit: both
+     * handlers see no secret; the second must not become an update. */
+    {
+        const vault_method *m = method("Put");
+        Teevault__V1__PutRequest p1 = TEEVAULT__V1__PUT_REQUEST__INIT;
+        vault_call c1, c2;
+        proto_buf o1, o2;
+        p1.name = "new/race";
+        p1.value.data = (uint8_t *)"first";
+        p1.value.len = 5;
+        memset(&c1, 0, sizeof c1);
+        c1.v = &g_v;
+        c1.principal = &alice;
+        c1.service = "teevault.v1.Secrets";
+        c1.method = "Put";
+        c2 = c1;
+        proto_buf_init(&o1, 0);
+        proto_buf_init(&o2, 0);
+        CHECK_EQ_INT(m->fn(&c1, &p1.base, &o1), 0);
+        CHECK_EQ_INT(m->fn(&c2, &p1.base, &o2), 0);
+        CHECK(c1.write != NULL && c2.write != NULL);
+        CHECK_EQ_INT(vault_call_run_offload(&c1, &o1), 0);
+        CHECK_EQ_INT(vault_call_run_offload(&c2, &o2), TV_ERR_CAS);
+        CHECK(strstr(c2.errmsg, "created meanwhile; updating it needs the update capability"));
+        CHECK_EQ_INT(c2.audited, 1); /* the refusal is in the audit log */
+        proto_buf_free(&o1);
+        proto_buf_free(&o2);
+    }
     Teevault__V1__VersionsRequest vr = TEEVAULT__V1__VERSIONS_REQUEST__INIT;
     vr.name = "fn/key";
     CHECK_EQ_INT(call("Delete", &alice, &vr.base, NULL, &c), TV_ERR_DENIED);
