@@ -320,8 +320,21 @@ static void conn_send(vconn *c, uint32_t sid, int err, const char *msg, const ui
         conn_close_later(c, "cannot build reply");
         return;
     }
-    if (evbuffer_add_reference(bufferevent_get_output(c->bev), fb.d, fb.len, frame_cleanup,
-                               (void *)(uintptr_t)fb.cap) < 0) {
+    struct evbuffer *ob = bufferevent_get_output(c->bev);
+    if (!c->tls && evbuffer_get_length(ob) == 0) {
+        /* Nothing queued before it: write now, saving the write event's
+         * arm/disarm (two epoll_ctl) and a loop pass per reply. */
+        ssize_t w = send(bufferevent_getfd(c->bev), fb.d, fb.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            int rest = (size_t)w < fb.len ? evbuffer_add(ob, fb.d + w, fb.len - (size_t)w) : 0;
+            proto_buf_free(&fb);
+            if (rest < 0)
+                conn_close_later(c, "cannot queue reply");
+            return;
+        }
+        /* EAGAIN (or an error the bufferevent will report): queue it. */
+    }
+    if (evbuffer_add_reference(ob, fb.d, fb.len, frame_cleanup, (void *)(uintptr_t)fb.cap) < 0) {
         proto_buf_free(&fb);
         conn_close_later(c, "cannot queue reply");
         return;
