@@ -224,7 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(call.request_id, sizeof(call.request_id), "%032x", 0u);
     proto_buf_init(&out, PROTO_FRAME_MAX - 1024);
     int status = vault_server_run(&g_v, m, &req, &call, &principal, &token_ok, &out);
-    if (status == 0 && call.offload) /* the daemon runs this on its worker thread */
+    if (status == 0 && (call.offload || call.write)) /* the daemon: worker thread, group commit */
         status = vault_call_run_offload(&call, &out);
     if (getenv("TV_FUZZ_DEBUG"))
         fprintf(stderr, "who=%u %s/%s -> %d %s (%zu bytes)\n", who, rq->service, rq->method, status,
