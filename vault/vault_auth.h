@@ -110,6 +110,36 @@ int vault_auth_resolve_at(struct vault *v, const char *token, size_t token_len, 
 /* Free what vault_auth_resolve allocated and zero the struct. */
 void vault_principal_clear(vault_principal *p);
 
+/*
+ * Resolve cache. Successful resolves of operator tokens are remembered
+ * (1024 entries, LRU within 4-way sets; token bytes in sodium_malloc memory,
+ * compared in constant time), so a repeated token costs no SHA-256 and no
+ * LMDB read. An entry keeps the token's expiry (refused at the same instant
+ * as without the cache) and every entry is dropped on the next resolve after
+ * vault_auth_cache_invalidate(). Function session tokens are not cached.
+ *
+ * Contract for writers: anything that deletes or changes a record in the
+ * "tokens" DB other than through this module must call
+ * vault_auth_cache_invalidate(v) before the write, and commit it on the
+ * event-loop thread (this module's own writers do). Callable from any
+ * thread; v may be NULL (all vaults).
+ */
+void vault_auth_cache_invalidate(struct vault *v);
+
+#define VAULT_AUTH_CACHE_MAX 1024
+
+/* Size the cache: entries = 0 (off: every resolve reads LMDB) or a multiple
+ * of 4 up to VAULT_AUTH_CACHE_MAX (the default). Drops every entry. Returns
+ * 0 or TV_ERR_INVALID (nothing changed). For tests and A/B measurements. */
+int vault_auth_cache_configure(size_t entries) TV_WUR;
+
+/* Counters since start (tests, benchmarks): cache hits, misses (resolves
+ * that went to LMDB) and entries in use. Any pointer may be NULL. */
+void vault_auth_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries);
+
+/* Wipe and free the cache (also run at exit). It is made again on demand. */
+void vault_auth_cache_free(void);
+
 /* Function-session hook, provided by the attestation module (weak: absent
  * means function tokens are refused). Same contract as vault_auth_resolve.
  * NOTE for static linking: a weak reference does not pull an archive member

@@ -761,6 +761,239 @@ out:
     proto_buf_free(&out);
 }
 
+/* Same principal, field by field, in separate allocations. */
+static int principal_same(const vault_principal *a, const vault_principal *b)
+{
+    if (a->kind != b->kind || strcmp(a->id, b->id) || strcmp(a->user, b->user) ||
+        a->root != b->root || a->n_policies != b->n_policies)
+        return 0;
+    for (size_t i = 0; i < a->n_policies; i++)
+        if (strcmp(a->policies[i], b->policies[i]) || a->policies[i] == b->policies[i])
+            return 0;
+    return 1;
+}
+
+static int acl_allows(const vault_principal *p, const char *path)
+{
+    char why[256];
+    return vault_acl_check(&g_v, p, path, VAULT_CAP_READ, why, sizeof(why)) == 0;
+}
+
+static int put_policy(const char *name, const char *doc)
+{
+    MDB_txn *txn = NULL;
+    char err[256];
+    int r = vault_db_wtxn(g_db, &txn);
+    if (r < 0)
+        return r;
+    if ((r = vault_acl_store_put(g_db, txn, name, doc, strlen(doc), 1, err, sizeof(err))) < 0) {
+        mdb_txn_abort(txn);
+        return r;
+    }
+    return vault_db_commit(txn);
+}
+
+/* The resolve cache: a hit returns the same principal without LMDB; revoke,
+ * user delete and tidy are seen at once; expiry at the same instant; near
+ * misses refused; eviction; other environments; policy changes seen. */
+static void test_resolve_cache(void)
+{
+    char tok[VAULT_TOKEN_BUF], tok2[VAULT_TOKEN_BUF], bad[VAULT_TOKEN_BUF];
+    vault_token_info ti, ti2;
+    vault_principal p, q;
+    uint64_t h0, h1, m0, m1;
+    size_t n;
+    int64_t now = (int64_t)time(NULL);
+    char *pols[] = {"cache-a", "cache-b"};
+    memset(&ti, 0, sizeof(ti));
+    memset(&ti2, 0, sizeof(ti2));
+    memset(&p, 0, sizeof(p));
+    memset(&q, 0, sizeof(q));
+
+    /* hit: same principal, no second LMDB read */
+    CHECK_EQ_INT(
+        vault_auth_token_create(&g_v, NULL, NULL, "c", pols, 2, 100, 0, now, tok, sizeof(tok), &ti),
+        0);
+    vault_auth_cache_stats(&h0, &m0, NULL);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok, strlen(tok), now, &p), 0);
+    vault_auth_cache_stats(&h1, &m1, &n);
+    CHECK(h1 == h0 && m1 == m0 + 1 && n >= 1);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok, strlen(tok), now + 1, &q), 0);
+    vault_auth_cache_stats(&h1, &m1, NULL);
+    CHECK(h1 == h0 + 1 && m1 == m0 + 1);
+    CHECK(principal_same(&p, &q));
+    CHECK(!strcmp(q.id, ti.id) && q.kind == VAULT_PRINCIPAL_OPERATOR && q.n_policies == 2 &&
+          !strcmp(q.policies[0], "cache-a") && !strcmp(q.policies[1], "cache-b") && !q.root);
+    /* the caller owns its copy: freeing it leaves the cached entry intact */
+    vault_principal_clear(&q);
+    CHECK_EQ_INT(vault_auth_resolve(&g_v, tok, strlen(tok), &q), 0);
+    CHECK(principal_same(&p, &q));
+    vault_principal_clear(&q);
+    vault_auth_cache_stats(&h1, &m1, NULL);
+    CHECK(h1 == h0 + 2 && m1 == m0 + 1);
+
+    /* policy change after a cached resolve: the ACL sees the new document */
+    CHECK_EQ_INT(put_policy("cache-a", "path \"app/**\" { capabilities = [\"read\"] }\n"), 0);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok, strlen(tok), now, &q), 0);
+    CHECK(acl_allows(&q, "app/x") && !acl_allows(&q, "other/x"));
+    vault_principal_clear(&q);
+    CHECK_EQ_INT(put_policy("cache-a", "path \"other/**\" { capabilities = [\"read\"] }\n"), 0);
+    vault_auth_cache_stats(&h0, &m0, NULL);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok, strlen(tok), now, &q), 0);
+    vault_auth_cache_stats(&h1, &m1, NULL);
+    CHECK(h1 == h0 + 1); /* from the cache */
+    CHECK(!acl_allows(&q, "app/x") && acl_allows(&q, "other/x"));
+    vault_principal_clear(&q);
+
+    /* expiry while cached: refused at exactly expires_at, without LMDB */
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok, strlen(tok), now + 99, &q), 0);
+    vault_principal_clear(&q);
+    vault_auth_cache_stats(&h0, &m0, NULL);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok, strlen(tok), now + 100, &q),
+                 TV_ERR_UNAUTHENTICATED);
+    vault_auth_cache_stats(&h1, &m1, NULL);
+    CHECK(m1 == m0 && h1 == h0);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok, strlen(tok), now + 101, &q),
+                 TV_ERR_UNAUTHENTICATED);
+    vault_principal_clear(&p);
+
+    /* a token differing from a cached one in the last byte is refused */
+    CHECK_EQ_INT(vault_auth_token_create(&g_v, NULL, NULL, "c2", pols, 1, 1000, 0, now, tok2,
+                                         sizeof(tok2), &ti2),
+                 0);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), 0);
+    vault_principal_clear(&p);
+    memcpy(bad, tok2, sizeof(bad));
+    /* the last of 43 base64url chars carries 2 bits: A, Q, g, w are canonical */
+    bad[VAULT_TOKEN_STR_LEN - 1] = bad[VAULT_TOKEN_STR_LEN - 1] == 'A' ? 'Q' : 'A';
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, bad, strlen(bad), now, &p), TV_ERR_UNAUTHENTICATED);
+    bad[VAULT_TOKEN_STR_LEN - 1] = 'B'; /* not canonical base64 */
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, bad, strlen(bad), now, &p), TV_ERR_UNAUTHENTICATED);
+    memcpy(bad, tok2, sizeof(bad));
+    bad[4] = bad[4] == 'A' ? 'B' : 'A';
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, bad, strlen(bad), now, &p), TV_ERR_UNAUTHENTICATED);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2) - 1, now, &p),
+                 TV_ERR_UNAUTHENTICATED);
+    vault_auth_cache_stats(&h0, NULL, NULL);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), 0);
+    vault_principal_clear(&p);
+    vault_auth_cache_stats(&h1, NULL, NULL);
+    CHECK(h1 == h0 + 1);
+
+    /* revoke after a cached resolve: the next resolve fails */
+    CHECK_EQ_INT(vault_auth_token_revoke(&g_v, NULL, ti2.id), 0);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), TV_ERR_UNAUTHENTICATED);
+    CHECK_EQ_INT(vault_auth_resolve(&g_v, tok2, strlen(tok2), &p), TV_ERR_UNAUTHENTICATED);
+    vault_token_info_clear(&ti2);
+
+    /* user delete after a cached resolve */
+    CHECK_EQ_INT(vault_auth_user_add(&g_v, NULL, "cacheuser", "pw-cache", 8, pols, 1, now), 0);
+    CHECK_EQ_INT(vault_auth_token_create(&g_v, NULL, "cacheuser", "cacheuser", pols, 1, 1000, 0,
+                                         now, tok2, sizeof(tok2), &ti2),
+                 0);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), 0);
+    CHECK(!strcmp(p.user, "cacheuser"));
+    vault_principal_clear(&p);
+    size_t revoked = 0;
+    CHECK_EQ_INT(vault_auth_user_delete(&g_v, NULL, "cacheuser", &revoked), 0);
+    CHECK_EQ_INT(revoked, 1);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), TV_ERR_UNAUTHENTICATED);
+    vault_token_info_clear(&ti2);
+
+    /* tidy after a cached resolve: the record is gone, so even a resolve at
+     * an earlier instant (test clock) is refused */
+    CHECK_EQ_INT(vault_auth_token_create(&g_v, NULL, NULL, "t", NULL, 0, 10, 0, now, tok2,
+                                         sizeof(tok2), &ti2),
+                 0);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), 0);
+    vault_principal_clear(&p);
+    size_t removed = 0;
+    CHECK_EQ_INT(vault_auth_tidy(&g_v, now + 11, &removed), 0);
+    CHECK(removed >= 1);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), TV_ERR_UNAUTHENTICATED);
+    vault_token_info_clear(&ti2);
+
+    /* a vault_auth_cache_invalidate from elsewhere drops the entries */
+    CHECK_EQ_INT(vault_auth_token_create(&g_v, NULL, NULL, "i", NULL, 0, 1000, 0, now, tok2,
+                                         sizeof(tok2), &ti2),
+                 0);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), 0);
+    vault_principal_clear(&p);
+    vault_auth_cache_invalidate(&g_v);
+    vault_auth_cache_stats(&h0, &m0, NULL);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), 0);
+    vault_principal_clear(&p);
+    vault_auth_cache_stats(&h1, &m1, &n);
+    CHECK(h1 == h0 && m1 == m0 + 1 && n == 1);
+
+    /* another environment never sees this one's entries */
+    {
+        char dir2[64];
+        vault_db *db2 = NULL;
+        snprintf(dir2, sizeof(dir2), "/tmp/tv-test-auth2-XXXXXX");
+        CHECK(mkdtemp(dir2) != NULL);
+        CHECK_EQ_INT(vault_db_open(dir2, 0, &db2), 0);
+        if (db2) {
+            struct vault v2 = {.db = db2};
+            CHECK_EQ_INT(vault_auth_resolve_at(&v2, tok2, strlen(tok2), now, &p),
+                         TV_ERR_UNAUTHENTICATED);
+            vault_db_close(db2);
+        }
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir2);
+        CHECK(system(cmd) == 0);
+    }
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), 0);
+    vault_principal_clear(&p);
+
+    /* eviction: more distinct tokens than entries, all still resolve */
+    enum { NTOK = 1300 };
+    char(*toks)[VAULT_TOKEN_BUF] = calloc(NTOK, VAULT_TOKEN_BUF);
+    CHECK(toks != NULL);
+    if (toks) {
+        MDB_txn *txn = NULL;
+        int ok = 1;
+        CHECK_EQ_INT(vault_db_wtxn(g_db, &txn), 0);
+        for (int i = 0; i < NTOK && txn; i++)
+            ok &= vault_auth_token_create(&g_v, txn, NULL, "e", pols, 2, 1000, 0, now, toks[i],
+                                          VAULT_TOKEN_BUF, NULL) == 0;
+        CHECK(ok);
+        CHECK_EQ_INT(vault_db_commit(txn), 0);
+        for (int round = 0; round < 2; round++) {
+            ok = 1;
+            for (int i = 0; i < NTOK; i++) {
+                int r = vault_auth_resolve_at(&g_v, toks[i], strlen(toks[i]), now, &p);
+                ok &= r == 0 && p.n_policies == 2 && !strcmp(p.policies[1], "cache-b");
+                vault_principal_clear(&p);
+            }
+            CHECK(ok);
+            vault_auth_cache_stats(NULL, NULL, &n);
+            CHECK(n > 0 && n <= 1024);
+        }
+        /* the evicted and the cached alike still refuse an altered token */
+        memcpy(bad, toks[0], sizeof(bad));
+        bad[VAULT_TOKEN_STR_LEN - 1] = bad[VAULT_TOKEN_STR_LEN - 1] == 'A' ? 'Q' : 'A';
+        CHECK_EQ_INT(vault_auth_resolve_at(&g_v, bad, strlen(bad), now, &p),
+                     TV_ERR_UNAUTHENTICATED);
+        sodium_memzero(toks, (size_t)NTOK * VAULT_TOKEN_BUF);
+        free(toks);
+    }
+
+    /* free wipes everything; the cache comes back on demand */
+    vault_auth_cache_free();
+    vault_auth_cache_stats(NULL, NULL, &n);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(vault_auth_resolve_at(&g_v, tok2, strlen(tok2), now, &p), 0);
+    vault_principal_clear(&p);
+    vault_auth_cache_stats(NULL, NULL, &n);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(vault_auth_token_revoke(&g_v, NULL, ti2.id), 0);
+    vault_token_info_clear(&ti2);
+    vault_token_info_clear(&ti);
+    sodium_memzero(tok, sizeof(tok));
+    sodium_memzero(tok2, sizeof(tok2));
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -776,6 +1009,7 @@ int main(void)
     RUN(test_budget);
     RUN(test_login_steps);
     RUN(test_handlers);
+    RUN(test_resolve_cache);
     teardown();
     return tv_test_finish();
 }
