@@ -15,17 +15,22 @@
 #             scripts/bench/etcd_bench.go (Debian's etcd has no `benchmark`
 #             tool; the driver is built against Debian's clientv3 in GOPATH mode).
 # Each measurement is sized by a short calibration run to last about
-# TV_BENCH_SECONDS (default 5) seconds. Missing Debian packages are installed
+# TV_BENCH_SECONDS (default 3) seconds. The three systems take turns for
+# TV_BENCH_ROUNDS rounds (default 3; fresh servers and data each round), so
+# a change in the disk's flush latency during the run hits them alike; the
+# table shows each cell's median round and each ratio's median over the
+# rounds' own ratios, with its range. Missing Debian packages are installed
 # with apt-get. Every process started here is stopped on exit.
 #
 # Environment: TV_BIN (default build/bin; built with cmake when missing),
-# TV_BENCH_SECONDS, TV_BENCH_DIR (parent of the temp dir; default /var/tmp,
+# TV_BENCH_SECONDS, TV_BENCH_ROUNDS, TV_BENCH_DIR (parent of the temp dir; default /var/tmp,
 # which must be a real disk, not tmpfs), TV_BENCH_JSON (also write the
 # results, one JSON object per line, to this file).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-SECS="${TV_BENCH_SECONDS:-5}"
+SECS="${TV_BENCH_SECONDS:-3}"
+ROUNDS="${TV_BENCH_ROUNDS:-3}"
 PARENT="${TV_BENCH_DIR:-/var/tmp}"
 PY=/usr/bin/python3
 
@@ -36,6 +41,9 @@ die() {
 }
 if ! [[ "$SECS" =~ ^[0-9]+$ ]] || [ "$SECS" -lt 1 ] || [ "$SECS" -gt 60 ]; then
   die "TV_BENCH_SECONDS must be 1..60"
+fi
+if ! [[ "$ROUNDS" =~ ^[0-9]+$ ]] || [ "$ROUNDS" -lt 1 ] || [ "$ROUNDS" -gt 20 ]; then
+  die "TV_BENCH_ROUNDS must be 1..20"
 fi
 
 # ---------------------------------------------------------------- packages
@@ -101,12 +109,12 @@ wait_for() {
   return 1
 }
 
-# record SYSTEM CONFIG JSON-FROM-A-DRIVER
+# record SYSTEM CONFIG JSON-FROM-A-DRIVER (in round $ROUND)
 record() {
-  $PY - "$1" "$2" "$3" >>"$RES" <<'EOF'
+  $PY - "$1" "$2" "$3" "$ROUND" >>"$RES" <<'EOF'
 import json, sys
 d = json.loads(sys.argv[3])
-d["system"], d["config"] = sys.argv[1], sys.argv[2]
+d["system"], d["config"], d["round"] = sys.argv[1], sys.argv[2], int(sys.argv[4])
 print(json.dumps(d))
 EOF
 }
@@ -139,26 +147,30 @@ EOF
 echo "bench-compare: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), state in $W" >&2
 
 # ---------------------------------------------------------------- teevault
-fsync_probe "before teevault"
-mkdir -p "$W/tv"
-"$TV_BIN/teevaultd" --dev --state-dir "$W/tv/state" --socket "$W/tv/tv.sock" >"$W/tv/teevaultd.log" 2>&1 &
-PIDS+=($!)
-wait_for 20 test -s "$W/tv/state/root-token" || die "teevaultd did not start (log: $(tail -3 "$W/tv/teevaultd.log"))"
-wait_for 5 test -S "$W/tv/tv.sock" || die "no teevault socket"
 tvb() { # tvb OP CONNS REQUESTS
   timeout 300 "$TV_BIN/teevault-bench" --addr "unix:$W/tv/tv.sock" --token-file "$W/tv/state/root-token" \
     --op "$1" --connections "$2" --requests "$3" --value-size 64 --format json
 }
-for op in get put; do
-  for c in 1 64; do
-    base=$((c == 1 ? 200 : 1280))
-    say "teevault $op c=$c"
-    cal=$(tvb "$op" "$c" "$base") || die "teevault-bench $op c=$c failed"
-    out=$(tvb "$op" "$c" "$(sized "$base" "$(rate_of "$cal")")") || die "teevault-bench $op c=$c failed"
-    record teevault dev "$out"
+tv_phase() {
+  local op c base cal out
+  fsync_probe "round $ROUND, before teevault"
+  rm -rf "$W/tv"
+  mkdir -p "$W/tv"
+  "$TV_BIN/teevaultd" --dev --state-dir "$W/tv/state" --socket "$W/tv/tv.sock" >"$W/tv/teevaultd.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 20 test -s "$W/tv/state/root-token" || die "teevaultd did not start (log: $(tail -3 "$W/tv/teevaultd.log"))"
+  wait_for 5 test -S "$W/tv/tv.sock" || die "no teevault socket"
+  for op in get put; do
+    for c in 1 64; do
+      base=$((c == 1 ? 200 : 1280))
+      say "round $ROUND: teevault $op c=$c"
+      cal=$(tvb "$op" "$c" "$base") || die "teevault-bench $op c=$c failed"
+      out=$(tvb "$op" "$c" "$(sized "$base" "$(rate_of "$cal")")") || die "teevault-bench $op c=$c failed"
+      record teevault dev "$out"
+    done
   done
-done
-stop_last
+  stop_last
+}
 
 # ---------------------------------------------------------------- redis
 # redis-benchmark --csv (7.x): "test","rps","avg_latency_ms","min_latency_ms",
@@ -166,13 +178,14 @@ stop_last
 redis_run() { # redis_run CONFIG ARGS...
   local cfg=$1
   shift
+  rm -rf "$W/redis-$cfg"
   mkdir -p "$W/redis-$cfg"
   redis-server --port 0 --unixsocket "$W/redis-$cfg/redis.sock" --unixsocketperm 700 \
     --dir "$W/redis-$cfg" --save '' --daemonize no --logfile "$W/redis-$cfg/redis.log" "$@" &
   PIDS+=($!)
   wait_for 10 redis-cli -s "$W/redis-$cfg/redis.sock" ping || die "redis-server ($cfg) did not start"
   for c in 1 64; do
-    say "redis ($cfg) set,get c=$c"
+    say "round $ROUND: redis ($cfg) set,get c=$c"
     local base=$((c == 1 ? 200 : 1280)) cal n
     cal=$(timeout 300 redis-benchmark -s "$W/redis-$cfg/redis.sock" -c "$c" -d 64 -n "$base" -t set --csv) ||
       die "redis-benchmark failed"
@@ -201,95 +214,130 @@ for row in csv.reader(sys.stdin):
   echo >&2
   stop_last
 }
-fsync_probe "before redis fsync=always"
-redis_run aof-always --appendonly yes --appendfsync always
-fsync_probe "before redis no persistence"
-redis_run no-persistence --appendonly no
+redis_phase() {
+  fsync_probe "round $ROUND, before redis fsync=always"
+  redis_run aof-always --appendonly yes --appendfsync always
+  fsync_probe "round $ROUND, before redis no persistence"
+  redis_run no-persistence --appendonly no
+}
 
 # ---------------------------------------------------------------- etcd
-mkdir -p "$W/etcd" "$W/go"
+mkdir -p "$W/go"
 say "building the etcd driver (GOPATH mode, Debian's clientv3)"
 GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="${GOCACHE:-$HOME/.cache/go-build}" GOFLAGS='' \
   go build -o "$W/go/etcd_bench" "$ROOT/scripts/bench/etcd_bench.go" || die "cannot build etcd_bench"
-read -r P1 P2 < <($PY -c '
+etcd_phase() {
+  local P1 P2 op c base cal out
+  read -r P1 P2 < <($PY -c '
 import socket
 s = [socket.socket() for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
-etcd --name bench --data-dir "$W/etcd/data" \
-  --listen-client-urls "http://127.0.0.1:$P1" --advertise-client-urls "http://127.0.0.1:$P1" \
-  --listen-peer-urls "http://127.0.0.1:$P2" --initial-advertise-peer-urls "http://127.0.0.1:$P2" \
-  --initial-cluster "bench=http://127.0.0.1:$P2" --logger zap >"$W/etcd/etcd.log" 2>&1 &
-PIDS+=($!)
-etcd_up() { kill -0 "${PIDS[-1]}" && etcdctl --endpoints "127.0.0.1:$P1" --dial-timeout 1s --command-timeout 1s endpoint health; }
-wait_for 10 etcd_up || die "etcd did not start: $(tail -3 "$W/etcd/etcd.log")"
-fsync_probe "before etcd"
-for op in get put; do
-  for c in 1 64; do
-    say "etcd $op c=$c"
-    base=$((c == 1 ? 200 : 1280))
-    cal=$(timeout 300 "$W/go/etcd_bench" --endpoint "127.0.0.1:$P1" --op "$op" --connections "$c" \
-      --requests "$base" --value-size 64) || die "etcd_bench failed"
-    out=$(timeout 300 "$W/go/etcd_bench" --endpoint "127.0.0.1:$P1" --op "$op" --connections "$c" \
-      --requests "$(sized "$base" "$(rate_of "$cal")")" --value-size 64) || die "etcd_bench failed"
-    record etcd default "$out"
+  rm -rf "$W/etcd"
+  mkdir -p "$W/etcd"
+  etcd --name bench --data-dir "$W/etcd/data" \
+    --listen-client-urls "http://127.0.0.1:$P1" --advertise-client-urls "http://127.0.0.1:$P1" \
+    --listen-peer-urls "http://127.0.0.1:$P2" --initial-advertise-peer-urls "http://127.0.0.1:$P2" \
+    --initial-cluster "bench=http://127.0.0.1:$P2" --logger zap >"$W/etcd/etcd.log" 2>&1 &
+  PIDS+=($!)
+  etcd_up() { kill -0 "${PIDS[-1]}" && etcdctl --endpoints "127.0.0.1:$P1" --dial-timeout 1s --command-timeout 1s endpoint health; }
+  wait_for 10 etcd_up || die "etcd did not start: $(tail -3 "$W/etcd/etcd.log")"
+  fsync_probe "round $ROUND, before etcd"
+  for op in get put; do
+    for c in 1 64; do
+      say "round $ROUND: etcd $op c=$c"
+      base=$((c == 1 ? 200 : 1280))
+      cal=$(timeout 300 "$W/go/etcd_bench" --endpoint "127.0.0.1:$P1" --op "$op" --connections "$c" \
+        --requests "$base" --value-size 64) || die "etcd_bench failed"
+      out=$(timeout 300 "$W/go/etcd_bench" --endpoint "127.0.0.1:$P1" --op "$op" --connections "$c" \
+        --requests "$(sized "$base" "$(rate_of "$cal")")" --value-size 64) || die "etcd_bench failed"
+      record etcd default "$out"
+    done
   done
+  stop_last
+}
+
+for ROUND in $(seq 1 "$ROUNDS"); do
+  tv_phase
+  redis_phase
+  etcd_phase
 done
 
-fsync_probe "after etcd"
+fsync_probe "after the last round"
 [ -z "${TV_BENCH_JSON:-}" ] || cp "$RES" "$TV_BENCH_JSON"
 
 # ---------------------------------------------------------------- table
-$PY - "$RES" "$W/fsync.txt" <<'EOF'
-import json, sys
+$PY - "$RES" "$W/fsync.txt" "$ROUNDS" <<'EOF'
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def find(system, config, op, c):
+rounds = int(sys.argv[3])
+def find(system, config, op, c, rnd):
     for r in rows:
-        if r["system"] == system and r["config"] == config and r["op"] == op and r["connections"] == c:
+        if (r["system"], r["config"], r["op"], r["connections"], r["round"]) == (system, config, op, c, rnd):
             return r
     return None
+def median_row(system, config, op, c):
+    rs = sorted((r for r in (find(system, config, op, c, k) for k in range(1, rounds + 1)) if r),
+                key=lambda r: r["ops_per_sec"])
+    return rs[(len(rs) - 1) // 2] if rs else None
 cols = [("teevault", "dev"), ("redis", "aof-always"), ("redis", "no-persistence"), ("etcd", "default")]
 names = ["teevault", "redis fsync=always", "redis no persistence", "etcd"]
+def per_round(fa, fb):
+    """[fa(k) / fb(k) for each round where both exist]"""
+    out = []
+    for k in range(1, rounds + 1):
+        x, y = fa(k), fb(k)
+        if x is not None and y:
+            out.append(x / y)
+    return out
+def rate(system, config, op, c):
+    return lambda k: (find(system, config, op, c, k) or {}).get("ops_per_sec")
+def fmt_ratio(v):
+    if not v:
+        return "-"
+    m = statistics.median(v)
+    return "%.2fx" % m if len(v) == 1 else "%.2fx (%.2f-%.2f)" % (m, min(v), max(v))
 def fig(r):
     if not r:
         return "-"
     return "%.0f/s (p50 %.0f, p99 %.0f us)" % (r["ops_per_sec"], r["p50_us"], r["p99_us"])
 print("64-byte values; Get = teevault audited durable read; redis rows: GET / SET; ops/s and latency per request")
-hdr = "%-8s %-3s | " % ("op", "c") + " | ".join("%-33s" % n for n in names) + " | tv/redis-fsync  tv/redis-none  tv/etcd"
+print("cells: the median of %d round(s) by ops/s; ratios: median (range) of each round's own ratio" % rounds)
+hdr = "%-8s %-3s | " % ("op", "c") + " | ".join("%-33s" % n for n in names) + \
+      " | %-19s %-19s %s" % ("tv/redis-fsync", "tv/redis-none", "tv/etcd")
 print(hdr)
 print("-" * len(hdr))
 for op in ("get", "put"):
     for c in (1, 64):
-        rs = [find(s, cfg, op, c) for s, cfg in cols]
-        tv = rs[0]
-        ratios = []
-        for p in rs[1:]:
-            ratios.append("%.2fx" % (tv["ops_per_sec"] / p["ops_per_sec"]) if tv and p else "-")
+        rs = [median_row(s, cfg, op, c) for s, cfg in cols]
+        ratios = [fmt_ratio(per_round(rate("teevault", "dev", op, c), rate(s, cfg, op, c))) for s, cfg in cols[1:]]
         print("%-8s %-3d | " % ({"get": "Get", "put": "Put/SET"}[op], c) +
-              " | ".join("%-33s" % fig(r) for r in rs) +
-              " | %-15s %-14s %s" % tuple(ratios))
+              " | ".join("%-33s" % fig(r) for r in rs) + " | %-19s %-19s %s" % tuple(ratios))
 print()
-def rate(s, cfg, op, c):
-    r = find(s, cfg, op, c)
-    return r["ops_per_sec"] if r else float("nan")
-g64 = rate("teevault", "dev", "get", 64)
-p64 = rate("teevault", "dev", "put", 64)
-s64 = rate("redis", "aof-always", "put", 64)
-g1 = find("teevault", "dev", "get", 1)
-checks = [
-    ("Get c=64 >= 1.0x redis fsync=always SET c=64", g64 / s64, g64 / s64 >= 1.0),
-    ("Get c=64 >= 40,000 req/s", g64, g64 >= 40000),
-    ("Get c=1 p50 <= 300 us", g1["p50_us"], g1["p50_us"] <= 300),
-    ("Get c=1 p99 <= 1000 us", g1["p99_us"], g1["p99_us"] <= 1000),
-    ("Put c=64 >= 0.5x redis fsync=always SET c=64", p64 / s64, p64 / s64 >= 0.5),
-]
-for c in (1, 64):
-    e = rate("etcd", "default", "get", c)
-    g = rate("teevault", "dev", "get", c)
-    checks.append(("Get c=%d >= 5x etcd get c=%d" % (c, c), g / e, g / e >= 5))
 print(open(sys.argv[2]).read().rstrip())
 print()
-print("targets (issue 7):")
-for name, val, ok in checks:
-    print("  %-48s %12.2f   %s" % (name, val, "met" if ok else "MISSED"))
+def lat(op, c, key):
+    return lambda k: (find("teevault", "dev", op, c, k) or {}).get(key)
+one = lambda k: 1.0
+checks = [
+    ("Get c=64 >= 1.0x redis fsync=always SET c=64",
+     per_round(rate("teevault", "dev", "get", 64), rate("redis", "aof-always", "put", 64)), lambda x: x >= 1.0),
+    ("Get c=64 >= 40,000 req/s", per_round(rate("teevault", "dev", "get", 64), one), lambda x: x >= 40000),
+    ("Get c=1 p50 <= 300 us", per_round(lat("get", 1, "p50_us"), one), lambda x: x <= 300),
+    ("Get c=1 p99 <= 1000 us", per_round(lat("get", 1, "p99_us"), one), lambda x: x <= 1000),
+    ("Put c=64 >= 0.5x redis fsync=always SET c=64",
+     per_round(rate("teevault", "dev", "put", 64), rate("redis", "aof-always", "put", 64)), lambda x: x >= 0.5),
+]
+for c in (1, 64):
+    checks.append(("Get c=%d >= 5x etcd get c=%d" % (c, c),
+                   per_round(rate("teevault", "dev", "get", c), rate("etcd", "default", "get", c)),
+                   lambda x: x >= 5))
+print("targets (issue 7): median over the rounds, and in how many rounds it was met")
+for name, vals, ok in checks:
+    if not vals:
+        print("  %-48s %12s   -" % (name, "-"))
+        continue
+    m = statistics.median(vals)
+    n = sum(1 for x in vals if ok(x))
+    print("  %-48s %12.2f   %-6s (%d of %d rounds)" % (name, m, "met" if ok(m) else "MISSED", n, len(vals)))
 EOF
