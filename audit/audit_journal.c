@@ -174,7 +174,11 @@ int audit_journal_replay(audit_journal *j, uint64_t head_seq,
         size_t len = proto_be32(hdr + 4);
         uint64_t first = proto_be64(hdr + 8);
         uint32_t count = proto_be32(hdr + 16);
-        if (first != head_seq + 1 || count == 0 || len > j->size - off - J_HDR - J_SUM)
+        /* got == J_HDR, so off + J_HDR <= the size read at open unless the
+         * file shrank since; a frame running past the end is torn. */
+        size_t room = j->size > off ? j->size - off : 0;
+        if (first != head_seq + 1 || count == 0 || room < J_HDR + J_SUM ||
+            len > room - J_HDR - J_SUM)
             break;
         uint8_t *nf = realloc(f, J_HDR + len + J_SUM);
         if (!nf) {
@@ -182,10 +186,13 @@ int audit_journal_replay(audit_journal *j, uint64_t head_seq,
             goto out;
         }
         f = nf;
-        if (pread(j->fd, f, J_HDR + len + J_SUM, (off_t)off) != (ssize_t)(J_HDR + len + J_SUM)) {
+        got = pread(j->fd, f, J_HDR + len + J_SUM, (off_t)off);
+        if (got < 0) {
             r = TV_ERR_IO;
             goto out;
         }
+        if (got != (ssize_t)(J_HDR + len + J_SUM))
+            break; /* the file is shorter than its size at open: torn */
         crypto_generichash(sum, J_SUM, f, J_HDR + len, NULL, 0);
         if (sodium_memcmp(sum, f + J_HDR + len, J_SUM) != 0)
             break; /* torn: its records were never acknowledged */
