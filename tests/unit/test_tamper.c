@@ -318,6 +318,38 @@ static void test_metadata_flag_flip_and_rollback(void)
     fx_close(&f);
 }
 
+/* The same while the store stays open and has just read (and verified) the
+ * record: the read path remembers verified records, and a record changed
+ * under it (through the file, as the host would) must still be refused. */
+static void test_metadata_tamper_while_open(void)
+{
+    fx f;
+    uint8_t m[512], bad[512];
+    CHECK_EQ_INT(fx_open(&f), 0);
+    CHECK_EQ_INT(put(&f, "open/s", "v1-value"), 0);
+    CHECK_EQ_INT(put(&f, "open/s", "v2-value"), 0);
+    uint64_t two = 2;
+    CHECK_EQ_INT(vault_store_delete(f.st, "open/s", &two, 1, NULL, NULL), 0);
+    size_t n = raw_get(&f, 0, "open/s", 0, m, sizeof(m));
+    CHECK(n == 34 + 2 * 25 + 32);
+    CHECK_EQ_INT(get_is(&f, "open/s", 0, "v1-value"), 0);
+    CHECK_EQ_INT(get_is(&f, "open/s", 0, "v1-value"), 0);
+    memcpy(bad, m, n);
+    bad[34 + 25 + 8] = 0; /* v2 no longer deleted */
+    CHECK_EQ_INT(patch_file(f.data, m, bad, n), 1);
+    CHECK_EQ_INT(get_is(&f, "open/s", 0, "v2-value"), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(get_is(&f, "open/s", 2, "v2-value"), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(patch_file(f.data, bad, m, n), 1);
+    CHECK_EQ_INT(get_is(&f, "open/s", 0, "v1-value"), 0);
+    CHECK_EQ_INT(get_is(&f, "open/s", 2, ""), TV_ERR_DELETED);
+    /* the MAC alone changed (same fields): refused too */
+    memcpy(bad, m, n);
+    bad[n - 1] ^= 1;
+    CHECK_EQ_INT(patch_file(f.data, m, bad, n), 1);
+    CHECK_EQ_INT(get_is(&f, "open/s", 0, "v1-value"), TV_ERR_INTEGRITY);
+    fx_close(&f);
+}
+
 /* The canary: written and read through every store path, it must never
  * appear in any file of the state directory or in anything printed. */
 static void test_canary(void)
@@ -398,6 +430,7 @@ int main(void)
     RUN(test_swap_records_between_secrets);
     RUN(test_old_version_in_place_of_newest);
     RUN(test_metadata_flag_flip_and_rollback);
+    RUN(test_metadata_tamper_while_open);
     RUN(test_canary);
     return tv_test_finish();
 }
