@@ -12,8 +12,6 @@
 #include <time.h>
 
 #include <argon2.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <sodium.h>
 
 #include "vault_acl.h"
@@ -175,39 +173,9 @@ static int id_valid(const char *id)
     return 1;
 }
 
-/* SHA-256 through OpenSSL's EVP with the method fetched once: it uses the
- * CPU's SHA extensions (SHA-NI) where present, ~1.5x faster than libsodium's
- * portable SHA-256 for these ~50-byte inputs (EVP_sha256() without the
- * prefetch is slower than libsodium: OpenSSL 3 looks the method up on every
- * init). Same output bytes; libsodium is the fallback if OpenSSL fails. */
-static EVP_MD *g_sha256;
-static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static int sha256_evp(const char *domain, const uint8_t raw[TOKEN_RAW_LEN], uint8_t out[32])
-{
-    EVP_MD_CTX *ctx;
-    unsigned int n = 0;
-    int ok;
-    if (pthread_once(&g_sha256_once, sha256_fetch) != 0 || !g_sha256 || !(ctx = EVP_MD_CTX_new()))
-        return -1;
-    ok = EVP_DigestInit_ex(ctx, g_sha256, NULL) == 1 &&
-         EVP_DigestUpdate(ctx, domain, strlen(domain) + 1) == 1 &&
-         EVP_DigestUpdate(ctx, raw, TOKEN_RAW_LEN) == 1 && EVP_DigestFinal_ex(ctx, out, &n) == 1 &&
-         n == 32;
-    EVP_MD_CTX_free(ctx); /* cleanses the digest state */
-    return ok ? 0 : -1;
-}
-
 /* Domain-separated SHA-256 of the raw token. */
 static void token_hash(const char *domain, const uint8_t raw[TOKEN_RAW_LEN], uint8_t out[32])
 {
-    if (sha256_evp(domain, raw, out) == 0)
-        return;
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, (const uint8_t *)domain, strlen(domain) + 1);
@@ -292,7 +260,7 @@ static int own_finish(MDB_txn *txn, bool own, int r)
  * commit on the event-loop thread, which is also the only thread resolving,
  * so no resolve can run between a write and its commit.
  *
- * Layout: sets of CACHE_WAYS entries (256 sets by default), LRU within a set. The set
+ * Layout: 256 sets of CACHE_WAYS entries, LRU within a set. The set
  * is SipHash-2-4 (crypto_shorthash) of the presented token under a random
  * key made on first use; inside the set the token is compared with
  * sodium_memcmp (constant time) against each entry. The token bytes and the
@@ -329,7 +297,6 @@ static uint64_t g_cache_seen_gen;
 static _Atomic uint64_t g_cache_gen;
 static uint64_t g_cache_inst_seq;
 static uint64_t g_cache_hits, g_cache_misses;
-static size_t g_cache_sets = CACHE_SLOTS / CACHE_WAYS; /* 0: cache off */
 
 void vault_auth_cache_invalidate(struct vault *v)
 {
@@ -364,15 +331,6 @@ void vault_auth_cache_free(void)
     g_cache_sec = NULL;
 }
 
-int vault_auth_cache_configure(size_t entries)
-{
-    if (entries > CACHE_SLOTS || entries % CACHE_WAYS)
-        return TV_ERR_INVALID;
-    cache_wipe_all();
-    g_cache_sets = entries / CACHE_WAYS;
-    return 0;
-}
-
 static void cache_free_at_exit(void)
 {
     vault_auth_cache_free();
@@ -392,8 +350,6 @@ void vault_auth_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries)
 static int cache_ready(void)
 {
     static int exit_hook;
-    if (!g_cache_sets)
-        return TV_ERR_UNIMPLEMENTED; /* switched off */
     if (g_cache_sec)
         return 0;
     if (!(g_cache_sec = sodium_malloc(sizeof(*g_cache_sec))))
@@ -436,7 +392,7 @@ static size_t cache_set(const char *token)
     crypto_shorthash(h, (const uint8_t *)token, VAULT_TOKEN_STR_LEN, g_cache_sec->key);
     for (size_t i = 0; i < sizeof(h); i++)
         x = (x << 8) | h[i];
-    return (size_t)(x % g_cache_sets);
+    return (size_t)(x % (CACHE_SLOTS / CACHE_WAYS));
 }
 
 /* 1 and *out on a hit, 0 on a miss, TV_ERR_UNAUTHENTICATED when the cached

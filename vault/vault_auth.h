@@ -128,11 +128,6 @@ void vault_auth_cache_invalidate(struct vault *v);
 
 #define VAULT_AUTH_CACHE_MAX 1024
 
-/* Size the cache: entries = 0 (off: every resolve reads LMDB) or a multiple
- * of 4 up to VAULT_AUTH_CACHE_MAX (the default). Drops every entry. Returns
- * 0 or TV_ERR_INVALID (nothing changed). For tests and A/B measurements. */
-int vault_auth_cache_configure(size_t entries) TV_WUR;
-
 /* Counters since start (tests, benchmarks): cache hits, misses (resolves
  * that went to LMDB) and entries in use. Any pointer may be NULL. */
 void vault_auth_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries);
