@@ -128,6 +128,7 @@ struct vault_audit {
     proto_buf jvals;
     uint64_t jfirst;
     uint32_t jcount;
+    int lmdb_moved; /* vault_audit_append_txn appended on the loop thread */
     uint64_t journal_batches, drains;
     pthread_t thr;
     int thr_started;
@@ -248,13 +249,17 @@ static void jvals_clear(struct vault_audit *w)
 
 /* Batch owner: if a transaction on the loop thread (vault_audit_append_txn)
  * moved the journalled records into LMDB and appended after them, LMDB's
- * head is past ours: adopt it; the journal's records are all in LMDB. */
+ * head is past ours: adopt it; the journal's records are all in LMDB. Only
+ * looked at after such a transaction (it may also have aborted). */
 static int reconcile(struct vault_audit *w)
 {
     MDB_txn *t = NULL;
     uint64_t seq = 0;
     uint8_t h[AUDIT_HASH_LEN];
     int r;
+    if (!w->lmdb_moved)
+        return TV_OK;
+    w->lmdb_moved = 0;
     if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, MDB_RDONLY, &t))) < 0)
         return r;
     r = audit_head(w->log, t, &seq, h);
@@ -715,18 +720,12 @@ static int journal_open(struct vault_audit *w, int use)
     uint8_t hh[AUDIT_HASH_LEN];
     int r, n;
 
-    if (w->o.journal < 0 || (w->o.journal == 0 && !use)) {
-        if (mdb_env_get_path(w->env, &dir) != 0 || !dir ||
-            snprintf(path, sizeof(path), "%s/audit.journal", dir) >= (int)sizeof(path) ||
-            access(path, F_OK) != 0)
-            return TV_OK;
-        use = 0;
-    } else {
-        use = 1;
-        if (mdb_env_get_path(w->env, &dir) != 0 || !dir ||
-            snprintf(path, sizeof(path), "%s/audit.journal", dir) >= (int)sizeof(path))
-            return TV_ERR_INVALID;
-    }
+    use = w->o.journal > 0 || (w->o.journal == 0 && use);
+    if (mdb_env_get_path(w->env, &dir) != 0 || !dir ||
+        snprintf(path, sizeof(path), "%s/audit.journal", dir) >= (int)sizeof(path))
+        return use ? TV_ERR_INVALID : TV_OK;
+    if (!use && access(path, F_OK) != 0)
+        return TV_OK; /* not used, none to replay */
     if ((r = audit_journal_open(path, &w->jour)) < 0) {
         vault_logf(VAULT_LOG_ERROR, "audit_journal", "cannot open %s: %s", path, tv_strerror(r));
         return r;
@@ -916,53 +915,44 @@ void vault_audit_close(struct vault *v)
     v->audit = NULL;
 }
 
-/* Loop thread: a fresh slot at the end of the queue, or NULL (no memory). */
-static pending *queue_slot(struct vault_audit *w)
-{
-    if (w->nq == w->capq) {
-        size_t nc = w->capq ? w->capq * 2 : 64;
-        pending *p = realloc(w->q, nc * sizeof(*p));
-        if (!p)
-            return NULL;
-        w->q = p;
-        w->capq = nc;
-    }
-    pending *p = &w->q[w->nq++];
-    p->job = NULL;
-    p->job_arg = NULL;
-    return p;
-}
-
-/* Loop thread: commit the queue now (no event loop) or at the end of this
- * loop pass. */
-static void schedule(struct vault_audit *w)
-{
-    if (!w->flush_ev) {
-        (void)flush_queue(w, 0); /* no event loop: commit now */
-        return;
-    }
-    if (!w->scheduled) {
-        w->scheduled = 1;
-        event_active(w->flush_ev, EV_TIMEOUT, 0);
-    }
-}
-
-int vault_audit_submit(struct vault *v, const vault_call *c, int outcome, vault_audit_done_fn done,
-                       void *arg)
+/* Loop thread: queue c's record (and its write, if any), then commit the
+ * queue now (no event loop) or at the end of this loop pass. */
+static int enqueue(struct vault *v, const vault_call *c, int outcome, const vault_write *job,
+                   void *job_arg, vault_audit_done_fn done, void *arg)
 {
     struct vault_audit *w;
     pending *p;
     if (!v || !v->auditw)
         return TV_ERR_AUDIT; /* fail closed: no writer, no reply */
     w = v->auditw;
-    if ((p = queue_slot(w)) == NULL)
-        return TV_ERR_NOMEM;
+    if (w->nq == w->capq) {
+        size_t nc = w->capq ? w->capq * 2 : 64;
+        pending *q = realloc(w->q, nc * sizeof(*q));
+        if (!q)
+            return TV_ERR_NOMEM;
+        w->q = q;
+        w->capq = nc;
+    }
+    p = &w->q[w->nq++];
     record_from_call(c, outcome, &p->rec);
+    p->job = job;
+    p->job_arg = job_arg;
     p->done = done;
     p->arg = arg;
     p->status = TV_ERR_AUDIT;
-    schedule(w);
+    if (!w->flush_ev) {
+        (void)flush_queue(w, 0); /* no event loop: commit now */
+    } else if (!w->scheduled) {
+        w->scheduled = 1;
+        event_active(w->flush_ev, EV_TIMEOUT, 0);
+    }
     return TV_OK;
+}
+
+int vault_audit_submit(struct vault *v, const vault_call *c, int outcome, vault_audit_done_fn done,
+                       void *arg)
+{
+    return enqueue(v, c, outcome, NULL, NULL, done, arg);
 }
 
 int vault_audit_append_txn(struct vault *v, MDB_txn *txn, const vault_call *c, int outcome)
@@ -991,6 +981,7 @@ int vault_audit_append_txn(struct vault *v, MDB_txn *txn, const vault_call *c, i
         return TV_ERR_AUDIT;
     }
     record_from_call(c, outcome, &rec);
+    w->lmdb_moved = 1; /* the next batch adopts LMDB's head if txn commits */
     if ((r = drain_into(w, txn)) == 0)
         r = audit_append(w->log, txn, &rec);
     if (r < 0 && r != TV_ERR_STORAGE_FULL)
@@ -1001,21 +992,7 @@ int vault_audit_append_txn(struct vault *v, MDB_txn *txn, const vault_call *c, i
 int vault_audit_submit_write(struct vault *v, const vault_call *c, const vault_write *job,
                              void *job_arg, vault_audit_done_fn done, void *arg)
 {
-    struct vault_audit *w;
-    pending *p;
-    if (!v || !v->auditw || !job)
-        return TV_ERR_AUDIT;
-    w = v->auditw;
-    if ((p = queue_slot(w)) == NULL)
-        return TV_ERR_NOMEM;
-    record_from_call(c, 0, &p->rec);
-    p->job = job;
-    p->job_arg = job_arg;
-    p->done = done;
-    p->arg = arg;
-    p->status = TV_ERR_AUDIT;
-    schedule(w);
-    return TV_OK;
+    return job ? enqueue(v, c, 0, job, job_arg, done, arg) : TV_ERR_AUDIT;
 }
 
 int vault_audit_settle(struct vault *v)
