@@ -168,10 +168,10 @@ getent group teevault >/dev/null || fail "the group teevault was not created"
   fail "$CONF is $(stat -c '%U:%G %a' "$CONF"), want root:teevault 640"
 [ "$(stat -c '%U:%G %a' /etc/teevault)" = "root:teevault 750" ] ||
   fail "/etc/teevault is $(stat -c '%U:%G %a' /etc/teevault), want root:teevault 750"
-dpkg-query -W -f='${Conffiles}\n' teevault | grep -q " $CONF " || fail "$CONF is not a conffile"
+grep -q " $CONF " <<<"$(dpkg-query -W -f='${Conffiles}\n' teevault)" || fail "$CONF is not a conffile"
 [ -L /etc/systemd/system/multi-user.target.wants/teevaultd.service ] ||
   fail "teevaultd.service was not enabled"
-gzip -dc /usr/share/man/man8/teevaultd.8.gz | grep -q '^\.TH' || fail "teevaultd.8 is not a man page"
+grep -q '^\.TH' <<<"$(gzip -dc /usr/share/man/man8/teevaultd.8.gz)" || fail "teevaultd.8 is not a man page"
 
 log "systemd-analyze verify and security on the installed unit"
 systemd-analyze verify "$UNIT" >"$work/verify.log" 2>&1 || { cat "$work/verify.log" >&2; fail "systemd-analyze verify $UNIT"; }
@@ -388,7 +388,10 @@ cc -Wall -Werror -o "$work/client" "$work/client.c" $(pkg-config --cflags --libs
   fail "cannot build a program with pkg-config teevault"
 "$work/client" >"$work/client.out" || fail "the libteevault program failed"
 grep -q '^initialized=1 backend=sim$' "$work/client.out" || fail "libteevault: $(cat "$work/client.out")"
-ldd "$work/client" | grep -Eq 'libteevault.so.1 => (/usr)?/lib/' || fail "not linked to the installed libteevault.so.1"
+# Not `ldd | grep -q`: under pipefail, grep's early exit can kill ldd with
+# SIGPIPE and fail the pipeline although the line was found.
+linked=$(ldd "$work/client") || fail "ldd $work/client failed"
+grep -Eq 'libteevault.so.1 => (/usr)?/lib/' <<<"$linked" || fail "not linked to the installed libteevault.so.1: $linked"
 stop_daemon
 if [ -n "$trace2" ]; then
   check_sandbox "$trace2"
