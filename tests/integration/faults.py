@@ -210,7 +210,10 @@ def case_loris(sock, pid, n, seconds):
     check(not good.errors, "the well-behaved client saw no errors %s" % good.errors[:3])
     check(len(during) > seconds * 20, "the well-behaved client kept being served (%d calls in %d s)"
           % (len(during), seconds))
-    check(pct(during, 0.99) < 250, "its p99 latency stayed below 250 ms (%.1f ms)"
+    # A daemon that waited on a loris would stall the good client for the
+    # io_timeout (3 s); the bound leaves room for an overloaded machine (this
+    # script's own threads share the GIL with 200 senders).
+    check(pct(during, 0.99) < 1000, "its p99 latency stayed below 1 s (%.1f ms)"
           % pct(during, 0.99))
     check(cut > 0, "the server cut slow-drip connections off (io_timeout): %d of %d" % (cut, n))
 
