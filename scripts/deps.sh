@@ -9,8 +9,12 @@ PKGS=(
   golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
   openssl python3 git
   python3-cryptography # test_attest_expiry: attest_raw.py (Ed25519 sim reports, X25519, AEAD)
+  python3-grpcio python3-protobuf python3-nacl python3-grpc-tools # client/python
   strace # test_package: teevaultd's system calls vs. its unit's SystemCallFilter
 )
+# client/js and examples/functions need Node.js >= 18 with npm (their npm
+# packages are installed by scripts/npm-deps.sh); Debian's only when none is there.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 PKGS+=("$@")
 missing=()
 for p in "${PKGS[@]}"; do

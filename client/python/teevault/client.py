@@ -1,0 +1,292 @@
+"""teevault client: operator calls with a token, and the attested function path."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator, List, Optional, Sequence, Union
+
+import nacl.utils
+
+from . import _stubs, crypto
+from .errors import TeevaultError, VerifyError, INVALID_ARGUMENT
+from .evidence import Producer
+from .transport import Transport, open_transport
+
+MAX_NAME = 512
+MAX_FN_NAME = 100
+MAX_CODE_HASH = 64
+
+
+def _pb() -> Any:
+    return _stubs.load()[0]
+
+
+@dataclass
+class Secret:
+    name: str
+    version: int
+    value: bytes
+
+
+@dataclass
+class VaultReport:
+    """What verify_vault() established about the vault."""
+    evidence_type: str
+    debug: bool
+    measurement: bytes
+    audit_pubkey: bytes
+    policy_hash: bytes
+    audit_head: bytes
+    audit_seq: int
+
+
+class _Part:
+    def __init__(self, client: "Client"):
+        self._c = client
+
+
+class KV(_Part):
+    """Secrets.Put / Get / List with the client's operator token."""
+
+    def put(self, name: str, value: Union[bytes, str], cas: Optional[int] = None) -> int:
+        """Store a new version; returns it. cas: the current version must equal it (0: new)."""
+        pb = _pb()
+        req = pb.PutRequest(name=name, value=value.encode() if isinstance(value, str) else value)
+        if cas is not None:
+            req.cas_set, req.cas = True, cas
+        return self._c.call("Secrets", "Put", req, pb.PutResponse).version
+
+    def get(self, name: str, version: int = 0) -> Secret:
+        """Plaintext read (operator sessions; the vault may forbid it by config)."""
+        pb = _pb()
+        r = self._c.call("Secrets", "Get", pb.GetRequest(name=name, version=version),
+                         pb.GetResponse)
+        return Secret(r.name, r.version, bytes(r.value))
+
+    def list(self, prefix: str = "", limit: int = 0) -> List[str]:
+        """Every name under prefix (pages followed), at most `limit` when non-zero."""
+        pb = _pb()
+        out: List[str] = []
+        cursor = ""
+        while True:
+            r = self._c.call("Secrets", "List", pb.ListRequest(prefix=prefix, cursor=cursor),
+                             pb.ListResponse)
+            out.extend(r.names)
+            cursor = r.next_cursor
+            if not cursor or (limit and len(out) >= limit):
+                return out[:limit] if limit else out
+
+
+class Policies(_Part):
+    def write(self, name: str, document: str) -> None:
+        pb = _pb()
+        self._c.call("Policies", "Write", pb.PolicyDocument(name=name, document=document),
+                     pb.Empty)
+
+
+class Functions(_Part):
+    def register(self, name: str, identity_policy: str, acl_policies: Sequence[str] = ()) -> None:
+        """Functions.Write: the identity policy JSON (docs/ATTESTATION.md) and ACL policies."""
+        pb = _pb()
+        self._c.call("Functions", "Write",
+                     pb.FunctionInfo(name=name, policy=identity_policy,
+                                     acl_policies=list(acl_policies)), pb.Empty)
+
+
+class Audit(_Part):
+    def list(self, since: int = 0, principal: str = "", secret: str = "",
+             limit: int = 100) -> List[Any]:
+        pb = _pb()
+        return list(self._c.call("Audit", "List",
+                                 pb.AuditListRequest(since=since, principal=principal,
+                                                     secret=secret, limit=limit),
+                                 pb.AuditListResponse).records)
+
+
+class Client:
+    """A connection to teevaultd.
+
+    addr:      "unix:/path" or "tls://host:port" (default $TEEVAULT_ADDR)
+    token:     operator token (default $TEEVAULT_TOKEN); not needed on the function path
+    transport: "grpc" (HTTP/2, default $TEEVAULT_TRANSPORT or grpc) or "ttrpc"
+    """
+
+    def __init__(self, addr: Optional[str] = None, token: Optional[str] = None,
+                 transport: Optional[str] = None, cafile: Optional[str] = None,
+                 server_name: Optional[str] = None, timeout: float = 30.0):
+        addr = addr or os.environ.get("TEEVAULT_ADDR")
+        if not addr:
+            raise TeevaultError("no vault address (addr= or TEEVAULT_ADDR)", INVALID_ARGUMENT,
+                                "invalid")
+        self.token = token if token is not None else os.environ.get("TEEVAULT_TOKEN")
+        self.timeout = timeout
+        self.transport: Transport = open_transport(
+            addr, transport or os.environ.get("TEEVAULT_TRANSPORT", "grpc"),
+            cafile or os.environ.get("TEEVAULT_CACERT"), server_name)
+        self.kv = KV(self)
+        self.policies = Policies(self)
+        self.functions = Functions(self)
+        self.audit = Audit(self)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def call(self, service: str, method: str, req: Any, resp_cls: Any,
+             token: Optional[str] = None) -> Any:
+        return self.transport.call(service, method, req, resp_cls,
+                                   token if token is not None else self.token, self.timeout)
+
+    def status(self) -> Any:
+        pb = _pb()
+        return self.call("Sys", "Status", pb.Empty(), pb.StatusResponse)
+
+    # ------------------------------------------------------------ the vault
+    def verify_vault(self, sim_platform_pk: Optional[bytes] = None,
+                     measurement: Optional[bytes] = None,
+                     allow_debug: bool = False) -> VaultReport:
+        """Attestation.Report over a fresh nonce, verified as tv_attest_verify_vault does.
+
+        sim evidence is checked against the pinned sim platform key; hardware
+        evidence (sgx/tdx/snp) is refused by this client: its DCAP/SNP chain
+        verification lives in libteevault only (README "Limits").
+        """
+        pb = _pb()
+        nonce = nacl.utils.random(32)
+        r = self.call("Attestation", "Report", pb.ReportRequest(nonce=nonce), pb.ReportResponse,
+                      token="")
+        if len(r.audit_pubkey) != 32 or len(r.policy_hash) != 32 or len(r.audit_head) != 32:
+            raise TeevaultError("the vault's report lacks its audit key or hashes", 0, "protocol")
+        ev = bytes(r.evidence)
+        typ = crypto.detect_type(ev)
+        if typ is None or typ != r.evidence_type:
+            raise VerifyError("the vault's evidence is not of the type it claims", "format")
+        if typ != "sim":
+            raise VerifyError("%s evidence: hardware report verification is not implemented "
+                              "in the Python client (use libteevault)" % typ, "unimplemented")
+        if not sim_platform_pk:
+            raise VerifyError("the vault runs on the sim backend (no hardware protection) and "
+                              "no sim platform key is pinned", "policy")
+        rep = crypto.sim_report_verify(ev, sim_platform_pk)
+        if rep.debug and not allow_debug:
+            raise VerifyError("debug sim report refused by policy", "policy")
+        want = crypto.report_binding(nonce, r.audit_pubkey, r.policy_hash, r.audit_head,
+                                     r.audit_seq)
+        if not crypto.ct_equal(rep.report_data, want):
+            raise VerifyError("the vault's evidence does not bind this nonce and its audit key")
+        if measurement is not None and not crypto.ct_equal(measurement, rep.measurement):
+            raise VerifyError("the vault's measurement is not the pinned one", "policy")
+        return VaultReport(typ, rep.debug, rep.measurement, bytes(r.audit_pubkey),
+                           bytes(r.policy_hash), bytes(r.audit_head), r.audit_seq)
+
+    # ------------------------------------------------------ the function path
+    def challenge(self) -> bytes:
+        pb = _pb()
+        r = self.call("Attestation", "Challenge", pb.Empty(), pb.ChallengeResponse, token="")
+        if len(r.nonce) != 32:
+            raise TeevaultError("the vault's challenge is not 32 bytes", 0, "protocol")
+        return bytes(r.nonce)
+
+    def attest_function(self, name: str, code_hash: bytes, producer: Producer,
+                        vault: Optional[VaultReport] = None) -> "FunctionSession":
+        """Challenge -> ephemeral X25519 -> evidence over the binding -> Attest -> session.
+
+        vault: the result of verify_vault(), whose keys the Attest reply is
+        checked against (see verify_attest_reply).
+        """
+        pb = _pb()
+        _check_fn_args(name, code_hash)
+        nonce = self.challenge()
+        eph_pk, eph_sk = crypto.ephemeral_keypair()
+        try:
+            rd = crypto.attest_binding(nonce, name, code_hash, eph_pk)
+            ev, typ = producer.evidence(rd)
+            r = self.call("Attestation", "Attest",
+                          pb.AttestRequest(evidence=ev, evidence_type=typ, function_name=name,
+                                           code_hash=code_hash, eph_pubkey=eph_pk, nonce=nonce),
+                          pb.AttestResponse, token="")
+            verify_attest_reply(r, name=name, nonce=nonce, eph_pk=eph_pk, vault=vault)
+            key = crypto.session_key(eph_sk, eph_pk, bytes(r.session_pubkey))
+        finally:
+            eph_sk[:] = bytes(len(eph_sk))  # only the session key outlives Attest
+        return FunctionSession(self, name, r.session_token, key, r.expires_at)
+
+
+def _check_fn_args(name: str, code_hash: bytes) -> None:
+    if not name or len(name.encode()) > MAX_FN_NAME:
+        raise TeevaultError("function name must be 1-%d bytes" % MAX_FN_NAME, INVALID_ARGUMENT,
+                            "invalid")
+    if len(code_hash) > MAX_CODE_HASH:
+        raise TeevaultError("code hash longer than %d bytes" % MAX_CODE_HASH, INVALID_ARGUMENT,
+                            "invalid")
+
+
+def verify_attest_reply(resp: Any, *, name: str, nonce: bytes, eph_pk: bytes,
+                        vault: Optional[VaultReport]) -> None:
+    """Everything the client checks on an AttestResponse before trusting it.
+
+    The one place to extend when the vault signs its Attest reply
+    (session_pubkey, eph_pk, nonce, function name, vault id; issue 12): that
+    signature is verified here against the key pinned from `vault`.
+    """
+    tok = resp.session_token
+    if not tok or len(tok) > 128:
+        raise TeevaultError("the vault returned no usable session token", 0, "protocol")
+    if len(resp.session_pubkey) != 32:
+        raise TeevaultError("the vault returned no session public key "
+                            "(a vault older than this client?)", 0, "protocol")
+
+
+class _Secrets:
+    def __init__(self, session: "FunctionSession"):
+        self._s = session
+
+    def get(self, name: str) -> bytes:
+        return self._s.get(name)
+
+
+class FunctionSession:
+    """An attested function's session: `secrets.get(name)` returns the opened value."""
+
+    def __init__(self, client: Client, name: str, token: str, key: bytearray, expires_at: int):
+        self._client, self.function_name = client, name
+        self._token: Optional[str] = token
+        self._key: Optional[bytearray] = key
+        self.expires_at = expires_at
+        self.secrets = _Secrets(self)
+
+    def get(self, name: str) -> bytes:
+        pb = _pb()
+        if self._key is None or self._token is None:
+            raise TeevaultError("the function session is closed", 0, "invalid")
+        if not name or len(name.encode()) > MAX_NAME:
+            raise TeevaultError("secret name must be 1-%d bytes" % MAX_NAME, INVALID_ARGUMENT,
+                                "invalid")
+        if self.expires_at and time.time() >= self.expires_at:
+            raise TeevaultError("the function session has expired; attest again", 0, "expired")
+        r = self._client.call("Secrets", "Get", pb.GetRequest(name=name), pb.GetResponse,
+                              token=self._token)
+        if r.value:
+            # A function must never receive plaintext on the wire.
+            raise TeevaultError("the vault sent an unsealed value to a function session", 0,
+                                "protocol")
+        # Opened as the name asked for and the version the vault says it read.
+        return crypto.open_sealed(self._key, name, r.version, bytes(r.sealed_value))
+
+    def close(self) -> None:
+        if self._key is not None:
+            self._key[:] = bytes(len(self._key))
+        self._key = None
+        self._token = None
+
+    def __enter__(self) -> "FunctionSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
