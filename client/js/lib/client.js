@@ -1,0 +1,161 @@
+'use strict';
+/* teevault client: operator calls with a token, and the attested function path. */
+const crypto = require('./crypto');
+const { openTransport } = require('./transport');
+const { TeevaultError, Code } = require('./errors');
+
+const MAX_NAME = 512, MAX_FN_NAME = 100, MAX_CODE_HASH = 64;
+const b = (x) => Buffer.from(x || []);
+
+class Client {
+  /**
+   * @param {object} [o]
+   * @param {string} [o.addr] "unix:/path" or "tls://host:port" (default $TEEVAULT_ADDR)
+   * @param {string} [o.token] operator token (default $TEEVAULT_TOKEN)
+   * @param {'grpc'|'ttrpc'} [o.transport] default $TEEVAULT_TRANSPORT or grpc
+   */
+  constructor(o = {}) {
+    const addr = o.addr || process.env.TEEVAULT_ADDR;
+    if (!addr) throw new TeevaultError('no vault address (addr or TEEVAULT_ADDR)', Code.INVALID_ARGUMENT, 'invalid');
+    this.token = o.token !== undefined ? o.token : process.env.TEEVAULT_TOKEN;
+    this.timeoutMs = o.timeoutMs || 30000;
+    this.transport = openTransport(addr, o.transport || process.env.TEEVAULT_TRANSPORT || 'grpc',
+      { cafile: o.cafile || process.env.TEEVAULT_CACERT, serverName: o.serverName });
+    const call = this.call.bind(this);
+    this.kv = {
+      async put(name, value, { cas } = {}) {
+        const req = { name, value: Buffer.from(value) };
+        if (cas !== undefined) Object.assign(req, { cas_set: true, cas: String(cas) });
+        return Number((await call('Secrets', 'Put', 'PutRequest', req, 'PutResponse')).version);
+      },
+      async get(name, version = 0) {
+        const r = await call('Secrets', 'Get', 'GetRequest', { name, version: String(version) }, 'GetResponse');
+        return { name: r.name, version: Number(r.version), value: b(r.value) };
+      },
+      async list(prefix = '', { limit = 0 } = {}) {
+        const out = [];
+        let cursor = '';
+        for (;;) {
+          const r = await call('Secrets', 'List', 'ListRequest', { prefix, cursor }, 'ListResponse');
+          out.push(...r.names);
+          cursor = r.next_cursor;
+          if (!cursor || (limit && out.length >= limit)) return limit ? out.slice(0, limit) : out;
+        }
+      },
+    };
+    this.policies = {
+      async write(name, document) { await call('Policies', 'Write', 'PolicyDocument', { name, document }, 'Empty'); },
+    };
+    this.functions = {
+      async register(name, identityPolicy, aclPolicies = []) {
+        await call('Functions', 'Write', 'FunctionInfo', { name, policy: identityPolicy, acl_policies: aclPolicies }, 'Empty');
+      },
+    };
+    this.audit = {
+      async list({ since = 0, principal = '', secret = '', limit = 100 } = {}) {
+        return (await call('Audit', 'List', 'AuditListRequest', { since: String(since), principal, secret, limit }, 'AuditListResponse')).records;
+      },
+    };
+  }
+
+  call(service, method, reqType, req, respType, token) {
+    return this.transport.call(service, method, reqType, req, respType,
+      token !== undefined ? token : this.token, this.timeoutMs);
+  }
+
+  close() { this.transport.close(); }
+
+  status() { return this.call('Sys', 'Status', 'Empty', {}, 'StatusResponse'); }
+
+  /**
+   * Attestation.Report over a fresh nonce, verified as tv_attest_verify_vault
+   * does. sim evidence is checked against the pinned sim platform key;
+   * hardware evidence is refused by this client (README "Limits").
+   */
+  async verifyVault({ simPlatformPk, measurement, allowDebug = false } = {}) {
+    await crypto.ready();
+    const nonce = crypto.randomBytes(32);
+    const r = await this.call('Attestation', 'Report', 'ReportRequest', { nonce }, 'ReportResponse', '');
+    const [apk, ph, ah, ev] = [b(r.audit_pubkey), b(r.policy_hash), b(r.audit_head), b(r.evidence)];
+    const vErr = (m, n = 'verify') => new TeevaultError(m, Code.PERMISSION_DENIED, n);
+    if (apk.length !== 32 || ph.length !== 32 || ah.length !== 32) throw new TeevaultError("the vault's report lacks its audit key or hashes", 0, 'protocol');
+    const type = crypto.detectType(ev);
+    if (!type || type !== r.evidence_type) throw vErr("the vault's evidence is not of the type it claims", 'format');
+    if (type !== 'sim') throw vErr(`${type} evidence: hardware report verification is not implemented in the JavaScript client (use libteevault)`, 'unimplemented');
+    if (!simPlatformPk) throw vErr('the vault runs on the sim backend (no hardware protection) and no sim platform key is pinned', 'policy');
+    const rep = crypto.simReportVerify(ev, b(simPlatformPk));
+    if (rep.debug && !allowDebug) throw vErr('debug sim report refused by policy', 'policy');
+    if (!crypto.ctEqual(rep.reportData, crypto.reportBinding(nonce, apk, ph, ah, r.audit_seq))) {
+      throw vErr("the vault's evidence does not bind this nonce and its audit key");
+    }
+    if (measurement && !crypto.ctEqual(b(measurement), rep.measurement)) throw vErr("the vault's measurement is not the pinned one", 'policy');
+    return { evidenceType: type, debug: rep.debug, measurement: b(rep.measurement), auditPubkey: apk, policyHash: ph, auditHead: ah, auditSeq: Number(r.audit_seq) };
+  }
+
+  async challenge() {
+    const r = await this.call('Attestation', 'Challenge', 'Empty', {}, 'ChallengeResponse', '');
+    if (b(r.nonce).length !== 32) throw new TeevaultError("the vault's challenge is not 32 bytes", 0, 'protocol');
+    return b(r.nonce);
+  }
+
+  /**
+   * Challenge -> ephemeral X25519 -> evidence over the binding -> Attest -> session.
+   * @param {string} name function name
+   * @param {Uint8Array} codeHash the function's code hash
+   * @param {{evidence(rd: Buffer): Promise<{evidence: Buffer, type: string}>}} producer
+   * @param {object} [vault] the result of verifyVault(), for verifyAttestReply
+   */
+  async attestFunction(name, codeHash, producer, vault) {
+    await crypto.ready();
+    if (!name || Buffer.byteLength(name) > MAX_FN_NAME) throw new TeevaultError(`function name must be 1-${MAX_FN_NAME} bytes`, Code.INVALID_ARGUMENT, 'invalid');
+    if (b(codeHash).length > MAX_CODE_HASH) throw new TeevaultError(`code hash longer than ${MAX_CODE_HASH} bytes`, Code.INVALID_ARGUMENT, 'invalid');
+    const nonce = await this.challenge();
+    const eph = crypto.ephemeralKeypair();
+    let r, key;
+    try {
+      const rd = crypto.attestBinding(nonce, name, b(codeHash), eph.publicKey);
+      const { evidence, type } = await producer.evidence(rd);
+      r = await this.call('Attestation', 'Attest', 'AttestRequest', { evidence, evidence_type: type,
+        function_name: name, code_hash: b(codeHash), eph_pubkey: b(eph.publicKey), nonce }, 'AttestResponse', '');
+      verifyAttestReply(r, { name, nonce, ephPk: eph.publicKey, vault });
+      key = crypto.sessionKey(eph.privateKey, eph.publicKey, b(r.session_pubkey));
+    } finally {
+      crypto.wipe(eph.privateKey); // only the session key outlives Attest
+    }
+    return new FunctionSession(this, name, r.session_token, key, Number(r.expires_at));
+  }
+}
+
+/**
+ * Everything the client checks on an AttestResponse before trusting it. The
+ * one place to extend when the vault signs its Attest reply (session_pubkey,
+ * eph_pk, nonce, function name, vault id; issue 12): that signature is
+ * verified here against the key pinned from `vault` (verifyVault's result).
+ */
+function verifyAttestReply(resp, { name, nonce, ephPk, vault }) { // eslint-disable-line no-unused-vars
+  const tok = resp.session_token;
+  if (!tok || tok.length > 128) throw new TeevaultError('the vault returned no usable session token', 0, 'protocol');
+  if (b(resp.session_pubkey).length !== 32) throw new TeevaultError('the vault returned no session public key (a vault older than this client?)', 0, 'protocol');
+}
+
+class FunctionSession {
+  constructor(client, name, token, key, expiresAt) {
+    this.functionName = name;
+    this.expiresAt = expiresAt;
+    let k = key, t = token;
+    /** Secrets.Get with the session token; returns the opened value (Buffer). */
+    this.get = async (secret) => {
+      if (!k) throw new TeevaultError('the function session is closed', 0, 'invalid');
+      if (!secret || Buffer.byteLength(secret) > MAX_NAME) throw new TeevaultError(`secret name must be 1-${MAX_NAME} bytes`, Code.INVALID_ARGUMENT, 'invalid');
+      if (this.expiresAt && Date.now() / 1000 >= this.expiresAt) throw new TeevaultError('the function session has expired; attest again', 0, 'expired');
+      const r = await client.call('Secrets', 'Get', 'GetRequest', { name: secret }, 'GetResponse', t);
+      if (b(r.value).length) throw new TeevaultError('the vault sent an unsealed value to a function session', 0, 'protocol');
+      // Opened as the name asked for and the version the vault says it read.
+      return crypto.openSealed(k, secret, r.version, r.sealed_value);
+    };
+    this.close = () => { if (k) crypto.wipe(k); k = null; t = null; };
+    this.secrets = { get: this.get };
+  }
+}
+
+module.exports = { Client, FunctionSession, verifyAttestReply };
