@@ -101,6 +101,7 @@ class TtrpcTransport {
       this.sock.once(a.kind === 'unix' ? 'connect' : 'secureConnect', resolve);
       this.sock.once('error', reject);
     });
+    this.sock.unref(); // an idle connection never keeps the process alive
     this.sock.on('data', (d) => this._data(d));
     const fail = (e) => {
       const err = new TeevaultError(`connection to the vault failed: ${e ? e.message : 'closed'}`, Code.UNAVAILABLE, 'unavailable');
@@ -124,6 +125,7 @@ class TtrpcTransport {
       const p = this.pending.get(sid);
       if (!p || typ !== 2) continue;
       this.pending.delete(sid);
+      if (!this.pending.size) this.sock.unref();
       p.resolve(body);
     }
   }
@@ -142,6 +144,7 @@ class TtrpcTransport {
     hdr[8] = 1;
     const reply = await new Promise((resolve, reject) => {
       this.pending.set(sid, { resolve, reject });
+      this.sock.ref();
       this.sock.write(Buffer.concat([hdr, body]));
     });
     const r = proto.decode('ttrpc.Response', reply);
