@@ -20,6 +20,7 @@
 
 #include "teevault.pb-c.h"
 #include "vault.h"
+#include "vault_rpc.h"
 #include "vault_attest.h"
 
 /* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
@@ -34,9 +35,9 @@ static int rpc_challenge(vault_call *c, const ProtobufCMessage *msg, proto_buf *
 
     (void)msg;
     if ((r = vault_attest_challenge(c->v, nonce, &exp)) < 0) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "%s",
-                 r == TV_ERR_RESOURCE ? "too many outstanding challenges; try again later"
-                                      : tv_strerror(r));
+        vault_call_errf(c, "%s",
+                        r == TV_ERR_RESOURCE ? "too many outstanding challenges; try again later"
+                                             : tv_strerror(r));
         return r;
     }
     resp.nonce.data = nonce;
@@ -71,7 +72,7 @@ static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
 
     r = vault_attest_attest(c->v, &rq, token, session_pk, &exp, why, sizeof why);
     if (r < 0) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "attestation refused: %.200s", why);
+        vault_call_errf(c, "attestation refused: %.200s", why);
         snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: %.55s", qn, why);
         return r;
     }
@@ -95,10 +96,10 @@ static int rpc_report(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
 
     memset(&rep, 0, sizeof rep);
     if ((r = vault_attest_report(c->v, req->nonce.data, req->nonce.len, &rep)) < 0) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "%s",
-                 r == TV_ERR_INVALID       ? "nonce must be 32 bytes"
-                 : r == TV_ERR_UNAVAILABLE ? "the vault has no TEE backend"
-                                           : tv_strerror(r));
+        vault_call_errf(c, "%s",
+                        r == TV_ERR_INVALID       ? "nonce must be 32 bytes"
+                        : r == TV_ERR_UNAVAILABLE ? "the vault has no TEE backend"
+                                                  : tv_strerror(r));
         return r;
     }
     resp.evidence.data = rep.evidence;
@@ -116,12 +117,12 @@ static int rpc_report(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
     return r;
 }
 
-const vault_method vault_rpc_attestation[] = {
-    {"teevault.v1.Attestation", "Challenge", &teevault__v1__empty__descriptor, rpc_challenge,
-     VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION | VAULT_M_READ},
-    {"teevault.v1.Attestation", "Attest", &teevault__v1__attest_request__descriptor, rpc_attest,
-     VAULT_M_PUBLIC | VAULT_M_FUNCTION | VAULT_M_READ},
-    {"teevault.v1.Attestation", "Report", &teevault__v1__report_request__descriptor, rpc_report,
-     VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION | VAULT_M_READ},
-    {NULL, NULL, NULL, NULL, 0},
+static const vault_handler attestation_handlers[] = {
+    {"Challenge", rpc_challenge, VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION | VAULT_M_READ},
+    {"Attest", rpc_attest, VAULT_M_PUBLIC | VAULT_M_FUNCTION | VAULT_M_READ},
+    {"Report", rpc_report, VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION | VAULT_M_READ},
+    {NULL, NULL, 0},
 };
+
+const vault_service vault_rpc_attestation = {&teevault__v1__attestation__descriptor,
+                                             attestation_handlers};

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "teevault.pb-c.h"
 #include "vault.h"
+#include "vault_rpc.h"
 #include "vault_acl.h"
 #include "vault_audit.h"
 #include "vault_db.h"
@@ -33,15 +34,15 @@ static int require_admin(vault_call *c)
     char why[200];
     int r;
     if (c->principal->kind != VAULT_PRINCIPAL_OPERATOR) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "reading the audit log needs an operator token");
+        vault_call_errf(c, "reading the audit log needs an operator token");
         return c->principal->kind == VAULT_PRINCIPAL_NONE ? TV_ERR_UNAUTHENTICATED : TV_ERR_DENIED;
     }
     r = vault_acl_check(c->v, c->principal, "sys/audit", VAULT_CAP_ADMIN, why, sizeof(why));
     if (r == TV_ERR_DENIED) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "admin on \"sys/audit\" is required: %s", why);
+        vault_call_errf(c, "admin on \"sys/audit\" is required: %s", why);
         snprintf(c->audit_detail, sizeof(c->audit_detail), "denied: no admin on sys/audit");
     } else if (r < 0) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "access check failed");
+        vault_call_errf(c, "access check failed");
     }
     return r;
 }
@@ -49,7 +50,7 @@ static int require_admin(vault_call *c)
 static int need_log(vault_call *c)
 {
     if (!c->v->audit || !c->v->db) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "the audit log is not open");
+        vault_call_errf(c, "the audit log is not open");
         return TV_ERR_AUDIT;
     }
     return 0;
@@ -162,7 +163,7 @@ static int rpc_audit_list(vault_call *c, const ProtobufCMessage *req, proto_buf 
     if ((r = vault_audit_settle(c->v)) < 0 || (r = vault_db_rtxn(c->v->db, &txn)) < 0)
         goto out;
     if ((r = audit_list(c->v->audit, txn, &f, collect, &rv)) < 0) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "the audit log cannot be read (%s)", tv_strerror(r));
+        vault_call_errf(c, "the audit log cannot be read (%s)", tv_strerror(r));
         goto out;
     }
     if ((r = records_pb(&rv, &mem, &ptrs)) < 0)
@@ -281,8 +282,7 @@ static int rpc_audit_export(vault_call *c, const ProtobufCMessage *req, proto_bu
     r = vault_pack(out, &resp.base);
 out:
     if (r < 0 && !c->errmsg[0])
-        snprintf(c->errmsg, sizeof(c->errmsg), "the audit log cannot be exported (%s)",
-                 tv_strerror(r));
+        vault_call_errf(c, "the audit log cannot be exported (%s)", tv_strerror(r));
     mdb_txn_abort(txn);
     free(mem);
     free(ptrs);
@@ -293,11 +293,11 @@ out:
     return r;
 }
 
-const vault_method vault_rpc_audit[] = {
-    {"teevault.v1.Audit", "List", &teevault__v1__audit_list_request__descriptor, rpc_audit_list,
-     VAULT_M_READ},
-    {"teevault.v1.Audit", "Head", &teevault__v1__empty__descriptor, rpc_audit_head, VAULT_M_READ},
-    {"teevault.v1.Audit", "Export", &teevault__v1__audit_export_request__descriptor,
-     rpc_audit_export, VAULT_M_READ},
-    {NULL, NULL, NULL, NULL, 0},
+static const vault_handler audit_handlers[] = {
+    {"List", rpc_audit_list, VAULT_M_READ},
+    {"Head", rpc_audit_head, VAULT_M_READ},
+    {"Export", rpc_audit_export, VAULT_M_READ},
+    {NULL, NULL, 0},
 };
+
+const vault_service vault_rpc_audit = {&teevault__v1__audit__descriptor, audit_handlers};

@@ -530,19 +530,16 @@ out:
     return r;
 }
 
-const vault_method vault_rpc_auth[] = {
-    {"teevault.v1.Auth", "Login", &teevault__v1__login_request__descriptor, rpc_login,
-     VAULT_M_PUBLIC},
-    {"teevault.v1.Auth", "TokenCreate", &teevault__v1__token_create_request__descriptor,
-     rpc_token_create, 0},
-    {"teevault.v1.Auth", "TokenRevoke", &teevault__v1__token_id_request__descriptor,
-     rpc_token_revoke, 0},
-    {"teevault.v1.Auth", "TokenLookup", &teevault__v1__token_id_request__descriptor,
-     rpc_token_lookup, VAULT_M_READ},
-    {"teevault.v1.Auth", "UserAdd", &teevault__v1__user_add_request__descriptor, rpc_user_add, 0},
-    {"teevault.v1.Auth", "UserPasswd", &teevault__v1__user_passwd_request__descriptor,
-     rpc_user_passwd, 0},
-    {"teevault.v1.Auth", "UserDelete", &teevault__v1__name_request__descriptor, rpc_user_delete, 0},
-    {"teevault.v1.Auth", "UserList", &teevault__v1__empty__descriptor, rpc_user_list, VAULT_M_READ},
-    {NULL, NULL, NULL, NULL, 0},
+static const vault_handler auth_handlers[] = {
+    {"Login", rpc_login, VAULT_M_PUBLIC},
+    {"TokenCreate", rpc_token_create, 0},
+    {"TokenRevoke", rpc_token_revoke, 0},
+    {"TokenLookup", rpc_token_lookup, VAULT_M_READ},
+    {"UserAdd", rpc_user_add, 0},
+    {"UserPasswd", rpc_user_passwd, 0},
+    {"UserDelete", rpc_user_delete, 0},
+    {"UserList", rpc_user_list, VAULT_M_READ},
+    {NULL, NULL, 0},
 };
+
+const vault_service vault_rpc_auth = {&teevault__v1__auth__descriptor, auth_handlers};

@@ -179,11 +179,13 @@ static int rpc_fn_delete(vault_call *c, const ProtobufCMessage *msg, proto_buf *
     return vault_pack_empty(out);
 }
 
-const vault_method vault_rpc_functions[] = {
-    {"teevault.v1.Functions", "Write", &teevault__v1__function_info__descriptor, rpc_fn_write, 0},
-    {"teevault.v1.Functions", "Show", &teevault__v1__name_request__descriptor, rpc_fn_show,
-     VAULT_M_READ},
-    {"teevault.v1.Functions", "List", &teevault__v1__empty__descriptor, rpc_fn_list, VAULT_M_READ},
-    {"teevault.v1.Functions", "Delete", &teevault__v1__name_request__descriptor, rpc_fn_delete, 0},
-    {NULL, NULL, NULL, NULL, 0},
+static const vault_handler functions_handlers[] = {
+    {"Write", rpc_fn_write, 0},
+    {"Show", rpc_fn_show, VAULT_M_READ},
+    {"List", rpc_fn_list, VAULT_M_READ},
+    {"Delete", rpc_fn_delete, 0},
+    {NULL, NULL, 0},
 };
+
+const vault_service vault_rpc_functions = {&teevault__v1__functions__descriptor,
+                                           functions_handlers};

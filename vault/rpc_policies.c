@@ -304,16 +304,13 @@ out:
     return r;
 }
 
-const vault_method vault_rpc_policies[] = {
-    {"teevault.v1.Policies", "Write", &teevault__v1__policy_document__descriptor, rpc_policy_write,
-     0},
-    {"teevault.v1.Policies", "Read", &teevault__v1__name_request__descriptor, rpc_policy_read,
-     VAULT_M_READ},
-    {"teevault.v1.Policies", "List", &teevault__v1__empty__descriptor, rpc_policy_list,
-     VAULT_M_READ},
-    {"teevault.v1.Policies", "Delete", &teevault__v1__name_request__descriptor, rpc_policy_delete,
-     0},
-    {"teevault.v1.Policies", "Explain", &teevault__v1__explain_request__descriptor,
-     rpc_policy_explain, VAULT_M_READ},
-    {NULL, NULL, NULL, NULL, 0},
+static const vault_handler policies_handlers[] = {
+    {"Write", rpc_policy_write, 0},
+    {"Read", rpc_policy_read, VAULT_M_READ},
+    {"List", rpc_policy_list, VAULT_M_READ},
+    {"Delete", rpc_policy_delete, 0},
+    {"Explain", rpc_policy_explain, VAULT_M_READ},
+    {NULL, NULL, 0},
 };
+
+const vault_service vault_rpc_policies = {&teevault__v1__policies__descriptor, policies_handlers};

@@ -30,6 +30,7 @@
 
 #include "teevault.pb-c.h"
 #include "vault.h"
+#include "vault_rpc.h"
 #include "vault_acl.h"
 #include "vault_attest.h"
 #include "vault_audit.h"
@@ -67,9 +68,9 @@ static void set_err(vault_call *c, const char *what, const char *name, int r)
     char q[QMAX];
     if (name) {
         vault_quote(q, sizeof q, name, strlen(name));
-        snprintf(c->errmsg, sizeof(c->errmsg), "%s %s: %s", what, q, tv_strerror(r));
+        vault_call_errf(c, "%s %s: %s", what, q, tv_strerror(r));
     } else {
-        snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s", what, tv_strerror(r));
+        vault_call_errf(c, "%s: %s", what, tv_strerror(r));
     }
 }
 
@@ -81,30 +82,28 @@ static int store_err(vault_call *c, const char *name, uint64_t version, int r)
     switch (r) {
     case TV_ERR_NOT_FOUND:
         if (version)
-            snprintf(c->errmsg, sizeof(c->errmsg), "secret %s has no version %llu", q,
-                     (unsigned long long)version);
+            vault_call_errf(c, "secret %s has no version %llu", q, (unsigned long long)version);
         else
-            snprintf(c->errmsg, sizeof(c->errmsg), "secret %s not found", q);
+            vault_call_errf(c, "secret %s not found", q);
         break;
     case TV_ERR_DELETED:
-        snprintf(c->errmsg, sizeof(c->errmsg), "secret %s: that version is deleted (undelete it)",
-                 q);
+        vault_call_errf(c, "secret %s: that version is deleted (undelete it)", q);
         break;
     case TV_ERR_DESTROYED:
-        snprintf(c->errmsg, sizeof(c->errmsg), "secret %s: that version is destroyed", q);
+        vault_call_errf(c, "secret %s: that version is destroyed", q);
         break;
     case TV_ERR_INTEGRITY:
         snprintf(c->errmsg, sizeof(c->errmsg),
                  "secret %s: stored record failed its integrity check (tampered storage?)", q);
         break;
     case TV_ERR_STORAGE_FULL:
-        snprintf(c->errmsg, sizeof(c->errmsg), "storage full: nothing was written");
+        vault_call_errf(c, "storage full: nothing was written");
         break;
     case TV_ERR_TOO_LARGE:
-        snprintf(c->errmsg, sizeof(c->errmsg), "value for %s exceeds the limit of %llu bytes", q,
-                 (unsigned long long)(c->v->cfg && c->v->cfg->max_value_bytes
-                                          ? c->v->cfg->max_value_bytes
-                                          : VAULT_STORE_DEFAULT_MAX_VALUE));
+        vault_call_errf(c, "value for %s exceeds the limit of %llu bytes", q,
+                        (unsigned long long)(c->v->cfg && c->v->cfg->max_value_bytes
+                                                 ? c->v->cfg->max_value_bytes
+                                                 : VAULT_STORE_DEFAULT_MAX_VALUE));
         break;
     default:
         set_err(c, "secret", name, r);
@@ -119,7 +118,7 @@ static int check_name(vault_call *c, const char *name)
     int r = vault_name_check(name, n, why, sizeof why);
     if (r < 0) {
         vault_quote(q, sizeof q, name, n);
-        snprintf(c->errmsg, sizeof(c->errmsg), "invalid secret name %s: %s", q, why);
+        vault_call_errf(c, "invalid secret name %s: %s", q, why);
         return r;
     }
     snprintf(c->audit_secret, sizeof(c->audit_secret), "%s", name);
@@ -139,9 +138,9 @@ static int sec_access(vault_call *c, const char *path, unsigned cap1, unsigned c
         snprintf(tmp, sizeof tmp, "permission denied: %s needs %s%s%s on %s: %s", c->method,
                  vault_acl_cap_name(cap1), cap2 ? " or " : "", cap2 ? vault_acl_cap_name(cap2) : "",
                  q, why);
-        snprintf(c->errmsg, sizeof(c->errmsg), "%.*s", (int)sizeof(c->errmsg) - 1, tmp);
+        vault_call_errf(c, "%.*s", (int)sizeof(c->errmsg) - 1, tmp);
     } else if (r < 0) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "policy check failed: %s", tv_strerror(r));
+        vault_call_errf(c, "policy check failed: %s", tv_strerror(r));
     }
     return r;
 }
@@ -149,7 +148,7 @@ static int sec_access(vault_call *c, const char *path, unsigned cap1, unsigned c
 static int need_store(vault_call *c)
 {
     if (!c->v || !c->v->store) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "the vault is not initialised");
+        vault_call_errf(c, "the vault is not initialised");
         return TV_ERR_NOT_INITIALISED;
     }
     return 0;
@@ -275,10 +274,9 @@ static int put_finish(vault_call *c, void *arg, int status, proto_buf *out)
             snprintf(c->errmsg, sizeof(c->errmsg),
                      "secret %s was created meanwhile; updating it needs the update capability", q);
         else
-            snprintf(c->errmsg, sizeof(c->errmsg), "cas: secret %s already exists", q);
+            vault_call_errf(c, "cas: secret %s already exists", q);
     } else if (r == TV_ERR_AUDIT) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "audit record could not be written: %s",
-                 tv_strerror(r));
+        vault_call_errf(c, "audit record could not be written: %s", tv_strerror(r));
     } else if (r < 0) {
         (void)store_err(c, j->name, 0, r);
     } else {
@@ -305,15 +303,14 @@ static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
         return r;
     if (req->cas_set) {
         if (req->cas > (uint64_t)INT64_MAX) {
-            snprintf(c->errmsg, sizeof(c->errmsg), "cas %llu is out of range",
-                     (unsigned long long)req->cas);
+            vault_call_errf(c, "cas %llu is out of range", (unsigned long long)req->cas);
             return TV_ERR_INVALID;
         }
         po.cas = (int64_t)req->cas;
     }
     if (req->max_versions > VAULT_STORE_MAX_VERSIONS_LIMIT) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "max_versions %u is above the limit of %d",
-                 req->max_versions, VAULT_STORE_MAX_VERSIONS_LIMIT);
+        vault_call_errf(c, "max_versions %u is above the limit of %d", req->max_versions,
+                        VAULT_STORE_MAX_VERSIONS_LIMIT);
         return TV_ERR_INVALID;
     }
     if ((exists = vault_store_exists(c->v->store, req->name)) < 0)
@@ -327,7 +324,7 @@ static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
                      "storage full: the store is above its high-water mark (the rest is kept "
                      "for audit records); destroy secrets or grow the map");
         else
-            snprintf(c->errmsg, sizeof(c->errmsg), "audit log unavailable: %s", tv_strerror(r));
+            vault_call_errf(c, "audit log unavailable: %s", tv_strerror(r));
         return r;
     }
     /* The write happens a moment later, in the group commit: a secret that
@@ -394,9 +391,10 @@ static int rpc_get(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
         size_t slen = 0;
         if ((r = vault_attest_seal_get(c->v, c->principal->fn_session, req->name, ver, g_pt, len,
                                        &sealed, &slen)) < 0) {
-            snprintf(c->errmsg, sizeof(c->errmsg), "%s",
-                     r == TV_ERR_UNAUTHENTICATED ? "the function session has ended; attest again"
-                                                 : "cannot seal the value to the session key");
+            vault_call_errf(c, "%s",
+                            r == TV_ERR_UNAUTHENTICATED
+                                ? "the function session has ended; attest again"
+                                : "cannot seal the value to the session key");
             goto out;
         }
         resp.sealed_value.data = sealed;
@@ -425,7 +423,7 @@ static int rpc_list(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
         return r;
     if ((r = vault_prefix_check(req->prefix, plen, why, sizeof why)) < 0) {
         vault_quote(q, sizeof q, req->prefix, plen);
-        snprintf(c->errmsg, sizeof(c->errmsg), "invalid prefix %s: %s", q, why);
+        vault_call_errf(c, "invalid prefix %s: %s", q, why);
         return r;
     }
     snprintf(c->audit_secret, sizeof(c->audit_secret), "%s", req->prefix);
@@ -512,8 +510,8 @@ static int rpc_versions_op(vault_call *c, const ProtobufCMessage *msg, proto_buf
     if ((r = sec_access(c, req->name, caps[op], 0)) < 0)
         return r;
     if (n > VAULT_STORE_MAX_VERSIONS_LIMIT) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "too many versions in one request (max %d)",
-                 VAULT_STORE_MAX_VERSIONS_LIMIT);
+        vault_call_errf(c, "too many versions in one request (max %d)",
+                        VAULT_STORE_MAX_VERSIONS_LIMIT);
         return TV_ERR_INVALID;
     }
     if (n == 0 && op != VOP_DELETE) {
@@ -533,8 +531,8 @@ static int rpc_versions_op(vault_call *c, const ProtobufCMessage *msg, proto_buf
         if (!latest) {
             char q[QMAX];
             vault_quote(q, sizeof q, req->name, strlen(req->name));
-            snprintf(c->errmsg, sizeof(c->errmsg), "secret %s has no %s version", q,
-                     op == VOP_UNDELETE ? "deleted" : "remaining");
+            vault_call_errf(c, "secret %s has no %s version", q,
+                            op == VOP_UNDELETE ? "deleted" : "remaining");
             return TV_ERR_NOT_FOUND;
         }
         versions = &latest;
@@ -586,14 +584,15 @@ static int rpc_destroy(vault_call *c, const ProtobufCMessage *msg, proto_buf *ou
     return rpc_versions_op(c, msg, out, VOP_DESTROY);
 }
 
-#define SVC "teevault.v1.Secrets"
-const vault_method vault_rpc_secrets[] = {
-    {SVC, "Put", &teevault__v1__put_request__descriptor, rpc_put, 0},
-    {SVC, "Get", &teevault__v1__get_request__descriptor, rpc_get, VAULT_M_READ | VAULT_M_FUNCTION},
-    {SVC, "List", &teevault__v1__list_request__descriptor, rpc_list, VAULT_M_READ},
-    {SVC, "Describe", &teevault__v1__name_request__descriptor, rpc_describe, VAULT_M_READ},
-    {SVC, "Delete", &teevault__v1__versions_request__descriptor, rpc_delete, 0},
-    {SVC, "Undelete", &teevault__v1__versions_request__descriptor, rpc_undelete, 0},
-    {SVC, "Destroy", &teevault__v1__versions_request__descriptor, rpc_destroy, 0},
-    {NULL, NULL, NULL, NULL, 0},
+static const vault_handler secrets_handlers[] = {
+    {"Put", rpc_put, 0},
+    {"Get", rpc_get, VAULT_M_READ | VAULT_M_FUNCTION},
+    {"List", rpc_list, VAULT_M_READ},
+    {"Describe", rpc_describe, VAULT_M_READ},
+    {"Delete", rpc_delete, 0},
+    {"Undelete", rpc_undelete, 0},
+    {"Destroy", rpc_destroy, 0},
+    {NULL, NULL, 0},
 };
+
+const vault_service vault_rpc_secrets = {&teevault__v1__secrets__descriptor, secrets_handlers};

@@ -10,6 +10,7 @@
 #include "seal.h"
 #include "teevault.pb-c.h"
 #include "vault.h"
+#include "vault_rpc.h"
 #include "vault_audit.h"
 #include "vault_config.h"
 #include "vault_db.h"
@@ -116,7 +117,7 @@ static int sys_initialize(vault_call *c, const ProtobufCMessage *req, proto_buf 
     r = vault_initialize(c->v, c, 1, given, given ? strlen(given) : 0, token, sizeof(token), pass,
                          sizeof(pass));
     if (r == TV_ERR_EXISTS)
-        snprintf(c->errmsg, sizeof(c->errmsg), "the vault is already initialised");
+        vault_call_errf(c, "the vault is already initialised");
     if (r < 0)
         return r;
     c->audited = 1;
@@ -134,27 +135,25 @@ static int sys_initialize(vault_call *c, const ProtobufCMessage *req, proto_buf 
 static int sys_recover(vault_call *c, const ProtobufCMessage *req, proto_buf *out)
 {
     const Teevault__V1__RecoverRequest *in = (const Teevault__V1__RecoverRequest *)req;
-    Teevault__V1__Empty e;
     const char *pass = in->recovery_passphrase ? in->recovery_passphrase : "";
     int r;
 
     if (!*pass) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "a recovery passphrase is required");
+        vault_call_errf(c, "a recovery passphrase is required");
         return TV_ERR_INVALID;
     }
     if ((r = vault_recover(c->v, c, pass, strlen(pass))) < 0) {
         if (r == TV_ERR_INTEGRITY) {
-            snprintf(c->errmsg, sizeof(c->errmsg), "wrong recovery passphrase");
+            vault_call_errf(c, "wrong recovery passphrase");
             c->reply_delay_ms = 1000;
             return TV_ERR_DENIED;
         }
         if (r == TV_ERR_NOT_INITIALISED)
-            snprintf(c->errmsg, sizeof(c->errmsg), "no recovery escrow is stored in this vault");
+            vault_call_errf(c, "no recovery escrow is stored in this vault");
         return r;
     }
     c->audited = 1;
-    teevault__v1__empty__init(&e);
-    return vault_pack(out, &e.base);
+    return vault_pack_empty(out);
 }
 
 struct rotate_hook {
@@ -181,7 +180,7 @@ static int sys_rotate(vault_call *c, const ProtobufCMessage *req, proto_buf *out
     (void)req;
     if ((r = vault_acl_check(v, c->principal, "sys/rotate", VAULT_CAP_ADMIN, why, sizeof(why))) <
         0) {
-        snprintf(c->errmsg, sizeof(c->errmsg), "rotate needs admin on sys/rotate: %s", why);
+        vault_call_errf(c, "rotate needs admin on sys/rotate: %s", why);
         return r;
     }
     if ((r = vault_keyring_rotate(v->kr, rotate_txn_hook, &h, &epoch)) < 0)
@@ -200,15 +199,13 @@ static int sys_rotate(vault_call *c, const ProtobufCMessage *req, proto_buf *out
     return vault_pack(out, &resp.base);
 }
 
-const vault_method vault_rpc_sys[] = {
-    {"teevault.v1.Sys", "Status", &teevault__v1__empty__descriptor, sys_status,
-     VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION},
-    {"teevault.v1.Sys", "Health", &teevault__v1__empty__descriptor, sys_health,
-     VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION},
-    {"teevault.v1.Sys", "Initialize", &teevault__v1__init_request__descriptor, sys_initialize,
-     VAULT_M_PUBLIC | VAULT_M_UNINIT},
-    {"teevault.v1.Sys", "Recover", &teevault__v1__recover_request__descriptor, sys_recover,
-     VAULT_M_PUBLIC | VAULT_M_UNINIT},
-    {"teevault.v1.Sys", "Rotate", &teevault__v1__empty__descriptor, sys_rotate, 0},
-    {NULL, NULL, NULL, NULL, 0},
+static const vault_handler sys_handlers[] = {
+    {"Status", sys_status, VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION},
+    {"Health", sys_health, VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION},
+    {"Initialize", sys_initialize, VAULT_M_PUBLIC | VAULT_M_UNINIT},
+    {"Recover", sys_recover, VAULT_M_PUBLIC | VAULT_M_UNINIT},
+    {"Rotate", sys_rotate, 0},
+    {NULL, NULL, 0},
 };
+
+const vault_service vault_rpc_sys = {&teevault__v1__sys__descriptor, sys_handlers};

@@ -79,13 +79,27 @@ typedef struct vault_write {
     void (*discard)(void *arg);
 } vault_write;
 
+/* One request metadata entry (ttrpc metadata, HTTP/2 or HTTP/1.1 header):
+ * NUL-terminated key (lower case for HTTP) and value. */
+typedef struct vault_md {
+    const char *key;
+    const char *value;
+} vault_md;
+
+/* The call context: the same for every transport (ttrpc, gRPC, Connect). */
 typedef struct vault_call {
     struct vault *v;
     const vault_principal *principal; /* never NULL; kind NONE when unauthenticated */
     const char *service;              /* "teevault.v1.Secrets" */
     const char *method;               /* "Get" */
     const char *peer;                 /* "unix" or "ip:port" */
-    char request_id[33];              /* hex, unique per request */
+    const char *transport;            /* "ttrpc", "grpc", "connect" */
+    /* Request metadata, owned by the transport: valid only while the
+     * handler's synchronous part runs (not in offload/write finish). */
+    const vault_md *md;
+    size_t n_md;
+    uint64_t deadline_us; /* CLOCK_MONOTONIC microseconds; 0 = none */
+    char request_id[33];  /* hex, unique per request */
     /* Audit fields, set by the handler where they apply. */
     char audit_secret[VAULT_NAME_MAX + 1];
     uint64_t audit_version;
@@ -116,22 +130,42 @@ enum vault_method_flags {
     VAULT_M_READ = 1 << 3,     /* audited through group commit (no write txn of its own) */
 };
 
+/* How a service binds its handlers: one entry per rpc in the proto's service
+ * (by name), terminated by an entry with fn == NULL. The request and response
+ * message types come from protoc-c's service descriptor, never from here. */
+typedef struct vault_handler {
+    const char *method; /* "Get": a method of the service descriptor */
+    vault_rpc_fn fn;
+    unsigned flags; /* enum vault_method_flags */
+} vault_handler;
+
+/* One service: protoc-c's descriptor and its handlers. Each rpc_<service>.c
+ * defines one; vault_registry.c lists them all (plain references, so a
+ * static link pulls every service in). */
+typedef struct vault_service {
+    const ProtobufCServiceDescriptor *desc;
+    const vault_handler *handlers;
+} vault_service;
+
+/* A resolved method, as the registry (vault_registry.h) hands it out: names
+ * and message descriptors from the service descriptor, fn and flags from the
+ * service's handler table. Static storage, valid for the process. */
 typedef struct vault_method {
-    const char *service;
-    const char *method;
+    const char *service; /* "teevault.v1.Secrets" */
+    const char *method;  /* "Get" */
     const ProtobufCMessageDescriptor *req_desc;
+    const ProtobufCMessageDescriptor *resp_desc;
     vault_rpc_fn fn;
     unsigned flags;
 } vault_method;
 
-/* Each rpc_<service>.c defines one table, terminated by an entry with fn == NULL. */
-extern const vault_method vault_rpc_sys[];
-extern const vault_method vault_rpc_auth[];
-extern const vault_method vault_rpc_secrets[];
-extern const vault_method vault_rpc_policies[];
-extern const vault_method vault_rpc_functions[];   /* rpc_functions.c */
-extern const vault_method vault_rpc_attestation[]; /* rpc_attestation.c */
-extern const vault_method vault_rpc_audit[];       /* rpc_audit.c */
+extern const vault_service vault_rpc_sys;         /* rpc_sys.c */
+extern const vault_service vault_rpc_auth;        /* rpc_auth.c */
+extern const vault_service vault_rpc_secrets;     /* rpc_secrets.c */
+extern const vault_service vault_rpc_policies;    /* rpc_policies.c */
+extern const vault_service vault_rpc_functions;   /* rpc_functions.c */
+extern const vault_service vault_rpc_attestation; /* rpc_attestation.c */
+extern const vault_service vault_rpc_audit;       /* rpc_audit.c */
 
 /* The daemon's context. */
 struct vault {
@@ -159,6 +193,10 @@ int vault_call_handler(const vault_method *m, vault_call *c, const ProtobufCMess
  * writer, waiting for its commit) here and now; 0 when none. Returns
  * finish's result. */
 int vault_call_run_offload(vault_call *c, proto_buf *out) TV_WUR;
+
+/* protobuf-c allocator that wipes every block it frees: decoded requests
+ * may carry secrets. Use it for every message unpacked from the wire. */
+extern ProtobufCAllocator vault_wiping_allocator;
 
 /* Pack a response message into out. Returns 0 or TV_ERR_NOMEM/TV_ERR_TOO_LARGE. */
 int vault_pack(proto_buf *out, const ProtobufCMessage *msg) TV_WUR;

@@ -3,10 +3,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "teevault.pb-c.h"
 #include "vault_audit.h"
+#include "vault_auth.h"
 #include "vault_db.h"
+#include "vault_server.h"
 
 void vault_call_errf(vault_call *c, const char *fmt, ...)
 {
@@ -68,4 +72,89 @@ int vault_pack_empty(proto_buf *out)
     Teevault__V1__Empty e;
     teevault__v1__empty__init(&e);
     return vault_pack(out, &e.base);
+}
+
+uint64_t vault_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+const char *vault_call_md(const vault_call *c, const char *key)
+{
+    for (size_t i = 0; i < c->n_md; i++)
+        if (c->md[i].key && c->md[i].value && strcasecmp(c->md[i].key, key) == 0)
+            return c->md[i].value;
+    return NULL;
+}
+
+/* Bearer token from the metadata, or NULL. */
+static const char *find_bearer(const vault_call *c, size_t *len)
+{
+    const char *v = vault_call_md(c, "authorization");
+    if (!v || strncasecmp(v, "Bearer ", 7) != 0)
+        return NULL;
+    const char *t = v + 7;
+    while (*t == ' ')
+        t++;
+    *len = strlen(t);
+    return *len ? t : NULL;
+}
+
+int vault_call_run(const vault_method *m, vault_call *call, vault_principal *principal,
+                   int *token_ok, const uint8_t *payload, size_t len, proto_buf *out)
+{
+    struct vault *v = call->v;
+    ProtobufCMessage *msg = NULL;
+    int status;
+
+    *token_ok = 0;
+    /* Who is calling. A bad token on a public method is ignored (the caller
+     * may be logging in with a stale token); elsewhere it is the answer. */
+    int auth_err = 0;
+    size_t tl = 0;
+    const char *tok = find_bearer(call, &tl);
+    if (tok) {
+        int r = vault_auth_resolve(v, tok, tl, principal);
+        if (r == 0) {
+            *token_ok = 1;
+        } else {
+            memset(principal, 0, sizeof(*principal));
+            auth_err = r;
+        }
+    }
+
+    if (call->deadline_us && vault_now_us() >= call->deadline_us) {
+        status = TV_ERR_TIMEOUT;
+        vault_call_errf(call, "the call's deadline passed before it ran");
+    } else if (!(m->flags & VAULT_M_UNINIT) && !vault_is_active(v)) {
+        status = TV_ERR_NOT_INITIALISED;
+        vault_call_errf(call, "the vault is not initialised");
+    } else if (!(m->flags & VAULT_M_PUBLIC) && principal->kind == VAULT_PRINCIPAL_NONE) {
+        status = auth_err == TV_ERR_NOT_INITIALISED ? auth_err : TV_ERR_UNAUTHENTICATED;
+        vault_call_errf(call, "%s",
+                        tok ? "the token is not valid (unknown, expired or revoked)"
+                            : "this method needs a token (authorization: Bearer ...)");
+    } else if (principal->kind == VAULT_PRINCIPAL_FUNCTION && !(m->flags & VAULT_M_FUNCTION)) {
+        status = TV_ERR_DENIED;
+        vault_call_errf(call, "function sessions may not call %s/%s", call->service, call->method);
+    } else if (!(msg = protobuf_c_message_unpack(m->req_desc, &vault_wiping_allocator, len,
+                                                 payload))) {
+        status = TV_ERR_INVALID;
+        vault_call_errf(call, "request payload does not decode as %s", m->req_desc->name);
+    } else if (!protobuf_c_message_check(msg)) {
+        status = TV_ERR_INVALID;
+        vault_call_errf(call, "request payload is not a valid %s", m->req_desc->name);
+    } else {
+        int r = m->fn(call, msg, out);
+        status = r < 0 ? r : 0;
+        if (status < 0 && !call->errmsg[0])
+            vault_call_errf(call, "%s", tv_strerror(status));
+    }
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, &vault_wiping_allocator);
+    if (status < 0)
+        proto_buf_reset(out);
+    return status;
 }

@@ -29,6 +29,34 @@ int vault_call_begin(vault_call *c, MDB_txn **txn, int write) TV_WUR;
  * On success c->audited is set (the server records nothing more). */
 int vault_call_commit_audited(vault_call *c, MDB_txn *txn) TV_WUR;
 
+/* The value of request metadata `key` (compared case-insensitively), or
+ * NULL. Valid while c->md is (the handler's synchronous part). */
+const char *vault_call_md(const vault_call *c, const char *key);
+
+/*
+ * Run one request the same way for every transport: the bearer token
+ * (metadata "authorization: Bearer ...") is resolved into *principal, the
+ * deadline and the method's access flags are checked, the payload is decoded
+ * with protobuf-c and protobuf_c_message_check'ed, and m->fn runs. The audit
+ * step and the reply are the transport's (the server submits c to the audit
+ * writer unless c->audited). The server uses this for ttrpc, gRPC and
+ * Connect; fuzz_dispatch drives it directly.
+ * m: from the registry (vault_registry.h). c: caller-owned with v, principal
+ * (== principal), service, method, peer, transport, md, deadline_us and
+ * request_id set. principal: zeroed by the caller; when *token_ok is set on
+ * return it holds a resolved principal the caller clears with
+ * vault_principal_clear(). out: the reply payload (reset on error).
+ * Returns 0 or the call's tv_err (c->errmsg then says why):
+ * TV_ERR_NOT_INITIALISED, TV_ERR_UNAUTHENTICATED, TV_ERR_DENIED,
+ * TV_ERR_TIMEOUT (deadline already passed), TV_ERR_INVALID (payload), or
+ * the handler's error.
+ */
+int vault_call_run(const vault_method *m, vault_call *c, vault_principal *principal, int *token_ok,
+                   const uint8_t *payload, size_t len, proto_buf *out) TV_WUR;
+
+/* CLOCK_MONOTONIC in microseconds (the clock of vault_call.deadline_us). */
+uint64_t vault_now_us(void);
+
 /* Pack an empty response. */
 int vault_pack_empty(proto_buf *out) TV_WUR;
 

@@ -47,16 +47,8 @@
 #include "vault_auth.h"
 #include "vault_config.h"
 #include "vault_log.h"
-
-/* Tables written by other parts of the daemon may not exist yet: weak
- * references resolve to NULL when the object is absent. teevaultd links
- * libtv_vault whole so present tables are always found. */
-#pragma weak vault_rpc_auth
-#pragma weak vault_rpc_secrets
-#pragma weak vault_rpc_policies
-#pragma weak vault_rpc_functions
-#pragma weak vault_rpc_attestation
-#pragma weak vault_rpc_audit
+#include "vault_registry.h"
+#include "vault_rpc.h"
 
 /* Output budget: reading pauses while the output buffer could not take one
  * more max-size reply within 2 x PROTO_FRAME_MAX. */
@@ -64,6 +56,7 @@
 #define OUT_RESUME_LOW ((size_t)1 << 20)
 #define SVC_MAX        128
 #define METHOD_MAX     64
+#define TTRPC_MD_MAX   64 /* metadata entries per ttrpc request */
 
 struct vconn;
 
@@ -75,8 +68,6 @@ typedef struct vreq {
     vault_call call;
     vault_principal principal;
     int have_principal;
-    char service[SVC_MAX];
-    char method[METHOD_MAX];
     int status; /* tv_err of the call */
     proto_buf out;
     struct event *delay_ev;
@@ -198,42 +189,7 @@ void vault_server_global_init(void)
     (void)CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free);
 }
 
-/* protobuf-c allocator that wipes: decoded requests may carry secrets. */
-#define WA_HDR 16
-static void *wa_alloc(void *ad, size_t n)
-{
-    (void)ad;
-    if (n > SIZE_MAX - WA_HDR)
-        return NULL;
-    uint8_t *p = malloc(WA_HDR + n);
-    if (!p)
-        return NULL;
-    memcpy(p, &n, sizeof(n));
-    return p + WA_HDR;
-}
-
-static void wa_free(void *ad, void *ptr)
-{
-    (void)ad;
-    if (!ptr)
-        return;
-    uint8_t *p = (uint8_t *)ptr - WA_HDR;
-    size_t n;
-    memcpy(&n, p, sizeof(n));
-    sodium_memzero(p, WA_HDR + n);
-    free(p);
-}
-
-static ProtobufCAllocator wiping_allocator = {.alloc = wa_alloc, .free = wa_free};
-
 /* ------------------------------------------------------------ helpers */
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 int vault_is_active(const struct vault *v)
 {
@@ -243,21 +199,6 @@ int vault_is_active(const struct vault *v)
 size_t vault_server_conn_count(const vault_server *s)
 {
     return s ? s->n_conns : 0;
-}
-
-const vault_method *vault_server_find_method(const char *service, const char *method)
-{
-    const vault_method *tables[] = {vault_rpc_sys,      vault_rpc_auth,      vault_rpc_secrets,
-                                    vault_rpc_policies, vault_rpc_functions, vault_rpc_attestation,
-                                    vault_rpc_audit};
-    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-        if (!tables[t])
-            continue;
-        for (const vault_method *m = tables[t]; m->fn; m++)
-            if (!strcmp(m->service, service) && !strcmp(m->method, method))
-                return m;
-    }
-    return NULL;
 }
 
 static void conn_close_later(vconn *c, const char *why);
@@ -381,12 +322,12 @@ static void req_finish(vreq *q)
     int level = q->status < 0 ? VAULT_LOG_WARN : VAULT_LOG_DEBUG;
     if (vault_log_enabled(level)) {
         char ms[32], code[16];
-        snprintf(ms, sizeof(ms), "%.3f", (double)(now_us() - q->t0_us) / 1000.0);
+        snprintf(ms, sizeof(ms), "%.3f", (double)(vault_now_us() - q->t0_us) / 1000.0);
         snprintf(code, sizeof(code), "%d", grpc);
         vault_log(level, "rpc", "id", q->call.request_id, "peer", q->call.peer, "service",
-                  q->service, "method", q->method, "principal", principal_label(q), "user",
-                  q->principal.user, "code", code, "error", q->status < 0 ? q->call.errmsg : "",
-                  "ms", ms, (const char *)NULL);
+                  q->call.service, "method", q->call.method, "principal", principal_label(q),
+                  "user", q->principal.user, "code", code, "error",
+                  q->status < 0 ? q->call.errmsg : "", "ms", ms, (const char *)NULL);
     }
     if (!c) {
         list_del(&q->s->detached, q);
@@ -462,80 +403,6 @@ static void write_done(void *arg, int status)
         proto_buf_reset(&q->out);
     }
     req_advance(q);
-}
-
-/* Bearer token from the metadata, or NULL. */
-static const char *find_bearer(const Ttrpc__Request *rq, size_t *len)
-{
-    for (size_t i = 0; i < rq->n_metadata; i++) {
-        const Ttrpc__KeyValue *kv = rq->metadata[i];
-        if (!kv || !kv->key || !kv->value || strcasecmp(kv->key, "authorization") != 0)
-            continue;
-        if (strncasecmp(kv->value, "Bearer ", 7) != 0)
-            return NULL;
-        const char *t = kv->value + 7;
-        while (*t == ' ')
-            t++;
-        *len = strlen(t);
-        return *len ? t : NULL;
-    }
-    return NULL;
-}
-
-int vault_server_run(struct vault *v, const vault_method *m, const Ttrpc__Request *rq,
-                     vault_call *call, vault_principal *principal, int *token_ok, proto_buf *out)
-{
-    ProtobufCMessage *msg = NULL;
-    int status;
-
-    *token_ok = 0;
-    /* Who is calling. A bad token on a public method is ignored (the caller
-     * may be logging in with a stale token); elsewhere it is the answer. */
-    int auth_err = 0;
-    size_t tl = 0;
-    const char *tok = find_bearer(rq, &tl);
-    if (tok) {
-        int r = vault_auth_resolve(v, tok, tl, principal);
-        if (r == 0) {
-            *token_ok = 1;
-        } else {
-            memset(principal, 0, sizeof(*principal));
-            auth_err = r;
-        }
-    }
-
-    if (!(m->flags & VAULT_M_UNINIT) && !vault_is_active(v)) {
-        status = TV_ERR_NOT_INITIALISED;
-        snprintf(call->errmsg, sizeof(call->errmsg), "the vault is not initialised");
-    } else if (!(m->flags & VAULT_M_PUBLIC) && principal->kind == VAULT_PRINCIPAL_NONE) {
-        status = auth_err == TV_ERR_NOT_INITIALISED ? auth_err : TV_ERR_UNAUTHENTICATED;
-        snprintf(call->errmsg, sizeof(call->errmsg), "%s",
-                 tok ? "the token is not valid (unknown, expired or revoked)"
-                     : "this method needs a token (authorization: Bearer ...)");
-    } else if (principal->kind == VAULT_PRINCIPAL_FUNCTION && !(m->flags & VAULT_M_FUNCTION)) {
-        status = TV_ERR_DENIED;
-        snprintf(call->errmsg, sizeof(call->errmsg), "function sessions may not call %s/%s",
-                 call->service, call->method);
-    } else if (!(msg = protobuf_c_message_unpack(m->req_desc, &wiping_allocator, rq->payload.len,
-                                                 rq->payload.data))) {
-        status = TV_ERR_INVALID;
-        snprintf(call->errmsg, sizeof(call->errmsg), "request payload does not decode as %s",
-                 m->req_desc->name);
-    } else if (!protobuf_c_message_check(msg)) {
-        status = TV_ERR_INVALID;
-        snprintf(call->errmsg, sizeof(call->errmsg), "request payload is not a valid %s",
-                 m->req_desc->name);
-    } else {
-        int r = m->fn(call, msg, out);
-        status = r < 0 ? r : 0;
-        if (status < 0 && !call->errmsg[0])
-            snprintf(call->errmsg, sizeof(call->errmsg), "%s", tv_strerror(status));
-    }
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, &wiping_allocator);
-    if (status < 0)
-        proto_buf_reset(out);
-    return status;
 }
 
 /* ------------------------------------------------------------ offload worker */
@@ -656,35 +523,16 @@ static void offload_submit(vault_server *s, vreq *q)
     pthread_mutex_unlock(&s->wmu);
 }
 
-/* Decide and run one request. Called with the envelope decoded. */
-static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
+/* Run one call on connection c, whatever its transport: the request object,
+ * the call context (principal, peer, metadata, deadline), the shared run
+ * (vault_call_run), then the offload worker or the audit step. md and
+ * payload are the transport's and need only live during this call. */
+static void server_call(vconn *c, uint32_t sid, const vault_method *m, const char *transport,
+                        const vault_md *md, size_t n_md, uint64_t deadline_us,
+                        const uint8_t *payload, size_t len)
 {
     vault_server *s = c->s;
-    struct vault *v = s->v;
-    const vault_method *m = NULL;
     vreq *q = NULL;
-    char qs[96], qm[96];
-
-    /* Stream ids must not be reused while in flight (ttrpc server.go). */
-    for (vreq *o = c->reqs; o; o = o->next)
-        if (o->sid == sid) {
-            conn_send(c, sid, TV_ERR_INVALID, "stream id is already in use", NULL, 0);
-            return;
-        }
-    size_t sl = rq->service ? strlen(rq->service) : 0;
-    size_t ml = rq->method ? strlen(rq->method) : 0;
-    if (sl && ml && sl < SVC_MAX && ml < METHOD_MAX)
-        m = vault_server_find_method(rq->service, rq->method);
-    if (!m) {
-        char em[256];
-        vault_quote(qs, sizeof(qs), rq->service ? rq->service : "", sl);
-        vault_quote(qm, sizeof(qm), rq->method ? rq->method : "", ml);
-        snprintf(em, sizeof(em), "unknown service or method %s / %s", qs, qm);
-        vault_log(VAULT_LOG_INFO, "rpc_unknown", "peer", c->peer, "service", qs, "method", qm,
-                  (const char *)NULL);
-        conn_send(c, sid, TV_ERR_UNIMPLEMENTED, em, NULL, 0);
-        return;
-    }
 
     if (!(q = calloc(1, sizeof(*q)))) {
         conn_send(c, sid, TV_ERR_NOMEM, "out of memory", NULL, 0);
@@ -693,15 +541,17 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
     q->conn = c;
     q->s = s;
     q->sid = sid;
-    q->t0_us = now_us();
-    memcpy(q->service, rq->service, sl + 1);
-    memcpy(q->method, rq->method, ml + 1);
+    q->t0_us = vault_now_us();
     proto_buf_init(&q->out, PROTO_FRAME_MAX - 1024);
-    q->call.v = v;
+    q->call.v = s->v;
     q->call.principal = &q->principal;
-    q->call.service = q->service;
-    q->call.method = q->method;
+    q->call.service = m->service;
+    q->call.method = m->method;
     q->call.peer = c->peer;
+    q->call.transport = transport;
+    q->call.md = md;
+    q->call.n_md = n_md;
+    q->call.deadline_us = deadline_us;
     {
         /* Unique, not secret: a random per-process prefix and a counter (a
          * getrandom call per request cost more than the rest of the id). */
@@ -715,18 +565,66 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
 
     {
         int token_ok = 0;
-        q->status = vault_server_run(v, m, rq, &q->call, &q->principal, &token_ok, &q->out);
+        q->status = vault_call_run(m, &q->call, &q->principal, &token_ok, payload, len, &q->out);
         q->have_principal = token_ok;
         if (token_ok && !c->authed) {
             c->authed = 1;
             proto_frame_reader_set_max(&c->rd, PROTO_FRAME_MAX);
         }
     }
+    /* The metadata is the transport's: not valid after this call. */
+    q->call.md = NULL;
+    q->call.n_md = 0;
     if (q->status == 0 && q->call.offload) {
         offload_submit(s, q);
         return;
     }
     req_after_handler(q);
+}
+
+/* ttrpc: decide and run one request. Called with the envelope decoded. */
+static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
+{
+    const vault_method *m = NULL;
+    char qs[96], qm[96];
+    vault_md md[TTRPC_MD_MAX];
+    size_t n_md = 0;
+
+    /* Stream ids must not be reused while in flight (ttrpc server.go). */
+    for (vreq *o = c->reqs; o; o = o->next)
+        if (o->sid == sid) {
+            conn_send(c, sid, TV_ERR_INVALID, "stream id is already in use", NULL, 0);
+            return;
+        }
+    size_t sl = rq->service ? strlen(rq->service) : 0;
+    size_t ml = rq->method ? strlen(rq->method) : 0;
+    if (sl && ml && sl < SVC_MAX && ml < METHOD_MAX)
+        m = vault_method_find(rq->service, sl, rq->method, ml);
+    if (!m) {
+        char em[256];
+        vault_quote(qs, sizeof(qs), rq->service ? rq->service : "", sl);
+        vault_quote(qm, sizeof(qm), rq->method ? rq->method : "", ml);
+        snprintf(em, sizeof(em), "unknown service or method %s / %s", qs, qm);
+        vault_log(VAULT_LOG_INFO, "rpc_unknown", "peer", c->peer, "service", qs, "method", qm,
+                  (const char *)NULL);
+        conn_send(c, sid, TV_ERR_UNIMPLEMENTED, em, NULL, 0);
+        return;
+    }
+    if (rq->n_metadata > TTRPC_MD_MAX) {
+        conn_send(c, sid, TV_ERR_TOO_LARGE, "more than 64 metadata entries", NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < rq->n_metadata; i++)
+        if (rq->metadata[i] && rq->metadata[i]->key && rq->metadata[i]->value)
+            md[n_md++] = (vault_md){rq->metadata[i]->key, rq->metadata[i]->value};
+    uint64_t deadline = 0;
+    if (rq->timeout_nano > 0) {
+        uint64_t us = (uint64_t)rq->timeout_nano / 1000;
+        if (us > UINT64_MAX / 2)
+            us = UINT64_MAX / 2;
+        deadline = vault_now_us() + us;
+    }
+    server_call(c, sid, m, "ttrpc", md, n_md, deadline, rq->payload.data, rq->payload.len);
 }
 
 /* The handler (and any offloaded work) is done: audit, then reply. */
@@ -765,16 +663,16 @@ static void handle_frame(vconn *c)
     const proto_frame_hdr *h = proto_frame_header(&c->rd);
     uint32_t sid = h->stream_id;
     Ttrpc__Request *rq = (Ttrpc__Request *)protobuf_c_message_unpack(
-        &ttrpc__request__descriptor, &wiping_allocator, proto_frame_body_len(&c->rd),
+        &ttrpc__request__descriptor, &vault_wiping_allocator, proto_frame_body_len(&c->rd),
         proto_frame_body(&c->rd));
     if (!rq || !protobuf_c_message_check(&rq->base)) {
         if (rq)
-            protobuf_c_message_free_unpacked(&rq->base, &wiping_allocator);
+            protobuf_c_message_free_unpacked(&rq->base, &vault_wiping_allocator);
         conn_send(c, sid, TV_ERR_INVALID, "request envelope does not decode", NULL, 0);
         return;
     }
     dispatch(c, sid, rq);
-    protobuf_c_message_free_unpacked(&rq->base, &wiping_allocator);
+    protobuf_c_message_free_unpacked(&rq->base, &vault_wiping_allocator);
 }
 
 /* ------------------------------------------------------------ connections */
@@ -1254,6 +1152,8 @@ int vault_server_new(struct vault *v, vault_server **out, char *err, size_t errl
     s->base = v->base;
     s->wake_fd[0] = s->wake_fd[1] = -1;
     randombytes_buf(s->rid_prefix, sizeof(s->rid_prefix));
+    if ((r = vault_registry_check(err, errlen)) < 0)
+        goto out;
     if ((r = worker_start(s)) < 0) {
         snprintf(err, errlen, "cannot start the worker thread");
         goto out;

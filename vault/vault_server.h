@@ -48,32 +48,6 @@ void vault_server_free(vault_server *s);
 /* Number of open connections (tests, status). */
 size_t vault_server_conn_count(const vault_server *s);
 
-/* Look a method up in the service tables (vault_rpc_sys/auth/secrets/
- * policies/functions/attestation/audit; tables not linked in are skipped).
- * NULL when unknown. */
-const vault_method *vault_server_find_method(const char *service, const char *method);
-
-/*
- * Run one decoded ttrpc request as the server does for every frame: the
- * bearer token (metadata "authorization") is resolved into *principal, the
- * method's access flags are checked, the payload is decoded and
- * protobuf_c_message_check'ed, and m->fn runs. The audit step and the reply
- * are the caller's (dispatch submits call to the audit writer unless
- * call->audited). The server's frame handling uses this; fuzz_dispatch
- * drives it directly.
- * m: from vault_server_find_method(rq->service, rq->method). call: caller-
- * owned with v, principal (== principal), service, method, peer and
- * request_id set. principal: zeroed by the caller; when *token_ok is set on
- * return it holds a resolved principal the caller clears with
- * vault_principal_clear(). out: the reply payload (reset on error).
- * Returns 0 or the call's tv_err (call->errmsg then says why):
- * TV_ERR_NOT_INITIALISED, TV_ERR_UNAUTHENTICATED, TV_ERR_DENIED,
- * TV_ERR_INVALID (payload), or the handler's error.
- */
-int vault_server_run(struct vault *v, const vault_method *m, const Ttrpc__Request *rq,
-                     vault_call *call, vault_principal *principal, int *token_ok,
-                     proto_buf *out) TV_WUR;
-
 /* The vault is initialised and unsealed (its keyring is loaded). */
 int vault_is_active(const struct vault *v);
 

@@ -2,7 +2,10 @@
 #include "vault_audit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 int vault_pack(proto_buf *out, const ProtobufCMessage *msg)
 {
@@ -65,6 +68,34 @@ int vault_call_handler(const vault_method *m, vault_call *c, const ProtobufCMess
     int r = m->fn(c, req, out);
     return r < 0 ? r : vault_call_run_offload(c, out);
 }
+
+/* protobuf-c allocator that wipes: decoded requests may carry secrets. */
+#define WA_HDR 16
+static void *wa_alloc(void *ad, size_t n)
+{
+    (void)ad;
+    if (n > SIZE_MAX - WA_HDR)
+        return NULL;
+    uint8_t *p = malloc(WA_HDR + n);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof(n));
+    return p + WA_HDR;
+}
+
+static void wa_free(void *ad, void *ptr)
+{
+    (void)ad;
+    if (!ptr)
+        return;
+    uint8_t *p = (uint8_t *)ptr - WA_HDR;
+    size_t n;
+    memcpy(&n, p, sizeof(n));
+    sodium_memzero(p, WA_HDR + n);
+    free(p);
+}
+
+ProtobufCAllocator vault_wiping_allocator = {.alloc = wa_alloc, .free = wa_free};
 
 void vault_quote(char *dst, size_t dstlen, const char *s, size_t slen)
 {

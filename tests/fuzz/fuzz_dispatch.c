@@ -40,16 +40,11 @@
 #include "vault_db.h"
 #include "vault_lifecycle.h"
 #include "vault_log.h"
+#include "vault_registry.h"
+#include "vault_rpc.h"
 #include "vault_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* vault_server.c refers to the service tables weakly; these strong
- * references pull every rpc_<service>.o out of the static library (as
- * teevaultd does by linking it whole). */
-const vault_method *const fuzz_dispatch_tables[] = {
-    vault_rpc_sys,       vault_rpc_auth,        vault_rpc_secrets, vault_rpc_policies,
-    vault_rpc_functions, vault_rpc_attestation, vault_rpc_audit};
 
 static struct vault g_v;
 static vault_config g_cfg;
@@ -180,16 +175,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* dispatch's own bounds on the names (SVC_MAX 128, METHOD_MAX 64). */
     if (!sl || !ml || sl >= 128 || ml >= 64)
         goto out;
-    const vault_method *m = vault_server_find_method(rq->service, rq->method);
+    const vault_method *m = vault_method_find(rq->service, sl, rq->method, ml);
     if (!m)
         goto out;
 
-    /* Prepend the chosen principal's token. */
+    /* The chosen principal's token first, then the envelope's metadata
+     * (as the server turns it into the call context). */
     char bearer[VAULT_TOKEN_BUF + 16];
-    Ttrpc__KeyValue kv;
-    ttrpc__key_value__init(&kv);
-    Ttrpc__KeyValue **md = NULL;
-    Ttrpc__Request req = *rq;
+    vault_md *md = NULL;
+    size_t n_md = 0;
+    if (!(md = calloc(rq->n_metadata + 1, sizeof(*md))))
+        goto out;
     if (who) {
         if (who == 1)
             keep_token(1, g_root, sizeof(g_root));
@@ -199,16 +195,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  who == 1   ? g_root
                  : who == 2 ? g_oper
                             : "tvs.notavalidtoken");
-        kv.key = "authorization";
-        kv.value = bearer;
-        if (!(md = calloc(rq->n_metadata + 1, sizeof(*md))))
-            goto out;
-        md[0] = &kv;
-        for (size_t i = 0; i < rq->n_metadata; i++)
-            md[i + 1] = rq->metadata[i];
-        req.metadata = md;
-        req.n_metadata = rq->n_metadata + 1;
+        md[n_md++] = (vault_md){"authorization", bearer};
     }
+    for (size_t i = 0; i < rq->n_metadata; i++)
+        if (rq->metadata[i]->key && rq->metadata[i]->value)
+            md[n_md++] = (vault_md){rq->metadata[i]->key, rq->metadata[i]->value};
 
     vault_call call;
     vault_principal principal;
@@ -221,9 +212,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     call.service = rq->service;
     call.method = rq->method;
     call.peer = "fuzz";
+    call.transport = "ttrpc";
+    call.md = md;
+    call.n_md = n_md;
     snprintf(call.request_id, sizeof(call.request_id), "%032x", 0u);
     proto_buf_init(&out, PROTO_FRAME_MAX - 1024);
-    int status = vault_server_run(&g_v, m, &req, &call, &principal, &token_ok, &out);
+    int status =
+        vault_call_run(m, &call, &principal, &token_ok, rq->payload.data, rq->payload.len, &out);
     if (status == 0 && (call.offload || call.write)) /* the daemon: worker thread, group commit */
         status = vault_call_run_offload(&call, &out);
     if (getenv("TV_FUZZ_DEBUG"))

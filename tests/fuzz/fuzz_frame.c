@@ -7,20 +7,13 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proto_frame.h"
 #include "ttrpc.pb-c.h"
-#include "vault_server.h"
+#include "vault_registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* vault_server.c refers to the service tables weakly, so without these
- * strong references only Sys (defined next to it) was linked in and every
- * other method was "unknown" here: payload decoding of Secrets, Auth, ...
- * was never reached. */
-const vault_method *const fuzz_frame_tables[] = {
-    vault_rpc_sys,       vault_rpc_auth,        vault_rpc_secrets, vault_rpc_policies,
-    vault_rpc_functions, vault_rpc_attestation, vault_rpc_audit};
 
 static void consume(const uint8_t *body, size_t n)
 {
@@ -28,7 +21,8 @@ static void consume(const uint8_t *body, size_t n)
     if (!rq)
         return;
     if (protobuf_c_message_check(&rq->base) && rq->service && rq->method) {
-        const vault_method *m = vault_server_find_method(rq->service, rq->method);
+        const vault_method *m =
+            vault_method_find(rq->service, strlen(rq->service), rq->method, strlen(rq->method));
         if (m) {
             ProtobufCMessage *msg =
                 protobuf_c_message_unpack(m->req_desc, NULL, rq->payload.len, rq->payload.data);

@@ -23,6 +23,7 @@
 #include "teevault.pb-c.h"
 #include "tv_test.h"
 #include "vault.h"
+#include "vault_registry.h"
 #include "vault_acl.h"
 #include "vault_attest.h"
 #include "vault_audit.h"
@@ -528,7 +529,7 @@ static void test_report(void)
 }
 
 /* The handler tables, called as the server would. */
-static int call(const vault_method *tab, const char *method, const vault_principal *who,
+static int call(const vault_service *tab, const char *method, const vault_principal *who,
                 const ProtobufCMessage *req, proto_buf *out, vault_call *c)
 {
     memset(c, 0, sizeof *c);
@@ -536,12 +537,12 @@ static int call(const vault_method *tab, const char *method, const vault_princip
     c->principal = who;
     c->method = method;
     c->peer = "unix";
-    for (const vault_method *m = tab; m->fn; m++)
-        if (strcmp(m->method, method) == 0) {
-            c->service = m->service;
-            proto_buf_reset(out);
-            return m->fn(c, req, out);
-        }
+    const vault_method *m = vault_service_method(tab, method);
+    if (m) {
+        c->service = m->service;
+        proto_buf_reset(out);
+        return m->fn(c, req, out);
+    }
     return -1000;
 }
 
@@ -567,19 +568,19 @@ static void test_rpc_tables(void)
     fi.policy = doc;
     fi.acl_policies = acl;
     fi.n_acl_policies = 1;
-    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &root, &fi.base, &out, &c), 0);
+    CHECK_EQ_INT(call(&vault_rpc_functions, "Write", &root, &fi.base, &out, &c), 0);
     CHECK(c.audited == 1);
-    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &none, &fi.base, &out, &c),
+    CHECK_EQ_INT(call(&vault_rpc_functions, "Write", &none, &fi.base, &out, &c),
                  TV_ERR_UNAUTHENTICATED);
-    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &fnp, &fi.base, &out, &c), TV_ERR_DENIED);
+    CHECK_EQ_INT(call(&vault_rpc_functions, "Write", &fnp, &fi.base, &out, &c), TV_ERR_DENIED);
     fi.policy = "{\"evidence_type\":\"sim\"}";
-    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &root, &fi.base, &out, &c), TV_ERR_INVALID);
+    CHECK_EQ_INT(call(&vault_rpc_functions, "Write", &root, &fi.base, &out, &c), TV_ERR_INVALID);
     CHECK(strstr(c.errmsg, "pins no measurement") != NULL);
     fi.name = "bad/name";
-    CHECK_EQ_INT(call(vault_rpc_functions, "Write", &root, &fi.base, &out, &c), TV_ERR_INVALID);
+    CHECK_EQ_INT(call(&vault_rpc_functions, "Write", &root, &fi.base, &out, &c), TV_ERR_INVALID);
 
     nr.name = "fn-rpc";
-    CHECK_EQ_INT(call(vault_rpc_functions, "Show", &root, &nr.base, &out, &c), 0);
+    CHECK_EQ_INT(call(&vault_rpc_functions, "Show", &root, &nr.base, &out, &c), 0);
     {
         Teevault__V1__FunctionInfo *got = teevault__v1__function_info__unpack(NULL, out.len, out.d);
         CHECK(got && strcmp(got->name, "fn-rpc") == 0 && strcmp(got->policy, doc) == 0);
@@ -587,7 +588,7 @@ static void test_rpc_tables(void)
         if (got)
             teevault__v1__function_info__free_unpacked(got, NULL);
     }
-    CHECK_EQ_INT(call(vault_rpc_functions, "List", &root, &e.base, &out, &c), 0);
+    CHECK_EQ_INT(call(&vault_rpc_functions, "List", &root, &e.base, &out, &c), 0);
     {
         Teevault__V1__FunctionListResponse *l =
             teevault__v1__function_list_response__unpack(NULL, out.len, out.d);
@@ -608,10 +609,10 @@ static void test_rpc_tables(void)
         vault_principal_clear(&p);
         CHECK_EQ_INT(vault_function_principal(&V, "nope", &p), TV_ERR_NOT_FOUND);
     }
-    CHECK_EQ_INT(call(vault_rpc_functions, "Delete", &root, &nr.base, &out, &c), 0);
+    CHECK_EQ_INT(call(&vault_rpc_functions, "Delete", &root, &nr.base, &out, &c), 0);
     CHECK(c.audited == 1);
-    CHECK_EQ_INT(call(vault_rpc_functions, "Delete", &root, &nr.base, &out, &c), TV_ERR_NOT_FOUND);
-    CHECK_EQ_INT(call(vault_rpc_functions, "Show", &root, &nr.base, &out, &c), TV_ERR_NOT_FOUND);
+    CHECK_EQ_INT(call(&vault_rpc_functions, "Delete", &root, &nr.base, &out, &c), TV_ERR_NOT_FOUND);
+    CHECK_EQ_INT(call(&vault_rpc_functions, "Show", &root, &nr.base, &out, &c), TV_ERR_NOT_FOUND);
 
     /* Attestation over the table: Challenge → Attest → token. */
     {
@@ -623,7 +624,7 @@ static void test_rpc_tables(void)
         size_t len = 0;
         const char *type = NULL;
 
-        CHECK_EQ_INT(call(vault_rpc_attestation, "Challenge", &none, &e.base, &out, &c), 0);
+        CHECK_EQ_INT(call(&vault_rpc_attestation, "Challenge", &none, &e.base, &out, &c), 0);
         ch = teevault__v1__challenge_response__unpack(NULL, out.len, out.d);
         CHECK(ch && ch->nonce.len == 32);
         if (!ch)
@@ -643,22 +644,22 @@ static void test_rpc_tables(void)
         ar.eph_pubkey.len = 32;
         ar.nonce.data = nonce;
         ar.nonce.len = 32;
-        CHECK_EQ_INT(call(vault_rpc_attestation, "Attest", &none, &ar.base, &out, &c), 0);
+        CHECK_EQ_INT(call(&vault_rpc_attestation, "Attest", &none, &ar.base, &out, &c), 0);
         CHECK(strstr(c.audit_detail, "fn-a") != NULL);
         as = teevault__v1__attest_response__unpack(NULL, out.len, out.d);
         CHECK(as && strlen(as->session_token) == VAULT_ATTEST_TOKEN_STR_LEN);
         if (as)
             teevault__v1__attest_response__free_unpacked(as, NULL);
         /* Replay through the table: refused with a message and audit detail. */
-        CHECK_EQ_INT(call(vault_rpc_attestation, "Attest", &none, &ar.base, &out, &c),
+        CHECK_EQ_INT(call(&vault_rpc_attestation, "Attest", &none, &ar.base, &out, &c),
                      TV_ERR_REPLAY);
         CHECK(strstr(c.errmsg, "replay") != NULL && strstr(c.audit_detail, "replay") != NULL);
         free(ev);
         rr.nonce.data = nonce;
         rr.nonce.len = 32;
-        CHECK_EQ_INT(call(vault_rpc_attestation, "Report", &none, &rr.base, &out, &c), 0);
+        CHECK_EQ_INT(call(&vault_rpc_attestation, "Report", &none, &rr.base, &out, &c), 0);
         rr.nonce.len = 3;
-        CHECK_EQ_INT(call(vault_rpc_attestation, "Report", &none, &rr.base, &out, &c),
+        CHECK_EQ_INT(call(&vault_rpc_attestation, "Report", &none, &rr.base, &out, &c),
                      TV_ERR_INVALID);
     }
 done:

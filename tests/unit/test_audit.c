@@ -23,6 +23,7 @@
 #include "teevault.pb-c.h"
 #include "tv_test.h"
 #include "vault.h"
+#include "vault_registry.h"
 #include "vault_audit.h"
 #include "vault_db.h"
 
@@ -1113,7 +1114,10 @@ static void test_rpc_audit_handlers(void)
     uint8_t pk[32], sk[64];
     const vault_method *m_list = NULL, *m_head = NULL, *m_export = NULL;
 
-    for (const vault_method *m = vault_rpc_audit; m->fn; m++) {
+    for (size_t mi = 0; mi < vault_method_count(); mi++) {
+        const vault_method *m = vault_method_at(mi);
+        if (strcmp(m->service, "teevault.v1.Audit") != 0)
+            continue;
         if (!strcmp(m->method, "List"))
             m_list = m;
         else if (!strcmp(m->method, "Head"))

@@ -12,6 +12,7 @@
 #include "vault_acl.h"
 #include "vault_audit.h"
 #include "vault_auth.h"
+#include "vault_registry.h"
 #include "vault_db.h"
 
 #pragma GCC diagnostic ignored "-Wcast-qual"
@@ -524,16 +525,13 @@ static void test_login_steps(void)
 
 /* ---------------------------------------------------------------- handlers */
 
-static const vault_method *find(const vault_method *tab, const char *method)
+static const vault_method *find(const vault_service *tab, const char *method)
 {
-    for (; tab->fn; tab++)
-        if (!strcmp(tab->method, method))
-            return tab;
-    return NULL;
+    return vault_service_method(tab, method);
 }
 
 /* Call a handler; returns its result, response bytes in out. */
-static int call(const vault_method *tab, const char *method, const vault_principal *p,
+static int call(const vault_service *tab, const char *method, const vault_principal *p,
                 const ProtobufCMessage *req, vault_call *c, proto_buf *out)
 {
     const vault_method *m = find(tab, method);
@@ -580,14 +578,14 @@ static void test_handlers(void)
     doc.name = "team";
     doc.document = "path \"app/**\" { capabilities = [\"read\", \"list\"] }\n"
                    "path \"sys/auth/user/frank\" { capabilities = [\"admin\"] }\n";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Write", &root, &doc.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Write", &root, &doc.base, &c, &out), 0);
     CHECK(c.audited);
     doc.name = "broken";
     doc.document = "path \"x\" { capabilities = [\"raed\"] }";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Write", &root, &doc.base, &c, &out), TV_ERR_INVALID);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Write", &root, &doc.base, &c, &out), TV_ERR_INVALID);
     CHECK(strstr(c.errmsg, "line 1:28: unknown capability \"raed\"") != NULL);
     doc.name = "root";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Write", &root, &doc.base, &c, &out), TV_ERR_INVALID);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Write", &root, &doc.base, &c, &out), TV_ERR_INVALID);
 
     /* UserAdd by root; password never in errmsg/audit */
     Teevault__V1__UserAddRequest ua = TEEVAULT__V1__USER_ADD_REQUEST__INIT;
@@ -596,17 +594,17 @@ static void test_handlers(void)
     ua.password = "s3cret-pw";
     ua.policies = teampol;
     ua.n_policies = 1;
-    CHECK_EQ_INT(call(vault_rpc_auth, "UserAdd", &root, &ua.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "UserAdd", &root, &ua.base, &c, &out), 0);
     CHECK(c.audited);
     CHECK(strstr(c.audit_detail, "erin") != NULL);
     CHECK(strstr(c.audit_detail, "s3cret") == NULL);
-    CHECK_EQ_INT(call(vault_rpc_auth, "UserAdd", &root, &ua.base, &c, &out), TV_ERR_EXISTS);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "UserAdd", &root, &ua.base, &c, &out), TV_ERR_EXISTS);
     CHECK(strstr(c.errmsg, "user \"erin\" already exists") != NULL);
     CHECK(strstr(c.errmsg, "s3cret") == NULL);
     /* fail-closed: when the audit record cannot be written, nothing is */
     ua.name = "ghost";
     vault_audit_test_fail_commits(&g_v, 1);
-    CHECK_EQ_INT(call(vault_rpc_auth, "UserAdd", &root, &ua.base, &c, &out), TV_ERR_AUDIT);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "UserAdd", &root, &ua.base, &c, &out), TV_ERR_AUDIT);
     vault_audit_test_fail_commits(&g_v, 0);
     CHECK(!c.audited);
     {
@@ -620,15 +618,15 @@ static void test_handlers(void)
     Teevault__V1__LoginRequest lr = TEEVAULT__V1__LOGIN_REQUEST__INIT;
     lr.user = "erin";
     lr.password = "wrong-pw";
-    CHECK_EQ_INT(call(vault_rpc_auth, "Login", &none, &lr.base, &c, &out), TV_ERR_UNAUTHENTICATED);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "Login", &none, &lr.base, &c, &out), TV_ERR_UNAUTHENTICATED);
     CHECK_EQ_INT(c.reply_delay_ms, 250);
     CHECK(!strcmp(c.errmsg, "invalid user name or password"));
     CHECK(strstr(c.audit_detail, "wrong-pw") == NULL);
-    CHECK_EQ_INT(call(vault_rpc_auth, "Login", &none, &lr.base, &c, &out), TV_ERR_RESOURCE);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "Login", &none, &lr.base, &c, &out), TV_ERR_RESOURCE);
     CHECK(c.reply_delay_ms > 0 && c.reply_delay_ms <= 250);
     vault_auth_backoff_reset();
     lr.password = "s3cret-pw";
-    CHECK_EQ_INT(call(vault_rpc_auth, "Login", &none, &lr.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "Login", &none, &lr.base, &c, &out), 0);
     CHECK(c.audited);
     CHECK_EQ_INT(c.reply_delay_ms, 0);
     Teevault__V1__LoginResponse *lresp =
@@ -644,15 +642,15 @@ static void test_handlers(void)
 
     /* erin (policy team) may not add users in general ... */
     ua.name = "mallory";
-    CHECK_EQ_INT(call(vault_rpc_auth, "UserAdd", &alice, &ua.base, &c, &out), TV_ERR_DENIED);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "UserAdd", &alice, &ua.base, &c, &out), TV_ERR_DENIED);
     CHECK(strstr(c.errmsg, "permission denied") != NULL);
     CHECK(strstr(c.errmsg, "sys/auth/user/mallory") != NULL);
     /* ... but the policy delegates "frank" to her */
     ua.name = "frank";
-    CHECK_EQ_INT(call(vault_rpc_auth, "UserAdd", &alice, &ua.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "UserAdd", &alice, &ua.base, &c, &out), 0);
     Teevault__V1__Empty empty = TEEVAULT__V1__EMPTY__INIT;
-    CHECK_EQ_INT(call(vault_rpc_auth, "UserList", &alice, &empty.base, &c, &out), TV_ERR_DENIED);
-    CHECK_EQ_INT(call(vault_rpc_auth, "UserList", &root, &empty.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "UserList", &alice, &empty.base, &c, &out), TV_ERR_DENIED);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "UserList", &root, &empty.base, &c, &out), 0);
     Teevault__V1__UserListResponse *ul =
         teevault__v1__user_list_response__unpack(NULL, out.len - out.off, out.d + out.off);
     CHECK(ul && ul->n_users >= 3);
@@ -664,11 +662,11 @@ static void test_handlers(void)
     char *otherpol[] = {"ops"};
     tc.policies = otherpol;
     tc.n_policies = 1;
-    CHECK_EQ_INT(call(vault_rpc_auth, "TokenCreate", &alice, &tc.base, &c, &out), TV_ERR_DENIED);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "TokenCreate", &alice, &tc.base, &c, &out), TV_ERR_DENIED);
     CHECK(strstr(c.errmsg, "cannot grant policy \"ops\"") != NULL);
     tc.policies = teampol;
     tc.ttl_seconds = 100LL * 86400; /* more than erin's own 24 h: clamped */
-    CHECK_EQ_INT(call(vault_rpc_auth, "TokenCreate", &alice, &tc.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "TokenCreate", &alice, &tc.base, &c, &out), 0);
     Teevault__V1__TokenCreateResponse *tcr =
         teevault__v1__token_create_response__unpack(NULL, out.len - out.off, out.d + out.off);
     CHECK(tcr && tcr->info);
@@ -683,27 +681,27 @@ static void test_handlers(void)
     /* root may grant anything */
     tc.policies = otherpol;
     tc.ttl_seconds = 0;
-    CHECK_EQ_INT(call(vault_rpc_auth, "TokenCreate", &root, &tc.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "TokenCreate", &root, &tc.base, &c, &out), 0);
 
     /* TokenLookup: self without admin, another's with admin only */
     Teevault__V1__TokenIdRequest tid = TEEVAULT__V1__TOKEN_ID_REQUEST__INIT;
-    CHECK_EQ_INT(call(vault_rpc_auth, "TokenLookup", &alice, &tid.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "TokenLookup", &alice, &tid.base, &c, &out), 0);
     Teevault__V1__TokenInfo *tinfo =
         teevault__v1__token_info__unpack(NULL, out.len - out.off, out.d + out.off);
     CHECK(tinfo && !strcmp(tinfo->token_id, alice.id));
     if (tinfo)
         teevault__v1__token_info__free_unpacked(tinfo, NULL);
     tid.token_id = rti.id;
-    CHECK_EQ_INT(call(vault_rpc_auth, "TokenLookup", &alice, &tid.base, &c, &out), TV_ERR_DENIED);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "TokenLookup", &alice, &tid.base, &c, &out), TV_ERR_DENIED);
     tid.token_id = child_id;
-    CHECK_EQ_INT(call(vault_rpc_auth, "TokenLookup", &root, &tid.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "TokenLookup", &root, &tid.base, &c, &out), 0);
     tid.token_id = "zz";
-    CHECK_EQ_INT(call(vault_rpc_auth, "TokenLookup", &root, &tid.base, &c, &out), TV_ERR_INVALID);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "TokenLookup", &root, &tid.base, &c, &out), TV_ERR_INVALID);
 
     /* Explain: self without admin; another user needs admin */
     Teevault__V1__ExplainRequest er = TEEVAULT__V1__EXPLAIN_REQUEST__INIT;
     er.secret = "app/db/password";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Explain", &alice, &er.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Explain", &alice, &er.base, &c, &out), 0);
     Teevault__V1__ExplainResponse *eresp =
         teevault__v1__explain_response__unpack(NULL, out.len - out.off, out.d + out.off);
     CHECK(eresp && eresp->allowed && !strcmp(eresp->policy, "team") &&
@@ -711,49 +709,49 @@ static void test_handlers(void)
     if (eresp)
         teevault__v1__explain_response__free_unpacked(eresp, NULL);
     er.capability = "update";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Explain", &alice, &er.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Explain", &alice, &er.base, &c, &out), 0);
     eresp = teevault__v1__explain_response__unpack(NULL, out.len - out.off, out.d + out.off);
     CHECK(eresp && !eresp->allowed && strstr(eresp->reason, "default deny"));
     if (eresp)
         teevault__v1__explain_response__free_unpacked(eresp, NULL);
     er.principal_kind = "user";
     er.principal = "frank";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Explain", &alice, &er.base, &c, &out), TV_ERR_DENIED);
-    CHECK_EQ_INT(call(vault_rpc_policies, "Explain", &root, &er.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Explain", &alice, &er.base, &c, &out), TV_ERR_DENIED);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Explain", &root, &er.base, &c, &out), 0);
     er.principal_kind = "group";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Explain", &root, &er.base, &c, &out), TV_ERR_INVALID);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Explain", &root, &er.base, &c, &out), TV_ERR_INVALID);
     er.principal_kind = "";
     er.principal = "";
     er.capability = "sudo";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Explain", &root, &er.base, &c, &out), TV_ERR_INVALID);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Explain", &root, &er.base, &c, &out), TV_ERR_INVALID);
 
     /* Policies Read/List/Delete */
     Teevault__V1__NameRequest nr = TEEVAULT__V1__NAME_REQUEST__INIT;
     nr.name = "team";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Read", &alice, &nr.base, &c, &out), TV_ERR_DENIED);
-    CHECK_EQ_INT(call(vault_rpc_policies, "Read", &root, &nr.base, &c, &out), 0);
-    CHECK_EQ_INT(call(vault_rpc_policies, "List", &root, &empty.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Read", &alice, &nr.base, &c, &out), TV_ERR_DENIED);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Read", &root, &nr.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "List", &root, &empty.base, &c, &out), 0);
     Teevault__V1__PolicyListResponse *pl =
         teevault__v1__policy_list_response__unpack(NULL, out.len - out.off, out.d + out.off);
     CHECK(pl && pl->n_names == 1 && !strcmp(pl->names[0], "team"));
     if (pl)
         teevault__v1__policy_list_response__free_unpacked(pl, NULL);
     nr.name = "nope";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Delete", &root, &nr.base, &c, &out), TV_ERR_NOT_FOUND);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Delete", &root, &nr.base, &c, &out), TV_ERR_NOT_FOUND);
     CHECK(strstr(c.errmsg, "no policy \"nope\"") != NULL);
     nr.name = "team";
-    CHECK_EQ_INT(call(vault_rpc_policies, "Delete", &root, &nr.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_policies, "Delete", &root, &nr.base, &c, &out), 0);
     /* with the policy gone, erin's access is gone too */
     CHECK_EQ_INT(vault_acl_check(&g_v, &alice, "app/db/password", VAULT_CAP_READ, NULL, 0),
                  TV_ERR_DENIED);
 
     /* TokenRevoke: self, then the token no longer resolves */
     tid.token_id = "";
-    CHECK_EQ_INT(call(vault_rpc_auth, "TokenRevoke", &alice, &tid.base, &c, &out), 0);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "TokenRevoke", &alice, &tid.base, &c, &out), 0);
     CHECK(c.audited);
     /* a function principal is refused by every Auth admin method */
     vault_principal fn = {.kind = VAULT_PRINCIPAL_FUNCTION};
-    CHECK_EQ_INT(call(vault_rpc_auth, "TokenCreate", &fn, &tc.base, &c, &out), TV_ERR_DENIED);
+    CHECK_EQ_INT(call(&vault_rpc_auth, "TokenCreate", &fn, &tc.base, &c, &out), TV_ERR_DENIED);
 out:
     vault_principal_clear(&alice);
     vault_principal_clear(&root);

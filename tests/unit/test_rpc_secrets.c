@@ -13,6 +13,7 @@
 #include "teevault.pb-c.h"
 #include "tv_test.h"
 #include "vault.h"
+#include "vault_registry.h"
 #include "vault_acl.h"
 #include "vault_attest.h"
 #include "vault_audit.h"
@@ -30,10 +31,7 @@ static char g_failfile[128];
 
 static const vault_method *method(const char *name)
 {
-    for (const vault_method *m = vault_rpc_secrets; m->fn; m++)
-        if (strcmp(m->method, name) == 0)
-            return m;
-    return NULL;
+    return vault_service_method(&vault_rpc_secrets, name);
 }
 
 /* Call method with req; on success *resp is the unpacked response (caller
@@ -54,17 +52,7 @@ static int call(const char *name, const vault_principal *p, const ProtobufCMessa
     proto_buf_init(&out, 0);
     int r = vault_call_handler(m, &c, req, &out);
     if (r == 0 && resp)
-        *resp = protobuf_c_message_unpack(((const ProtobufCMessageDescriptor *)m->req_desc) ==
-                                                  &teevault__v1__get_request__descriptor
-                                              ? &teevault__v1__get_response__descriptor
-                                          : m->req_desc == &teevault__v1__put_request__descriptor
-                                              ? &teevault__v1__put_response__descriptor
-                                          : m->req_desc == &teevault__v1__list_request__descriptor
-                                              ? &teevault__v1__list_response__descriptor
-                                          : m->req_desc == &teevault__v1__name_request__descriptor
-                                              ? &teevault__v1__describe_response__descriptor
-                                              : &teevault__v1__empty__descriptor,
-                                          NULL, out.len, out.d);
+        *resp = protobuf_c_message_unpack(m->resp_desc, NULL, out.len, out.d);
     proto_buf_free(&out);
     if (cout)
         *cout = c;
