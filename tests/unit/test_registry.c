@@ -27,8 +27,8 @@ static void test_every_rpc_has_a_handler(void)
     for (size_t s = 0; s < sizeof(all) / sizeof(all[0]); s++) {
         for (unsigned i = 0; i < all[s]->n_methods; i++) {
             const ProtobufCMethodDescriptor *md = &all[s]->methods[i];
-            const vault_method *m = vault_method_find(all[s]->name, strlen(all[s]->name),
-                                                      md->name, strlen(md->name));
+            const vault_method *m =
+                vault_method_find(all[s]->name, strlen(all[s]->name), md->name, strlen(md->name));
             CHECK(m != NULL);
             if (!m)
                 continue;
