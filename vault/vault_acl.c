@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vault_db.h"
+#include "vault_record.h"
 
 #define POLICY_FORMAT 1 /* first byte of a stored policy record */
 
@@ -629,17 +630,24 @@ typedef struct acl_cache_ent {
     size_t len;
     vault_acl_policy *pol;
     uint64_t stamp;
+    uint64_t keys; /* vault_record_keys_serial() of the keys it verified under */
 } acl_cache_ent;
 
 static acl_cache_ent g_cache[ACL_CACHE_SLOTS];
 static uint64_t g_cache_stamp;
 
-/* The parsed policy for (name, text), from the cache or parsed now. The
- * pointer stays valid until the next lookup with another stamp. */
-static int cache_get(const char *name, const char *text, size_t len, uint64_t stamp,
+/* The compiled policy for the stored record `stored` of policy `name`: a
+ * record byte for byte equal to the one that verified and compiled last time
+ * for that name under the same record keys is neither verified nor parsed
+ * again; any other is verified (vault_record) in full. The pointer stays
+ * valid until the next lookup with another stamp. */
+static int cache_get(struct vault_db *db, const char *name, const MDB_val *stored, uint64_t stamp,
                      const vault_acl_policy **out)
 {
     acl_cache_ent *same = NULL, *empty = NULL, *old = NULL;
+    const char *text = stored->mv_data;
+    size_t len = stored->mv_size;
+    MDB_val pl;
     int r;
     for (size_t i = 0; i < ACL_CACHE_SLOTS; i++) {
         acl_cache_ent *e = &g_cache[i];
@@ -655,7 +663,9 @@ static int cache_get(const char *name, const char *text, size_t len, uint64_t st
         if (e->stamp != stamp && (!old || e->stamp < old->stamp))
             old = e;
     }
-    if (same && same->len == len && memcmp(same->text, text, len) == 0) {
+    uint64_t keys = vault_record_keys_serial(db);
+    if (same && keys && same->keys == keys && same->len == len &&
+        memcmp(same->text, text, len) == 0) {
         same->stamp = stamp;
         *out = same->pol;
         return 0;
@@ -663,7 +673,12 @@ static int cache_get(const char *name, const char *text, size_t len, uint64_t st
     acl_cache_ent *slot = same ? same : empty ? empty : old;
     vault_acl_policy *pol = NULL;
     char *copy = NULL;
-    if ((r = vault_acl_parse(name, text, len, &pol, NULL, 0)) < 0)
+    if ((r = vault_record_open(db, VAULT_TBL_POLICIES, name, strlen(name), stored, &pl, NULL)) < 0)
+        return r;
+    if (pl.mv_size < 9 || ((const uint8_t *)pl.mv_data)[0] != POLICY_FORMAT)
+        return TV_ERR_INTEGRITY;
+    if ((r = vault_acl_parse(name, (const char *)pl.mv_data + 9, pl.mv_size - 9, &pol, NULL, 0)) <
+        0)
         return r;
     if (!slot) { /* cannot happen (slots > policies per principal); stay correct anyway */
         vault_acl_policy_free(pol);
@@ -679,6 +694,7 @@ static int cache_get(const char *name, const char *text, size_t len, uint64_t st
     snprintf(slot->name, sizeof(slot->name), "%s", name);
     slot->text = copy;
     slot->len = len;
+    slot->keys = keys;
     slot->pol = pol;
     slot->stamp = stamp;
     *out = pol;
@@ -726,12 +742,7 @@ static int load_policies(struct vault *v, const vault_principal *p,
         }
         if (r < 0)
             goto out;
-        const uint8_t *rec = dv.mv_data;
-        if (dv.mv_size < 9 || rec[0] != POLICY_FORMAT) {
-            r = TV_ERR_FORMAT;
-            goto out;
-        }
-        r = cache_get(name, (const char *)rec + 9, dv.mv_size - 9, stamp, &pols[n]);
+        r = cache_get(v->db, name, &dv, stamp, &pols[n]);
         if (r == TV_ERR_NOMEM || r == TV_ERR_RESOURCE)
             goto out;
         if (r < 0) {
@@ -822,9 +833,7 @@ int vault_acl_store_put(struct vault_db *db, MDB_txn *txn, const char *name, con
     proto_put_be64(val + 1, (uint64_t)now);
     if (len)
         memcpy(val + 9, text, len);
-    MDB_val k = {.mv_size = strlen(name), .mv_data = (void *)(uintptr_t)name};
-    MDB_val dv = {.mv_size = 9 + len, .mv_data = val};
-    r = vault_db_err(mdb_put(txn, db->policies, &k, &dv, 0));
+    r = vault_record_put(db, txn, VAULT_TBL_POLICIES, name, strlen(name), val, 9 + len, 0);
     free(val);
     return r;
 }
@@ -835,13 +844,12 @@ int vault_acl_store_get(struct vault_db *db, MDB_txn *txn, const char *name, cha
     int r;
     if (!vault_acl_name_valid(name))
         return TV_ERR_INVALID;
-    MDB_val k = {.mv_size = strlen(name), .mv_data = (void *)(uintptr_t)name};
     MDB_val dv;
-    if ((r = vault_db_err(mdb_get(txn, db->policies, &k, &dv))) < 0)
+    if ((r = vault_record_get(db, txn, VAULT_TBL_POLICIES, name, strlen(name), &dv, NULL)) < 0)
         return r;
     const uint8_t *p = dv.mv_data;
     if (dv.mv_size < 9 || p[0] != POLICY_FORMAT)
-        return TV_ERR_FORMAT;
+        return TV_ERR_INTEGRITY;
     size_t n = dv.mv_size - 9;
     char *s = malloc(n + 1);
     if (!s)

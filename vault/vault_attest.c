@@ -22,6 +22,7 @@
 #include "vault_config.h"
 #include "vault_db.h"
 #include "vault_functions.h"
+#include "vault_record.h"
 
 #define NONCE_BUCKETS   1024
 #define SESSION_BUCKETS 4096
@@ -681,18 +682,23 @@ out:
 
 /* ---------------------------------------------------------------- Report */
 
-static int hash_db(MDB_txn *txn, MDB_dbi dbi, uint8_t tag, crypto_hash_sha256_state *st)
+/* Hash the verified payloads (vault_record) of table t: the hash names the
+ * policies' content, not when they were written. */
+static int hash_db(vault_db *db, MDB_txn *txn, enum vault_tbl t, uint8_t tag,
+                   crypto_hash_sha256_state *st)
 {
     MDB_cursor *cur = NULL;
-    MDB_val k, d;
+    MDB_val k, sd, d;
     uint8_t l[4];
-    int rc, r;
+    int rc, r = 0;
 
-    if ((r = vault_db_err(mdb_cursor_open(txn, dbi, &cur))) < 0)
+    if ((r = vault_db_err(mdb_cursor_open(txn, vault_record_dbi(db, t), &cur))) < 0)
         return r;
     crypto_hash_sha256_update(st, &tag, 1);
-    for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+    for (rc = mdb_cursor_get(cur, &k, &sd, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &sd, MDB_NEXT)) {
+        if ((r = vault_record_open(db, t, k.mv_data, k.mv_size, &sd, &d, NULL)) < 0)
+            break;
         proto_put_be32(l, (uint32_t)k.mv_size);
         crypto_hash_sha256_update(st, l, 4);
         crypto_hash_sha256_update(st, k.mv_data, k.mv_size);
@@ -701,6 +707,8 @@ static int hash_db(MDB_txn *txn, MDB_dbi dbi, uint8_t tag, crypto_hash_sha256_st
         crypto_hash_sha256_update(st, d.mv_data, d.mv_size);
     }
     mdb_cursor_close(cur);
+    if (r < 0)
+        return r;
     return rc == MDB_NOTFOUND ? 0 : vault_db_err(rc);
 }
 
@@ -717,8 +725,8 @@ int vault_attest_policy_hash(struct vault *v, uint8_t out[32])
         return r;
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, (const uint8_t *)dom, sizeof dom);
-    if ((r = hash_db(txn, v->db->policies, 'P', &st)) < 0 ||
-        (r = hash_db(txn, v->db->functions, 'F', &st)) < 0)
+    if ((r = hash_db(v->db, txn, VAULT_TBL_POLICIES, 'P', &st)) < 0 ||
+        (r = hash_db(v->db, txn, VAULT_TBL_FUNCTIONS, 'F', &st)) < 0)
         goto out;
     crypto_hash_sha256_final(&st, out);
     r = 0;

@@ -206,6 +206,16 @@ static int mdb_to_tv(int rc)
     return vault_db_err(rc);
 }
 
+/* A top-level write txn: through vault_db when the env is a vault_db's, so
+ * it gets its state version (vault_record.h); commit with vault_db_commit. */
+static int wtxn_begin(struct vault_audit *w, MDB_txn **txn)
+{
+    vault_db *db = vault_db_of_env(w->env);
+    if (db)
+        return vault_db_wtxn_nohook(db, txn);
+    return mdb_to_tv(mdb_txn_begin(w->env, NULL, 0, txn));
+}
+
 /* Make a committed txn durable when the env skips the commit fsync. */
 static int sync_if_needed(struct vault_audit *w)
 {
@@ -327,7 +337,7 @@ static int lmdb_batch(struct vault_audit *w, pending *p, size_t n, int force_ckp
     uint64_t head = 0;
     uint8_t hh[AUDIT_HASH_LEN];
 
-    if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, 0, &txn))) < 0)
+    if ((r = wtxn_begin(w, &txn)) < 0)
         goto out;
     if ((r = drain_into(w, txn)) < 0)
         goto out;
@@ -345,7 +355,7 @@ static int lmdb_batch(struct vault_audit *w, pending *p, size_t n, int force_ckp
             goto out;
         }
     }
-    r = mdb_to_tv(mdb_txn_commit(txn));
+    r = vault_db_commit(txn);
     txn = NULL;
     if (r < 0)
         goto out;
@@ -730,7 +740,7 @@ static int journal_open(struct vault_audit *w, int use)
         vault_logf(VAULT_LOG_ERROR, "audit_journal", "cannot open %s: %s", path, tv_strerror(r));
         return r;
     }
-    if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, 0, &txn))) < 0)
+    if ((r = wtxn_begin(w, &txn)) < 0)
         goto out;
     if ((r = audit_head(w->log, txn, &head, hh)) < 0)
         goto out;
@@ -739,7 +749,7 @@ static int journal_open(struct vault_audit *w, int use)
         r = n;
         goto out;
     }
-    r = mdb_to_tv(mdb_txn_commit(txn));
+    r = vault_db_commit(txn);
     txn = NULL;
     if (r < 0 || (r = sync_if_needed(w)) < 0)
         goto out;

@@ -16,6 +16,7 @@
 
 #include "vault_acl.h"
 #include "vault_db.h"
+#include "vault_record.h"
 
 #define TOKEN_RAW_LEN  32
 #define TOKEN_B64_LEN  43
@@ -529,15 +530,21 @@ static int token_encode(proto_buf *b, const uint8_t hash[32], const vault_token_
     return 0;
 }
 
-static int token_decode(const MDB_val *val, const char *id, uint8_t hash[32], vault_token_info *out)
+/* Verify (vault_record) and decode the stored token record under id. */
+static int token_decode(vault_db *db, const MDB_val *stored, const char *id, uint8_t hash[32],
+                        vault_token_info *out)
 {
     proto_buf b;
     uint8_t fmt, root;
     uint64_t created, expires;
     vault_token_info ti;
+    MDB_val pl;
     int r;
     memset(&ti, 0, sizeof(ti));
-    proto_buf_wrap(&b, val->mv_data, val->mv_size);
+    if ((r = vault_record_open(db, VAULT_TBL_TOKENS, id, VAULT_TOKEN_ID_LEN, stored, &pl, NULL)) <
+        0)
+        return r;
+    proto_buf_wrap(&b, pl.mv_data, pl.mv_size);
     if (proto_buf_get_u8(&b, &fmt) < 0 || fmt != TOKEN_FORMAT)
         return TV_ERR_FORMAT;
     if (proto_buf_get(&b, hash, 32) < 0 || proto_buf_get_u64(&b, &created) < 0 ||
@@ -571,21 +578,25 @@ static int user_encode(proto_buf *b, const char *encoded, const vault_user_info 
 }
 
 /* Decode; encoded (may be NULL) receives the password hash. */
-static int user_decode(const MDB_val *key, const MDB_val *val, char *encoded, size_t enclen,
-                       vault_user_info *out)
+static int user_decode(vault_db *db, const MDB_val *key, const MDB_val *stored, char *encoded,
+                       size_t enclen, vault_user_info *out)
 {
     proto_buf b;
     uint8_t fmt;
     uint64_t created;
     vault_user_info ui;
     char enc[ENCODED_MAX];
+    MDB_val pl;
     int r;
     memset(&ui, 0, sizeof(ui));
     if (key->mv_size == 0 || key->mv_size > VAULT_USER_NAME_MAX)
         return TV_ERR_FORMAT;
+    if ((r = vault_record_open(db, VAULT_TBL_USERS, key->mv_data, key->mv_size, stored, &pl,
+                               NULL)) < 0)
+        return r;
     memcpy(ui.name, key->mv_data, key->mv_size);
     ui.name[key->mv_size] = '\0';
-    proto_buf_wrap(&b, val->mv_data, val->mv_size);
+    proto_buf_wrap(&b, pl.mv_data, pl.mv_size);
     if (proto_buf_get_u8(&b, &fmt) < 0 || fmt != USER_FORMAT || proto_buf_get_u64(&b, &created) < 0)
         return TV_ERR_FORMAT;
     if ((r = get_str(&b, enc, sizeof(enc))) < 0 ||
@@ -651,12 +662,11 @@ int vault_auth_token_create(struct vault *v, MDB_txn *txn, const char *user, con
         proto_buf_reset(&rec);
         if ((r = token_encode(&rec, hash, &ti)) < 0)
             goto out;
-        MDB_val k = {.mv_size = VAULT_TOKEN_ID_LEN, .mv_data = ti.id};
-        MDB_val dv = {.mv_size = rec.len, .mv_data = rec.d};
-        int rc = mdb_put(txn, v->db->tokens, &k, &dv, MDB_NOOVERWRITE);
-        if (rc == MDB_KEYEXIST && attempt < 3)
+        r = vault_record_put(v->db, txn, VAULT_TBL_TOKENS, ti.id, VAULT_TOKEN_ID_LEN, rec.d,
+                             rec.len, MDB_NOOVERWRITE);
+        if (r == TV_ERR_EXISTS && attempt < 3)
             continue;
-        if ((r = vault_db_err(rc)) < 0)
+        if (r < 0)
             goto out;
         break;
     }
@@ -705,7 +715,7 @@ int vault_auth_token_lookup(struct vault *v, MDB_txn *txn, const char *id, int64
     MDB_val k = {.mv_size = VAULT_TOKEN_ID_LEN, .mv_data = (void *)(uintptr_t)id}, dv;
     if ((r = vault_db_err(mdb_get(txn, v->db->tokens, &k, &dv))) < 0)
         goto out;
-    if ((r = token_decode(&dv, id, hash, &ti)) < 0)
+    if ((r = token_decode(v->db, &dv, id, hash, &ti)) < 0)
         goto out;
     if (ti.expires_at && now >= ti.expires_at) {
         vault_token_info_clear(&ti);
@@ -753,7 +763,7 @@ static int tokens_sweep(struct vault *v, MDB_txn *txn, int64_t now, const char *
             continue;
         memcpy(id, k.mv_data, VAULT_TOKEN_ID_LEN);
         id[VAULT_TOKEN_ID_LEN] = '\0';
-        if (token_decode(&dv, id, hash, &ti) < 0)
+        if (token_decode(v->db, &dv, id, hash, &ti) < 0)
             continue; /* leave unreadable records for an operator to inspect */
         bool del = (now > 0 && ti.expires_at && now >= ti.expires_at) ||
                    (user && strcmp(ti.user, user) == 0);
@@ -860,8 +870,11 @@ int vault_auth_resolve_at(struct vault *v, const char *token, size_t token_len, 
     }
     if (r < 0)
         goto out;
-    if ((r = token_decode(&dv, id, hash, &ti)) < 0) {
-        r = r == TV_ERR_NOMEM ? r : TV_ERR_UNAUTHENTICATED;
+    if ((r = token_decode(v->db, &dv, id, hash, &ti)) < 0) {
+        /* A record that does not verify is an integrity error, not "no such token". */
+        r = r == TV_ERR_NOMEM || r == TV_ERR_INTEGRITY || r == TV_ERR_SEALED
+                ? r
+                : TV_ERR_UNAUTHENTICATED;
         goto out;
     }
     if (sodium_memcmp(hash, want, sizeof(hash)) != 0 || (ti.expires_at && now >= ti.expires_at)) {
@@ -926,10 +939,8 @@ static int user_write(struct vault *v, MDB_txn *txn, const vault_user_info *ui, 
     proto_buf_init(&rec, 0);
     if ((r = user_encode(&rec, enc, ui)) < 0)
         goto out;
-    MDB_val k = {.mv_size = strlen(ui->name), .mv_data = (void *)(uintptr_t)ui->name};
-    MDB_val dv = {.mv_size = rec.len, .mv_data = rec.d};
-    int rc = mdb_put(txn, v->db->users, &k, &dv, flags);
-    r = rc == MDB_KEYEXIST ? TV_ERR_EXISTS : vault_db_err(rc);
+    r = vault_record_put(v->db, txn, VAULT_TBL_USERS, ui->name, strlen(ui->name), rec.d, rec.len,
+                         flags);
 out:
     proto_buf_free(&rec);
     return r;
@@ -977,7 +988,7 @@ static int user_read(struct vault *v, MDB_txn *txn, const char *name, char *enc,
     MDB_val k = {.mv_size = strlen(name), .mv_data = (void *)(uintptr_t)name}, dv;
     if ((r = vault_db_err(mdb_get(txn, v->db->users, &k, &dv))) < 0)
         return r;
-    return user_decode(&k, &dv, enc, enclen, ui);
+    return user_decode(v->db, &k, &dv, enc, enclen, ui);
 }
 
 int vault_auth_user_passwd(struct vault *v, MDB_txn *txn, const char *name, const char *password,
@@ -1058,7 +1069,7 @@ int vault_auth_user_list(struct vault *v, MDB_txn *txn, vault_user_info **users,
             arr = na;
             cap = nc;
         }
-        if ((r = user_decode(&k, &dv, NULL, 0, &arr[n])) < 0)
+        if ((r = user_decode(v->db, &k, &dv, NULL, 0, &arr[n])) < 0)
             goto out;
         n++;
     }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vault_record.h"
+
 int vault_db_err(int rc)
 {
     switch (rc) {
@@ -40,11 +42,30 @@ int vault_db_err(int rc)
     }
 }
 
+int vault_db_wtxn_nohook(vault_db *db, MDB_txn **txn)
+{
+    MDB_txn *t = NULL;
+    int r = vault_db_err(mdb_txn_begin(db->env, NULL, 0, &t));
+    if (r < 0)
+        return r;
+    if ((r = vault_record_txn_begin(db, t)) < 0) {
+        mdb_txn_abort(t);
+        return r;
+    }
+    *txn = t;
+    return 0;
+}
+
 int vault_db_wtxn(vault_db *db, MDB_txn **txn)
 {
     if (db->before_wtxn)
         db->before_wtxn(db->before_wtxn_arg);
-    return vault_db_err(mdb_txn_begin(db->env, NULL, 0, txn));
+    return vault_db_wtxn_nohook(db, txn);
+}
+
+vault_db *vault_db_of_env(MDB_env *env)
+{
+    return env ? mdb_env_get_userctx(env) : NULL;
 }
 
 int vault_db_rtxn(vault_db *db, MDB_txn **txn)
@@ -54,7 +75,17 @@ int vault_db_rtxn(vault_db *db, MDB_txn **txn)
 
 int vault_db_commit(MDB_txn *txn)
 {
-    return vault_db_err(mdb_txn_commit(txn));
+    vault_db *db = vault_db_of_env(mdb_txn_env(txn));
+    int r;
+    if (db && (r = vault_record_txn_commit(db, txn)) < 0) {
+        mdb_txn_abort(txn);
+        vault_record_txn_done(db, txn, 0);
+        return r;
+    }
+    r = vault_db_err(mdb_txn_commit(txn));
+    if (db)
+        vault_record_txn_done(db, txn, r == 0);
+    return r;
 }
 
 int vault_db_open(const char *dir, size_t map_size, vault_db **out)
@@ -75,6 +106,8 @@ int vault_db_open(const char *dir, size_t map_size, vault_db **out)
         db->env = NULL;
         goto out;
     }
+    if ((r = vault_db_err(mdb_env_set_userctx(db->env, db))) < 0)
+        goto out;
     if ((r = vault_db_err(mdb_env_set_maxdbs(db->env, VAULT_DB_MAXDBS))) < 0)
         goto out;
     if ((r = vault_db_err(mdb_env_set_mapsize(db->env, map_size))) < 0)

@@ -20,6 +20,7 @@
 #ifndef VAULT_DB_H
 #define VAULT_DB_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,13 @@ typedef struct vault_db {
      * audit writer waits there for its batch in flight). NULL: none. */
     void (*before_wtxn)(void *arg);
     void *before_wtxn_arg;
+    /* Record layer (vault_record.h): the keys attached by the keyring (NULL
+     * while sealed) and the state version. sv_txn/sv_pending belong to the
+     * holder of LMDB's write lock; sv_committed is read from any thread. */
+    struct vault_rec_keys *rec;
+    MDB_txn *sv_txn;
+    _Atomic uint64_t sv_pending;
+    _Atomic uint64_t sv_committed;
 } vault_db;
 
 /* Open (creating if needed) the environment in directory `dir` (which must
@@ -66,14 +74,24 @@ void vault_db_close(vault_db *db);
 /* Map an LMDB return code (or errno) to a tv_err. 0 maps to 0. */
 int vault_db_err(int mdb_rc);
 
-/* Begin a write transaction. Returns 0 and *txn, or a mapped error. */
+/* Begin a write transaction. Returns 0 and *txn, or a mapped error, or
+ * TV_ERR_INTEGRITY when the stored state version does not verify or went
+ * back (vault_record.h: the transaction gets the next state version). */
 int vault_db_wtxn(vault_db *db, MDB_txn **txn) TV_WUR;
+
+/* The same without the before_wtxn hook: for the audit writer itself. */
+int vault_db_wtxn_nohook(vault_db *db, MDB_txn **txn) TV_WUR;
+
+/* The vault_db whose environment env is (NULL if not opened by vault_db_open). */
+vault_db *vault_db_of_env(MDB_env *env);
 
 /* Begin a read-only transaction. Returns 0 and *txn, or a mapped error. */
 int vault_db_rtxn(vault_db *db, MDB_txn **txn) TV_WUR;
 
-/* Commit txn (always consumed: on failure it is aborted by LMDB). Returns 0 or
- * a mapped error (TV_ERR_STORAGE_FULL when the map filled at commit). */
+/* Commit txn (always consumed: on failure it is aborted by LMDB). A
+ * top-level write txn begun with vault_db_wtxn* stores its state version
+ * first. Returns 0 or a mapped error (TV_ERR_STORAGE_FULL when the map
+ * filled at commit). */
 int vault_db_commit(MDB_txn *txn) TV_WUR;
 
 /* Bytes in use (last used page * page size) and the map size. Either pointer

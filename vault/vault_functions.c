@@ -15,6 +15,7 @@
 #include "vault_acl.h"
 #include "vault_auth.h"
 #include "vault_db.h"
+#include "vault_record.h"
 
 #define FN_FORMAT 1
 
@@ -308,7 +309,6 @@ int vault_functions_put(vault_db *db, MDB_txn *txn, const Teevault__V1__Function
     vault_fn_policy pol;
     uint8_t *buf = NULL;
     size_t len;
-    MDB_val k, d;
     int r;
 
     if (!db || !txn || !fi || !fi->name || !fi->policy)
@@ -342,18 +342,21 @@ int vault_functions_put(vault_db *db, MDB_txn *txn, const Teevault__V1__Function
         return TV_ERR_NOMEM;
     buf[0] = FN_FORMAT;
     teevault__v1__function_info__pack(&copy, buf + 1);
-    k.mv_size = strlen(fi->name);
-    k.mv_data = (void *)(uintptr_t)fi->name;
-    d.mv_size = len + 1;
-    d.mv_data = buf;
-    r = vault_db_err(mdb_put(txn, db->functions, &k, &d, 0));
+    r = vault_record_put(db, txn, VAULT_TBL_FUNCTIONS, fi->name, strlen(fi->name), buf, len + 1, 0);
     free(buf);
     return r;
 }
 
-static int decode(const MDB_val *d, Teevault__V1__FunctionInfo **out)
+/* Verify (vault_record) and decode the stored record under key k. */
+static int decode(vault_db *db, const MDB_val *k, const MDB_val *stored,
+                  Teevault__V1__FunctionInfo **out)
 {
     Teevault__V1__FunctionInfo *fi;
+    MDB_val pl, *d = &pl;
+    int r;
+    if ((r = vault_record_open(db, VAULT_TBL_FUNCTIONS, k->mv_data, k->mv_size, stored, &pl,
+                               NULL)) < 0)
+        return r;
     if (d->mv_size < 1 || ((const uint8_t *)d->mv_data)[0] != FN_FORMAT)
         return TV_ERR_INTEGRITY;
     fi = teevault__v1__function_info__unpack(NULL, d->mv_size - 1, (const uint8_t *)d->mv_data + 1);
@@ -377,7 +380,7 @@ int vault_functions_get(vault_db *db, MDB_txn *txn, const char *name,
     k.mv_data = (void *)(uintptr_t)name;
     if ((r = vault_db_err(mdb_get(txn, db->functions, &k, &d))) < 0)
         return r;
-    return decode(&d, out);
+    return decode(db, &k, &d, out);
 }
 
 int vault_functions_delete(vault_db *db, MDB_txn *txn, const char *name)
@@ -430,7 +433,7 @@ int vault_functions_list(vault_db *db, MDB_txn *txn, size_t max, Teevault__V1__F
             v = nv;
             cap = nc;
         }
-        if ((r = decode(&d, &v[n])) < 0)
+        if ((r = decode(db, &k, &d, &v[n])) < 0)
             goto out;
         n++;
     }

@@ -6,33 +6,42 @@
 #include <argon2.h>
 #include <sodium.h>
 
+#include "proto_buf.h"
 #include "seal_blob.h"
+#include "vault_log.h"
+#include "vault_record.h"
 
-#define RK_AD          "teevault/rk/v1"
-#define META_RK        "rk.sealed"
-#define META_ESCROW    "rk.escrow"
-#define META_EPOCH     "kek.epoch"
-#define HKDF_SALT      "teevault-hkdf-v1"
-#define KEK_LABEL      "teevault/kek"
-#define META_MAC_LABEL "teevault/meta-mac"
+#define RK_AD       "teevault/rk/v2" /* followed by the vault id */
+#define META_RK     "rk.sealed"
+#define META_ESCROW "rk.escrow"
+#define META_EPOCH  "kek.epoch"
+#define META_ID     "vault.id"
+#define META_FORMAT "format"
+#define HKDF_SALT   "teevault-hkdf-v1"
+#define KEK_LABEL   "teevault/kek"
+#define REC_LABEL   "teevault/record"
+#define ID_LABEL    "teevault/id"
 
-#define EPOCH_FMT     1
-#define EPOCH_REC_LEN (1 + 4 + 32)
+/* Records of each table a recovered root key must verify. */
+#define RECOVER_CHECK_PER_TABLE 64
 
 #define ESCROW_MAGIC   "TVES"
-#define ESCROW_FMT     1
+#define ESCROW_FMT     2
 #define ESCROW_ALG     1
 #define ESCROW_SALT    16
 #define ESCROW_NONCE   24
 #define ESCROW_HDR_LEN (4 + 1 + 1 + 4 + 4 + 4 + ESCROW_SALT + ESCROW_NONCE)
 #define ESCROW_LEN     (ESCROW_HDR_LEN + VAULT_KEY_LEN + 16)
+#define ESCROW_AD_LEN  (ESCROW_HDR_LEN + VAULT_VAULT_ID_LEN)
 
 struct vault_keyring {
     vault_db *db;
     seal_backend *seal;
     enum seal_policy policy;
     uint32_t epoch;
-    uint8_t *mem; /* sodium_malloc: rk | prk | kek for the current epoch */
+    uint8_t *mem;                   /* sodium_malloc: rk | prk | kek for the current epoch */
+    uint8_t id[VAULT_VAULT_ID_LEN]; /* KDF(RK, "teevault/id"), public */
+    vault_rec_keys *rec;            /* record key + id, attached to db while in use */
 };
 
 #define KR_RK(kr)  ((kr)->mem)
@@ -139,8 +148,16 @@ void vault_keyring_free(vault_keyring *kr)
 {
     if (!kr)
         return;
+    if (kr->db && kr->db->rec == kr->rec && kr->rec)
+        vault_record_detach(kr->db);
+    vault_rec_keys_free(kr->rec);
     sodium_free(kr->mem);
     free(kr);
+}
+
+const uint8_t *vault_keyring_vault_id(const vault_keyring *kr)
+{
+    return kr->id;
 }
 
 /* A keyring with a fresh (rk == NULL) or given RK; PRK and epoch-1 KEK set. */
@@ -167,6 +184,16 @@ static int kr_new(vault_db *db, seal_backend *seal, const uint8_t *rk, vault_key
     sodium_memzero(&st, sizeof(st));
     kr->epoch = 1;
     kek_for(kr, 1, KR_KEK(kr));
+    /* The vault id and the record key. */
+    uint8_t rk_mac[VAULT_KEY_LEN];
+    expand32(kr, (const uint8_t *)ID_LABEL, sizeof(ID_LABEL) - 1, kr->id);
+    expand32(kr, (const uint8_t *)REC_LABEL, sizeof(REC_LABEL) - 1, rk_mac);
+    int r = vault_rec_keys_new(rk_mac, kr->id, &kr->rec);
+    sodium_memzero(rk_mac, sizeof(rk_mac));
+    if (r < 0) {
+        vault_keyring_free(kr);
+        return r;
+    }
     *out = kr;
     return 0;
 }
@@ -175,19 +202,6 @@ static void set_epoch(vault_keyring *kr, uint32_t epoch)
 {
     kr->epoch = epoch;
     kek_for(kr, epoch, KR_KEK(kr));
-}
-
-static void epoch_mac(const vault_keyring *kr, const uint8_t *rec5, uint8_t mac[32])
-{
-    uint8_t k[VAULT_KEY_LEN];
-    crypto_auth_hmacsha256_state st;
-    expand32(kr, (const uint8_t *)META_MAC_LABEL, sizeof(META_MAC_LABEL) - 1, k);
-    crypto_auth_hmacsha256_init(&st, k, sizeof(k));
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)META_EPOCH, sizeof(META_EPOCH));
-    crypto_auth_hmacsha256_update(&st, rec5, 5);
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_memzero(&st, sizeof(st));
-    sodium_memzero(k, sizeof(k));
 }
 
 static int meta_put(vault_db *db, MDB_txn *txn, const char *key, const void *v, size_t n)
@@ -205,34 +219,74 @@ static int meta_get(vault_db *db, MDB_txn *txn, const char *key, MDB_val *d)
 
 static int write_epoch(vault_keyring *kr, MDB_txn *txn, uint32_t epoch)
 {
-    uint8_t rec[EPOCH_REC_LEN];
-    rec[0] = EPOCH_FMT;
-    put_be32(rec + 1, epoch);
-    epoch_mac(kr, rec, rec + 5);
-    return meta_put(kr->db, txn, META_EPOCH, rec, sizeof(rec));
+    uint8_t rec[4];
+    proto_put_be32(rec, epoch);
+    return vault_record_put(kr->db, txn, VAULT_TBL_META, META_EPOCH, sizeof(META_EPOCH) - 1, rec,
+                            sizeof(rec), 0);
 }
 
 static int read_epoch(const vault_keyring *kr, MDB_txn *txn, uint32_t *epoch)
 {
     MDB_val d;
-    uint8_t mac[32];
-    int r = meta_get(kr->db, txn, META_EPOCH, &d);
+    int r =
+        vault_record_get(kr->db, txn, VAULT_TBL_META, META_EPOCH, sizeof(META_EPOCH) - 1, &d, NULL);
     if (r == TV_ERR_NOT_FOUND)
         return TV_ERR_INTEGRITY; /* RK present but no epoch: tampered */
     if (r < 0)
         return r;
-    if (d.mv_size != EPOCH_REC_LEN)
+    if (d.mv_size != 4)
         return TV_ERR_INTEGRITY;
-    const uint8_t *p = d.mv_data;
-    if (p[0] != EPOCH_FMT)
-        return TV_ERR_FORMAT;
-    epoch_mac(kr, p, mac);
-    if (sodium_memcmp(mac, p + 5, 32) != 0)
-        return TV_ERR_INTEGRITY;
-    uint32_t e = get_be32(p + 1);
+    uint32_t e = proto_be32(d.mv_data);
     if (e == 0)
         return TV_ERR_INTEGRITY;
     *epoch = e;
+    return 0;
+}
+
+/* The sealed blob's associated data: RK_AD || vault id. */
+static void rk_ad(const uint8_t id[VAULT_VAULT_ID_LEN],
+                  uint8_t ad[sizeof(RK_AD) - 1 + VAULT_VAULT_ID_LEN])
+{
+    memcpy(ad, RK_AD, sizeof(RK_AD) - 1);
+    memcpy(ad + sizeof(RK_AD) - 1, id, VAULT_VAULT_ID_LEN);
+}
+
+/* The store format mark: absent or other than VAULT_STORE_FORMAT on a store
+ * that holds a root key means a store this build does not read. */
+static int check_format(vault_db *db, MDB_txn *txn)
+{
+    MDB_val d;
+    int r = meta_get(db, txn, META_FORMAT, &d);
+    if (r == TV_ERR_NOT_FOUND ||
+        (r == 0 && (d.mv_size != 1 || *(const uint8_t *)d.mv_data != VAULT_STORE_FORMAT))) {
+        char have[16];
+        if (r == 0 && d.mv_size == 1)
+            snprintf(have, sizeof(have), "%u", *(const uint8_t *)d.mv_data);
+        else
+            snprintf(have, sizeof(have), "%s", r == 0 ? "unknown" : "1");
+        vault_logf(VAULT_LOG_ERROR, "store_format",
+                   "the state directory holds a teevault store of format %s; this teevaultd "
+                   "reads store format %u only and does not migrate older stores. Keep the "
+                   "older teevaultd to read it, or move the state directory away and run "
+                   "`teevault operator init` (docs/DECISIONS.md)",
+                   have, VAULT_STORE_FORMAT);
+        return TV_ERR_FORMAT;
+    }
+    return r;
+}
+
+/* Read the stored (public) vault id. */
+static int read_id(vault_db *db, MDB_txn *txn, uint8_t id[VAULT_VAULT_ID_LEN])
+{
+    MDB_val d;
+    int r = meta_get(db, txn, META_ID, &d);
+    if (r == TV_ERR_NOT_FOUND)
+        return TV_ERR_INTEGRITY;
+    if (r < 0)
+        return r;
+    if (d.mv_size != VAULT_VAULT_ID_LEN)
+        return TV_ERR_INTEGRITY;
+    memcpy(id, d.mv_data, VAULT_VAULT_ID_LEN);
     return 0;
 }
 
@@ -240,8 +294,10 @@ static int seal_rk(vault_keyring *kr, MDB_txn *txn, enum seal_policy policy)
 {
     uint8_t *blob = NULL;
     size_t blen = 0;
-    int r = seal_blob_seal(kr->seal, policy, (const uint8_t *)RK_AD, sizeof(RK_AD) - 1, KR_RK(kr),
-                           VAULT_KEY_LEN, &blob, &blen);
+    uint8_t ad[sizeof(RK_AD) - 1 + VAULT_VAULT_ID_LEN];
+    rk_ad(kr->id, ad);
+    int r =
+        seal_blob_seal(kr->seal, policy, ad, sizeof(ad), KR_RK(kr), VAULT_KEY_LEN, &blob, &blen);
     if (r < 0)
         return r;
     r = meta_put(kr->db, txn, META_RK, blob, blen);
@@ -277,11 +333,14 @@ static int escrow_build(const vault_keyring *kr, const char *pw, size_t pwlen,
     put_be32(out + 14, VAULT_ARGON2_P);
     randombytes_buf(out + 18, ESCROW_SALT);
     randombytes_buf(out + 18 + ESCROW_SALT, ESCROW_NONCE);
+    uint8_t ad[ESCROW_AD_LEN];
+    memcpy(ad, out, ESCROW_HDR_LEN);
+    memcpy(ad + ESCROW_HDR_LEN, kr->id, VAULT_VAULT_ID_LEN);
     if ((r = escrow_kdf(pw, pwlen, VAULT_ARGON2_T, VAULT_ARGON2_M_KIB, VAULT_ARGON2_P, out + 18,
                         key)) < 0)
         goto out;
     if (crypto_aead_xchacha20poly1305_ietf_encrypt(out + ESCROW_HDR_LEN, &clen, KR_RK(kr),
-                                                   VAULT_KEY_LEN, out, ESCROW_HDR_LEN, NULL,
+                                                   VAULT_KEY_LEN, ad, sizeof(ad), NULL,
                                                    out + 18 + ESCROW_SALT, key) != 0) {
         r = TV_ERR_CRYPTO;
         goto out;
@@ -292,9 +351,11 @@ out:
     return r;
 }
 
-/* Unwrap RK from an escrow blob into rk (sodium memory). */
-static int escrow_open(const uint8_t *b, size_t len, const char *pw, size_t pwlen, uint8_t *rk)
+/* Unwrap RK from an escrow blob made for vault `id` into rk (sodium memory). */
+static int escrow_open(const uint8_t *b, size_t len, const uint8_t id[VAULT_VAULT_ID_LEN],
+                       const char *pw, size_t pwlen, uint8_t *rk)
 {
+    uint8_t ad[ESCROW_AD_LEN];
     int r;
     uint8_t *key;
     unsigned long long mlen = 0;
@@ -306,10 +367,12 @@ static int escrow_open(const uint8_t *b, size_t len, const char *pw, size_t pwle
         return TV_ERR_FORMAT;
     if (!(key = sodium_malloc(VAULT_KEY_LEN)))
         return TV_ERR_NOMEM;
+    memcpy(ad, b, ESCROW_HDR_LEN);
+    memcpy(ad + ESCROW_HDR_LEN, id, VAULT_VAULT_ID_LEN);
     if ((r = escrow_kdf(pw, pwlen, t, m, p, b + 18, key)) < 0)
         goto out;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(rk, &mlen, NULL, b + ESCROW_HDR_LEN,
-                                                   len - ESCROW_HDR_LEN, b, ESCROW_HDR_LEN,
+                                                   len - ESCROW_HDR_LEN, ad, sizeof(ad),
                                                    b + 18 + ESCROW_SALT, key) != 0 ||
         mlen != VAULT_KEY_LEN) {
         r = TV_ERR_INTEGRITY;
@@ -344,6 +407,8 @@ int vault_keyring_init(vault_db *db, seal_backend *seal, enum seal_policy policy
     MDB_txn *txn = NULL;
     MDB_val d;
     uint8_t escrow[ESCROW_LEN];
+    vault_rec_keys *prev = NULL;
+    int attached = 0;
 
     if (policy != SEAL_POLICY_SIGNER && policy != SEAL_POLICY_MEASUREMENT)
         return TV_ERR_INVALID;
@@ -356,12 +421,19 @@ int vault_keyring_init(vault_db *db, seal_backend *seal, enum seal_policy policy
     /* Argon2 before the write transaction: it takes a noticeable time. */
     if (passphrase && (r = escrow_build(kr, passphrase, passphrase_len, escrow)) < 0)
         goto out;
+    if ((r = vault_record_attach(db, kr->rec, NULL, &prev)) < 0)
+        goto out;
+    attached = 1;
     if ((r = vault_db_wtxn(db, &txn)) < 0)
         goto out;
     if ((r = meta_get(db, txn, META_RK, &d)) != TV_ERR_NOT_FOUND) {
         r = r < 0 ? r : TV_ERR_EXISTS;
         goto out;
     }
+    uint8_t fmt = VAULT_STORE_FORMAT;
+    if ((r = meta_put(db, txn, META_FORMAT, &fmt, 1)) < 0 ||
+        (r = meta_put(db, txn, META_ID, kr->id, VAULT_VAULT_ID_LEN)) < 0)
+        goto out;
     if ((r = seal_rk(kr, txn, policy)) < 0)
         goto out;
     if ((r = write_epoch(kr, txn, 1)) < 0)
@@ -380,7 +452,9 @@ int vault_keyring_init(vault_db *db, seal_backend *seal, enum seal_policy policy
 out:
     if (txn)
         mdb_txn_abort(txn);
-    vault_keyring_free(kr);
+    vault_keyring_free(kr); /* detaches its keys when still attached */
+    if (r < 0 && attached && db->rec != prev && vault_record_attach(db, prev, NULL, NULL) < 0)
+        vault_record_detach(db);
     return r;
 }
 
@@ -395,6 +469,8 @@ int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out)
     enum seal_policy policy;
     uint16_t svn;
     uint32_t epoch = 0;
+    uint8_t id[VAULT_VAULT_ID_LEN], ad[sizeof(RK_AD) - 1 + VAULT_VAULT_ID_LEN];
+    int found = 0;
 
     if ((r = vault_db_rtxn(db, &txn)) < 0)
         return r;
@@ -403,10 +479,12 @@ int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out)
             r = TV_ERR_NOT_INITIALISED;
         goto out;
     }
+    if ((r = check_format(db, txn)) < 0 || (r = read_id(db, txn, id)) < 0)
+        goto out;
     if ((r = seal_blob_peek(d.mv_data, d.mv_size, &policy, &svn)) < 0)
         goto out;
-    if ((r = seal_blob_unseal(seal, d.mv_data, d.mv_size, (const uint8_t *)RK_AD, sizeof(RK_AD) - 1,
-                              &rk, &rklen)) < 0)
+    rk_ad(id, ad);
+    if ((r = seal_blob_unseal(seal, d.mv_data, d.mv_size, ad, sizeof(ad), &rk, &rklen)) < 0)
         goto out;
     if (rklen != VAULT_KEY_LEN) {
         r = TV_ERR_FORMAT;
@@ -415,6 +493,19 @@ int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out)
     if ((r = kr_new(db, seal, rk, &kr)) < 0)
         goto out;
     kr->policy = policy;
+    /* The blob's ad named this id; the key inside must make the same one. */
+    if (sodium_memcmp(kr->id, id, VAULT_VAULT_ID_LEN) != 0) {
+        r = TV_ERR_INTEGRITY;
+        goto out;
+    }
+    if ((r = vault_record_attach(db, kr->rec, &found, NULL)) < 0)
+        goto out;
+    if (!found) {
+        vault_log(VAULT_LOG_ERROR, "record_integrity", "table", "meta", "key", VAULT_META_STATE,
+                  "reason", "missing", (const char *)NULL);
+        r = TV_ERR_INTEGRITY;
+        goto out;
+    }
     if ((r = read_epoch(kr, txn, &epoch)) < 0)
         goto out;
     set_epoch(kr, epoch);
@@ -439,6 +530,9 @@ int vault_keyring_recover(vault_db *db, seal_backend *seal, enum seal_policy pol
     uint8_t escrow[ESCROW_LEN];
     uint8_t *rk = NULL;
     uint32_t epoch = 0;
+    uint8_t id[VAULT_VAULT_ID_LEN];
+    vault_rec_keys *prev = NULL;
+    int attached = 0, found = 0;
 
     if (!passphrase || passphrase_len == 0)
         return TV_ERR_INVALID;
@@ -451,17 +545,35 @@ int vault_keyring_recover(vault_db *db, seal_backend *seal, enum seal_policy pol
         r = TV_ERR_FORMAT;
     if (r == 0)
         memcpy(escrow, d.mv_data, ESCROW_LEN);
+    if (r == 0 && (r = check_format(db, txn)) == 0)
+        r = read_id(db, txn, id);
     mdb_txn_abort(txn);
     txn = NULL;
     if (r < 0)
         return r == TV_ERR_NOT_FOUND ? TV_ERR_NOT_INITIALISED : r;
     if (!(rk = sodium_malloc(VAULT_KEY_LEN)))
         return TV_ERR_NOMEM;
-    if ((r = escrow_open(escrow, sizeof(escrow), passphrase, passphrase_len, rk)) < 0)
+    if ((r = escrow_open(escrow, sizeof(escrow), id, passphrase, passphrase_len, rk)) < 0)
         goto out;
     if ((r = kr_new(db, seal, rk, &kr)) < 0)
         goto out;
+    /* The recovered key must be this store's: its id is the stored one and
+     * the store's records verify under it (an escrow copied in from another
+     * vault, with that vault's id, fails here). */
+    if (sodium_memcmp(kr->id, id, VAULT_VAULT_ID_LEN) != 0) {
+        r = TV_ERR_INTEGRITY;
+        goto out;
+    }
+    if ((r = vault_record_attach(db, kr->rec, &found, &prev)) < 0)
+        goto out;
+    attached = 1;
+    if (!found) {
+        r = TV_ERR_INTEGRITY;
+        goto out;
+    }
     if ((r = vault_db_wtxn(db, &txn)) < 0)
+        goto out;
+    if ((r = vault_record_check_tables(db, txn, RECOVER_CHECK_PER_TABLE)) < 0)
         goto out;
     if ((r = read_epoch(kr, txn, &epoch)) < 0)
         goto out;
@@ -481,7 +593,9 @@ out:
     if (txn)
         mdb_txn_abort(txn);
     sodium_free(rk);
-    vault_keyring_free(kr);
+    vault_keyring_free(kr); /* detaches its keys when still attached */
+    if (r < 0 && attached && db->rec != prev && vault_record_attach(db, prev, NULL, NULL) < 0)
+        vault_record_detach(db);
     return r;
 }
 

@@ -37,6 +37,8 @@
 #include "vault_db.h"
 
 #define VAULT_KEY_LEN 32
+/* The store format this build reads and writes (meta "format", one byte). */
+#define VAULT_STORE_FORMAT 2
 /* Generated recovery passphrases: 8 groups of 5 base32 chars joined by '-'. */
 #define VAULT_PASSPHRASE_LEN 47 /* without NUL */
 
@@ -82,6 +84,10 @@ int vault_keyring_set_escrow(vault_keyring *kr, const char *passphrase, size_t p
 
 /* Wipe and free. NULL is a no-op. */
 void vault_keyring_free(vault_keyring *kr);
+
+/* The vault id: KDF(RK, "teevault/id"), 32 bytes, public (clients pin it).
+ * Valid as long as kr. */
+const uint8_t *vault_keyring_vault_id(const vault_keyring *kr);
 
 /* Current KEK epoch (>= 1). */
 uint32_t vault_keyring_epoch(const vault_keyring *kr);

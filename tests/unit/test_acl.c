@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tv_test_vault.h"
 #include "tv_test.h"
 #include "vault_acl.h"
 #include "vault_db.h"
@@ -315,6 +316,7 @@ static void test_store_and_check(void)
     CHECK_EQ_INT(vault_db_open(dir, 0, &db), 0);
     if (!db)
         goto out;
+    CHECK_EQ_INT(tv_test_attach_record_keys(db), 0);
     struct vault v = {.db = db};
 
     CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);

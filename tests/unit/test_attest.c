@@ -21,6 +21,7 @@
 #include "seal_producers.h"
 #include "seal_sim_report.h"
 #include "teevault.pb-c.h"
+#include "tv_test_vault.h"
 #include "tv_test.h"
 #include "vault.h"
 #include "vault_registry.h"
@@ -151,7 +152,7 @@ static void setup(void)
     if (vault_config_defaults(&CFG) < 0)
         exit(2);
     V.cfg = &CFG;
-    if (vault_db_open(vstate, 0, &V.db) < 0)
+    if (vault_db_open(vstate, 0, &V.db) < 0 || tv_test_attach_record_keys(V.db) < 0)
         exit(2);
     V.seal = open_sim(vstate, "/proc/self/exe");
     if (vault_audit_open(&V, NULL) < 0)

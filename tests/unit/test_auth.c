@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "teevault.pb-c.h"
+#include "tv_test_vault.h"
 #include "tv_test.h"
 #include "vault_acl.h"
 #include "vault_audit.h"
@@ -28,7 +29,7 @@ static void setup(void)
         fprintf(stderr, "mkdtemp failed\n");
         exit(1);
     }
-    if (vault_db_open(g_dir, 0, &g_db) != 0) {
+    if (vault_db_open(g_dir, 0, &g_db) != 0 || tv_test_attach_record_keys(g_db) != 0) {
         fprintf(stderr, "vault_db_open failed\n");
         exit(1);
     }
