@@ -95,13 +95,14 @@ class TtrpcTransport {
     if (this.sock) return this.ready;
     const a = this.addr;
     this.sock = a.kind === 'unix' ? net.connect(a.path)
-      : tls.connect({ host: a.host, port: a.port, servername: this.opts.serverName || a.host,
+      : tls.connect({ host: a.host, port: a.port, servername: this.opts.serverName || (net.isIP(a.host) ? undefined : a.host),
         ca: this.opts.cafile ? fs.readFileSync(this.opts.cafile) : undefined, minVersion: 'TLSv1.3' });
     this.ready = new Promise((resolve, reject) => {
       this.sock.once(a.kind === 'unix' ? 'connect' : 'secureConnect', resolve);
       this.sock.once('error', reject);
     });
-    this.sock.unref(); // an idle connection never keeps the process alive
+    // Referenced while connecting and while calls are pending; an idle
+    // connection never keeps the process alive (unref'd after each reply).
     this.sock.on('data', (d) => this._data(d));
     const fail = (e) => {
       const err = new TeevaultError(`connection to the vault failed: ${e ? e.message : 'closed'}`, Code.UNAVAILABLE, 'unavailable');
