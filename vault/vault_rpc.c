@@ -131,6 +131,12 @@ int vault_call_run(const vault_method *m, vault_call *call, vault_principal *pri
     } else if (!(m->flags & VAULT_M_UNINIT) && !vault_is_active(v)) {
         status = TV_ERR_NOT_INITIALISED;
         vault_call_errf(call, "the vault is not initialised");
+    } else if (!(m->flags & VAULT_M_PUBLIC) && principal->kind == VAULT_PRINCIPAL_NONE &&
+               auth_err == TV_ERR_INTEGRITY) {
+        /* The token's stored record does not verify (vault_record.h). */
+        status = auth_err;
+        vault_call_errf(call, "the token's stored record failed its integrity check (the "
+                              "state directory was altered); the request is refused");
     } else if (!(m->flags & VAULT_M_PUBLIC) && principal->kind == VAULT_PRINCIPAL_NONE) {
         status = auth_err == TV_ERR_NOT_INITIALISED ? auth_err : TV_ERR_UNAUTHENTICATED;
         vault_call_errf(call, "%s",
