@@ -150,6 +150,7 @@ void vault_db_close(vault_db *db)
 {
     if (!db)
         return;
+    vault_record_detach(db);
     if (db->env)
         mdb_env_close(db->env);
     free(db);

@@ -148,9 +148,7 @@ void vault_keyring_free(vault_keyring *kr)
 {
     if (!kr)
         return;
-    if (kr->db && kr->db->rec == kr->rec && kr->rec)
-        vault_record_detach(kr->db);
-    vault_rec_keys_free(kr->rec);
+    vault_rec_keys_unref(kr->rec); /* a db it is attached to keeps its own reference */
     sodium_free(kr->mem);
     free(kr);
 }
@@ -452,9 +450,13 @@ int vault_keyring_init(vault_db *db, seal_backend *seal, enum seal_policy policy
 out:
     if (txn)
         mdb_txn_abort(txn);
-    vault_keyring_free(kr); /* detaches its keys when still attached */
-    if (r < 0 && attached && db->rec != prev && vault_record_attach(db, prev, NULL, NULL) < 0)
+    vault_keyring_free(kr);
+    if (r < 0 && attached) { /* put the keys that were attached before back */
         vault_record_detach(db);
+        if (prev && vault_record_attach(db, prev, NULL, NULL) < 0)
+            vault_record_detach(db);
+    }
+    vault_rec_keys_unref(prev);
     return r;
 }
 
@@ -470,7 +472,7 @@ int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out)
     uint16_t svn;
     uint32_t epoch = 0;
     uint8_t id[VAULT_VAULT_ID_LEN], ad[sizeof(RK_AD) - 1 + VAULT_VAULT_ID_LEN];
-    int found = 0;
+    int found = 0, attached = 0;
 
     if ((r = vault_db_rtxn(db, &txn)) < 0)
         return r;
@@ -500,6 +502,7 @@ int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out)
     }
     if ((r = vault_record_attach(db, kr->rec, &found, NULL)) < 0)
         goto out;
+    attached = 1;
     if (!found) {
         vault_log(VAULT_LOG_ERROR, "record_integrity", "table", "meta", "key", VAULT_META_STATE,
                   "reason", "missing", (const char *)NULL);
@@ -516,6 +519,8 @@ out:
     mdb_txn_abort(txn);
     seal_blob_free_pt(rk);
     vault_keyring_free(kr);
+    if (r < 0 && attached)
+        vault_record_detach(db);
     return r;
 }
 
@@ -593,9 +598,13 @@ out:
     if (txn)
         mdb_txn_abort(txn);
     sodium_free(rk);
-    vault_keyring_free(kr); /* detaches its keys when still attached */
-    if (r < 0 && attached && db->rec != prev && vault_record_attach(db, prev, NULL, NULL) < 0)
+    vault_keyring_free(kr);
+    if (r < 0 && attached) { /* put the keys that were attached before back */
         vault_record_detach(db);
+        if (prev && vault_record_attach(db, prev, NULL, NULL) < 0)
+            vault_record_detach(db);
+    }
+    vault_rec_keys_unref(prev);
     return r;
 }
 

@@ -3,8 +3,18 @@
  *
  * RK is 32 random bytes made at init, kept only in sodium_malloc memory and
  * stored only sealed (seal_blob under the caller's sealing policy, ad
- * "teevault/rk/v1") in the meta DB under key "rk.sealed". At start
- * vault_keyring_open unseals it (auto-unseal).
+ * "teevault/rk/v2" || vault id) in the meta DB under key "rk.sealed". At
+ * start vault_keyring_open unseals it (auto-unseal).
+ *
+ * Vault id = derive("teevault/id"): public, stored in clear in meta
+ * "vault.id" (so the sealed blob's and the escrow's ad can be rebuilt before
+ * unsealing); after unsealing, the key must derive the stored id
+ * (TV_ERR_INTEGRITY otherwise). Store format: meta "format" = one byte
+ * VAULT_STORE_FORMAT; a store without it or with another value is refused
+ * (TV_ERR_FORMAT, logged with what to do; no migration, docs/DECISIONS.md).
+ * Record key = derive("teevault/record"): the keyring attaches it with the
+ * vault id to the db (vault_record.h) when it is made, so every record the
+ * vault reads and writes is authenticated under it.
  *
  * KDF: HKDF-SHA256 (RFC 5869) built on libsodium's HMAC-SHA256.
  *   PRK   = HKDF-Extract(salt = "teevault-hkdf-v1", IKM = RK)   (kept in sodium_malloc)
@@ -13,13 +23,13 @@
  *   it never equals a KEK info)
  *
  * Epoch: the current KEK epoch (starts at 1) lives in meta "kek.epoch" as
- * {u8 format=1, u32be epoch, HMAC-SHA256(derive("teevault/meta-mac"), ...)}.
+ * a record (vault_record.h) with payload u32be epoch.
  *
  * Recovery escrow (meta "rk.escrow"): RK wrapped under an Argon2id key of a
  * recovery passphrase. Layout (big-endian):
- *   "TVES" | u8 format=1 | u8 alg=1 (Argon2id v1.3) | u32 t_cost | u32 m_cost_kib |
+ *   "TVES" | u8 format=2 | u8 alg=1 (Argon2id v1.3) | u32 t_cost | u32 m_cost_kib |
  *   u32 parallelism | salt[16] | nonce[24] | XChaCha20-Poly1305(RK)[32+16]
- * with the AEAD's associated data = every byte before the ciphertext.
+ * with the AEAD's associated data = every byte before the ciphertext || vault id.
  * Parameters: t=3, m=64 MiB, p=1; when reading, anything outside t 3..64,
  * m 64 MiB..1 GiB, p 1..16 is refused (TV_ERR_FORMAT), so a tampered blob can
  * neither weaken nor blow up the derivation.

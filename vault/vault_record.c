@@ -20,7 +20,8 @@ struct vault_rec_keys {
     /* sodium_malloc: keyed BLAKE2b with the domain and vault id absorbed. */
     crypto_generichash_state *base;
     uint8_t id[VAULT_VAULT_ID_LEN];
-    uint64_t serial; /* unique per process */
+    uint64_t serial;      /* unique per process */
+    _Atomic unsigned ref; /* the keyring's, and the db's while attached */
 };
 
 static _Atomic uint64_t g_serial;
@@ -71,13 +72,14 @@ int vault_rec_keys_new(const uint8_t key[32], const uint8_t id[VAULT_VAULT_ID_LE
     crypto_generichash_update(k->base, id, VAULT_VAULT_ID_LEN);
     memcpy(k->id, id, VAULT_VAULT_ID_LEN);
     k->serial = atomic_fetch_add(&g_serial, 1) + 1;
+    atomic_store(&k->ref, 1);
     *out = k;
     return 0;
 }
 
-void vault_rec_keys_free(vault_rec_keys *k)
+void vault_rec_keys_unref(vault_rec_keys *k)
 {
-    if (!k)
+    if (!k || atomic_fetch_sub(&k->ref, 1) != 1)
         return;
     sodium_free(k->base); /* wipes */
     sodium_memzero(k, sizeof(*k));
@@ -149,6 +151,8 @@ int vault_record_seal(vault_db *db, enum vault_tbl t, const void *key, size_t kl
         return TV_ERR_INVALID;
     uint8_t *p = stored->mv_data;
     size_t body = stored->mv_size - VAULT_RECORD_TAG;
+    p[0] = VAULT_RECORD_FORMAT;
+    proto_put_be64(p + 1, sv_for_write(db));
     rec_tag(db->rec, t, key, klen, p, body, p + body);
     return 0;
 }
@@ -308,7 +312,9 @@ static int state_read(vault_db *db, MDB_txn *txn, uint64_t *v)
 
 void vault_record_detach(vault_db *db)
 {
+    vault_rec_keys *k = db->rec;
     db->rec = NULL;
+    vault_rec_keys_unref(k);
     atomic_store(&db->sv_pending, 0);
     atomic_store(&db->sv_committed, 0);
 }
@@ -320,9 +326,13 @@ int vault_record_attach(vault_db *db, vault_rec_keys *k, int *found, vault_rec_k
     uint64_t v = 0;
     int r, have = 0;
     if (!k) {
-        vault_record_detach(db);
+        db->rec = NULL;
+        atomic_store(&db->sv_pending, 0);
+        atomic_store(&db->sv_committed, 0);
         if (prev)
             *prev = old;
+        else
+            vault_rec_keys_unref(old);
         return 0;
     }
     if ((r = vault_db_rtxn(db, &txn)) < 0)
@@ -340,12 +350,15 @@ int vault_record_attach(vault_db *db, vault_rec_keys *k, int *found, vault_rec_k
         db->rec = old;
         return r;
     }
+    atomic_fetch_add(&k->ref, 1);
     atomic_store(&db->sv_pending, 0);
     atomic_store(&db->sv_committed, v);
     if (found)
         *found = have;
     if (prev)
-        *prev = old;
+        *prev = old; /* the db's reference moves to the caller */
+    else
+        vault_rec_keys_unref(old);
     return 0;
 }
 

@@ -81,8 +81,9 @@ typedef struct vault_rec_keys vault_rec_keys;
 int vault_rec_keys_new(const uint8_t key[32], const uint8_t id[VAULT_VAULT_ID_LEN],
                        vault_rec_keys **out) TV_WUR;
 
-/* Wipe and free. NULL is a no-op. */
-void vault_rec_keys_free(vault_rec_keys *k);
+/* Drop a reference (the creator holds one; a db holds one while attached);
+ * the last one wipes and frees. NULL is a no-op. */
+void vault_rec_keys_unref(vault_rec_keys *k);
 
 /* The table's LMDB name and dbi. */
 const char *vault_record_table_name(enum vault_tbl t);
@@ -96,9 +97,12 @@ int vault_record_put(vault_db *db, MDB_txn *txn, enum vault_tbl t, const void *k
                      const void *payload, size_t plen, unsigned flags) TV_WUR;
 
 /* Like vault_record_put, but returns *payload pointing at plen reserved bytes
- * inside the map for the caller to fill, and *sealp: the caller fills the
- * payload and then calls vault_record_seal(db, t, key, klen, *stored) with
- * the whole stored value, before any other operation in txn. */
+ * inside the map for the caller to fill, and *stored (the whole value): the
+ * caller fills the payload and then calls vault_record_seal(db, t, key, klen,
+ * stored) before any other operation in txn. vault_record_seal (re)writes
+ * the header (format, this txn's state version) and the tag of a stored
+ * value whose payload is in place: also for a copy the caller writes back
+ * itself (mdb_cursor_put). */
 int vault_record_reserve(vault_db *db, MDB_txn *txn, enum vault_tbl t, const void *key, size_t klen,
                          size_t plen, unsigned flags, uint8_t **payload, MDB_val *stored) TV_WUR;
 int vault_record_seal(vault_db *db, enum vault_tbl t, const void *key, size_t klen,
@@ -134,15 +138,18 @@ uint64_t vault_state_version(const vault_db *db);
  * inside one, for the thread holding it). */
 uint64_t vault_state_version_pending(const vault_db *db);
 
-/* Attach `k` (NULL detaches) to db and load the committed state version:
- * reads and verifies meta "state.version" in its own read transaction.
- * *found (may be NULL) is 1 when one was stored. Returns the previous keys
- * through *prev (may be NULL) so a failed recovery can put them back.
+/* Attach `k` (NULL detaches) to db, which takes a reference, and load the
+ * committed state version: reads and verifies meta "state.version" in its
+ * own read transaction. *found (may be NULL) is 1 when one was stored. The
+ * previous keys: with prev, *prev receives them with the db's reference
+ * (the caller re-attaches or unrefs them: a failed recovery puts them
+ * back); without, the reference is dropped.
  * Errors: TV_ERR_INTEGRITY (the record does not verify under k), LMDB. On
  * error nothing changes. */
 int vault_record_attach(vault_db *db, vault_rec_keys *k, int *found, vault_rec_keys **prev) TV_WUR;
 
-/* Detach the keys (sealed again): record calls return TV_ERR_SEALED. */
+/* Detach the keys (sealed again; drops the db's reference): record calls
+ * return TV_ERR_SEALED. vault_db_close detaches. */
 void vault_record_detach(vault_db *db);
 
 /* Called by vault_db: inside a new top-level write txn (fixes its state

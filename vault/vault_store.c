@@ -9,6 +9,7 @@
 
 #include "vault.h"
 #include "vault_names.h"
+#include "vault_record.h"
 
 #define FMT       1
 #define KIND_META 'M'
@@ -17,9 +18,10 @@
 #define F_DELETED   1
 #define F_DESTROYED 2
 
+/* Both record kinds are payloads of the record codec (vault_record.h),
+ * which authenticates them bound to the vault, table and key. */
 #define META_HDR   34 /* fmt kind current maxv created updated n */
 #define META_ENTRY 25 /* version flags created changed */
-#define MAC_LEN    32
 
 #define NONCE     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES /* 24 */
 #define TAG       crypto_aead_xchacha20poly1305_ietf_ABYTES    /* 16 */
@@ -32,7 +34,6 @@
 #define OFF_VNON  (OFF_WDEK + DEK_LEN + TAG)
 #define OFF_CT    VREC_HDR
 
-#define META_DOMAIN  "teevault/secret-meta/v1"
 #define VALUE_DOMAIN "teevault/value/v1"
 #define DEK_DOMAIN   "teevault/dek/v1"
 #define AAD_MAX      (32 + 4 + VAULT_NAME_MAX + 8 + 2 + 4)
@@ -45,9 +46,8 @@ struct vault_store {
     vault_keyring *kr;
     size_t max_value;
     uint32_t def_maxv;
-    crypto_auth_hmacsha256_state *mac_st; /* sodium_malloc: HMAC keyed, nothing absorbed */
-    MDB_txn *rtxn;                        /* reset read txn, renewed per read */
-    struct mcache_ent *mcache;            /* MCACHE_SLOTS, made on first use */
+    MDB_txn *rtxn;             /* reset read txn, renewed per read */
+    struct mcache_ent *mcache; /* MCACHE_SLOTS, made on first use */
     pthread_mutex_t mcache_mu;
 };
 
@@ -171,60 +171,42 @@ static void rtxn_end(vault_store *s, MDB_txn *txn)
 
 /* ---- metadata --------------------------------------------------------- */
 
-static void meta_mac(const vault_store *s, const char *name, size_t nlen, const uint8_t *rec,
-                     size_t len, uint8_t mac[MAC_LEN])
+/* The fields of a metadata payload whose record verified. */
+static int meta_parse(const MDB_val *pl, uint32_t *n_out)
 {
-    crypto_auth_hmacsha256_state st;
-    uint8_t l[4];
-    memcpy(&st, s->mac_st, sizeof(st));
-    be32(l, (uint32_t)nlen);
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)META_DOMAIN, sizeof(META_DOMAIN));
-    crypto_auth_hmacsha256_update(&st, l, 4);
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)name, nlen);
-    crypto_auth_hmacsha256_update(&st, rec, len);
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_memzero(&st, sizeof(st));
-}
-
-/* The fields of a metadata record whose MAC was checked. */
-static int meta_parse(const MDB_val *d, uint32_t *n_out)
-{
-    const uint8_t *p = d->mv_data;
+    const uint8_t *p = pl->mv_data;
+    if (pl->mv_size < META_HDR)
+        return TV_ERR_INTEGRITY;
     if (p[0] != FMT || p[1] != KIND_META)
         return TV_ERR_FORMAT;
     uint32_t n = rd32(p + 30);
-    if (n > VAULT_STORE_MAX_VERSIONS_LIMIT + 1 ||
-        d->mv_size != META_HDR + (size_t)n * META_ENTRY + MAC_LEN)
+    if (n > VAULT_STORE_MAX_VERSIONS_LIMIT + 1 || pl->mv_size != META_HDR + (size_t)n * META_ENTRY)
         return TV_ERR_INTEGRITY;
     *n_out = n;
     return 0;
 }
 
-/* Verify a stored metadata record for name. Returns 0 and the entry count. */
+/* Verify the stored metadata record of name; *pl is its payload. */
 static int meta_check(const vault_store *s, const char *name, size_t nlen, const MDB_val *d,
-                      uint32_t *n_out)
+                      MDB_val *pl, uint32_t *n_out)
 {
-    const uint8_t *p = d->mv_data;
-    uint8_t mac[MAC_LEN];
-    if (d->mv_size < META_HDR + MAC_LEN)
-        return TV_ERR_INTEGRITY;
-    meta_mac(s, name, nlen, p, d->mv_size - MAC_LEN, mac);
-    if (sodium_memcmp(mac, p + d->mv_size - MAC_LEN, MAC_LEN) != 0)
-        return TV_ERR_INTEGRITY;
-    return meta_parse(d, n_out);
+    int r = vault_record_open(s->db, VAULT_TBL_SECRETS, name, nlen, d, pl, NULL);
+    if (r < 0)
+        return r;
+    return meta_parse(pl, n_out);
 }
 
 /*
  * The read path's metadata records that verified, one per slot by name: a
  * Get whose record is byte for byte the one that verified last time for
- * that name skips the HMAC (22% of a Get's instructions). The same bytes
+ * that name skips the record tag (vault_record_open). The same bytes
  * under the same key verify again; any other record, an older one put back
  * included, is verified in full and then takes the slot. The cache lives
- * and dies with the store, so with its MAC key. Records above MCACHE_REC
- * bytes (more than ~3 versions) are not cached.
+ * and dies with the store, so with its keyring's record key. Records above
+ * MCACHE_REC bytes (more than 3 versions) are not cached.
  */
 #define MCACHE_SLOTS 1024
-#define MCACHE_REC   160
+#define MCACHE_REC   (VAULT_RECORD_OVERHEAD + META_HDR + 3 * META_ENTRY)
 
 typedef struct mcache_ent {
     uint16_t nlen, rlen; /* rlen 0: empty */
@@ -241,7 +223,7 @@ static size_t mcache_slot(const char *name, size_t nlen)
 }
 
 static int meta_check_read(vault_store *s, const char *name, size_t nlen, const MDB_val *d,
-                           uint32_t *n_out)
+                           MDB_val *pl, uint32_t *n_out)
 {
     size_t i = mcache_slot(name, nlen);
     int hit = 0, r;
@@ -252,9 +234,12 @@ static int meta_check_read(vault_store *s, const char *name, size_t nlen, const 
               memcmp(e->name, name, nlen) == 0 && memcmp(e->rec, d->mv_data, d->mv_size) == 0;
     }
     pthread_mutex_unlock(&s->mcache_mu);
-    if (hit)
-        return meta_parse(d, n_out);
-    if ((r = meta_check(s, name, nlen, d, n_out)) < 0 || d->mv_size > MCACHE_REC)
+    if (hit) {
+        pl->mv_data = (uint8_t *)d->mv_data + VAULT_RECORD_HDR;
+        pl->mv_size = d->mv_size - VAULT_RECORD_OVERHEAD;
+        return meta_parse(pl, n_out);
+    }
+    if ((r = meta_check(s, name, nlen, d, pl, n_out)) < 0 || d->mv_size > MCACHE_REC)
         return r;
     pthread_mutex_lock(&s->mcache_mu);
     if (s->mcache || (s->mcache = calloc(MCACHE_SLOTS, sizeof(*s->mcache)))) {
@@ -281,12 +266,12 @@ static void meta_entry_at(const MDB_val *d, uint32_t i, ment *e)
  * TV_ERR_NOT_FOUND when the secret does not exist. */
 static int meta_load(const vault_store *s, MDB_txn *txn, const char *name, size_t nlen, meta *m)
 {
-    MDB_val k = {nlen, (void *)(uintptr_t)name}, d;
+    MDB_val k = {nlen, (void *)(uintptr_t)name}, sd, d;
     uint32_t n = 0;
-    int r = vault_db_err(mdb_get(txn, s->db->secrets, &k, &d));
+    int r = vault_db_err(mdb_get(txn, s->db->secrets, &k, &sd));
     if (r < 0)
         return r;
-    if ((r = meta_check(s, name, nlen, &d, &n)) < 0)
+    if ((r = meta_check(s, name, nlen, &sd, &d, &n)) < 0)
         return r;
     const uint8_t *p = d.mv_data;
     memset(m, 0, sizeof(*m));
@@ -305,12 +290,12 @@ static int meta_load(const vault_store *s, MDB_txn *txn, const char *name, size_
 static int meta_store(const vault_store *s, MDB_txn *txn, const char *name, size_t nlen,
                       const meta *m)
 {
-    size_t len = META_HDR + (size_t)m->n * META_ENTRY + MAC_LEN;
-    MDB_val k = {nlen, (void *)(uintptr_t)name}, d = {len, NULL};
-    int r = vault_db_err(mdb_put(txn, s->db->secrets, &k, &d, MDB_RESERVE));
+    size_t len = META_HDR + (size_t)m->n * META_ENTRY;
+    MDB_val stored;
+    uint8_t *p = NULL;
+    int r = vault_record_reserve(s->db, txn, VAULT_TBL_SECRETS, name, nlen, len, 0, &p, &stored);
     if (r < 0)
         return r;
-    uint8_t *p = d.mv_data;
     p[0] = FMT;
     p[1] = KIND_META;
     be64(p + 2, m->current);
@@ -325,8 +310,7 @@ static int meta_store(const vault_store *s, MDB_txn *txn, const char *name, size
         be64(q + 9, m->e[i].created);
         be64(q + 17, m->e[i].changed);
     }
-    meta_mac(s, name, nlen, p, len - MAC_LEN, p + len - MAC_LEN);
-    return 0;
+    return vault_record_seal(s->db, VAULT_TBL_SECRETS, name, nlen, &stored);
 }
 
 static int meta_find(const meta *m, uint64_t version)
@@ -342,9 +326,7 @@ static int meta_find(const meta *m, uint64_t version)
 int vault_store_open(vault_db *db, vault_keyring *kr, const vault_store_opts *opts,
                      vault_store **out)
 {
-    int r = TV_ERR_INTERNAL;
     vault_store *s = NULL;
-    uint8_t *key = NULL;
     size_t maxval =
         opts && opts->max_value_len ? opts->max_value_len : VAULT_STORE_DEFAULT_MAX_VALUE;
     uint32_t maxv = opts && opts->default_max_versions ? opts->default_max_versions
@@ -360,24 +342,12 @@ int vault_store_open(vault_db *db, vault_keyring *kr, const vault_store_opts *op
         free(s);
         return TV_ERR_NOMEM;
     }
-    if (!(s->mac_st = sodium_malloc(sizeof(*s->mac_st))) || !(key = sodium_malloc(32))) {
-        r = TV_ERR_NOMEM;
-        goto out;
-    }
-    if ((r = vault_keyring_derive(kr, "teevault/store-mac", key)) < 0)
-        goto out;
-    crypto_auth_hmacsha256_init(s->mac_st, key, 32);
     s->db = db;
     s->kr = kr;
     s->max_value = maxval;
     s->def_maxv = maxv;
     *out = s;
-    s = NULL;
-    r = 0;
-out:
-    sodium_free(key);
-    vault_store_free(s);
-    return r;
+    return 0;
 }
 
 void vault_store_free(vault_store *s)
@@ -386,7 +356,6 @@ void vault_store_free(vault_store *s)
         return;
     if (s->rtxn)
         mdb_txn_abort(s->rtxn);
-    sodium_free(s->mac_st);
     free(s->mcache);
     pthread_mutex_destroy(&s->mcache_mu);
     free(s);
@@ -455,7 +424,7 @@ static int do_get(vault_store *s, const char *name, uint64_t version, uint8_t *b
     int r = TV_ERR_INTERNAL;
     size_t nlen = 0;
     MDB_txn *txn = NULL;
-    MDB_val k, d;
+    MDB_val k, sd, d;
     uint32_t n = 0;
     uint64_t v = 0;
     uint8_t kb[VKEY_MAX], aad[AAD_MAX];
@@ -469,9 +438,9 @@ static int do_get(vault_store *s, const char *name, uint64_t version, uint8_t *b
         return r;
     k.mv_size = nlen;
     k.mv_data = (void *)(uintptr_t)name;
-    if ((r = vault_db_err(mdb_get(txn, s->db->secrets, &k, &d))) < 0)
+    if ((r = vault_db_err(mdb_get(txn, s->db->secrets, &k, &sd))) < 0)
         goto out;
-    if ((r = meta_check_read(s, name, nlen, &d, &n)) < 0)
+    if ((r = meta_check_read(s, name, nlen, &sd, &d, &n)) < 0)
         goto out;
     {
         ment e;
@@ -496,8 +465,8 @@ static int do_get(vault_store *s, const char *name, uint64_t version, uint8_t *b
             }
             /* A version record beyond `current` means the metadata was
              * rolled back to an older state. */
-            MDB_val sk = {vkey(kb, name, nlen, rd64((const uint8_t *)d.mv_data + 2) + 1), kb}, sd;
-            int rc = mdb_get(txn, s->db->versions, &sk, &sd);
+            MDB_val sk = {vkey(kb, name, nlen, rd64((const uint8_t *)d.mv_data + 2) + 1), kb}, nd;
+            int rc = mdb_get(txn, s->db->versions, &sk, &nd);
             if (rc == 0) {
                 r = TV_ERR_INTEGRITY;
                 goto out;
@@ -530,7 +499,7 @@ static int do_get(vault_store *s, const char *name, uint64_t version, uint8_t *b
     }
     k.mv_size = vkey(kb, name, nlen, v);
     k.mv_data = kb;
-    r = vault_db_err(mdb_get(txn, s->db->versions, &k, &d));
+    r = vault_record_get(s->db, txn, VAULT_TBL_VERSIONS, kb, k.mv_size, &d, NULL);
     if (r == TV_ERR_NOT_FOUND)
         r = TV_ERR_INTEGRITY; /* metadata says live, record is gone */
     if (r < 0)
@@ -664,15 +633,17 @@ int vault_store_put(vault_store *s, const char *name, const uint8_t *value, size
         m.n--;
     }
     {
-        MDB_val k = {vkey(kb, name, nlen, ver), kb}, d = {VREC_OVER + value_len, NULL};
-        int rc = mdb_put(txn, s->db->versions, &k, &d, MDB_RESERVE | MDB_NOOVERWRITE);
-        if (rc == MDB_KEYEXIST) {
+        size_t kl = vkey(kb, name, nlen, ver);
+        MDB_val stored;
+        uint8_t *rec = NULL;
+        r = vault_record_reserve(s->db, txn, VAULT_TBL_VERSIONS, kb, kl, VREC_OVER + value_len,
+                                 MDB_NOOVERWRITE, &rec, &stored);
+        if (r == TV_ERR_EXISTS) {
             r = TV_ERR_INTEGRITY; /* a record for a never-issued version: rollback */
             goto out;
         }
-        if ((r = vault_db_err(rc)) < 0)
+        if (r < 0)
             goto out;
-        uint8_t *rec = d.mv_data;
         randombytes_buf(dek, DEK_LEN);
         if ((r = wrap_dek(s, name, nlen, ver, dek, rec)) < 0)
             goto out;
@@ -680,6 +651,8 @@ int vault_store_put(vault_store *s, const char *name, const uint8_t *value, size
         size_t al = value_aad(aad, name, nlen, ver);
         crypto_aead_xchacha20poly1305_ietf_encrypt(rec + OFF_CT, NULL, value, value_len, aad, al,
                                                    NULL, rec + OFF_VNON, dek);
+        if ((r = vault_record_seal(s->db, VAULT_TBL_VERSIONS, kb, kl, &stored)) < 0)
+            goto out;
     }
     if ((r = meta_store(s, txn, name, nlen, &m)) < 0)
         goto out;
@@ -847,9 +820,13 @@ int vault_store_describe(vault_store *s, const char *name, vault_secret_info *ou
         vi[i].kek_epoch = 0;
         if (!(m.e[i].flags & F_DESTROYED)) {
             uint8_t kb[VKEY_MAX];
-            MDB_val k = {vkey(kb, name, nlen, m.e[i].version), kb}, d;
-            if (mdb_get(txn, s->db->versions, &k, &d) == 0 && d.mv_size >= VREC_OVER)
+            size_t kl = vkey(kb, name, nlen, m.e[i].version);
+            MDB_val d;
+            r = vault_record_get(s->db, txn, VAULT_TBL_VERSIONS, kb, kl, &d, NULL);
+            if (r == 0 && d.mv_size >= VREC_OVER)
                 vi[i].kek_epoch = rd32((const uint8_t *)d.mv_data + OFF_EPOCH);
+            else if (r < 0 && r != TV_ERR_NOT_FOUND)
+                goto out;
         }
         vi[i].version = m.e[i].version;
         vi[i].created_ms = m.e[i].created;
@@ -878,7 +855,7 @@ int vault_store_exists(vault_store *s, const char *name)
     size_t nlen = 0;
     uint32_t n = 0;
     MDB_txn *txn = NULL;
-    MDB_val k, d;
+    MDB_val k, d, pl;
     if ((r = check_name(name, &nlen)) < 0)
         return r;
     if ((r = rtxn_begin(s, &txn)) < 0)
@@ -887,7 +864,7 @@ int vault_store_exists(vault_store *s, const char *name)
     k.mv_data = (void *)(uintptr_t)name;
     r = vault_db_err(mdb_get(txn, s->db->secrets, &k, &d));
     if (r == 0)
-        r = meta_check(s, name, nlen, &d, &n);
+        r = meta_check(s, name, nlen, &d, &pl, &n);
     rtxn_end(s, txn);
     if (r == TV_ERR_NOT_FOUND)
         return 0;
@@ -1006,7 +983,8 @@ int vault_store_list(vault_store *s, const char *prefix, const char *cursor, siz
             r = TV_ERR_INTEGRITY;
             goto out;
         }
-        if ((r = meta_check(s, k.mv_data, k.mv_size, &d, &n)) < 0)
+        MDB_val pl;
+        if ((r = meta_check(s, k.mv_data, k.mv_size, &d, &pl, &n)) < 0)
             goto out;
         if (!(l.names[l.n] = malloc(k.mv_size + 1))) {
             r = TV_ERR_NOMEM;
@@ -1014,7 +992,7 @@ int vault_store_list(vault_store *s, const char *prefix, const char *cursor, siz
         }
         memcpy(l.names[l.n], k.mv_data, k.mv_size);
         l.names[l.n][k.mv_size] = '\0';
-        l.current[l.n] = rd64((const uint8_t *)d.mv_data + 2);
+        l.current[l.n] = rd64((const uint8_t *)pl.mv_data + 2);
         l.n++;
     }
     if (rc != 0 && rc != MDB_NOTFOUND) {
@@ -1076,16 +1054,20 @@ int vault_store_rewrap_all(vault_store *s, uint64_t *rewrapped)
             memcpy(last, kp, k.mv_size);
             last_len = k.mv_size;
             started = 1;
-            if (d.mv_size < VREC_OVER) {
+            MDB_val pl;
+            if ((r = vault_record_open(s->db, VAULT_TBL_VERSIONS, last, last_len, &d, &pl, NULL)) <
+                0)
+                break;
+            if (pl.mv_size < VREC_OVER) {
                 r = TV_ERR_INTEGRITY;
                 break;
             }
-            if (rd32((const uint8_t *)d.mv_data + OFF_EPOCH) == cur_epoch)
+            if (rd32((const uint8_t *)pl.mv_data + OFF_EPOCH) == cur_epoch)
                 continue;
             size_t nlen = k.mv_size - 12;
             const char *name = (const char *)last + 4;
             uint64_t ver = rd64(last + 4 + nlen);
-            if ((r = unwrap_dek(s, name, nlen, ver, d.mv_data, d.mv_size, dek, NULL)) < 0)
+            if ((r = unwrap_dek(s, name, nlen, ver, pl.mv_data, pl.mv_size, dek, NULL)) < 0)
                 break;
             if (copy_cap < d.mv_size) {
                 free(copy);
@@ -1098,10 +1080,12 @@ int vault_store_rewrap_all(vault_store *s, uint64_t *rewrapped)
             }
             size_t len = d.mv_size;
             memcpy(copy, d.mv_data, len);
-            if ((r = wrap_dek(s, name, nlen, ver, dek, copy)) < 0)
+            if ((r = wrap_dek(s, name, nlen, ver, dek, copy + VAULT_RECORD_HDR)) < 0)
                 break;
             sodium_memzero(dek, sizeof(dek));
             MDB_val nd = {len, copy};
+            if ((r = vault_record_seal(s->db, VAULT_TBL_VERSIONS, last, last_len, &nd)) < 0)
+                break;
             MDB_val kk = {last_len, last};
             if ((r = vault_db_err(mdb_cursor_put(cur, &kk, &nd, MDB_CURRENT))) < 0)
                 break;

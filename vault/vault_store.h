@@ -1,19 +1,20 @@
 /*
  * vault_store: encrypted, versioned secrets in LMDB (DESIGN.md §3, §8).
  *
- * Records
+ * Records. Both kinds below are the payloads of the record codec
+ * (vault_record.h): stored as header | payload | tag, the tag binding them
+ * to this vault, their table and their key, so a flipped flag, a record
+ * moved to another name or version, or a forged record is detected
+ * (TV_ERR_INTEGRITY).
  *  - "secrets" DB, key = the name's bytes (a single component, so no
- *    ambiguity; keeps names sorted for prefix listing). Value = metadata:
+ *    ambiguity; keeps names sorted for prefix listing). Payload = metadata:
  *      u8 format=1 | u8 kind 'M' | u64 current | u32 max_versions |
  *      u64 created_ms | u64 updated_ms | u32 n | n x {u64 version, u8 flags
- *      (1 deleted, 2 destroyed), u64 created_ms, u64 changed_ms} | HMAC[32]
- *    HMAC-SHA256 with derive("teevault/store-mac") over
- *    "teevault/secret-meta/v1\0" || u32be name_len || name || record-without-MAC,
- *    so a flipped flag, a record moved to another name, or a forged record is
- *    detected (TV_ERR_INTEGRITY). `current` is the highest version ever
- *    created; version numbers are never reused.
+ *      (1 deleted, 2 destroyed), u64 created_ms, u64 changed_ms}
+ *    `current` is the highest version ever created; version numbers are
+ *    never reused.
  *  - "versions" DB, key = u32be name_len || name || u64be version
- *    (length-delimited: `a/b`+`c` never collides with `a`+`b/c`). Value:
+ *    (length-delimited: `a/b`+`c` never collides with `a`+`b/c`). Payload:
  *      u8 format=1 | u8 kind 'V' | u32 epoch | wrap_nonce[24] | wrapped_dek[32+16] |
  *      value_nonce[24] | ciphertext[len+16]
  *    DEK: 32 fresh random bytes per version. Value = XChaCha20-Poly1305(DEK,

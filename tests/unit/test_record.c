@@ -149,11 +149,11 @@ static void test_roundtrip_and_state_version(void)
     vault_rec_keys *other2 = mk_keys(9, 2); /* other key, same id */
     CHECK_EQ_INT(vault_record_attach(db, other2, NULL, NULL), TV_ERR_INTEGRITY);
     CHECK_EQ_INT(vault_record_attach(db, k, NULL, NULL), 0);
-    vault_rec_keys_free(other);
-    vault_rec_keys_free(other2);
+    vault_rec_keys_unref(other);
+    vault_rec_keys_unref(other2);
     vault_record_detach(db);
     vault_db_close(db);
-    vault_rec_keys_free(k);
+    vault_rec_keys_unref(k);
     rm_dir();
 }
 
@@ -219,7 +219,7 @@ static void test_tamper(void)
     CHECK_EQ_INT(vault_db_wtxn(db, &txn), TV_ERR_INTEGRITY);
     vault_record_detach(db);
     vault_db_close(db);
-    vault_rec_keys_free(k);
+    vault_rec_keys_unref(k);
     rm_dir();
 }
 
@@ -243,7 +243,7 @@ static void test_check_tables(void)
     mdb_txn_abort(txn);
     vault_record_detach(db);
     vault_db_close(db);
-    vault_rec_keys_free(k);
+    vault_rec_keys_unref(k);
     rm_dir();
 }
 
@@ -273,7 +273,8 @@ static void test_keyring_binding(void)
     CHECK(n == VAULT_VAULT_ID_LEN && memcmp(idv, id, n) == 0);
     CHECK(vault_state_version(db) >= 1);
     vault_keyring_free(kr);
-    CHECK(db->rec == NULL);
+    CHECK(db->rec != NULL); /* the db keeps its reference until detached */
+    vault_record_detach(db);
     CHECK_EQ_INT(vault_keyring_open(db, b, &kr2), 0);
     CHECK(kr2 && memcmp(vault_keyring_vault_id(kr2), id, sizeof(id)) == 0);
     vault_keyring_free(kr2);

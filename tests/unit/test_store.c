@@ -12,6 +12,7 @@
 #include "tv_test.h"
 #include "vault_db.h"
 #include "vault_keyring.h"
+#include "vault_record.h"
 #include "vault_store.h"
 
 typedef struct fx {
@@ -302,7 +303,8 @@ static void test_destroy_unrecoverable(void)
     rec_len = d.mv_size < sizeof(rec) ? d.mv_size : sizeof(rec);
     memcpy(rec, d.mv_data, rec_len);
     mdb_txn_abort(txn);
-    CHECK_EQ_INT(file_contains(path, rec + 6, 72), 1); /* wrap nonce + wrapped DEK on disk */
+    CHECK_EQ_INT(file_contains(path, rec + VAULT_RECORD_HDR + 6, 72),
+                 1); /* wrap nonce + wrapped DEK on disk */
 
     CHECK_EQ_INT(vault_store_destroy(f.st, "shred/me", NULL, 0, NULL, NULL), 0);
     /* With the root key still loaded, the store cannot produce the value. */
@@ -328,7 +330,7 @@ static void test_destroy_unrecoverable(void)
      * at all (LMDB keeps freed pages until two later commits). */
     for (int i = 0; i < 4; i++)
         CHECK_EQ_INT(put(&f, "keep", "kept-again", VAULT_CAS_NONE, NULL), 0);
-    CHECK_EQ_INT(file_contains(path, rec + 6, 72), 0);
+    CHECK_EQ_INT(file_contains(path, rec + VAULT_RECORD_HDR + 6, 72), 0);
     CHECK_EQ_INT(get_is(&f, "keep", 0, "kept-again"), 0);
     fx_close(&f);
 }
@@ -389,6 +391,7 @@ static void test_kek_rotation(void)
     while (mdb_cursor_get(cur, &k, &d, total ? MDB_NEXT : MDB_FIRST) == 0) {
         const uint8_t *p = d.mv_data;
         total++;
+        p += VAULT_RECORD_HDR; /* the store's version record is the codec's payload */
         if (p[2] || p[3] || p[4] || p[5] != 2)
             old++;
     }

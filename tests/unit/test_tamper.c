@@ -20,6 +20,7 @@
 #include "tv_test.h"
 #include "vault_db.h"
 #include "vault_keyring.h"
+#include "vault_record.h"
 #include "vault_store.h"
 
 typedef struct fx {
@@ -186,18 +187,17 @@ static void test_flip_ciphertext_byte(void)
     size_t n = raw_get(&f, 1, "flip/me", 1, rec, sizeof(rec));
     CHECK(n > 118);
     fx_shut(&f);
-    /* Try every region: ciphertext, tag, value nonce, wrapped DEK, wrap nonce, epoch, header. */
-    size_t offsets[] = {n - 20, n - 1, 102 + 3, 80, 40, 10, 4, 1, 0};
+    /* Try every region: record tag, ciphertext, value nonce, wrapped DEK, wrap
+     * nonce, epoch, store header, record header (state version, format). */
+    const size_t H = VAULT_RECORD_HDR;
+    size_t offsets[] = {n - 1, n - 40, H + 102 + 3, H + 80, H + 40, H + 10, H + 4, H + 1, H, 5, 0};
     for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
         memcpy(bad, rec, n);
         bad[offsets[i]] ^= 0x01;
         CHECK(patch_file(f.data, rec, bad, n) >= 1);
         CHECK_EQ_INT(fx_reopen(&f), 0);
         int r = get_is(&f, "flip/me", 0, "a value of some length");
-        if (offsets[i] == 0)
-            CHECK_EQ_INT(r, TV_ERR_FORMAT); /* format version byte: refused as unknown */
-        else
-            CHECK_EQ_INT(r, TV_ERR_INTEGRITY);
+        CHECK_EQ_INT(r, TV_ERR_INTEGRITY);
         CHECK_EQ_INT(get_is(&f, "flip/me", 1, "a value of some length"), r);
         CHECK_EQ_INT(get_is(&f, "flip/other", 0, "untouched"), 0);
         fx_shut(&f);
@@ -281,12 +281,12 @@ static void test_metadata_flag_flip_and_rollback(void)
     uint64_t two = 2;
     CHECK_EQ_INT(vault_store_delete(f.st, "flag/s", &two, 1, NULL, NULL), 0);
     size_t n = raw_get(&f, 0, "flag/s", 0, m, sizeof(m));
-    CHECK(n == 34 + 2 * 25 + 32);
+    CHECK(n == VAULT_RECORD_OVERHEAD + 34 + 2 * 25);
     fx_shut(&f);
-    /* Clear v2's deleted flag (entry 1, flags byte at 34 + 25 + 8). */
+    /* Clear v2's deleted flag (entry 1, flags byte at 34 + 25 + 8 of the payload). */
     memcpy(bad, m, n);
-    CHECK_EQ_INT(bad[34 + 25 + 8], 1);
-    bad[34 + 25 + 8] = 0;
+    CHECK_EQ_INT(bad[VAULT_RECORD_HDR + 34 + 25 + 8], 1);
+    bad[VAULT_RECORD_HDR + 34 + 25 + 8] = 0;
     CHECK_EQ_INT(patch_file(f.data, m, bad, n), 1);
     CHECK_EQ_INT(fx_reopen(&f), 0);
     CHECK_EQ_INT(get_is(&f, "flag/s", 0, "v2-value"), TV_ERR_INTEGRITY);
@@ -331,11 +331,11 @@ static void test_metadata_tamper_while_open(void)
     uint64_t two = 2;
     CHECK_EQ_INT(vault_store_delete(f.st, "open/s", &two, 1, NULL, NULL), 0);
     size_t n = raw_get(&f, 0, "open/s", 0, m, sizeof(m));
-    CHECK(n == 34 + 2 * 25 + 32);
+    CHECK(n == VAULT_RECORD_OVERHEAD + 34 + 2 * 25);
     CHECK_EQ_INT(get_is(&f, "open/s", 0, "v1-value"), 0);
     CHECK_EQ_INT(get_is(&f, "open/s", 0, "v1-value"), 0);
     memcpy(bad, m, n);
-    bad[34 + 25 + 8] = 0; /* v2 no longer deleted */
+    bad[VAULT_RECORD_HDR + 34 + 25 + 8] = 0; /* v2 no longer deleted */
     CHECK_EQ_INT(patch_file(f.data, m, bad, n), 1);
     CHECK_EQ_INT(get_is(&f, "open/s", 0, "v2-value"), TV_ERR_INTEGRITY);
     CHECK_EQ_INT(get_is(&f, "open/s", 2, "v2-value"), TV_ERR_INTEGRITY);
