@@ -160,6 +160,11 @@ int audit_log_has_key(const audit_log *log);
 /* The public key. Returns 0 or TV_ERR_NOT_INITIALISED (no key yet). */
 int audit_log_pubkey(const audit_log *log, uint8_t pk[AUDIT_PK_LEN]) TV_WUR;
 
+/* The public key stored in "audit_meta" (the last one that signed a
+ * checkpoint), read in txn. Returns 0, TV_ERR_NOT_FOUND (none yet),
+ * TV_ERR_INTEGRITY (malformed), or a mapped LMDB error. */
+int audit_log_stored_pubkey(const audit_log *log, MDB_txn *txn, uint8_t pk[AUDIT_PK_LEN]) TV_WUR;
+
 /* Wipe the key and free. The env is not touched (the caller closes it
  * afterwards). NULL is a no-op. */
 void audit_log_close(audit_log *log);

@@ -139,6 +139,18 @@ int audit_log_pubkey(const audit_log *log, uint8_t pk[AUDIT_PK_LEN])
     return TV_OK;
 }
 
+int audit_log_stored_pubkey(const audit_log *log, MDB_txn *txn, uint8_t pk[AUDIT_PK_LEN])
+{
+    MDB_val k = {6, (void *)(uintptr_t) "pubkey"}, val;
+    int r = mdb_err(mdb_get(txn, log->meta, &k, &val));
+    if (r < 0)
+        return r;
+    if (val.mv_size != AUDIT_PK_LEN)
+        return TV_ERR_INTEGRITY;
+    memcpy(pk, val.mv_data, AUDIT_PK_LEN);
+    return TV_OK;
+}
+
 void audit_log_close(audit_log *log)
 {
     if (!log)

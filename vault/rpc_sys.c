@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -130,30 +131,88 @@ static int sys_initialize(vault_call *c, const ProtobufCMessage *req, proto_buf 
     return r;
 }
 
-/* Recover: re-seal the root key to this enclave from the passphrase. Each
- * attempt costs an Argon2id evaluation; failures are also held back. */
+/* Recover: re-seal the root key to this enclave from the passphrase.
+ * Public on a sealed vault (nobody can use it yet); on an active vault it
+ * needs admin on sys/recover and only re-seals the live root key. Each
+ * attempt costs an Argon2id evaluation: it draws from Login's budget and
+ * runs on the server's worker thread (vault_offload), never on the loop;
+ * wrong passphrases are also held back 1 s. */
+static void recover_work(void *arg)
+{
+    vault_keyring_recover_unwrap(arg);
+}
+
+static void recover_discard(void *arg)
+{
+    vault_recovery_free(arg);
+}
+
+static int recover_finish(vault_call *c, void *arg, proto_buf *out)
+{
+    vault_recovery *job = arg;
+    int unwrapped = vault_keyring_recover_result(job);
+    int r = vault_recover_complete(c->v, c, job);
+    vault_recovery_free(job);
+    if (r == 0) {
+        c->audited = 1;
+        return vault_pack_empty(out);
+    }
+    if (unwrapped == TV_ERR_INTEGRITY) {
+        vault_call_errf(c, "wrong recovery passphrase");
+        c->reply_delay_ms = 1000;
+        return TV_ERR_DENIED;
+    }
+    if (r == TV_ERR_DENIED)
+        vault_call_errf(c, "the passphrase opens an escrow whose root key is not this vault's "
+                           "live root key; nothing was changed");
+    else if (r == TV_ERR_INTEGRITY)
+        vault_call_errf(c, "the recovered root key is not this vault's: the vault id or the "
+                           "stored records do not verify under it (was the escrow replaced?); "
+                           "nothing was changed");
+    else
+        vault_call_store_error(c, r);
+    return r;
+}
+
+static const vault_offload recover_offload_ops = {recover_work, recover_finish, recover_discard};
+
 static int sys_recover(vault_call *c, const ProtobufCMessage *req, proto_buf *out)
 {
     const Teevault__V1__RecoverRequest *in = (const Teevault__V1__RecoverRequest *)req;
     const char *pass = in->recovery_passphrase ? in->recovery_passphrase : "";
+    vault_recovery *job = NULL;
+    char why[160];
+    uint32_t delay = 0;
     int r;
 
+    (void)out;
     if (!*pass) {
         vault_call_errf(c, "a recovery passphrase is required");
         return TV_ERR_INVALID;
     }
-    if ((r = vault_recover(c->v, c, pass, strlen(pass))) < 0) {
-        if (r == TV_ERR_INTEGRITY) {
-            vault_call_errf(c, "wrong recovery passphrase");
-            c->reply_delay_ms = 1000;
-            return TV_ERR_DENIED;
-        }
-        if (r == TV_ERR_NOT_INITIALISED)
-            vault_call_errf(c, "no recovery escrow is stored in this vault");
+    if (vault_is_active(c->v) && (r = vault_acl_check(c->v, c->principal, "sys/recover",
+                                                      VAULT_CAP_ADMIN, why, sizeof(why))) < 0) {
+        vault_call_errf(c, "recover on an active vault needs admin on sys/recover: %s", why);
         return r;
     }
-    c->audited = 1;
-    return vault_pack_empty(out);
+    struct timespec ts; /* the budget runs on Login's clock (CLOCK_REALTIME, ms) */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if ((r = vault_auth_kdf_budget_take((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &delay)) <
+        0) {
+        c->reply_delay_ms = delay;
+        vault_call_errf(c, "too many passphrase checks; retry in %u ms", delay);
+        return r;
+    }
+    if ((r = vault_keyring_recover_begin(c->v->db, pass, strlen(pass), &job)) < 0) {
+        if (r == TV_ERR_NOT_INITIALISED)
+            vault_call_errf(c, "no recovery escrow is stored in this vault");
+        else
+            vault_call_store_error(c, r);
+        return r;
+    }
+    c->offload = &recover_offload_ops;
+    c->offload_arg = job;
+    return 0;
 }
 
 struct rotate_hook {

@@ -78,6 +78,7 @@
 #include "audit.h"
 #include "proto_buf.h"
 #include "vault_db.h"
+#include "vault_record.h"
 #include "vault_keyring.h"
 #include "vault_log.h"
 
@@ -875,6 +876,81 @@ out:
     return r;
 }
 
+/*
+ * The audit signing key never changes silently. It is derived from the root
+ * key, so it changes only when the root key does (another vault's escrow
+ * adopted, a store swapped under the daemon). Its public key is recorded
+ * twice: in "audit_meta" (for exports and the offline verifier; written by
+ * every checkpoint) and in the vault's meta as the record "audit.meta"
+ * (vault_record.h: u8 audit format | pk[32], authenticated and bound to the
+ * vault id). On unlock both must name the key derived now; the record is
+ * written the first time. A mismatch refuses to go on, with what to do.
+ */
+#define META_AUDIT "audit.meta"
+
+static int audit_key_bind(struct vault *v)
+{
+    uint8_t pk[AUDIT_PK_LEN], stored[AUDIT_PK_LEN], rec[1 + AUDIT_PK_LEN];
+    MDB_txn *txn = NULL;
+    MDB_val pl;
+    int r, have_rec = 0;
+    char hex_now[2 * AUDIT_PK_LEN + 1], hex_was[2 * AUDIT_PK_LEN + 1];
+
+    if ((r = audit_log_pubkey(v->auditw->log, pk)) < 0)
+        return r;
+    if ((r = vault_db_rtxn(v->db, &txn)) < 0)
+        return r;
+    r = audit_log_stored_pubkey(v->auditw->log, txn, stored);
+    if (r == 0 && sodium_memcmp(stored, pk, AUDIT_PK_LEN) != 0)
+        r = TV_ERR_INTEGRITY;
+    else if (r == TV_ERR_NOT_FOUND)
+        r = 0;
+    if (r == 0) {
+        r = vault_record_get(v->db, txn, VAULT_TBL_META, META_AUDIT, sizeof(META_AUDIT) - 1, &pl,
+                             NULL);
+        if (r == 0) {
+            have_rec = 1;
+            if (pl.mv_size != sizeof(rec) || ((const uint8_t *)pl.mv_data)[0] != AUDIT_FORMAT) {
+                r = TV_ERR_INTEGRITY;
+            } else {
+                memcpy(stored, (const uint8_t *)pl.mv_data + 1, AUDIT_PK_LEN);
+                if (sodium_memcmp(stored, pk, AUDIT_PK_LEN) != 0)
+                    r = TV_ERR_INTEGRITY;
+            }
+        } else if (r == TV_ERR_NOT_FOUND) {
+            r = 0;
+        }
+    }
+    mdb_txn_abort(txn);
+    txn = NULL;
+    if (r == TV_ERR_INTEGRITY) {
+        sodium_bin2hex(hex_now, sizeof(hex_now), pk, AUDIT_PK_LEN);
+        sodium_bin2hex(hex_was, sizeof(hex_was), stored, AUDIT_PK_LEN);
+        vault_log(VAULT_LOG_ERROR, "audit_key_mismatch", "audit_pubkey", hex_now, "stored_pubkey",
+                  hex_was, "msg",
+                  "the audit signing key derived from this root key is not the one this "
+                  "vault's audit log is bound to: the root key or the state directory was "
+                  "replaced. Refusing to continue. Restore the state directory (meta and "
+                  "audit_meta) from a backup of this vault, or move it away and initialise "
+                  "a new vault; do not recover with another vault's escrow",
+                  (const char *)NULL);
+        return r;
+    }
+    if (r < 0 || have_rec)
+        return r;
+    /* First activation of this store: record the key. */
+    rec[0] = AUDIT_FORMAT;
+    memcpy(rec + 1, pk, AUDIT_PK_LEN);
+    if ((r = vault_db_wtxn(v->db, &txn)) < 0)
+        return r;
+    if ((r = vault_record_put(v->db, txn, VAULT_TBL_META, META_AUDIT, sizeof(META_AUDIT) - 1, rec,
+                              sizeof(rec), 0)) < 0) {
+        mdb_txn_abort(txn);
+        return r;
+    }
+    return vault_db_commit(txn);
+}
+
 int vault_audit_unlock(struct vault *v)
 {
     int r;
@@ -895,7 +971,9 @@ int vault_audit_unlock(struct vault *v)
     }
     r = audit_log_set_seed(v->auditw->log, seed);
     sodium_memzero(seed, sizeof(seed));
-    return r;
+    if (r < 0)
+        return r;
+    return audit_key_bind(v);
 }
 
 int vault_audit_flush(struct vault *v)

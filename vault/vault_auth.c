@@ -1220,6 +1220,12 @@ static int budget_take(int64_t now_ms, uint32_t *delay_ms)
     return 0;
 }
 
+int vault_auth_kdf_budget_take(int64_t now_ms, uint32_t *delay_ms)
+{
+    *delay_ms = 0;
+    return budget_take(now_ms, delay_ms);
+}
+
 struct vault_login {
     char user[VAULT_USER_NAME_MAX + 1];
     uint8_t key[16];       /* back-off key */

@@ -245,6 +245,12 @@ int vault_auth_login_finish(struct vault *v, MDB_txn *txn, vault_login *job, int
                             uint32_t *delay_ms) TV_WUR;
 void vault_auth_login_free(vault_login *job);
 
+/* Take one password-hash evaluation from the global budget that Login uses
+ * (login_rate per second, login_burst at once): Sys.Recover's Argon2id
+ * draws from the same budget. Returns 0, or TV_ERR_RESOURCE with *delay_ms
+ * until one is available. Event-loop thread. */
+int vault_auth_kdf_budget_take(int64_t now_ms, uint32_t *delay_ms) TV_WUR;
+
 /* Forget all back-off and budget state (tests; after a restart it is empty anyway). */
 void vault_auth_backoff_reset(void);
 

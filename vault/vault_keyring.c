@@ -524,48 +524,105 @@ out:
     return r;
 }
 
-int vault_keyring_recover(vault_db *db, seal_backend *seal, enum seal_policy policy,
-                          const char *passphrase, size_t passphrase_len, vault_txn_hook hook,
-                          void *hook_arg, vault_keyring **out)
+struct vault_recovery {
+    uint8_t escrow[ESCROW_LEN];
+    uint8_t id[VAULT_VAULT_ID_LEN];
+    char *pw; /* sodium_malloc'd copy, wiped once used */
+    size_t pwlen;
+    uint8_t *rk; /* sodium_malloc: the unwrapped root key */
+    int result;  /* 1: not run yet; 0 unwrapped; or a tv_err */
+};
+
+void vault_recovery_free(vault_recovery *job)
 {
-    int r = TV_ERR_INTERNAL;
-    vault_keyring *kr = NULL;
+    if (!job)
+        return;
+    sodium_free(job->pw);
+    sodium_free(job->rk);
+    sodium_memzero(job, sizeof(*job));
+    free(job);
+}
+
+int vault_keyring_recover_begin(vault_db *db, const char *passphrase, size_t passphrase_len,
+                                vault_recovery **out)
+{
+    int r;
     MDB_txn *txn = NULL;
     MDB_val d;
-    uint8_t escrow[ESCROW_LEN];
-    uint8_t *rk = NULL;
-    uint32_t epoch = 0;
-    uint8_t id[VAULT_VAULT_ID_LEN];
-    vault_rec_keys *prev = NULL;
-    int attached = 0, found = 0;
+    vault_recovery *job = NULL;
 
     if (!passphrase || passphrase_len == 0)
         return TV_ERR_INVALID;
-    if (policy != SEAL_POLICY_SIGNER && policy != SEAL_POLICY_MEASUREMENT)
-        return TV_ERR_INVALID;
+    if (!(job = calloc(1, sizeof(*job))))
+        return TV_ERR_NOMEM;
+    job->result = 1;
+    if (!(job->pw = sodium_malloc(passphrase_len)) || !(job->rk = sodium_malloc(VAULT_KEY_LEN))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(job->pw, passphrase, passphrase_len);
+    job->pwlen = passphrase_len;
     if ((r = vault_db_rtxn(db, &txn)) < 0)
-        return r;
+        goto out;
     r = meta_get(db, txn, META_ESCROW, &d);
     if (r == 0 && d.mv_size != ESCROW_LEN)
         r = TV_ERR_FORMAT;
     if (r == 0)
-        memcpy(escrow, d.mv_data, ESCROW_LEN);
+        memcpy(job->escrow, d.mv_data, ESCROW_LEN);
     if (r == 0 && (r = check_format(db, txn)) == 0)
-        r = read_id(db, txn, id);
+        r = read_id(db, txn, job->id);
     mdb_txn_abort(txn);
-    txn = NULL;
-    if (r < 0)
-        return r == TV_ERR_NOT_FOUND ? TV_ERR_NOT_INITIALISED : r;
-    if (!(rk = sodium_malloc(VAULT_KEY_LEN)))
-        return TV_ERR_NOMEM;
-    if ((r = escrow_open(escrow, sizeof(escrow), id, passphrase, passphrase_len, rk)) < 0)
+    if (r < 0) {
+        if (r == TV_ERR_NOT_FOUND)
+            r = TV_ERR_NOT_INITIALISED;
         goto out;
-    if ((r = kr_new(db, seal, rk, &kr)) < 0)
+    }
+    *out = job;
+    job = NULL;
+    r = 0;
+out:
+    vault_recovery_free(job);
+    return r;
+}
+
+void vault_keyring_recover_unwrap(vault_recovery *job)
+{
+    job->result =
+        escrow_open(job->escrow, sizeof(job->escrow), job->id, job->pw, job->pwlen, job->rk);
+    sodium_memzero(job->pw, job->pwlen);
+}
+
+int vault_keyring_recover_result(const vault_recovery *job)
+{
+    return job->result == 1 ? TV_ERR_INTERNAL : job->result;
+}
+
+int vault_keyring_recover_matches(const vault_recovery *job, const vault_keyring *kr)
+{
+    return job->result == 0 && sodium_memcmp(job->rk, KR_RK(kr), VAULT_KEY_LEN) == 0;
+}
+
+int vault_keyring_recover_finish(vault_db *db, seal_backend *seal, enum seal_policy policy,
+                                 vault_recovery *job, vault_txn_hook hook, void *hook_arg,
+                                 vault_keyring **out)
+{
+    int r = TV_ERR_INTERNAL;
+    vault_keyring *kr = NULL;
+    MDB_txn *txn = NULL;
+    uint32_t epoch = 0;
+    vault_rec_keys *prev = NULL;
+    int attached = 0, found = 0;
+
+    if (policy != SEAL_POLICY_SIGNER && policy != SEAL_POLICY_MEASUREMENT)
+        return TV_ERR_INVALID;
+    if ((r = vault_keyring_recover_result(job)) < 0)
+        return r;
+    if ((r = kr_new(db, seal, job->rk, &kr)) < 0)
         goto out;
     /* The recovered key must be this store's: its id is the stored one and
      * the store's records verify under it (an escrow copied in from another
      * vault, with that vault's id, fails here). */
-    if (sodium_memcmp(kr->id, id, VAULT_VAULT_ID_LEN) != 0) {
+    if (sodium_memcmp(kr->id, job->id, VAULT_VAULT_ID_LEN) != 0) {
         r = TV_ERR_INTEGRITY;
         goto out;
     }
@@ -597,7 +654,6 @@ int vault_keyring_recover(vault_db *db, seal_backend *seal, enum seal_policy pol
 out:
     if (txn)
         mdb_txn_abort(txn);
-    sodium_free(rk);
     vault_keyring_free(kr);
     if (r < 0 && attached) { /* put the keys that were attached before back */
         vault_record_detach(db);
@@ -605,6 +661,43 @@ out:
             vault_record_detach(db);
     }
     vault_rec_keys_unref(prev);
+    return r;
+}
+
+int vault_keyring_recover(vault_db *db, seal_backend *seal, enum seal_policy policy,
+                          const char *passphrase, size_t passphrase_len, vault_txn_hook hook,
+                          void *hook_arg, vault_keyring **out)
+{
+    vault_recovery *job = NULL;
+    int r;
+    if (policy != SEAL_POLICY_SIGNER && policy != SEAL_POLICY_MEASUREMENT)
+        return TV_ERR_INVALID;
+    if ((r = vault_keyring_recover_begin(db, passphrase, passphrase_len, &job)) < 0)
+        return r;
+    vault_keyring_recover_unwrap(job);
+    r = vault_keyring_recover_finish(db, seal, policy, job, hook, hook_arg, out);
+    vault_recovery_free(job);
+    return r;
+}
+
+int vault_keyring_reseal(vault_keyring *kr, enum seal_policy policy, vault_txn_hook hook,
+                         void *hook_arg)
+{
+    int r;
+    MDB_txn *txn = NULL;
+    if (policy != SEAL_POLICY_SIGNER && policy != SEAL_POLICY_MEASUREMENT)
+        return TV_ERR_INVALID;
+    if ((r = vault_db_wtxn(kr->db, &txn)) < 0)
+        return r;
+    if ((r = seal_rk(kr, txn, policy)) < 0)
+        goto out;
+    if (hook && (r = hook(hook_arg, txn)) < 0)
+        goto out;
+    r = vault_db_commit(txn);
+    txn = NULL;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
     return r;
 }
 

@@ -79,14 +79,49 @@ int vault_keyring_init(vault_db *db, seal_backend *seal, enum seal_policy policy
 int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out) TV_WUR;
 
 /* Recover with the passphrase (e.g. on new hardware / a fresh sim sealing
- * key): unwrap RK from the escrow, re-seal it to `seal` under `policy`
- * (replacing "rk.sealed"), commit (hook runs inside), return the keyring.
+ * key): unwrap RK from the escrow (its ad names the stored vault id), check
+ * that RK derives that id and that the store's records (up to 64 of every
+ * table, the state version included) verify under it, re-seal it to `seal`
+ * under `policy` (replacing "rk.sealed"), commit (hook runs inside), return
+ * the keyring. An escrow (with its vault id and kek.epoch) copied in from
+ * another vault is refused: the records were not made under its key.
  * Errors: TV_ERR_NOT_INITIALISED (no escrow stored), TV_ERR_INTEGRITY (wrong
- * passphrase or tampered escrow — indistinguishable), TV_ERR_FORMAT (bad
- * escrow header / parameters), TV_ERR_INVALID, LMDB and seal errors. */
+ * passphrase, tampered escrow, or a key that is not this store's),
+ * TV_ERR_FORMAT (bad escrow header / parameters, older store), TV_ERR_INVALID,
+ * LMDB and seal errors. */
 int vault_keyring_recover(vault_db *db, seal_backend *seal, enum seal_policy policy,
                           const char *passphrase, size_t passphrase_len, vault_txn_hook hook,
                           void *hook_arg, vault_keyring **out) TV_WUR;
+
+/* Recovery in three steps, so the Argon2id evaluation runs off the event
+ * loop (Sys.Recover hands step 2 to the server's worker thread):
+ *   begin   (loop)       read the escrow, the vault id and the store format,
+ *                        copy the passphrase. Errors: TV_ERR_INVALID,
+ *                        TV_ERR_NOT_INITIALISED (no escrow), TV_ERR_FORMAT
+ *                        (older store / bad escrow), TV_ERR_INTEGRITY (no
+ *                        vault id), TV_ERR_NOMEM, LMDB errors.
+ *   unwrap  (any thread) Argon2id + unwrap; touches nothing but job.
+ *   finish  (loop)       on a sealed vault: adopt the key as
+ *                        vault_keyring_recover does after its unwrap.
+ * vault_keyring_recover_result: 0, TV_ERR_INTEGRITY (wrong passphrase or an
+ * escrow not made for this vault id), TV_ERR_FORMAT, TV_ERR_NOMEM.
+ * vault_keyring_recover_matches: 1 when the unwrapped key is kr's root key
+ * (constant time), else 0. vault_recovery_free wipes; NULL is a no-op. */
+typedef struct vault_recovery vault_recovery;
+int vault_keyring_recover_begin(vault_db *db, const char *passphrase, size_t passphrase_len,
+                                vault_recovery **out) TV_WUR;
+void vault_keyring_recover_unwrap(vault_recovery *job);
+int vault_keyring_recover_result(const vault_recovery *job) TV_WUR;
+int vault_keyring_recover_matches(const vault_recovery *job, const vault_keyring *kr) TV_WUR;
+int vault_keyring_recover_finish(vault_db *db, seal_backend *seal, enum seal_policy policy,
+                                 vault_recovery *job, vault_txn_hook hook, void *hook_arg,
+                                 vault_keyring **out) TV_WUR;
+void vault_recovery_free(vault_recovery *job);
+
+/* Re-seal the live root key to kr's backend under `policy` (replacing
+ * "rk.sealed"), hook inside the transaction. */
+int vault_keyring_reseal(vault_keyring *kr, enum seal_policy policy, vault_txn_hook hook,
+                         void *hook_arg) TV_WUR;
 
 /* Replace the recovery escrow with one for a new passphrase (hook as above). */
 int vault_keyring_set_escrow(vault_keyring *kr, const char *passphrase, size_t passphrase_len,

@@ -121,16 +121,37 @@ fail:
     return r;
 }
 
-int vault_recover(struct vault *v, vault_call *c, const char *passphrase, size_t plen)
+int vault_recover_complete(struct vault *v, vault_call *c, struct vault_recovery *job)
 {
     struct vault_keyring *kr = NULL;
     struct lifecycle_hook h = {v, c, NULL, 0};
     int r;
 
-    if ((r = vault_keyring_recover(v->db, v->seal, vault_seal_policy(v), passphrase, plen,
-                                   lifecycle_txn_hook, &h, &kr)) < 0)
+    if ((r = vault_keyring_recover_result(job)) < 0)
+        return r;
+    if (v->kr) {
+        /* Active: only the live root key may be re-sealed; an escrow that
+         * opens to another key (injected by the host) changes nothing. */
+        if (!vault_keyring_recover_matches(job, v->kr))
+            return TV_ERR_DENIED;
+        return vault_keyring_reseal(v->kr, vault_seal_policy(v), lifecycle_txn_hook, &h);
+    }
+    if ((r = vault_keyring_recover_finish(v->db, v->seal, vault_seal_policy(v), job,
+                                          lifecycle_txn_hook, &h, &kr)) < 0)
         return r;
     return vault_activate(v, kr);
+}
+
+int vault_recover(struct vault *v, vault_call *c, const char *passphrase, size_t plen)
+{
+    struct vault_recovery *job = NULL;
+    int r;
+    if ((r = vault_keyring_recover_begin(v->db, passphrase, plen, &job)) < 0)
+        return r;
+    vault_keyring_recover_unwrap(job);
+    r = vault_recover_complete(v, c, job);
+    vault_recovery_free(job);
+    return r;
 }
 
 /* Write the dev root token to <state_dir>/root-token, 0600, never replacing a file. */

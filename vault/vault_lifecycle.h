@@ -41,11 +41,21 @@ int vault_initialize(struct vault *v, vault_call *c, int escrow, const char *pas
                      size_t plen, char *root_token, size_t root_token_len, char *gen_pass,
                      size_t gen_pass_len) TV_WUR;
 
-/* Re-seal the root key to this enclave from the recovery passphrase and
- * activate (replacing an active keyring). The audit record of c commits in
- * the same transaction. Errors: TV_ERR_INTEGRITY (wrong passphrase),
- * TV_ERR_NOT_INITIALISED (no escrow), keyring and storage errors. */
+/* Re-seal the root key to this enclave from the recovery passphrase: the
+ * steps of vault_recover_complete with the Argon2id evaluation done here
+ * (tests, tools; Sys.Recover runs it on the server's worker thread). */
 int vault_recover(struct vault *v, vault_call *c, const char *passphrase, size_t plen) TV_WUR;
+
+/* Finish a recovery whose escrow was unwrapped (vault_keyring_recover_*):
+ * on a sealed vault adopt the key (it must be this store's: vault id and
+ * records verify) and activate; on an active vault re-seal the live root key
+ * only if the unwrapped key IS it. The audit record of c commits in the
+ * same transaction. Does not free job.
+ * Errors: TV_ERR_INTEGRITY (wrong passphrase, or a key that is not this
+ * store's), TV_ERR_DENIED (active vault, another root key),
+ * TV_ERR_NOT_INITIALISED (no escrow), keyring and storage errors. */
+struct vault_recovery;
+int vault_recover_complete(struct vault *v, vault_call *c, struct vault_recovery *job) TV_WUR;
 
 /* The daemon's start: auto-unseal an initialised vault through the TEE
  * backend; with cfg->dev and an empty store, initialise it (no escrow) and

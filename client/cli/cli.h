@@ -97,8 +97,9 @@ int cli_errorf(struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format(
 
 /* Open ctx->client from ctx->addr and the TLS settings, and set the token
  * (from --token-file, else TEEVAULT_TOKEN_FILE, else TEEVAULT_TOKEN) unless
- * need_token is 0.
+ * need_token is 0; with CLI_TOKEN_OPTIONAL, no token given is not an error.
  * Returns 0 or an exit code after reporting. */
+#define CLI_TOKEN_OPTIONAL 2
 int cli_connect(struct cli_ctx *ctx, int need_token);
 
 /* --- numbers --- */

@@ -301,6 +301,8 @@ int cli_connect(struct cli_ctx *ctx, int need_token)
         cli_secret_free(tok);
     } else {
         const char *env = getenv("TEEVAULT_TOKEN");
+        if ((!env || !env[0]) && need_token == CLI_TOKEN_OPTIONAL)
+            return 0;
         if (!env || !env[0])
             return cli_errorf(ctx, "no token: pass --token-file=FILE or set TEEVAULT_TOKEN_FILE or "
                                    "TEEVAULT_TOKEN (get one with 'teevault login')");

@@ -113,7 +113,8 @@ static int op_recover(struct cli_ctx *ctx, int argc, char **argv)
     } else if (cli_prompt_secret(ctx, "Recovery passphrase: ", 0, &pass) < 0) {
         return CLI_ERR;
     }
-    if ((ret = cli_connect(ctx, 0)) != 0)
+    /* A token when one is given: an active vault needs an admin's. */
+    if ((ret = cli_connect(ctx, CLI_TOKEN_OPTIONAL)) != 0)
         goto out;
     if ((r = tv_sys_recover(ctx->client, pass)) < 0) {
         ret = cli_fail(ctx, r);

@@ -29,11 +29,14 @@ expect_in "[exists]" "$ERR"
 TEEVAULT_TOKEN=$ROOT expect_rc 0 token lookup
 pass "second init refused"
 
-# recover: right passphrase from a file, wrong one refused, none on argv
+# recover on an active vault: only with an admin token (it re-seals the live
+# root key); right passphrase from a file, wrong one refused, none on argv
 printf '%s\n' "$PASS" >"$T/pass"
-expect_rc 0 operator recover --passphrase-file="$T/pass"
+expect_rc 1 operator recover --passphrase-file="$T/pass"
+expect_in "needs admin on sys/recover" "$ERR"
+TEEVAULT_TOKEN=$ROOT expect_rc 0 operator recover --passphrase-file="$T/pass"
 printf 'wrong passphrase here\n' >"$T/wrong"
-expect_rc 1 operator recover --passphrase-file="$T/wrong"
+TEEVAULT_TOKEN=$ROOT expect_rc 1 operator recover --passphrase-file="$T/wrong"
 expect_in "[denied]" "$ERR"
 expect_rc 2 operator recover "$PASS"
 TEEVAULT_TOKEN=$ROOT expect_rc 0 token lookup
@@ -47,7 +50,7 @@ expect_rc 0 operator init --passphrase-file="$T/pass2" --token-out="$T/root2"
 [ "$(mode_of "$T/root2")" = 600 ] || fail "token file mode $(mode_of "$T/root2")"
 case "$OUT" in *recovery_passphrase*) fail "supplied passphrase echoed: $OUT" ;; esac
 expect_rc 0 --token-file="$T/root2" token lookup
-expect_rc 0 operator recover --passphrase-file="$T/pass2"
+expect_rc 0 --token-file="$T/root2" operator recover --passphrase-file="$T/pass2"
 pass "init with a supplied passphrase, token file 0600"
 
 # --token-out never overwrites: on a clash the token is printed instead of lost
