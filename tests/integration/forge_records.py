@@ -17,6 +17,8 @@ attack runs against the old code (where it works) and the new (refused).
 Usage (python3 forge_records.py CMD ...):
   dump ENV DB                      hex key=value per line
   put ENV DB KEYHEX VALHEX         write one raw value
+  get ENV DB KEY                   print the raw value under text KEY (hex), or nothing
+  set ENV DB KEY VALHEX            write one raw value under text KEY
   token ENV                        forge a root token record, print the token
   policy ENV NAME TEXT             overwrite policy NAME with TEXT
   copy SRCENV DSTENV DB KEY [NEWKEY]   copy a raw record (another vault's)
@@ -119,6 +121,12 @@ def main(argv):
             print("%s=%s" % (k.hex(), v.hex()))
     elif cmd == "put":
         load(argv[2], argv[3], [(bytes.fromhex(argv[4]), bytes.fromhex(argv[5]))])
+    elif cmd == "get":
+        v = dump(argv[2], argv[3]).get(argv[4].encode())
+        if v is not None:
+            print(v.hex())
+    elif cmd == "set":
+        load(argv[2], argv[3], [(argv[4].encode(), bytes.fromhex(argv[5]))])
     elif cmd == "token":
         print(forge_token(argv[2]))
     elif cmd == "policy":
