@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "audit_lmdb.h"
 #include "proto_buf.h"
 
 struct audit_log {
@@ -20,36 +21,6 @@ struct audit_log {
 };
 
 #define CKPT_VAL_LEN (1 + 8 + 8 + AUDIT_HASH_LEN + 8 + AUDIT_SIG_LEN)
-
-/* Map an LMDB code (or errno) into tv_err (same mapping as vault_db_err, but
- * audit/ must not depend on vault/). */
-static int mdb_err(int rc)
-{
-    switch (rc) {
-    case 0:
-        return TV_OK;
-    case MDB_MAP_FULL:
-    case MDB_TXN_FULL:
-    case MDB_DBS_FULL:
-    case MDB_MAP_RESIZED:
-        return TV_ERR_STORAGE_FULL;
-    case MDB_NOTFOUND:
-        return TV_ERR_NOT_FOUND;
-    case MDB_KEYEXIST:
-        return TV_ERR_EXISTS;
-    case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
-    case MDB_INVALID:
-    case MDB_VERSION_MISMATCH:
-        return TV_ERR_INTEGRITY;
-    case ENOMEM:
-        return TV_ERR_NOMEM;
-    case ENOSPC:
-        return TV_ERR_STORAGE_FULL;
-    default:
-        return rc > 0 ? TV_ERR_IO : TV_ERR_INTERNAL;
-    }
-}
 
 static int64_t now_ns(void)
 {
@@ -71,11 +42,11 @@ int audit_log_open(MDB_env *env, audit_log **out)
     if ((log = calloc(1, sizeof(*log))) == NULL)
         return TV_ERR_NOMEM;
     log->env = env;
-    if ((r = mdb_err(mdb_txn_begin(env, NULL, 0, &txn))) < 0)
+    if ((r = audit_mdb_err(mdb_txn_begin(env, NULL, 0, &txn))) < 0)
         goto out;
-    if ((r = mdb_err(mdb_dbi_open(txn, "audit", MDB_CREATE, &log->recs))) < 0 ||
-        (r = mdb_err(mdb_dbi_open(txn, "audit_ckpt", MDB_CREATE, &log->ckpts))) < 0 ||
-        (r = mdb_err(mdb_dbi_open(txn, "audit_meta", MDB_CREATE, &log->meta))) < 0)
+    if ((r = audit_mdb_err(mdb_dbi_open(txn, "audit", MDB_CREATE, &log->recs))) < 0 ||
+        (r = audit_mdb_err(mdb_dbi_open(txn, "audit_ckpt", MDB_CREATE, &log->ckpts))) < 0 ||
+        (r = audit_mdb_err(mdb_dbi_open(txn, "audit_meta", MDB_CREATE, &log->meta))) < 0)
         goto out;
     k.mv_data = (void *)"format";
     k.mv_size = 6;
@@ -88,13 +59,13 @@ int audit_log_open(MDB_env *env, audit_log **out)
     } else if (g == MDB_NOTFOUND) {
         val.mv_data = &fmt;
         val.mv_size = 1;
-        if ((r = mdb_err(mdb_put(txn, log->meta, &k, &val, 0))) < 0)
+        if ((r = audit_mdb_err(mdb_put(txn, log->meta, &k, &val, 0))) < 0)
             goto out;
     } else {
-        r = mdb_err(g);
+        r = audit_mdb_err(g);
         goto out;
     }
-    r = mdb_err(mdb_txn_commit(txn));
+    r = audit_mdb_err(mdb_txn_commit(txn));
     txn = NULL;
     if (r < 0)
         goto out;
@@ -142,7 +113,7 @@ int audit_log_pubkey(const audit_log *log, uint8_t pk[AUDIT_PK_LEN])
 int audit_log_stored_pubkey(const audit_log *log, MDB_txn *txn, uint8_t pk[AUDIT_PK_LEN])
 {
     MDB_val k = {6, (void *)(uintptr_t) "pubkey"}, val;
-    int r = mdb_err(mdb_get(txn, log->meta, &k, &val));
+    int r = audit_mdb_err(mdb_get(txn, log->meta, &k, &val));
     if (r < 0)
         return r;
     if (val.mv_size != AUDIT_PK_LEN)
@@ -185,7 +156,7 @@ int audit_head(audit_log *log, MDB_txn *txn, uint64_t *seq, uint8_t hash[AUDIT_H
     uint64_t s = 0;
     uint8_t h[AUDIT_HASH_LEN] = {0};
 
-    if ((r = mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
+    if ((r = audit_mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
         return r;
     int g = mdb_cursor_get(cur, &k, &val, MDB_LAST);
     if (g == 0) {
@@ -196,7 +167,7 @@ int audit_head(audit_log *log, MDB_txn *txn, uint64_t *seq, uint8_t hash[AUDIT_H
         s = proto_be64(k.mv_data);
         memcpy(h, (const uint8_t *)val.mv_data + val.mv_size - AUDIT_HASH_LEN, AUDIT_HASH_LEN);
     } else if (g != MDB_NOTFOUND) {
-        r = mdb_err(g);
+        r = audit_mdb_err(g);
         goto out;
     }
     if (seq)
@@ -239,7 +210,7 @@ int audit_put_sealed(audit_log *log, MDB_txn *txn, uint64_t seq, const uint8_t *
         return TV_ERR_INVALID;
     proto_put_be64(key, seq);
     /* MDB_APPEND: keys only grow; also refuses to overwrite an existing seq. */
-    if ((r = mdb_err(mdb_put(txn, log->recs, &k, &v, MDB_APPEND | MDB_NOOVERWRITE))) < 0)
+    if ((r = audit_mdb_err(mdb_put(txn, log->recs, &k, &v, MDB_APPEND | MDB_NOOVERWRITE))) < 0)
         return r == TV_ERR_EXISTS ? TV_ERR_INTEGRITY : r;
     return TV_OK;
 }
@@ -272,7 +243,7 @@ int audit_get(audit_log *log, MDB_txn *txn, uint64_t seq, audit_record *out)
     proto_put_be64(key, seq);
     k.mv_data = key;
     k.mv_size = 8;
-    if ((r = mdb_err(mdb_get(txn, log->recs, &k, &val))) < 0)
+    if ((r = audit_mdb_err(mdb_get(txn, log->recs, &k, &val))) < 0)
         return r;
     return decode_value(&val, seq, out);
 }
@@ -299,9 +270,9 @@ int audit_last_checkpoint(audit_log *log, MDB_txn *txn, audit_checkpoint *c)
     MDB_cursor *cur = NULL;
     MDB_val k, val;
     int r;
-    if ((r = mdb_err(mdb_cursor_open(txn, log->ckpts, &cur))) < 0)
+    if ((r = audit_mdb_err(mdb_cursor_open(txn, log->ckpts, &cur))) < 0)
         return r;
-    r = mdb_err(mdb_cursor_get(cur, &k, &val, MDB_LAST));
+    r = audit_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_LAST));
     if (r == 0)
         r = decode_ckpt(&k, &val, c);
     mdb_cursor_close(cur);
@@ -365,14 +336,14 @@ int audit_checkpoint_now(audit_log *log, MDB_txn *txn, int64_t time_ns, audit_ch
     k.mv_size = 8;
     val.mv_data = v;
     val.mv_size = sizeof(v);
-    if ((r = mdb_err(mdb_put(txn, log->ckpts, &k, &val, MDB_APPEND))) < 0)
+    if ((r = audit_mdb_err(mdb_put(txn, log->ckpts, &k, &val, MDB_APPEND))) < 0)
         return r;
     /* Remember which key signs, so an operator can see a key change. */
     k.mv_data = (void *)"pubkey";
     k.mv_size = 6;
     val.mv_data = log->pk;
     val.mv_size = AUDIT_PK_LEN;
-    if ((r = mdb_err(mdb_put(txn, log->meta, &k, &val, 0))) < 0)
+    if ((r = audit_mdb_err(mdb_put(txn, log->meta, &k, &val, 0))) < 0)
         return r;
     if (out)
         *out = c;
@@ -401,7 +372,7 @@ int audit_list(audit_log *log, MDB_txn *txn, const audit_filter *f, audit_record
     uint64_t n = 0;
     audit_record rec;
 
-    if ((r = mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
+    if ((r = audit_mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
         return r;
     proto_put_be64(key, from);
     k.mv_data = key;
@@ -428,7 +399,7 @@ int audit_list(audit_log *log, MDB_txn *txn, const audit_filter *f, audit_record
         g = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
     }
     if (g != 0 && g != MDB_NOTFOUND) {
-        r = mdb_err(g);
+        r = audit_mdb_err(g);
         goto out;
     }
     r = TV_OK;
@@ -449,7 +420,7 @@ int audit_list_checkpoints(audit_log *log, MDB_txn *txn, uint64_t from, uint64_t
 
     if (to == 0)
         to = UINT64_MAX;
-    if ((r = mdb_err(mdb_cursor_open(txn, log->ckpts, &cur))) < 0)
+    if ((r = audit_mdb_err(mdb_cursor_open(txn, log->ckpts, &cur))) < 0)
         return r;
     proto_put_be64(key, from);
     k.mv_data = key;
@@ -467,7 +438,7 @@ int audit_list_checkpoints(audit_log *log, MDB_txn *txn, uint64_t from, uint64_t
         g = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
     }
     if (g != 0 && g != MDB_NOTFOUND) {
-        r = mdb_err(g);
+        r = audit_mdb_err(g);
         goto out;
     }
     r = TV_OK;

@@ -4,6 +4,7 @@
  * the identity claims out of (unverified) evidence bodies.
  */
 #include "seal_producers.h"
+#include "seal_kdf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,9 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <sodium.h>
 
 static int map_errno(int e)
@@ -216,31 +214,10 @@ int seal_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const char *info,
                      uint8_t key[SEAL_KEY_LEN])
 {
     static const char salt[] = "teevault-seal-v1";
-    EVP_KDF *kdf = NULL;
-    EVP_KDF_CTX *ctx = NULL;
-    OSSL_PARAM params[5];
-    int r = TV_ERR_CRYPTO;
-
     if (!ikm || !info || !key)
         return TV_ERR_INVALID;
-    if (!(kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) || !(ctx = EVP_KDF_CTX_new(kdf)))
-        goto out;
-    params[0] =
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0);
-    params[1] =
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikm_len);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt,
-                                                  sizeof salt - 1);
-    params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)(uintptr_t)info,
-                                                  strlen(info));
-    params[4] = OSSL_PARAM_construct_end();
-    if (EVP_KDF_derive(ctx, key, SEAL_KEY_LEN, params) != 1)
-        goto out;
-    r = 0;
-out:
-    EVP_KDF_CTX_free(ctx);
-    EVP_KDF_free(kdf);
-    return r;
+    return seal_hkdf((const uint8_t *)salt, sizeof salt - 1, ikm, ikm_len, (const uint8_t *)info,
+                     strlen(info), key, SEAL_KEY_LEN);
 }
 
 static void put_be32_(uint8_t p[4], uint32_t v)

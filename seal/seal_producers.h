@@ -125,7 +125,7 @@ void seal_report_binding(const uint8_t nonce[32], const uint8_t audit_pubkey[32]
                          const uint8_t policy_hash[32], const uint8_t audit_head[32],
                          uint64_t audit_seq, uint8_t out[SEAL_REPORT_DATA_LEN]);
 
-/* HKDF-SHA256 (RFC 5869) with the fixed salt "teevault-seal-v1": expand a
+/* HKDF-SHA256 (RFC 5869, seal_kdf.h) with the fixed salt "teevault-seal-v1": expand a
  * backend's raw key material (16-byte SGX keys, dstack app keys) into a
  * SEAL_KEY_LEN sealing key bound to info. Errors: TV_ERR_CRYPTO. */
 int seal_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const char *info,

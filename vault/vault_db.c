@@ -4,48 +4,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_lmdb.h"
 #include "vault_record.h"
 
 int vault_db_err(int rc)
 {
-    switch (rc) {
-    case 0:
-        return TV_OK;
-    case MDB_MAP_FULL:
-    case MDB_TXN_FULL:
-    case MDB_DBS_FULL:
-    case ENOSPC:
-        return TV_ERR_STORAGE_FULL;
-    case MDB_NOTFOUND:
-        return TV_ERR_NOT_FOUND;
-    case MDB_KEYEXIST:
-        return TV_ERR_EXISTS;
-    case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
-    case MDB_INVALID:
-    case MDB_VERSION_MISMATCH:
-        return TV_ERR_INTEGRITY;
-    case ENOMEM:
-        return TV_ERR_NOMEM;
-    case EIO:
-    case EACCES:
-    case EPERM:
-    case ENOENT:
-    case EROFS:
-    case EAGAIN:
-    case EBUSY:
-        return TV_ERR_IO;
-    default:
-        if (rc > 0)
-            return TV_ERR_IO; /* errno */
-        return TV_ERR_INTERNAL;
-    }
+    return audit_mdb_err(rc);
+}
+
+/* Begin a txn; when another process grew the map (MDB_MAP_RESIZED), adopt
+ * the new size (mdb_env_set_mapsize(env, 0), no txn open) and retry once. */
+static int txn_begin(vault_db *db, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(db->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(db->env, 0) == 0)
+        rc = mdb_txn_begin(db->env, NULL, flags, txn);
+    return vault_db_err(rc);
 }
 
 int vault_db_wtxn_nohook(vault_db *db, MDB_txn **txn)
 {
     MDB_txn *t = NULL;
-    int r = vault_db_err(mdb_txn_begin(db->env, NULL, 0, &t));
+    int r = txn_begin(db, 0, &t);
     if (r < 0)
         return r;
     if ((r = vault_record_txn_begin(db, t)) < 0) {
@@ -70,7 +50,7 @@ vault_db *vault_db_of_env(MDB_env *env)
 
 int vault_db_rtxn(vault_db *db, MDB_txn **txn)
 {
-    return vault_db_err(mdb_txn_begin(db->env, NULL, MDB_RDONLY, txn));
+    return txn_begin(db, MDB_RDONLY, txn);
 }
 
 int vault_db_commit(MDB_txn *txn)

@@ -11,11 +11,9 @@
  * with vault_db_close. The dbi handles stay valid until close. LMDB allows one
  * write transaction at a time; all calls happen on the event-loop thread.
  *
- * Error mapping (vault_db_err): MDB_MAP_FULL/MDB_TXN_FULL -> TV_ERR_STORAGE_FULL,
- * MDB_NOTFOUND -> TV_ERR_NOT_FOUND, MDB_CORRUPTED/MDB_PAGE_NOTFOUND/MDB_INVALID/
- * MDB_VERSION_MISMATCH -> TV_ERR_INTEGRITY, errno values (EIO, ENOSPC, EACCES...)
- * -> TV_ERR_IO (ENOSPC -> TV_ERR_STORAGE_FULL, ENOMEM -> TV_ERR_NOMEM), other
- * MDB_* -> TV_ERR_INTERNAL.
+ * Error mapping (vault_db_err): the tree's one LMDB mapping, audit_mdb_err
+ * (audit/audit_lmdb.h, where the table is). Transactions begun here adopt a
+ * map grown by another process (MDB_MAP_RESIZED) and retry once.
  */
 #ifndef VAULT_DB_H
 #define VAULT_DB_H

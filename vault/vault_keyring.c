@@ -8,6 +8,7 @@
 
 #include "proto_buf.h"
 #include "seal_blob.h"
+#include "seal_kdf.h"
 #include "vault_log.h"
 #include "vault_record.h"
 
@@ -61,48 +62,12 @@ static uint32_t get_be32(const uint8_t *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-int vault_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
-                      const uint8_t *info, size_t info_len, uint8_t *okm, size_t okm_len)
-{
-    crypto_auth_hmacsha256_state st;
-    uint8_t prk[32], t[32];
-    size_t done = 0;
-    uint8_t ctr = 1;
-
-    if (okm_len > 255 * 32)
-        return TV_ERR_INVALID;
-    crypto_auth_hmacsha256_init(&st, salt, salt_len);
-    crypto_auth_hmacsha256_update(&st, ikm, ikm_len);
-    crypto_auth_hmacsha256_final(&st, prk);
-    while (done < okm_len) {
-        size_t n = okm_len - done < 32 ? okm_len - done : 32;
-        crypto_auth_hmacsha256_init(&st, prk, sizeof(prk));
-        if (ctr > 1)
-            crypto_auth_hmacsha256_update(&st, t, sizeof(t));
-        crypto_auth_hmacsha256_update(&st, info, info_len);
-        crypto_auth_hmacsha256_update(&st, &ctr, 1);
-        crypto_auth_hmacsha256_final(&st, t);
-        memcpy(okm + done, t, n);
-        done += n;
-        ctr++;
-    }
-    sodium_memzero(&st, sizeof(st));
-    sodium_memzero(prk, sizeof(prk));
-    sodium_memzero(t, sizeof(t));
-    return 0;
-}
-
 /* HKDF-Expand for one 32-byte block from the cached PRK. */
 static void expand32(const vault_keyring *kr, const uint8_t *info, size_t info_len,
                      uint8_t out[VAULT_KEY_LEN])
 {
-    crypto_auth_hmacsha256_state st;
-    uint8_t one = 1;
-    crypto_auth_hmacsha256_init(&st, KR_PRK(kr), VAULT_KEY_LEN);
-    crypto_auth_hmacsha256_update(&st, info, info_len);
-    crypto_auth_hmacsha256_update(&st, &one, 1);
-    crypto_auth_hmacsha256_final(&st, out);
-    sodium_memzero(&st, sizeof(st));
+    /* 32 <= 255 * 32: cannot fail. */
+    (void)!seal_hkdf_expand(KR_PRK(kr), info, info_len, out, VAULT_KEY_LEN);
 }
 
 static void kek_for(const vault_keyring *kr, uint32_t epoch, uint8_t out[VAULT_KEY_LEN])
@@ -174,12 +139,9 @@ static int kr_new(vault_db *db, seal_backend *seal, const uint8_t *rk, vault_key
         memcpy(KR_RK(kr), rk, VAULT_KEY_LEN);
     else
         randombytes_buf(KR_RK(kr), VAULT_KEY_LEN);
-    /* PRK = HMAC(salt, RK) (HKDF-Extract). */
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const uint8_t *)HKDF_SALT, sizeof(HKDF_SALT) - 1);
-    crypto_auth_hmacsha256_update(&st, KR_RK(kr), VAULT_KEY_LEN);
-    crypto_auth_hmacsha256_final(&st, KR_PRK(kr));
-    sodium_memzero(&st, sizeof(st));
+    /* PRK = HKDF-Extract(salt, RK). */
+    seal_hkdf_extract((const uint8_t *)HKDF_SALT, sizeof(HKDF_SALT) - 1, KR_RK(kr), VAULT_KEY_LEN,
+                      KR_PRK(kr));
     kr->epoch = 1;
     kek_for(kr, 1, KR_KEK(kr));
     /* The vault id and the record key. */

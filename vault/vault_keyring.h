@@ -16,7 +16,7 @@
  * vault id to the db (vault_record.h) when it is made, so every record the
  * vault reads and writes is authenticated under it.
  *
- * KDF: HKDF-SHA256 (RFC 5869) built on libsodium's HMAC-SHA256.
+ * KDF: HKDF-SHA256 (RFC 5869), seal_kdf.h (the tree's one HKDF).
  *   PRK   = HKDF-Extract(salt = "teevault-hkdf-v1", IKM = RK)   (kept in sodium_malloc)
  *   KEK_e = HKDF-Expand(PRK, info = "teevault/kek" || 0x00 || u64be(e), 32)
  *   derive(label) = HKDF-Expand(PRK, info = label, 32)   (label has no NUL, so
@@ -161,9 +161,5 @@ enum seal_policy vault_keyring_policy(const vault_keyring *kr);
  * "XXXXX-XXXXX-...", RFC 4648 base32 alphabet, 200 bits) + NUL into out
  * (outlen >= VAULT_PASSPHRASE_LEN + 1, else TV_ERR_INVALID). Caller wipes. */
 int vault_keyring_gen_passphrase(char *out, size_t outlen) TV_WUR;
-
-/* HKDF-SHA256 (RFC 5869), exposed for tests: okm_len <= 32*255. */
-int vault_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
-                      const uint8_t *info, size_t info_len, uint8_t *okm, size_t okm_len) TV_WUR;
 
 #endif
