@@ -9,7 +9,9 @@ PKGS=(
   golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
   openssl python3 git
   python3-cryptography # test_attest_expiry: attest_raw.py (Ed25519 sim reports, X25519, AEAD)
-  python3-grpcio python3-protobuf python3-nacl python3-grpc-tools # client/python
+  python3-grpcio python3-protobuf python3-nacl python3-grpc-tools # client/python, test_grpc
+  libnghttp2-dev # teevaultd: gRPC and Connect over HTTP/2
+  curl nghttp2-client # test_connect (curl), bench-compare.sh (h2load)
   strace # test_package: teevaultd's system calls vs. its unit's SystemCallFilter
 )
 # client/js and examples/functions need Node.js >= 18 with npm (their npm

@@ -47,8 +47,11 @@
 #include "vault_auth.h"
 #include "vault_config.h"
 #include "vault_log.h"
+#include "vault_h1.h"
+#include "vault_h2.h"
 #include "vault_registry.h"
 #include "vault_rpc.h"
+#include "vault_web.h"
 
 /* Output budget: reading pauses while the output buffer could not take one
  * more max-size reply within 2 x PROTO_FRAME_MAX. */
@@ -60,11 +63,16 @@
 
 struct vconn;
 
+/* What a connection speaks: decided from ALPN (TLS) or its first bytes. */
+enum { P_UNKNOWN = 0, P_TTRPC, P_H2, P_H1 };
+
 typedef struct vreq {
     struct vconn *conn; /* NULL once detached */
     vault_server *s;
     struct vreq *prev, *next; /* in conn->reqs, or s->detached when detached */
     uint32_t sid;
+    int kind; /* enum vault_web_kind; 0 for ttrpc */
+    const vault_method *m;
     vault_call call;
     vault_principal principal;
     int have_principal;
@@ -87,6 +95,10 @@ typedef struct vconn {
     struct event *kick_ev;  /* deferred re-processing of buffered input */
     struct event *frame_ev; /* a started frame must complete within io_timeout */
     proto_frame_reader rd;
+    int proto;    /* P_* */
+    vault_h2 *h2; /* P_H2 */
+    vault_h1 h1;  /* P_H1 */
+    int h1_busy;  /* P_H1: a request is being answered; the next waits */
     char peer[80];
     uint64_t id;
     int tls;
@@ -283,6 +295,82 @@ static void conn_send(vconn *c, uint32_t sid, int err, const char *msg, const ui
     /* Ownership of fb.d moved to the evbuffer. */
 }
 
+/* HTTP/2: hand the session's output to the socket; close when it is done. */
+static int h2_sink(void *sud, const uint8_t *p, size_t n)
+{
+    vconn *c = sud;
+    return evbuffer_add(bufferevent_get_output(c->bev), p, n) < 0 ? TV_ERR_NOMEM : 0;
+}
+
+static void h2_flush(vconn *c)
+{
+    if (c->closing || !c->h2)
+        return;
+    if (vault_h2_send(c->h2, h2_sink, c) < 0 && !c->eof) {
+        conn_close_later(c, "http/2 session error");
+        return;
+    }
+    if (vault_h2_done(c->h2) && !c->eof) {
+        c->eof = 1; /* close once the output is written (GOAWAY) */
+        bufferevent_disable(c->bev, EV_READ);
+    }
+}
+
+/* HTTP/1.1: queue one response; without keep-alive close once it is sent. */
+static void h1_send(vconn *c, const vault_http_resp *resp, int keep_alive)
+{
+    proto_buf ob;
+    proto_buf_init(&ob, PROTO_FRAME_MAX * 2);
+    if (vault_h1_write_response(&ob, resp, keep_alive) < 0 ||
+        evbuffer_add(bufferevent_get_output(c->bev), ob.d, ob.len) < 0) {
+        proto_buf_free(&ob);
+        conn_close_later(c, "cannot queue reply");
+        return;
+    }
+    proto_buf_free(&ob);
+    if (!keep_alive) {
+        c->eof = 1;
+        bufferevent_disable(c->bev, EV_READ);
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+    }
+}
+
+/* Reply to a gRPC or Connect call (or refuse one) on HTTP/2 stream sid or
+ * the HTTP/1.1 connection. */
+static void web_reply(vconn *c, uint32_t sid, int kind, const vault_method *m, int status,
+                      int http_status, const char *msg, const uint8_t *payload, size_t n)
+{
+    vault_web_reply wr;
+    if (c->closing)
+        return;
+    int r = vault_web_reply_build(&wr, kind, m, status, http_status, msg, payload, n);
+    if (r < 0) {
+        vault_web_reply_free(&wr);
+        r = vault_web_reply_build(&wr, kind, m, r, 0,
+                                  r == TV_ERR_TOO_LARGE ? "the reply exceeds the 4 MiB limit"
+                                                        : "cannot build the reply",
+                                  NULL, 0);
+        if (r < 0) {
+            vault_web_reply_free(&wr);
+            conn_close_later(c, "cannot build reply");
+            return;
+        }
+    }
+    if (c->proto == P_H2) {
+        int rr = vault_h2_respond(c->h2, sid, &wr.resp);
+        (void)rr; /* TV_ERR_UNAVAILABLE: the peer reset the stream; nothing to send */
+        h2_flush(c);
+    } else {
+        h1_send(c, &wr.resp, c->h1.keep_alive);
+        vault_h1_next(&c->h1);
+        c->h1_busy = 0;
+        if (!c->closing)
+            event_active(c->kick_ev, 0, 0); /* a pipelined request may wait */
+    }
+    vault_web_reply_free(&wr);
+}
+
 static void req_free(vreq *q)
 {
     if (q->call.offload && q->call.offload_arg)
@@ -334,7 +422,9 @@ static void req_finish(vreq *q)
         req_free(q);
         return;
     }
-    if (q->status < 0)
+    if (c->proto != P_TTRPC)
+        web_reply(c, q->sid, q->kind, q->m, q->status, 0, q->call.errmsg, q->out.d, q->out.len);
+    else if (q->status < 0)
         conn_send(c, q->sid, q->status, q->call.errmsg, NULL, 0);
     else
         conn_send(c, q->sid, 0, NULL, q->out.d, q->out.len);
@@ -527,17 +617,22 @@ static void offload_submit(vault_server *s, vreq *q)
  * the call context (principal, peer, metadata, deadline), the shared run
  * (vault_call_run), then the offload worker or the audit step. md and
  * payload are the transport's and need only live during this call. */
-static void server_call(vconn *c, uint32_t sid, const vault_method *m, const char *transport,
-                        const vault_md *md, size_t n_md, uint64_t deadline_us,
-                        const uint8_t *payload, size_t len)
+static void server_call(vconn *c, uint32_t sid, const vault_method *m, int kind,
+                        const char *transport, const vault_md *md, size_t n_md,
+                        uint64_t deadline_us, const uint8_t *payload, size_t len)
 {
     vault_server *s = c->s;
     vreq *q = NULL;
 
     if (!(q = calloc(1, sizeof(*q)))) {
-        conn_send(c, sid, TV_ERR_NOMEM, "out of memory", NULL, 0);
+        if (c->proto == P_TTRPC)
+            conn_send(c, sid, TV_ERR_NOMEM, "out of memory", NULL, 0);
+        else
+            web_reply(c, sid, kind, m, TV_ERR_NOMEM, 0, "out of memory", NULL, 0);
         return;
     }
+    q->kind = kind;
+    q->m = m;
     q->conn = c;
     q->s = s;
     q->sid = sid;
@@ -570,6 +665,10 @@ static void server_call(vconn *c, uint32_t sid, const vault_method *m, const cha
         if (token_ok && !c->authed) {
             c->authed = 1;
             proto_frame_reader_set_max(&c->rd, PROTO_FRAME_MAX);
+            if (c->h2)
+                vault_h2_set_body_max(c->h2, PROTO_FRAME_MAX + 5);
+            if (c->proto == P_H1)
+                vault_h1_set_body_max(&c->h1, PROTO_FRAME_MAX * 2); /* JSON: base64 */
         }
     }
     /* The metadata is the transport's: not valid after this call. */
@@ -624,7 +723,7 @@ static void dispatch(vconn *c, uint32_t sid, Ttrpc__Request *rq)
             us = UINT64_MAX / 2;
         deadline = vault_now_us() + us;
     }
-    server_call(c, sid, m, "ttrpc", md, n_md, deadline, rq->payload.data, rq->payload.len);
+    server_call(c, sid, m, 0, "ttrpc", md, n_md, deadline, rq->payload.data, rq->payload.len);
 }
 
 /* The handler (and any offloaded work) is done: audit, then reply. */
@@ -656,6 +755,26 @@ static void req_after_handler(vreq *q)
         fail_closed(q, TV_ERR_AUDIT, "the audit record could not be queued");
         req_advance(q);
     }
+}
+
+/* gRPC or Connect: one complete HTTP request (from the HTTP/2 session's
+ * callback or the HTTP/1.1 parser). */
+static void web_request(void *ud, const vault_http_req *rq)
+{
+    vconn *c = ud;
+    vault_web_call wc;
+    if (c->closing)
+        return;
+    vault_web_parse(rq, c->proto == P_H2, &wc);
+    if (wc.err < 0) {
+        vault_log(VAULT_LOG_INFO, "rpc_refused", "peer", c->peer, "error", wc.errmsg,
+                  (const char *)NULL);
+        web_reply(c, rq->id, wc.kind, wc.m, wc.err, wc.http_status, wc.errmsg, NULL, 0);
+    } else {
+        server_call(c, rq->id, wc.m, wc.kind, wc.kind == VAULT_WEB_GRPC ? "grpc" : "connect",
+                    rq->hdrs, rq->n_hdrs, wc.deadline_us, wc.payload.d, wc.payload.len);
+    }
+    vault_web_call_free(&wc);
 }
 
 static void handle_frame(vconn *c)
@@ -706,6 +825,8 @@ static void conn_free(vconn *c)
     if (c->frame_ev)
         event_free(c->frame_ev);
     proto_frame_reader_free(&c->rd);
+    vault_h2_free(c->h2);
+    vault_h1_free(&c->h1);
     free(c);
 }
 
@@ -754,7 +875,20 @@ static void conn_pause(vconn *c)
  * byte arrived must be complete within io_timeout. */
 static void frame_timer_update(vconn *c)
 {
-    int partial = c->rd.hhave > 0;
+    int partial;
+    switch (c->proto) {
+    case P_H2: /* a request still arriving, or a reply the peer's window holds back */
+        partial = vault_h2_open_requests(c->h2) > 0 || vault_h2_blocked(c->h2) > 0;
+        break;
+    case P_H1:
+        partial = !c->h1_busy && vault_h1_partial(&c->h1);
+        break;
+    case P_UNKNOWN:
+        partial = evbuffer_get_length(bufferevent_get_input(c->bev)) > 0;
+        break;
+    default:
+        partial = c->rd.hhave > 0;
+    }
     int pending = evtimer_pending(c->frame_ev, NULL);
     if (partial && !pending) {
         struct timeval tv = {.tv_sec = c->s->v->cfg->io_timeout};
@@ -771,11 +905,188 @@ static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
     conn_close_later(arg, "frame not completed within io_timeout");
 }
 
+/* Tell the protocol: ALPN on TLS (h2, http/1.1; none is ttrpc), else the
+ * first bytes: a ttrpc header starts with 0 (lengths are < 16 MiB), the
+ * HTTP/2 preface with "PRI ", an HTTP/1.1 request line with a method
+ * (upper-case letters). Returns 0 when decided, 1 when more bytes are
+ * needed, < 0 when the connection must close. */
+static int conn_sniff(vconn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    uint8_t b[4];
+    size_t n = evbuffer_get_length(in);
+
+    if (c->tls) {
+        SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+        if (ssl)
+            SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+        if (alpn_len == 2 && !memcmp(alpn, "h2", 2))
+            c->proto = P_H2;
+        else if (alpn_len == 8 && !memcmp(alpn, "http/1.1", 8))
+            c->proto = P_H1;
+        else
+            c->proto = P_TTRPC;
+    } else {
+        if (n == 0)
+            return 1;
+        evbuffer_copyout(in, b, n < 4 ? n : 4);
+        if (b[0] == 0)
+            c->proto = P_TTRPC;
+        else if (n < 4)
+            return 1;
+        else if (!memcmp(b, "PRI ", 4))
+            c->proto = P_H2;
+        else if (b[0] >= 'A' && b[0] <= 'Z')
+            c->proto = P_H1;
+        else
+            c->proto = P_TTRPC; /* its reader refuses the header */
+    }
+    if (c->proto == P_H2) {
+        size_t body = c->authed ? PROTO_FRAME_MAX + 5 : PROTO_FRAME_PREAUTH_MAX;
+        vault_h2_limits lim = {.max_streams = c->s->v->cfg->max_inflight_per_conn,
+                               .body_max = body,
+                               .conn_body_max = body};
+        if (vault_h2_new(&lim, web_request, c, &c->h2) < 0)
+            return TV_ERR_NOMEM;
+    } else if (c->proto == P_H1) {
+        vault_h1_init(&c->h1, PROTO_FRAME_PREAUTH_MAX);
+    }
+    if (vault_log_enabled(VAULT_LOG_DEBUG))
+        vault_log(VAULT_LOG_DEBUG, "conn_protocol", "peer", c->peer, "protocol",
+                  c->proto == P_H2   ? "h2"
+                  : c->proto == P_H1 ? "http/1.1"
+                                     : "ttrpc",
+                  (const char *)NULL);
+    return 0;
+}
+
+/* HTTP/2: feed the session, at most 16 KiB at a time so the in-flight and
+ * output budgets are checked between chunks. */
+static void conn_process_h2(vconn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *outb = bufferevent_get_output(c->bev);
+    unsigned cap = c->s->v->cfg->max_inflight_per_conn;
+
+    while (!c->closing && !c->eof) {
+        if (c->inflight >= cap ||
+            evbuffer_get_length(outb) + c->pending_out + vault_h2_held(c->h2) >= OUT_PAUSE_AT) {
+            conn_pause(c);
+            frame_timer_update(c);
+            return;
+        }
+        size_t n = evbuffer_get_length(in);
+        if (n == 0)
+            break;
+        struct evbuffer_iovec vec;
+        if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
+            break;
+        n = vec.iov_len < 16384 ? vec.iov_len : 16384;
+        int r = vault_h2_recv(c->h2, vec.iov_base, n);
+        evbuffer_drain(in, n);
+        if (r < 0) {
+            vault_log(VAULT_LOG_INFO, "conn_protocol_error", "peer", c->peer, "protocol", "h2",
+                      (const char *)NULL);
+            h2_flush(c);
+            if (!c->closing) {
+                c->eof = 1; /* GOAWAY out, then close */
+                evbuffer_drain(in, evbuffer_get_length(in));
+                bufferevent_disable(c->bev, EV_READ);
+            }
+            break;
+        }
+        h2_flush(c);
+    }
+    h2_flush(c);
+    if (c->read_paused && !c->closing && !c->eof) {
+        c->read_paused = 0;
+        bufferevent_enable(c->bev, EV_READ);
+    }
+    if (!c->closing) {
+        frame_timer_update(c);
+        conn_maybe_finish(c);
+    }
+}
+
+/* HTTP/1.1: one request at a time. */
+static void conn_process_h1(vconn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    while (!c->closing && !c->h1_busy) {
+        size_t n = evbuffer_get_length(in);
+        if (n == 0)
+            break;
+        struct evbuffer_iovec vec;
+        if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
+            break;
+        size_t used = 0;
+        int st = vault_h1_parse(&c->h1, vec.iov_base, vec.iov_len, &used);
+        if (used)
+            evbuffer_drain(in, used);
+        if (c->h1.send_continue) {
+            c->h1.send_continue = 0;
+            evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        }
+        if (st < 0) {
+            vault_log(VAULT_LOG_INFO, "conn_protocol_error", "peer", c->peer, "protocol",
+                      "http/1.1", "error", c->h1.err_msg, (const char *)NULL);
+            /* Answer as Connect would, then close (the parser is dead). */
+            c->h1.keep_alive = 0;
+            c->h1_busy = 1;
+            web_reply(c, 1, VAULT_WEB_NONE, NULL,
+                      st == TV_ERR_TOO_LARGE       ? TV_ERR_TOO_LARGE
+                      : st == TV_ERR_NOMEM         ? TV_ERR_NOMEM
+                      : st == TV_ERR_UNIMPLEMENTED ? TV_ERR_UNIMPLEMENTED
+                                                   : TV_ERR_INVALID,
+                      c->h1.err_status, c->h1.err_msg, NULL, 0);
+            evbuffer_drain(in, evbuffer_get_length(in));
+            break;
+        }
+        if (st == VAULT_H1_READY) {
+            vault_http_req rq;
+            vault_h1_request(&c->h1, &rq);
+            c->h1_busy = 1;
+            web_request(c, &rq);
+        }
+    }
+    if (c->read_paused && !c->closing && !c->eof) {
+        c->read_paused = 0;
+        bufferevent_enable(c->bev, EV_READ);
+    }
+    if (!c->closing) {
+        frame_timer_update(c);
+        conn_maybe_finish(c);
+    }
+}
+
 static void conn_process(vconn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     struct evbuffer *outb = bufferevent_get_output(c->bev);
     unsigned cap = c->s->v->cfg->max_inflight_per_conn;
+
+    if (c->proto == P_UNKNOWN && !c->closing) {
+        int r = conn_sniff(c);
+        if (r < 0) {
+            conn_close_later(c, "out of memory");
+            return;
+        }
+        if (r > 0) {
+            frame_timer_update(c);
+            return;
+        }
+    }
+    if (c->proto == P_H2) {
+        conn_process_h2(c);
+        return;
+    }
+    if (c->proto == P_H1) {
+        conn_process_h1(c);
+        return;
+    }
 
     while (!c->closing) {
         /* Back-pressure: queued output plus replies still waiting for their
@@ -1044,6 +1355,22 @@ static int listen_unix(vault_server *s, const char *path, unsigned mode, char *e
     return 0;
 }
 
+/* ALPN: h2 for gRPC/Connect, http/1.1 for Connect; a client that offers
+ * neither (or no ALPN: ttrpc clients) gets no protocol and speaks ttrpc. */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
+{
+    static const unsigned char ours[] = "\x02h2\x08http/1.1";
+    unsigned char *o = NULL;
+    (void)ssl;
+    (void)arg;
+    if (SSL_select_next_proto(&o, outlen, ours, sizeof(ours) - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = o;
+    return SSL_TLSEXT_ERR_OK;
+}
+
 static int tls_ctx_new(vault_server *s, const vault_config *cfg, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -1052,6 +1379,7 @@ static int tls_ctx_new(vault_server *s, const vault_config *cfg, char *err, size
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
         snprintf(err, errlen, "cannot load tls_cert %s", cfg->tls_cert);
         goto fail;
