@@ -6,7 +6,9 @@
 # In one run, on loopback and Unix sockets only, with 64-byte values:
 #   teevault  a fresh `teevaultd --dev` (sim backend), state on the normal
 #             disk (so fsync is real), driven by teevault-bench: Get (audited,
-#             group-committed) and Put at 1 and 64 connections;
+#             group-committed) and Put at 1 and 64 connections over ttrpc, and
+#             Get over gRPC (HTTP/2), Connect JSON over HTTP/2 and Connect
+#             JSON over HTTP/1.1 on the same socket of the same daemon;
 #   redis     Debian's redis-server on a Unix socket, once with appendonly yes +
 #             appendfsync always and once with persistence off, driven by
 #             redis-benchmark -t get,set -d 64 -c 1/64 (no pipelining);
@@ -147,9 +149,9 @@ EOF
 echo "bench-compare: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), state in $W" >&2
 
 # ---------------------------------------------------------------- teevault
-tvb() { # tvb OP CONNS REQUESTS
+tvb() { # tvb OP CONNS REQUESTS [PROTO]
   timeout 300 "$TV_BIN/teevault-bench" --addr "unix:$W/tv/tv.sock" --token-file "$W/tv/state/root-token" \
-    --op "$1" --connections "$2" --requests "$3" --value-size 64 --format json
+    --op "$1" --connections "$2" --requests "$3" --value-size 64 --format json --proto "${4:-ttrpc}"
 }
 tv_phase() {
   local op c base cal out
@@ -167,6 +169,17 @@ tv_phase() {
       cal=$(tvb "$op" "$c" "$base") || die "teevault-bench $op c=$c failed"
       out=$(tvb "$op" "$c" "$(sized "$base" "$(rate_of "$cal")")") || die "teevault-bench $op c=$c failed"
       record teevault dev "$out"
+    done
+  done
+  # Get over the HTTP protocols, interleaved with ttrpc rows above in the same daemon.
+  for proto in grpc connect connect-h1; do
+    for c in 1 64; do
+      base=$((c == 1 ? 200 : 1280))
+      say "round $ROUND: teevault get over $proto c=$c"
+      cal=$(tvb get "$c" "$base" "$proto") || die "teevault-bench get --proto $proto c=$c failed"
+      out=$(tvb get "$c" "$(sized "$base" "$(rate_of "$cal")")" "$proto") ||
+        die "teevault-bench get --proto $proto c=$c failed"
+      record teevault "$proto" "$out"
     done
   done
   stop_last
@@ -332,7 +345,25 @@ for c in (1, 64):
     checks.append(("Get c=%d >= 5x etcd get c=%d" % (c, c),
                    per_round(rate("teevault", "dev", "get", c), rate("etcd", "default", "get", c)),
                    lambda x: x >= 5))
-print("targets (issue 7): median over the rounds, and in how many rounds it was met")
+print("Get over the three protocols (same daemon, same round; ratios vs ttrpc, median and range)")
+print("%-22s %-3s | %-33s | %-19s %s" % ("protocol", "c", "Get", "ops/s vs ttrpc", "p50 vs ttrpc"))
+for cfg, label in (("dev", "ttrpc"), ("grpc", "gRPC (h2)"), ("connect", "Connect JSON (h2)"),
+                   ("connect-h1", "Connect JSON (http/1.1)")):
+    for c in (1, 64):
+        r = median_row("teevault", cfg, "get", c)
+        print("%-22s %-3d | %-33s | %-19s %s" % (label, c, fig(r),
+              fmt_ratio(per_round(rate("teevault", cfg, "get", c), rate("teevault", "dev", "get", c))),
+              fmt_ratio(per_round(lambda k: (find("teevault", cfg, "get", c, k) or {}).get("p50_us"),
+                                  lambda k: (find("teevault", "dev", "get", c, k) or {}).get("p50_us")))))
+print()
+checks.append(("gRPC Get c=64 >= 0.8x ttrpc Get c=64 (issue 15)",
+               per_round(rate("teevault", "grpc", "get", 64), rate("teevault", "dev", "get", 64)),
+               lambda x: x >= 0.8))
+checks.append(("gRPC Get c=1 p50 <= 1.3x ttrpc p50 (issue 15)",
+               per_round(lambda k: (find("teevault", "grpc", "get", 1, k) or {}).get("p50_us"),
+                         lambda k: (find("teevault", "dev", "get", 1, k) or {}).get("p50_us")),
+               lambda x: x <= 1.3))
+print("targets (issues 7, 15): median over the rounds, and in how many rounds it was met")
 for name, vals, ok in checks:
     if not vals:
         print("  %-48s %12s   -" % (name, "-"))

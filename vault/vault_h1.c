@@ -171,6 +171,15 @@ static int parse_head(vault_h1 *p)
     if (have_cl && have_te)
         return fail(p, TV_ERR_PROTOCOL, 400, "content-length together with transfer-encoding");
     p->keep_alive = http10 ? (conn_keep && !conn_close) : !conn_close;
+    /* A body over the pre-authentication cap: a valid token in this head
+     * lifts the cap (for the connection) before any of it is buffered. */
+    if ((have_te || cl > p->body_max) && p->lift && p->body_max < p->body_max_authed) {
+        for (size_t i = 0; i < p->n_hdrs; i++)
+            if (!strcmp(p->hdrs[i].key, "authorization") && p->lift(p->lift_ud, p->hdrs[i].value)) {
+                vault_h1_set_body_max(p, p->body_max_authed);
+                break;
+            }
+    }
     if (have_te) {
         p->chunked = 1;
         p->state = S_CHUNK_SIZE;
@@ -222,17 +231,18 @@ int vault_h1_parse(vault_h1 *p, const uint8_t *in, size_t n, size_t *used)
             if (take && proto_buf_put(&p->head, in + off, take) < 0)
                 return fail(p, TV_ERR_NOMEM, 500, "out of memory");
             const uint8_t *h = p->head.d;
-            /* A bare LF ends nothing here: refuse it now rather than wait. */
-            for (size_t i = before; i < p->head.len; i++)
-                if (h[i] == '\n' && (i == 0 || h[i - 1] != '\r')) {
-                    *used = off + (i - before) + 1;
-                    return fail(p, TV_ERR_PROTOCOL, 400, "bare LF in the request head");
-                }
             size_t start = p->scan > 3 ? p->scan - 3 : 0, endpos = 0;
             for (size_t i = start; i + 3 < p->head.len; i++)
                 if (h[i] == '\r' && h[i + 1] == '\n' && h[i + 2] == '\r' && h[i + 3] == '\n') {
                     endpos = i + 4;
                     break;
+                }
+            /* A bare LF in the head ends nothing: refuse it now rather than
+             * wait (bytes after the blank line are the body's). */
+            for (size_t i = before; i < (endpos ? endpos : p->head.len); i++)
+                if (h[i] == '\n' && (i == 0 || h[i - 1] != '\r')) {
+                    *used = off + (i - before) + 1;
+                    return fail(p, TV_ERR_PROTOCOL, 400, "bare LF in the request head");
                 }
             p->scan = p->head.len;
             if (!endpos) {

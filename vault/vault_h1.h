@@ -41,6 +41,9 @@ typedef struct vault_h1 {
     int err_status;    /* after an error: the HTTP status to answer */
     const char *err_msg;
     size_t body_max;
+    size_t body_max_authed;  /* the cap once lift() said yes (0: never) */
+    vault_http_lift_fn lift; /* may be NULL */
+    void *lift_ud;
     char *method, *path; /* into head */
     vault_md hdrs[VAULT_HTTP_HEADER_COUNT];
     size_t n_hdrs;

@@ -265,8 +265,20 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
     h2s *s = stream_of(h, f->hd.stream_id);
     if (!s)
         return 0;
-    if (f->hd.type == NGHTTP2_HEADERS)
+    if (f->hd.type == NGHTTP2_HEADERS && !s->headers_done) {
         s->headers_done = 1;
+        /* A body is coming: a valid token in these headers lifts the cap
+         * before the first byte of it is buffered. */
+        if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM) && h->lim.lift &&
+            h->lim.body_max < h->lim.body_max_authed) {
+            const char *auth = NULL;
+            for (size_t i = 0; i < s->n_hdrs; i++)
+                if (!strcmp(hb_str(s, s->hdrs[i].k), "authorization"))
+                    auth = hb_str(s, s->hdrs[i].v);
+            if (auth && h->lim.lift(h->lim.lift_ud, auth))
+                vault_h2_set_body_max(h, h->lim.body_max_authed);
+        }
+    }
     if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->delivered)
         deliver(h, s);
     return 0;

@@ -38,9 +38,12 @@
 typedef struct vault_h2 vault_h2;
 
 typedef struct vault_h2_limits {
-    uint32_t max_streams; /* concurrent streams */
-    size_t body_max;      /* request body bytes per stream */
-    size_t conn_body_max; /* request body bytes buffered across streams */
+    uint32_t max_streams;    /* concurrent streams */
+    size_t body_max;         /* request body bytes per stream */
+    size_t conn_body_max;    /* request body bytes buffered across streams */
+    size_t body_max_authed;  /* both caps once lift() said yes (0: never lifted) */
+    vault_http_lift_fn lift; /* may be NULL */
+    void *lift_ud;
 } vault_h2_limits;
 
 /* Called from inside vault_h2_recv for each complete request (END_STREAM

@@ -40,6 +40,12 @@ typedef struct vault_http_resp {
     size_t n_trailers;
 } vault_http_resp;
 
+/* Asked once per request whose body may exceed the pre-authentication cap,
+ * with its authorization header: nonzero lifts the cap for the connection
+ * (the server checks the bearer token, as a ttrpc request's token lifts the
+ * frame cap). */
+typedef int (*vault_http_lift_fn)(void *ud, const char *authorization);
+
 /* The value of header `name` (lower case) in rq, or NULL. */
 const char *vault_http_header(const vault_http_req *rq, const char *name);
 

@@ -71,7 +71,8 @@ typedef struct vreq {
     vault_server *s;
     struct vreq *prev, *next; /* in conn->reqs, or s->detached when detached */
     uint32_t sid;
-    int kind; /* enum vault_web_kind; 0 for ttrpc */
+    int kind;      /* enum vault_web_kind; 0 for ttrpc */
+    char peer[80]; /* the connection's, copied: a detached request outlives it */
     const vault_method *m;
     vault_call call;
     vault_principal principal;
@@ -95,10 +96,12 @@ typedef struct vconn {
     struct event *kick_ev;  /* deferred re-processing of buffered input */
     struct event *frame_ev; /* a started frame must complete within io_timeout */
     proto_frame_reader rd;
-    int proto;    /* P_* */
-    vault_h2 *h2; /* P_H2 */
-    vault_h1 h1;  /* P_H1 */
-    int h1_busy;  /* P_H1: a request is being answered; the next waits */
+    int proto;      /* P_* */
+    vault_h2 *h2;   /* P_H2 */
+    vault_h1 h1;    /* P_H1 */
+    int h1_busy;    /* P_H1: a request is being answered; the next waits */
+    int h2_in_recv; /* P_H2: inside vault_h2_recv (its callbacks): do not send yet */
+    int h2_dead;    /* P_H2: the session ended (GOAWAY sent or fatal): read no more */
     char peer[80];
     uint64_t id;
     int tls;
@@ -304,14 +307,18 @@ static int h2_sink(void *sud, const uint8_t *p, size_t n)
 
 static void h2_flush(vconn *c)
 {
-    if (c->closing || !c->h2)
+    if (c->closing || !c->h2 || c->h2_in_recv)
         return;
-    if (vault_h2_send(c->h2, h2_sink, c) < 0 && !c->eof) {
+    if (vault_h2_send(c->h2, h2_sink, c) < 0 && !c->h2_dead) {
         conn_close_later(c, "http/2 session error");
         return;
     }
-    if (vault_h2_done(c->h2) && !c->eof) {
-        c->eof = 1; /* close once the output is written (GOAWAY) */
+    if (vault_h2_done(c->h2) && !c->h2_dead) {
+        /* Close once the output (GOAWAY) is written. */
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        c->h2_dead = 1;
+        c->eof = 1;
+        evbuffer_drain(in, evbuffer_get_length(in));
         bufferevent_disable(c->bev, EV_READ);
     }
 }
@@ -642,7 +649,8 @@ static void server_call(vconn *c, uint32_t sid, const vault_method *m, int kind,
     q->call.principal = &q->principal;
     q->call.service = m->service;
     q->call.method = m->method;
-    q->call.peer = c->peer;
+    memcpy(q->peer, c->peer, sizeof(q->peer));
+    q->call.peer = q->peer;
     q->call.transport = transport;
     q->call.md = md;
     q->call.n_md = n_md;
@@ -905,6 +913,28 @@ static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
     conn_close_later(arg, "frame not completed within io_timeout");
 }
 
+/* HTTP: a request's authorization header may lift the body cap before its
+ * body arrives (as a valid token on ttrpc lifts the frame cap). */
+static int conn_lift(void *ud, const char *authorization)
+{
+    vconn *c = ud;
+    vault_principal p;
+    if (c->authed)
+        return 1;
+    if (strncasecmp(authorization, "Bearer ", 7) != 0)
+        return 0;
+    const char *t = authorization + 7;
+    while (*t == ' ')
+        t++;
+    memset(&p, 0, sizeof(p));
+    if (!*t || vault_auth_resolve(c->s->v, t, strlen(t), &p) < 0)
+        return 0;
+    vault_principal_clear(&p);
+    c->authed = 1;
+    proto_frame_reader_set_max(&c->rd, PROTO_FRAME_MAX);
+    return 1;
+}
+
 /* Tell the protocol: ALPN on TLS (h2, http/1.1; none is ttrpc), else the
  * first bytes: a ttrpc header starts with 0 (lengths are < 16 MiB), the
  * HTTP/2 preface with "PRI ", an HTTP/1.1 request line with a method
@@ -947,11 +977,17 @@ static int conn_sniff(vconn *c)
         size_t body = c->authed ? PROTO_FRAME_MAX + 5 : PROTO_FRAME_PREAUTH_MAX;
         vault_h2_limits lim = {.max_streams = c->s->v->cfg->max_inflight_per_conn,
                                .body_max = body,
-                               .conn_body_max = body};
+                               .conn_body_max = body,
+                               .body_max_authed = PROTO_FRAME_MAX + 5,
+                               .lift = conn_lift,
+                               .lift_ud = c};
         if (vault_h2_new(&lim, web_request, c, &c->h2) < 0)
             return TV_ERR_NOMEM;
     } else if (c->proto == P_H1) {
-        vault_h1_init(&c->h1, PROTO_FRAME_PREAUTH_MAX);
+        vault_h1_init(&c->h1, c->authed ? PROTO_FRAME_MAX * 2 : PROTO_FRAME_PREAUTH_MAX);
+        c->h1.body_max_authed = PROTO_FRAME_MAX * 2; /* JSON carries bytes as base64 */
+        c->h1.lift = conn_lift;
+        c->h1.lift_ud = c;
     }
     if (vault_log_enabled(VAULT_LOG_DEBUG))
         vault_log(VAULT_LOG_DEBUG, "conn_protocol", "peer", c->peer, "protocol",
@@ -970,7 +1006,7 @@ static void conn_process_h2(vconn *c)
     struct evbuffer *outb = bufferevent_get_output(c->bev);
     unsigned cap = c->s->v->cfg->max_inflight_per_conn;
 
-    while (!c->closing && !c->eof) {
+    while (!c->closing && !c->h2_dead) {
         if (c->inflight >= cap ||
             evbuffer_get_length(outb) + c->pending_out + vault_h2_held(c->h2) >= OUT_PAUSE_AT) {
             conn_pause(c);
@@ -984,14 +1020,17 @@ static void conn_process_h2(vconn *c)
         if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
             break;
         n = vec.iov_len < 16384 ? vec.iov_len : 16384;
+        c->h2_in_recv = 1;
         int r = vault_h2_recv(c->h2, vec.iov_base, n);
+        c->h2_in_recv = 0;
         evbuffer_drain(in, n);
         if (r < 0) {
             vault_log(VAULT_LOG_INFO, "conn_protocol_error", "peer", c->peer, "protocol", "h2",
                       (const char *)NULL);
             h2_flush(c);
             if (!c->closing) {
-                c->eof = 1; /* GOAWAY out, then close */
+                c->h2_dead = 1; /* GOAWAY out, then close */
+                c->eof = 1;
                 evbuffer_drain(in, evbuffer_get_length(in));
                 bufferevent_disable(c->bev, EV_READ);
             }

@@ -48,6 +48,14 @@
  * directory the vault pins: a --dev vault's state directory, which is also
  * where its root-token file lives (the default).
  *
+ * --proto (get on a unix: address only) picks the wire: ttrpc (default),
+ * grpc (gRPC over HTTP/2 with prior knowledge: application/grpc, one
+ * length-prefixed GetRequest, grpc-status checked in the trailers), connect
+ * (Connect JSON over HTTP/2: POST /teevault.v1.Secrets/Get with
+ * {"name": ...}, the reply's base64 "value" checked) or connect-h1 (the same
+ * over HTTP/1.1 keep-alive). HTTP/2 is libnghttp2's client session driven by
+ * the same epoll loop, one stream in flight per connection.
+ *
  * Output: one line of text, or with --format json one object with exactly
  * the keys op, connections, requests, ops_per_sec, p50_us, p99_us, p999_us.
  * Exit 0 on success, 1 when any request failed or the set-up failed, 2 on
@@ -73,6 +81,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nghttp2/nghttp2.h>
 #include <sodium.h>
 
 #include "proto_frame.h"
@@ -80,6 +89,7 @@
 #include "teevault.pb-c.h"
 
 enum bench_op { OP_GET, OP_PUT, OP_ATTEST, OP_ATTEST_GET };
+enum bench_proto { PR_TTRPC, PR_GRPC, PR_CONNECT, PR_CONNECT_H1 };
 
 typedef struct bench_cfg {
     const char *addr;
@@ -93,6 +103,8 @@ typedef struct bench_cfg {
     size_t value_size;
     int keys;
     int json;
+    enum bench_proto proto;
+    const char *proto_name;
 } bench_cfg;
 
 /* Shared, read-only while the threads run. */
@@ -390,6 +402,15 @@ typedef struct ev_conn {
     proto_buf req;   /* the op's whole request frame; stream id patched per send */
     proto_buf hello; /* Sys.Health with the token (only before large puts) */
     proto_frame_reader rd;
+    /* HTTP (--proto grpc, connect, connect-h1) */
+    struct ev_loop *L;
+    nghttp2_session *ng;
+    proto_buf out;   /* HTTP/2: bytes queued for the socket */
+    proto_buf rx;    /* HTTP/1.1: the response so far; HTTP/2: the stream's DATA */
+    size_t body_off; /* HTTP/2: request body bytes handed to the session */
+    int status_ok;   /* HTTP/2: 1 after :status 200, 2 when complete (grpc-status 0) */
+    int32_t stream;  /* HTTP/2: the stream in flight */
+    int stream_done; /* HTTP/2: it closed */
 } ev_conn;
 
 typedef struct ev_loop {
@@ -469,10 +490,199 @@ static void ev_write(ev_loop *L, ev_conn *c)
     ev_watch_out(L, c, 0);
 }
 
+static void ev_send(ev_loop *L, ev_conn *c, enum ev_kind k);
+
+/* ---- HTTP clients (--proto grpc / connect / connect-h1) ---- */
+
+static char g_bearer[1100]; /* "Bearer <token>"; wiped at exit */
+static char *g_value_b64;   /* the "value" a Connect JSON reply must carry */
+
+static ssize_t h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
+                            uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    ev_conn *c = src->ptr;
+    (void)ng;
+    (void)id;
+    (void)ud;
+    size_t left = c->req.len - c->body_off;
+    size_t n = left < len ? left : len;
+    memcpy(buf, c->req.d + c->body_off, n);
+    c->body_off += n;
+    if (c->body_off == c->req.len)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+/* Queue what the HTTP/2 session wants to send, and write it. */
+static void h2_flush(ev_conn *c)
+{
+    if (c->woff == c->wlen) {
+        c->out.len = 0;
+        c->woff = c->wlen = 0;
+    }
+    for (;;) {
+        const uint8_t *p;
+        ssize_t n = nghttp2_session_mem_send(c->ng, &p);
+        if (n < 0) {
+            ev_fail(c->L, c, TV_ERR_PROTOCOL, "nghttp2: %s", nghttp2_strerror((int)n));
+            return;
+        }
+        if (n == 0)
+            break;
+        if (proto_buf_put(&c->out, p, (size_t)n) < 0) {
+            ev_fail(c->L, c, TV_ERR_NOMEM, "output buffer full");
+            return;
+        }
+    }
+    c->wbuf = c->out.d;
+    c->wlen = c->out.len;
+    if (c->woff < c->wlen)
+        ev_write(c->L, c);
+}
+
+static int h2_on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nl,
+                        const uint8_t *value, size_t vl, uint8_t flags, void *ud)
+{
+    ev_conn *c = ud;
+    (void)ng;
+    (void)flags;
+    if (f->hd.stream_id != c->stream)
+        return 0;
+    if (nl == 7 && !memcmp(name, ":status", 7))
+        c->status_ok =
+            (vl == 3 && !memcmp(value, "200", 3)) ? (g_cfg.proto == PR_GRPC ? 1 : 2) : -1;
+    else if (nl == 11 && !memcmp(name, "grpc-status", 11))
+        c->status_ok = (c->status_ok == 1 && vl == 1 && value[0] == '0') ? 2 : -1;
+    return 0;
+}
+
+static int h2_on_data(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *d, size_t len,
+                      void *ud)
+{
+    ev_conn *c = ud;
+    (void)ng;
+    (void)flags;
+    if (id == c->stream && proto_buf_put(&c->rx, d, len) < 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return 0;
+}
+
+static int h2_on_close(nghttp2_session *ng, int32_t id, uint32_t err, void *ud)
+{
+    ev_conn *c = ud;
+    (void)ng;
+    if (id == c->stream) {
+        c->stream_done = 1;
+        if (err)
+            c->status_ok = -1;
+    }
+    return 0;
+}
+
+static void h2_send_request(ev_loop *L, ev_conn *c)
+{
+    nghttp2_data_provider dp = {.source.ptr = c, .read_callback = h2_read_body};
+    const char *ct = g_cfg.proto == PR_GRPC ? "application/grpc" : "application/json";
+    nghttp2_nv nv[] = {
+        {(uint8_t *)":method", (uint8_t *)"POST", 7, 4, 0},
+        {(uint8_t *)":scheme", (uint8_t *)"http", 7, 4, 0},
+        {(uint8_t *)":authority", (uint8_t *)"localhost", 10, 9, 0},
+        {(uint8_t *)":path", (uint8_t *)"/teevault.v1.Secrets/Get", 5, 24, 0},
+        {(uint8_t *)"content-type", (uint8_t *)(uintptr_t)ct, 12, strlen(ct), 0},
+        {(uint8_t *)"te", (uint8_t *)"trailers", 2, 8, 0},
+        {(uint8_t *)"authorization", (uint8_t *)g_bearer, 13, strlen(g_bearer), 0},
+    };
+    c->body_off = 0;
+    c->stream_done = 0;
+    c->stream = nghttp2_submit_request(c->ng, NULL, nv, sizeof nv / sizeof nv[0], &dp, c);
+    if (c->stream < 0) {
+        ev_fail(L, c, TV_ERR_INTERNAL, "nghttp2_submit_request: %s", nghttp2_strerror(c->stream));
+        return;
+    }
+    h2_flush(c);
+}
+
+/* A complete HTTP reply (body in c->rx): check it, record, send the next. */
+static void http_reply(ev_loop *L, ev_conn *c, const uint8_t *body, size_t blen, int ok_status)
+{
+    uint64_t t = now_ns();
+    int ok = ok_status;
+    if (ok && g_cfg.proto == PR_GRPC) {
+        Teevault__V1__GetResponse *g = NULL;
+        if (blen >= 5 && body[0] == 0 && proto_be32(body + 1) == blen - 5)
+            g = teevault__v1__get_response__unpack(NULL, blen - 5, body + 5);
+        ok = g && g->value.len == g_cfg.value_size &&
+             (g_cfg.value_size == 0 || memcmp(g->value.data, g_value, g_cfg.value_size) == 0);
+        teevault__v1__get_response__free_unpacked(g, NULL);
+    } else if (ok) {
+        ok = memmem(body, blen, g_value_b64, strlen(g_value_b64)) != NULL;
+    }
+    if (!ok) {
+        char m[120];
+        size_t n = blen < sizeof m - 1 ? blen : sizeof m - 1;
+        for (size_t i = 0; i < n; i++)
+            m[i] = body[i] >= 0x20 && body[i] < 0x7f ? (char)body[i] : '?';
+        m[n] = '\0';
+        ev_fail(L, c, TV_ERR_PROTOCOL, "Get over %s: bad reply (%s)", g_cfg.proto_name, m);
+        return;
+    }
+    if (c->lat)
+        c->lat[c->nlat++] = t - c->t_sent;
+    c->busy = 0;
+    L->busy--;
+    if (c->left > 0) {
+        c->left--;
+        ev_send(L, c, EV_OP);
+    }
+}
+
+/* HTTP/1.1: is the response in c->rx complete? Then handle it. */
+static void h1_check(ev_loop *L, ev_conn *c)
+{
+    const uint8_t *d = c->rx.d;
+    const uint8_t *e = c->rx.len >= 4 ? memmem(d, c->rx.len, "\r\n\r\n", 4) : NULL;
+    if (!e)
+        return;
+    size_t hl = (size_t)(e - d) + 4, clen = 0;
+    const uint8_t *cl = memmem(d, hl, "content-length: ", 16);
+    if (!cl) {
+        ev_fail(L, c, TV_ERR_PROTOCOL, "HTTP/1.1 reply without content-length");
+        return;
+    }
+    clen = strtoul((const char *)cl + 16, NULL, 10);
+    if (c->rx.len < hl + clen)
+        return;
+    if (c->rx.len != hl + clen) {
+        ev_fail(L, c, TV_ERR_PROTOCOL, "unexpected bytes after the reply");
+        return;
+    }
+    int ok = c->rx.len > 12 && !memcmp(d, "HTTP/1.1 200", 12);
+    c->rx.len = 0;
+    http_reply(L, c, d + hl, clen, ok);
+}
+
 /* Start the next request of kind k on c: patch its stream id, stamp, write. */
 static void ev_send(ev_loop *L, ev_conn *c, enum ev_kind k)
 {
     proto_buf *b = k == EV_HELLO ? &c->hello : &c->req;
+
+    if (g_cfg.proto != PR_TTRPC) {
+        c->kind = k;
+        c->busy = 1;
+        L->busy++;
+        c->status_ok = 0;
+        c->rx.len = 0;
+        c->t_sent = now_ns();
+        if (g_cfg.proto == PR_CONNECT_H1) {
+            c->wbuf = c->req.d;
+            c->wlen = c->req.len;
+            c->woff = 0;
+            ev_write(L, c);
+        } else {
+            h2_send_request(L, c);
+        }
+        return;
+    }
 
     c->sid = c->next_sid;
     c->next_sid += 2;
@@ -587,6 +797,32 @@ static void ev_readable(ev_loop *L, ev_conn *c)
                 ev_fail(L, c, TV_ERR_UNAVAILABLE, "receiving failed: %s", strerror(errno));
             return;
         }
+        if (g_cfg.proto == PR_CONNECT_H1) {
+            if (!c->busy || proto_buf_put(&c->rx, L->rbuf, (size_t)g) < 0) {
+                ev_fail(L, c, TV_ERR_PROTOCOL, "unexpected HTTP/1.1 bytes");
+                return;
+            }
+            h1_check(L, c);
+            if (c->failed)
+                return;
+            off = (size_t)g;
+        } else if (g_cfg.proto != PR_TTRPC) {
+            ssize_t rv = nghttp2_session_mem_recv(c->ng, L->rbuf, (size_t)g);
+            if (rv < 0) {
+                ev_fail(L, c, TV_ERR_PROTOCOL, "nghttp2: %s", nghttp2_strerror((int)rv));
+                return;
+            }
+            if (c->stream_done && c->busy) {
+                c->stream_done = 0;
+                http_reply(L, c, c->rx.d, c->rx.len, c->status_ok == 2);
+                if (c->failed)
+                    return;
+            }
+            h2_flush(c); /* WINDOW_UPDATE, SETTINGS ACK */
+            if (c->failed)
+                return;
+            off = (size_t)g;
+        }
         while (off < (size_t)g) {
             size_t used = 0;
             int st = proto_frame_read(&c->rd, L->rbuf + off, (size_t)g - off, &used);
@@ -696,6 +932,51 @@ static int ev_open(ev_loop *L, ev_conn *c, const char *path, const char *bearer)
     }
 
     key_name(name, sizeof name, c->idx);
+    c->L = L;
+    if (g_cfg.proto != PR_TTRPC) {
+        char json[256];
+        snprintf(json, sizeof json, "{\"name\":\"%s\"}", name);
+        proto_buf_init(&c->out, 0);
+        proto_buf_init(&c->rx, 0);
+        if (g_cfg.proto == PR_CONNECT_H1) {
+            char head[1600];
+            snprintf(head, sizeof head,
+                     "POST /teevault.v1.Secrets/Get HTTP/1.1\r\nhost: localhost\r\n"
+                     "content-type: application/json\r\nauthorization: %s\r\n"
+                     "content-length: %zu\r\n\r\n",
+                     bearer, strlen(json));
+            r = proto_buf_put(&c->req, head, strlen(head));
+            if (r == 0)
+                r = proto_buf_put(&c->req, json, strlen(json));
+            sodium_memzero(head, sizeof head);
+            return r;
+        }
+        Teevault__V1__GetRequest q;
+        uint8_t pb[300];
+        size_t pl;
+        if (g_cfg.proto == PR_CONNECT) {
+            pl = strlen(json) - 5;
+            memcpy(pb, json, strlen(json));
+        } else {
+            teevault__v1__get_request__init(&q);
+            q.name = name;
+            pl = teevault__v1__get_request__pack(&q, pb + 5);
+            pb[0] = 0;
+            proto_put_be32(pb + 1, (uint32_t)pl);
+        }
+        nghttp2_session_callbacks *cbs;
+        if (nghttp2_session_callbacks_new(&cbs) != 0)
+            return TV_ERR_NOMEM;
+        nghttp2_session_callbacks_set_on_header_callback(cbs, h2_on_header);
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, h2_on_data);
+        nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_on_close);
+        r = nghttp2_session_client_new(&c->ng, cbs, c) == 0 &&
+                    nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, NULL, 0) == 0
+                ? proto_buf_put(&c->req, pb, pl + 5)
+                : TV_ERR_NOMEM;
+        nghttp2_session_callbacks_del(cbs);
+        return r;
+    }
     if (g_cfg.op == OP_GET) {
         Teevault__V1__GetRequest q;
         teevault__v1__get_request__init(&q);
@@ -761,6 +1042,7 @@ static int run_loop(const long *warm, const long *counts, uint64_t **lat, uint64
         goto out;
     }
     snprintf(bearer, blen, "Bearer %s", g_token);
+    snprintf(g_bearer, sizeof g_bearer, "%s", bearer);
     for (int i = 0; i < L.n; i++) {
         ev_conn *c = &L.cs[i];
         c->fd = -1;
@@ -811,6 +1093,10 @@ out:
             proto_buf_free(&L.cs[i].req); /* wipes: the frames hold the token */
             proto_buf_free(&L.cs[i].hello);
             proto_frame_reader_free(&L.cs[i].rd);
+            proto_buf_free(&L.cs[i].out);
+            proto_buf_free(&L.cs[i].rx);
+            if (L.cs[i].ng)
+                nghttp2_session_del(L.cs[i].ng);
         }
     }
     if (L.ep >= 0)
@@ -853,7 +1139,7 @@ static void usage(void)
             "usage: teevault-bench --addr ADDR --token-file FILE --op get|put|attest|attest-get\n"
             "                      --connections N --requests M --value-size BYTES\n"
             "                      [--keys K] [--warmup W] [--sim-platform DIR]\n"
-            "                      [--format text|json]\n");
+            "                      [--format text|json] [--proto ttrpc|grpc|connect|connect-h1]\n");
 }
 
 int main(int argc, char **argv)
@@ -869,6 +1155,7 @@ int main(int argc, char **argv)
         {"warmup", required_argument, NULL, 'w'},
         {"sim-platform", required_argument, NULL, 'p'},
         {"format", required_argument, NULL, 'f'},
+        {"proto", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -884,6 +1171,7 @@ int main(int argc, char **argv)
     cfg->value_size = 64;
     cfg->keys = -1;
     cfg->warmup = -1;
+    cfg->proto_name = "ttrpc";
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'a':
@@ -921,6 +1209,21 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'P':
+            cfg->proto_name = optarg;
+            if (!strcmp(optarg, "ttrpc"))
+                cfg->proto = PR_TTRPC;
+            else if (!strcmp(optarg, "grpc"))
+                cfg->proto = PR_GRPC;
+            else if (!strcmp(optarg, "connect"))
+                cfg->proto = PR_CONNECT;
+            else if (!strcmp(optarg, "connect-h1"))
+                cfg->proto = PR_CONNECT_H1;
+            else {
+                usage();
+                return 2;
+            }
+            break;
         case 'h':
             usage();
             return 0;
@@ -949,6 +1252,11 @@ int main(int argc, char **argv)
         cfg->requests > 100000000L || cfg->value_size > (1u << 20)) {
         fprintf(stderr, "teevault-bench: need 1 <= connections <= 4096, connections <= requests "
                         "<= 1e8, value-size <= 1 MiB\n");
+        return 2;
+    }
+    if (cfg->proto != PR_TTRPC && (cfg->op != OP_GET || strncmp(cfg->addr, "unix:", 5) != 0)) {
+        fprintf(stderr, "teevault-bench: --proto %s needs --op get and a unix: address\n",
+                cfg->proto_name);
         return 2;
     }
     if (cfg->keys < 0)
@@ -986,6 +1294,13 @@ int main(int argc, char **argv)
         goto out;
     for (size_t i = 0; i < cfg->value_size; i++)
         g_value[i] = (uint8_t)('a' + i % 26);
+    {
+        size_t bl = sodium_base64_ENCODED_LEN(cfg->value_size, sodium_base64_VARIANT_ORIGINAL);
+        if (!(g_value_b64 = malloc(bl)))
+            goto out;
+        sodium_bin2base64(g_value_b64, bl, g_value, cfg->value_size,
+                          sodium_base64_VARIANT_ORIGINAL);
+    }
     if (prepare() < 0)
         goto out;
 
@@ -1024,6 +1339,8 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     sodium_memzero(g_token, sizeof g_token);
+    sodium_memzero(g_bearer, sizeof g_bearer);
+    free(g_value_b64);
     free(warm);
     free(counts);
     free(lat);

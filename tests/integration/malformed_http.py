@@ -314,8 +314,10 @@ def h1_cases(b):
          b"".join(b"x-%d: v\r\n" % i for i in range(100)) + b"\r\n", 431),
         ("chunk size with too many digits", b"POST /teevault.v1.Sys/Health HTTP/1.1\r\n" + hdr +
          b"transfer-encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n", 400),
-        ("chunk over the body cap", b"POST /teevault.v1.Sys/Health HTTP/1.1\r\n" + hdr +
-         b"transfer-encoding: chunked\r\n\r\n100000\r\n", 413),
+        ("chunk over the pre-auth body cap (no token)", b"POST /teevault.v1.Sys/Health HTTP/1.1\r\n"
+         b"content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n100000\r\n", 413),
+        ("chunk over the body cap (valid token)", b"POST /teevault.v1.Sys/Health HTTP/1.1\r\n" +
+         hdr + b"transfer-encoding: chunked\r\n\r\n1000000\r\n", 413),
         ("endless small chunks", b"POST /teevault.v1.Sys/Health HTTP/1.1\r\n" +
          b"content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n" +
          b"10\r\n" + b"{" * 16 + b"\r\n" + (b"10\r\n" + b" " * 16 + b"\r\n") * 2000, 413),
