@@ -299,17 +299,39 @@ static void conn_send(vconn *c, uint32_t sid, int err, const char *msg, const ui
 }
 
 /* HTTP/2: hand the session's output to the socket; close when it is done. */
+/* Queue n bytes on c (copied). With nothing queued before them on a plain
+ * socket, write at once, saving the write event's arm/disarm (two
+ * epoll_ctl) and a loop pass per reply, as conn_send does for ttrpc. */
+static int conn_write(vconn *c, const uint8_t *p, size_t n)
+{
+    struct evbuffer *ob = bufferevent_get_output(c->bev);
+    if (!c->tls && n && evbuffer_get_length(ob) == 0) {
+        ssize_t w = send(bufferevent_getfd(c->bev), p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        }
+    }
+    return n && evbuffer_add(ob, p, n) < 0 ? TV_ERR_NOMEM : 0;
+}
+
+/* HTTP/2 output is gathered here and written once per flush. */
 static int h2_sink(void *sud, const uint8_t *p, size_t n)
 {
-    vconn *c = sud;
-    return evbuffer_add(bufferevent_get_output(c->bev), p, n) < 0 ? TV_ERR_NOMEM : 0;
+    return proto_buf_put(sud, p, n);
 }
 
 static void h2_flush(vconn *c)
 {
+    proto_buf ob;
     if (c->closing || !c->h2 || c->h2_in_recv)
         return;
-    if (vault_h2_send(c->h2, h2_sink, c) < 0 && !c->h2_dead) {
+    proto_buf_init(&ob, 0);
+    int r = vault_h2_send(c->h2, h2_sink, &ob);
+    if (r == 0 && ob.len)
+        r = conn_write(c, ob.d, ob.len);
+    proto_buf_free(&ob);
+    if (r < 0 && !c->h2_dead) {
         conn_close_later(c, "http/2 session error");
         return;
     }
@@ -328,8 +350,7 @@ static void h1_send(vconn *c, const vault_http_resp *resp, int keep_alive)
 {
     proto_buf ob;
     proto_buf_init(&ob, PROTO_FRAME_MAX * 2);
-    if (vault_h1_write_response(&ob, resp, keep_alive) < 0 ||
-        evbuffer_add(bufferevent_get_output(c->bev), ob.d, ob.len) < 0) {
+    if (vault_h1_write_response(&ob, resp, keep_alive) < 0 || conn_write(c, ob.d, ob.len) < 0) {
         proto_buf_free(&ob);
         conn_close_later(c, "cannot queue reply");
         return;

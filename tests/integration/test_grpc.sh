@@ -36,6 +36,15 @@ tv_py "$TV_HERE/grpc_interop.py" "$GEN" "unix:$TV_SOCK" "$TV_ROOT_TOKEN_FILE" ||
     tv_fail "gRPC over the Unix socket"
 tv_py "$TV_HERE/grpc_interop.py" "$GEN" "127.0.0.1:$PORT" "$TV_ROOT_TOKEN_FILE" "$TV_DIR/ca.pem" ||
     tv_fail "gRPC over TLS (ALPN h2)"
+# Connect over TLS: curl negotiates ALPN http/1.1 or h2 on the same port.
+for flag in --http1.1 --http2; do
+    out=$(curl -sS $flag --cacert "$TV_DIR/ca.pem" --resolve "localhost:$PORT:127.0.0.1" \
+        -w ' %{http_code} %{http_version}' -H 'content-type: application/json' \
+        -H "authorization: Bearer $(cat "$TV_ROOT_TOKEN_FILE")" -d '{"name":"grpct/key"}' \
+        "https://localhost:$PORT/teevault.v1.Secrets/Get") || tv_fail "curl $flag over TLS"
+    case "$out" in *'"name":"grpct/key"'*" 200 "[12]*) echo "ok   Connect over TLS $flag (ALPN): HTTP ${out##* }" ;;
+        *) tv_fail "Connect over TLS $flag: $out" ;; esac
+done
 # ttrpc keeps working on both (no ALPN on TLS means ttrpc).
 tv_py -c 'import sys, ttrpc_raw as T; T.status(sys.argv[1])' "$TV_SOCK" || tv_fail "ttrpc on the socket"
 tv_py -c '
