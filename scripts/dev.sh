@@ -78,7 +78,6 @@ EX=examples/functions
 export NODE_PATH
 NODE_PATH=$(./scripts/npm-deps.sh "${TV_NODE_DIR:-$PWD/build/node}")
 export TEEVAULT_PY_STUBS=${TEEVAULT_PY_STUBS:-$PWD/build/py-stubs}
-export TEEVAULT_TRANSPORT=${TEEVAULT_TRANSPORT:-ttrpc}
 PLAT=$DIR/state # the vault's sim platform dir (its state dir under --dev)
 sim_policy() { # sim_policy MEASUREMENT CODE_HASH: identity policy pinning both
   printf '{"evidence_type":"sim","measurement":"%s","signer":"%s","code_hash":"%s"}\n' \

@@ -26,7 +26,7 @@ printf '[listen]\ntcp_address = 127.0.0.1:%s\ntls_cert = %s/server.pem\ntls_key 
 tv_start_dev --config "$TV_DIR/tls.conf"
 ADDR="tls://127.0.0.1:$PORT"
 n=0
-for transport in ${TV_CLIENT_TRANSPORTS:-ttrpc}; do
+for transport in ${TV_CLIENT_TRANSPORTS:-grpc ttrpc}; do
   TV_HERE="$TV_HERE" tv_py - "$ADDR" "$TV_ROOT_TOKEN_FILE" "$PKI/ca.pem" "$transport" <<'PY' || tv_fail "Python client over TLS ($transport)"
 import sys
 sys.path.insert(0, __import__("os").environ["TV_HERE"] + "/../../client/python")

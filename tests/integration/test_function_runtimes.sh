@@ -4,7 +4,8 @@
 # its secret from inside each sandbox; the same code under another function
 # name is refused the secret by that function's ACL; edited code and another
 # runtime are refused at Attest; a function that loops forever is stopped
-# (exit 3); every read is audited.
+# (exit 3); every read is audited. The runtimes speak gRPC (the clients'
+# default).
 . "$(dirname "$0")/cli_lib.sh"
 cli_init
 start_dev
@@ -13,7 +14,6 @@ EX="$TV_HERE/../../examples/functions"
 NODE_PATH="$("$TV_HERE/../../scripts/npm-deps.sh" "${TV_BUILD_DIR:-$TV_HERE/../../build}/node")" ||
   fail "npm packages could not be installed"
 export NODE_PATH TEEVAULT_PY_STUBS="${TV_PY_STUBS:-$TV_HERE/../../build/py-stubs}"
-export TEEVAULT_TRANSPORT="${TEEVAULT_TRANSPORT:-ttrpc}"
 PLAT="$T/state"
 signer=$(printf teevault-sim-signer | sha256sum | cut -d' ' -f1)
 pol() { printf '{"evidence_type":"sim","measurement":"%s","signer":"%s","code_hash":"%s"}\n' "$1" "$signer" "$2"; }
