@@ -16,6 +16,7 @@ void tv_token_info_free(tv_token_info *t)
     free(t->display_name);
     tv_strv_free(t->policies, t->n_policies);
     free(t->user);
+    free(t->parent);
     free(t);
 }
 
@@ -36,6 +37,7 @@ static tv_token_info *token_info_from(const Teevault__V1__TokenInfo *m)
     t->n_policies = m->n_policies;
     if (!(t->token_id = tv_xstrdup(m->token_id)) ||
         !(t->display_name = tv_xstrdup(m->display_name)) || !(t->user = tv_xstrdup(m->user)) ||
+        !(t->parent = tv_xstrdup(m->parent)) ||
         !(t->policies = tv_strv_dup(m->policies, m->n_policies))) {
         t->n_policies = 0;
         tv_token_info_free(t);

@@ -3,12 +3,20 @@
  *
  * Access (besides the server's flags):
  *   Login                         public; back-off via c->reply_delay_ms
- *   TokenCreate                   admin on "sys/auth/token/create" (any policies),
- *                                 else only policies the caller holds, TTL within
- *                                 the caller's own
+ *   TokenCreate                   a child of the caller's token: policies the
+ *                                 caller holds, TTL within the caller's own;
+ *                                 other policies need admin on
+ *                                 "sys/auth/token-create" and, per policy, the
+ *                                 grant rule (vault_acl_may_grant); that admin
+ *                                 also lifts the TTL bound
  *   TokenLookup / TokenRevoke     own token: always; another: admin on
- *                                 "sys/auth/token/<id>"
- *   UserAdd / UserPasswd / UserDelete   admin on "sys/auth/user/<name>"
+ *                                 "sys/auth/tokens/<id>"; revoking revokes the
+ *                                 token's children too
+ *   UserAdd                       admin on "sys/auth/user/<name>" and the grant
+ *                                 rule for the user's policies
+ *   UserPasswd                    the same (taking over an account is taking
+ *                                 its policies)
+ *   UserDelete                    admin on "sys/auth/user/<name>"
  *   UserList                      admin on "sys/auth/user"
  * Root tokens hold every capability. Writes append their audit record in
  * their own transaction (c->audited). No password or token ever reaches
@@ -71,6 +79,19 @@ static void fill_token_info(Teevault__V1__TokenInfo *m, const vault_token_info *
     m->expires_at = ti->expires_at;
     m->user = (char *)ti->user;
     m->root = ti->root ? 1 : 0;
+    m->parent = (char *)ti->parent;
+}
+
+/* The grant rule for a request attaching pols; errmsg on refusal. */
+static int require_grant(vault_call *c, char *const *pols, size_t n)
+{
+    char why[sizeof(c->errmsg) - 40];
+    int r = vault_acl_may_grant(c->v, c->principal, pols, n, why, sizeof(why));
+    if (r == TV_ERR_DENIED)
+        vault_call_errf(c, "permission denied: %s", why);
+    else if (r < 0)
+        snprintf(c->errmsg, sizeof(c->errmsg), "policy check failed: %s", tv_strerror(r));
+    return r;
 }
 
 /* Validate a list of policy names from a request; errmsg names the bad one. */
@@ -224,14 +245,6 @@ static int rpc_login(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
 
 /* ---------------------------------------------------------------- tokens */
 
-static int has_policy(const vault_principal *p, const char *name)
-{
-    for (size_t i = 0; i < p->n_policies; i++)
-        if (strcmp(p->policies[i], name) == 0)
-            return 1;
-    return 0;
-}
-
 static int rpc_token_create(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
 {
     const Teevault__V1__TokenCreateRequest *req = (const Teevault__V1__TokenCreateRequest *)msg;
@@ -274,20 +287,27 @@ static int rpc_token_create(vault_call *c, const ProtobufCMessage *msg, proto_bu
         n_pols = p->n_policies;
     }
     char why[200];
-    r = vault_acl_check(c->v, p, "sys/auth/token/create", VAULT_CAP_ADMIN, why, sizeof(why));
-    if (r == TV_ERR_DENIED) {
-        /* Not an admin: only a subset of the caller's own policies, within its TTL. */
+    int subset = 1;
+    for (size_t i = 0; i < n_pols; i++)
+        subset &= vault_acl_holds(p, pols[i]);
+    r = vault_acl_check(c->v, p, VAULT_ACL_TOKEN_CREATE, VAULT_CAP_ADMIN, why, sizeof(why));
+    if (r == TV_ERR_DENIED && !subset) {
         for (size_t i = 0; i < n_pols; i++) {
-            if (!has_policy(p, pols[i])) {
+            if (!vault_acl_holds(p, pols[i])) {
                 char q[96];
                 vault_quote_str(q, sizeof(q), pols[i]);
                 snprintf(c->errmsg, sizeof(c->errmsg),
-                         "permission denied: cannot grant policy %s, which the caller does not "
-                         "hold, without admin on \"sys/auth/token/create\"",
+                         "permission denied: cannot attach policy %s, which the caller does not "
+                         "hold, without admin on \"" VAULT_ACL_TOKEN_CREATE "\"",
                          q);
                 goto out;
             }
         }
+    }
+    if (r == 0 && !subset && (r = require_grant(c, pols, n_pols)) < 0)
+        goto out;
+    if (r == TV_ERR_DENIED) {
+        /* Not a token admin: a subset of the caller's own policies, within its TTL. */
         if ((r = vault_auth_token_lookup(c->v, NULL, p->id, now, &caller)) < 0) {
             snprintf(c->errmsg, sizeof(c->errmsg), "the caller's token is no longer valid");
             r = TV_ERR_UNAUTHENTICATED;
@@ -304,8 +324,10 @@ static int rpc_token_create(vault_call *c, const ProtobufCMessage *msg, proto_bu
     }
     if ((r = vault_call_begin(c, &txn, 1)) < 0)
         goto out;
-    r = vault_auth_token_create(c->v, txn, NULL, req->display_name, pols, n_pols, ttl, 0, now, tok,
-                                sizeof(tok), &ti);
+    /* A child: revoked with its parent, and it acts for the same user. Root
+     * tokens and functions have no user; a root-made token has none either. */
+    r = vault_auth_token_create_child(c->v, txn, p->root ? NULL : p->id, p->user, req->display_name,
+                                      pols, n_pols, ttl, 0, now, tok, sizeof(tok), &ti);
     if (r < 0) {
         vault_call_store_error(c, r);
         goto out;
@@ -348,7 +370,7 @@ static int token_target(vault_call *c, const Teevault__V1__TokenIdRequest *req, 
     snprintf(c->audit_detail, sizeof(c->audit_detail), "token %.16s", want);
     if (strcmp(want, c->principal->id) != 0) {
         char path[64];
-        snprintf(path, sizeof(path), "sys/auth/token/%.16s", want);
+        snprintf(path, sizeof(path), VAULT_ACL_TOKENS_PREFIX "%.16s", want);
         if ((r = require_cap(c, path, VAULT_CAP_ADMIN)) < 0)
             return r;
     }
@@ -382,18 +404,20 @@ static int rpc_token_revoke(vault_call *c, const ProtobufCMessage *msg, proto_bu
     const Teevault__V1__TokenIdRequest *req = (const Teevault__V1__TokenIdRequest *)msg;
     const char *id = NULL;
     MDB_txn *txn = NULL;
+    size_t n = 0;
     int r;
     if ((r = token_target(c, req, &id)) < 0)
         return r;
     if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
-    if ((r = vault_auth_token_revoke(c->v, txn, id)) < 0) {
+    if ((r = vault_auth_token_revoke_tree(c->v, txn, id, &n)) < 0) {
         mdb_txn_abort(txn);
         if (r == TV_ERR_NOT_FOUND)
             snprintf(c->errmsg, sizeof(c->errmsg), "no token with id %s", id);
         return vault_call_store_error(c, r);
     }
-    snprintf(c->audit_detail, sizeof(c->audit_detail), "token %s revoked", id);
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "token %s revoked, with %zu below it", id,
+             n ? n - 1 : 0);
     if ((r = vault_call_commit_audited(c, txn)) < 0)
         return r;
     Teevault__V1__Empty e = TEEVAULT__V1__EMPTY__INIT;
@@ -421,7 +445,8 @@ static int rpc_user_add(vault_call *c, const ProtobufCMessage *msg, proto_buf *o
     MDB_txn *txn = NULL;
     int r;
     if ((r = user_admin(c, req->name)) < 0 || (r = check_password(c, req->password)) < 0 ||
-        (r = check_policy_names(c, req->policies, req->n_policies)) < 0)
+        (r = check_policy_names(c, req->policies, req->n_policies)) < 0 ||
+        (r = require_grant(c, req->policies, req->n_policies)) < 0)
         return r;
     if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
@@ -455,7 +480,16 @@ static int rpc_user_passwd(vault_call *c, const ProtobufCMessage *msg, proto_buf
     const Teevault__V1__UserPasswdRequest *req = (const Teevault__V1__UserPasswdRequest *)msg;
     MDB_txn *txn = NULL;
     int r;
+    vault_user_info ui;
+    memset(&ui, 0, sizeof(ui));
     if ((r = user_admin(c, req->name)) < 0 || (r = check_password(c, req->password)) < 0)
+        return r;
+    /* Whoever sets the password can log in with the user's policies. */
+    if ((r = vault_auth_user_get(c->v, NULL, req->name, &ui)) < 0)
+        return r == TV_ERR_NOT_FOUND ? no_such_user(c, req->name) : vault_call_store_error(c, r);
+    r = require_grant(c, ui.policies, ui.n_policies);
+    vault_user_info_clear(&ui);
+    if (r < 0)
         return r;
     if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;

@@ -2,7 +2,10 @@
  * rpc_functions: the teevault.v1.Functions service (function identities).
  *
  * Access (operators only):
- *   Write / Delete   admin on "sys/function/<name>"
+ *   Write            admin on "sys/function/<name>" and the grant rule for
+ *                    every ACL policy it binds (vault_acl_may_grant): a
+ *                    function may receive only what its registrar holds
+ *   Delete           admin on "sys/function/<name>"
  *   Show             admin or read on "sys/function/<name>"
  *   List             admin or list on "sys/function"
  * Writes append their audit record in their own transaction (c->audited).
@@ -87,6 +90,18 @@ static int rpc_fn_write(vault_call *c, const ProtobufCMessage *msg, proto_buf *o
 
     if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, 0)) < 0)
         return r;
+    /* Every binding, including ones the function already had: rewriting the
+     * identity policy hands those bindings to whatever now matches it. */
+    r = vault_acl_may_grant(c->v, c->principal, req->acl_policies, req->n_acl_policies, err,
+                            sizeof err);
+    if (r < 0) {
+        if (r == TV_ERR_DENIED)
+            vault_call_errf(c, "permission denied: %s", err);
+        else
+            snprintf(c->errmsg, sizeof(c->errmsg), "policy check failed: %s", tv_strerror(r));
+        return r;
+    }
+    err[0] = '\0';
     if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
     fi.created_at = 0; /* the server's clock, not the caller's */

@@ -2,12 +2,14 @@
  * rpc_policies: the teevault.v1.Policies service.
  *
  * Access:
- *   Write / Delete   admin on "sys/policy/<name>"
+ *   Write / Delete   admin on "sys/policy/<name>", and the policy is not one the
+ *                    caller is bound to (no one raises their own ceiling)
  *   Read             admin or read on "sys/policy/<name>"
  *   List             admin or list on "sys/policy"
  *   Explain          the caller itself (empty principal_kind, or its own user
  *                    name / token id): always; anyone else: admin on
- *                    "sys/acl/explain"
+ *                    "sys/acl/explain", checked before the principal is
+ *                    looked up (no "no such user" to a caller without it)
  * Writes append their audit record in their own transaction (c->audited).
  */
 #include <stdarg.h>
@@ -71,6 +73,22 @@ static int policy_admin(vault_call *c, const char *name, unsigned cap2)
     return require_caps(c, path, VAULT_CAP_ADMIN, cap2);
 }
 
+/* Writing or deleting a policy the caller is bound to would let it change
+ * its own rights (delete: a deny rule it is subject to). Root is bound to
+ * nothing. */
+static int not_own_policy(vault_call *c, const char *name)
+{
+    if (c->principal->root || !vault_acl_holds(c->principal, name))
+        return 0;
+    char q[96];
+    vault_quote_str(q, sizeof(q), name);
+    vault_call_errf(c,
+                    "permission denied: the caller is bound to policy %s and may not %s it "
+                    "(ask someone not bound to it)",
+                    q, strcmp(c->method, "Delete") == 0 ? "delete" : "write");
+    return TV_ERR_DENIED;
+}
+
 static int no_such_policy(vault_call *c, const char *name)
 {
     char q[96];
@@ -85,7 +103,7 @@ static int rpc_policy_write(vault_call *c, const ProtobufCMessage *msg, proto_bu
     MDB_txn *txn = NULL;
     char err[200];
     int r;
-    if ((r = policy_admin(c, req->name, 0)) < 0)
+    if ((r = policy_admin(c, req->name, 0)) < 0 || (r = not_own_policy(c, req->name)) < 0)
         return r;
     if (strcmp(req->name, "root") == 0) {
         snprintf(c->errmsg, sizeof(c->errmsg), "policy name \"root\" is reserved");
@@ -159,7 +177,7 @@ static int rpc_policy_delete(vault_call *c, const ProtobufCMessage *msg, proto_b
     const Teevault__V1__NameRequest *req = (const Teevault__V1__NameRequest *)msg;
     MDB_txn *txn = NULL;
     int r;
-    if ((r = policy_admin(c, req->name, 0)) < 0)
+    if ((r = policy_admin(c, req->name, 0)) < 0 || (r = not_own_policy(c, req->name)) < 0)
         return r;
     if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
@@ -172,19 +190,32 @@ static int rpc_policy_delete(vault_call *c, const ProtobufCMessage *msg, proto_b
     return vault_pack_empty(out);
 }
 
-/* Build the principal an Explain request is about into *target; *self says
- * whether it is the caller itself (no admin needed). */
+/* Whether an Explain request is about the caller itself (no admin needed).
+ * Decided from the request alone, before anything is looked up. */
+static int explain_is_self(const vault_call *c, const Teevault__V1__ExplainRequest *req)
+{
+    const vault_principal *p = c->principal;
+    const char *kind = req->principal_kind, *who = req->principal;
+    if (!kind[0] && !who[0])
+        return 1;
+    if (strcmp(kind, "user") == 0)
+        return p->user[0] && strcmp(p->user, who) == 0;
+    if (strcmp(kind, "token") == 0)
+        return strcmp(p->id, who) == 0;
+    return 0;
+}
+
+/* Build the principal an Explain request is about into *target. The caller
+ * checked the right to ask (explain_is_self or admin on sys/acl/explain). */
 static int explain_target(vault_call *c, const Teevault__V1__ExplainRequest *req,
-                          vault_principal *target, int *self)
+                          vault_principal *target)
 {
     const vault_principal *p = c->principal;
     const char *kind = req->principal_kind, *who = req->principal;
     char q[96];
     int r;
     vault_quote_str(q, sizeof(q), who);
-    *self = 0;
     if (!kind[0] && !who[0]) {
-        *self = 1;
         target->kind = p->kind;
         target->root = p->root;
         snprintf(target->id, sizeof(target->id), "%s", p->id);
@@ -207,7 +238,6 @@ static int explain_target(vault_call *c, const Teevault__V1__ExplainRequest *req
             snprintf(c->errmsg, sizeof(c->errmsg), "invalid user name %s", q);
             return TV_ERR_INVALID;
         }
-        *self = p->user[0] && strcmp(p->user, who) == 0;
         if ((r = vault_auth_user_get(c->v, NULL, who, &ui)) < 0) {
             if (r == TV_ERR_NOT_FOUND)
                 snprintf(c->errmsg, sizeof(c->errmsg), "no user %s", q);
@@ -220,7 +250,6 @@ static int explain_target(vault_call *c, const Teevault__V1__ExplainRequest *req
     if (strcmp(kind, "token") == 0) {
         vault_token_info ti;
         memset(&ti, 0, sizeof(ti));
-        *self = strcmp(p->id, who) == 0;
         if ((r = vault_auth_token_lookup(c->v, NULL, who, (int64_t)time(NULL), &ti)) < 0) {
             if (r == TV_ERR_NOT_FOUND)
                 snprintf(c->errmsg, sizeof(c->errmsg), "no token with id %s", q);
@@ -270,7 +299,8 @@ static int rpc_policy_explain(vault_call *c, const ProtobufCMessage *msg, proto_
             char q[64];
             vault_quote_str(q, sizeof(q), req->capability);
             snprintf(c->errmsg, sizeof(c->errmsg),
-                     "unknown capability %s (read, list, create, update, delete, destroy, admin)",
+                     "unknown capability %s (read, list, create, update, delete, destroy, admin, "
+                     "grant)",
                      q);
             r = TV_ERR_INVALID;
             goto out;
@@ -281,13 +311,14 @@ static int rpc_policy_explain(vault_call *c, const ProtobufCMessage *msg, proto_
         goto out;
     }
     snprintf(c->audit_secret, sizeof(c->audit_secret), "%s", req->secret);
-    if ((r = explain_target(c, req, &target, &self)) < 0) {
+    self = explain_is_self(c, req);
+    if (!self && (r = require_caps(c, "sys/acl/explain", VAULT_CAP_ADMIN, 0)) < 0)
+        goto out;
+    if ((r = explain_target(c, req, &target)) < 0) {
         if (!c->errmsg[0])
             vault_call_store_error(c, r);
         goto out;
     }
-    if (!self && (r = require_caps(c, "sys/acl/explain", VAULT_CAP_ADMIN, 0)) < 0)
-        goto out;
     r = vault_acl_explain(c->v, &target, req->secret, cap, &d);
     if (r < 0 && r != TV_ERR_DENIED) {
         vault_call_store_error(c, r);

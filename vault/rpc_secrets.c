@@ -2,12 +2,16 @@
  * rpc_secrets: the teevault.v1.Secrets service over vault_store.
  *
  * Access (path = the secret name; List: the prefix):
- *   Put       create (new secret, or cas 0) / update (existing secret)
+ *   Put       create (new secret, or cas 0) / update (existing secret); a
+ *             caller with neither gets one error whether the secret exists
+ *             or not; lowering max_versions so that versions are pruned
+ *             also needs destroy, and is audited as a destroy (detail)
  *   Get       read; operators receive `value` only when the config allows
  *             operator_plaintext_reads, function sessions receive
  *             sealed_value = nonce || XChaCha20-Poly1305(session key, value,
  *             AAD name/version) (vault_attest_seal_get, seal_fnget.h)
- *   List      list
+ *   List      list on the prefix; each name is returned only when the caller
+ *             holds list or read on it (deny rules win)
  *   Describe  read or list
  *   Delete    delete       Undelete  update       Destroy  destroy
  * Writes append their audit record inside the store's write transaction
@@ -277,6 +281,12 @@ static int put_finish(vault_call *c, void *arg, int status, proto_buf *out)
             vault_call_errf(c, "cas: secret %s already exists", q);
     } else if (r == TV_ERR_AUDIT) {
         vault_call_errf(c, "audit record could not be written: %s", tv_strerror(r));
+    } else if (r == TV_ERR_DENIED) {
+        vault_quote(q, sizeof q, j->name, strlen(j->name));
+        vault_call_errf(c,
+                        "permission denied: max_versions %u would destroy older versions of %s, "
+                        "which needs the destroy capability",
+                        j->po.max_versions, q);
     } else if (r < 0) {
         (void)store_err(c, j->name, 0, r);
     } else {
@@ -313,10 +323,36 @@ static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
                         VAULT_STORE_MAX_VERSIONS_LIMIT);
         return TV_ERR_INVALID;
     }
+    /* No existence oracle: a caller that may neither create nor update gets
+     * the same answer whether the secret exists or not. */
+    if ((r = sec_access(c, req->name, VAULT_CAP_CREATE, VAULT_CAP_UPDATE)) < 0)
+        return r;
     if ((exists = vault_store_exists(c->v->store, req->name)) < 0)
         return store_err(c, req->name, 0, exists);
     if ((r = sec_access(c, req->name, exists ? VAULT_CAP_UPDATE : VAULT_CAP_CREATE, 0)) < 0)
         return r;
+    if (exists && req->max_versions) {
+        /* History is destroyed only by destroy: lowering max_versions below
+         * the versions kept is a destroy of the oldest ones. The store
+         * re-checks inside the write (keep_history), so a race cannot slip
+         * past; the audit record's detail names the pruned versions. */
+        vault_secret_info info = {0};
+        if ((r = vault_store_describe(c->v->store, req->name, &info)) < 0)
+            return store_err(c, req->name, 0, r);
+        if (req->max_versions < info.max_versions && info.n_versions + 1 > req->max_versions) {
+            if (vault_acl_check(c->v, c->principal, req->name, VAULT_CAP_DESTROY, why,
+                                sizeof why) < 0) {
+                po.keep_history = 1;
+            } else {
+                size_t np = info.n_versions + 1 - req->max_versions;
+                snprintf(c->audit_detail, sizeof(c->audit_detail),
+                         "destroy: max_versions %u prunes versions %llu-%llu", req->max_versions,
+                         (unsigned long long)info.versions[0].version,
+                         (unsigned long long)info.versions[np - 1].version);
+            }
+        }
+        vault_secret_info_clear(&info);
+    }
     /* Keep the space above the high-water mark for audit records. */
     if ((r = vault_audit_write_allowed(c->v)) < 0) {
         if (r == TV_ERR_STORAGE_FULL)
@@ -430,6 +466,9 @@ static int rpc_list(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
     if ((r = sec_access(c, req->prefix, VAULT_CAP_LIST, 0)) < 0)
         return r;
     r = vault_store_list(c->v->store, req->prefix, req->cursor, req->limit, &l);
+    if (r == 0) /* no names under a denied subtree, none the caller cannot see */
+        r = vault_acl_filter(c->v, c->principal, l.names, l.current, &l.n,
+                             VAULT_CAP_LIST | VAULT_CAP_READ);
     if (r == TV_ERR_INVALID) {
         snprintf(c->errmsg, sizeof(c->errmsg),
                  "invalid cursor (use next_cursor from a List "
@@ -437,6 +476,7 @@ static int rpc_list(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
         return r;
     }
     if (r < 0) {
+        vault_list_clear(&l);
         set_err(c, "list", NULL, r);
         return r;
     }

@@ -23,7 +23,7 @@ static const struct {
 } cap_names[] = {
     {"read", VAULT_CAP_READ},     {"list", VAULT_CAP_LIST},     {"create", VAULT_CAP_CREATE},
     {"update", VAULT_CAP_UPDATE}, {"delete", VAULT_CAP_DELETE}, {"destroy", VAULT_CAP_DESTROY},
-    {"admin", VAULT_CAP_ADMIN},   {"deny", VAULT_CAP_DENY},
+    {"admin", VAULT_CAP_ADMIN},   {"deny", VAULT_CAP_DENY},     {"grant", VAULT_CAP_GRANT},
 };
 #define N_CAPS (sizeof(cap_names) / sizeof(cap_names[0]))
 
@@ -343,6 +343,20 @@ static int glob_check(lexer *lx, const tok *t)
         lex_errf(lx, t->line, t->col, "path glob %s must not start with '/'", q);
         return TV_ERR_INVALID;
     }
+    /* The old token namespace, where one glob for lookup also matched
+     * creation. Refused rather than reinterpreted: the writer says which of
+     * the two it meant. */
+    size_t on = strlen(VAULT_ACL_OLD_TOKEN_NS);
+    if ((t->n >= on && memcmp(t->p, VAULT_ACL_OLD_TOKEN_NS, on) == 0) ||
+        (t->n == on - 1 && memcmp(t->p, VAULT_ACL_OLD_TOKEN_NS, on - 1) == 0)) {
+        lex_errf(lx, t->line, t->col,
+                 "path glob %s is in the retired token namespace: write \"" VAULT_ACL_TOKENS_PREFIX
+                 "<id>\" (or \"" VAULT_ACL_TOKENS_PREFIX
+                 "*\") for token lookup and revoke, \"" VAULT_ACL_TOKEN_CREATE
+                 "\" for token creation",
+                 q);
+        return TV_ERR_INVALID;
+    }
     for (size_t i = 0; i < t->n; i++) {
         unsigned char c = (unsigned char)t->p[i];
         if (c >= 0x80) {
@@ -462,7 +476,7 @@ int vault_acl_parse(const char *name, const char *text, size_t len, vault_acl_po
                 vault_quote(q, sizeof(q), t.p, t.n);
                 lex_errf(&lx, t.line, t.col,
                          "unknown capability %s (known: read, list, create, update, delete, "
-                         "destroy, admin, deny)",
+                         "destroy, admin, grant, deny)",
                          q);
                 r = TV_ERR_INVALID;
                 goto out;
@@ -639,10 +653,11 @@ static uint64_t g_cache_stamp;
 /* The compiled policy for the stored record `stored` of policy `name`: a
  * record byte for byte equal to the one that verified and compiled last time
  * for that name under the same record keys is neither verified nor parsed
- * again; any other is verified (vault_record) in full. The pointer stays
- * valid until the next lookup with another stamp. */
+ * again; any other is verified (vault_record) in full. A parse error's
+ * message goes to err. The pointer stays valid until the next lookup with
+ * another stamp. */
 static int cache_get(struct vault_db *db, const char *name, const MDB_val *stored, uint64_t stamp,
-                     const vault_acl_policy **out)
+                     const vault_acl_policy **out, char *err, size_t errlen)
 {
     acl_cache_ent *same = NULL, *empty = NULL, *old = NULL;
     const char *text = stored->mv_data;
@@ -677,8 +692,8 @@ static int cache_get(struct vault_db *db, const char *name, const MDB_val *store
         return r;
     if (pl.mv_size < 9 || ((const uint8_t *)pl.mv_data)[0] != POLICY_FORMAT)
         return TV_ERR_INTEGRITY;
-    if ((r = vault_acl_parse(name, (const char *)pl.mv_data + 9, pl.mv_size - 9, &pol, NULL, 0)) <
-        0)
+    if ((r = vault_acl_parse(name, (const char *)pl.mv_data + 9, pl.mv_size - 9, &pol, err,
+                             errlen)) < 0)
         return r;
     if (!slot) { /* cannot happen (slots > policies per principal); stay correct anyway */
         vault_acl_policy_free(pol);
@@ -704,10 +719,13 @@ static int cache_get(struct vault_db *db, const char *name, const MDB_val *store
 /* Load the principal's policies (at most VAULT_ACL_POLICY_MAX) in one read
  * transaction into pols (borrowed from the cache). Policies that do not exist
  * are counted in *n_missing (first name in missing1). A stored policy that no
- * longer parses is a storage integrity problem. */
+ * longer parses is a storage integrity problem, except one written before the
+ * token namespace changed: then TV_ERR_DENIED (fail closed: none of the
+ * principal's rules apply) with the way to rewrite it in `unusable`. */
 static int load_policies(struct vault *v, const vault_principal *p,
                          const vault_acl_policy *pols[VAULT_ACL_POLICY_MAX], size_t *n_out,
-                         size_t *n_missing, char *missing1, size_t m1len)
+                         size_t *n_missing, char *missing1, size_t m1len, char *unusable,
+                         size_t ulen)
 {
     int r = TV_ERR_INTERNAL;
     MDB_txn *txn = NULL;
@@ -742,9 +760,19 @@ static int load_policies(struct vault *v, const vault_principal *p,
         }
         if (r < 0)
             goto out;
-        r = cache_get(v->db, name, &dv, stamp, &pols[n]);
+        char perr[300] = "";
+        r = cache_get(v->db, name, &dv, stamp, &pols[n], perr, sizeof(perr));
         if (r == TV_ERR_NOMEM || r == TV_ERR_RESOURCE)
             goto out;
+        if (r == TV_ERR_INVALID && strstr(perr, "retired token namespace")) {
+            char q[VAULT_ACL_NAME_MAX + 8];
+            vault_quote(q, sizeof(q), name, strlen(name));
+            snprintf(unusable, ulen,
+                     "bound policy %s cannot be used until it is rewritten (policy write): %s", q,
+                     perr);
+            r = TV_ERR_DENIED;
+            goto out;
+        }
         if (r < 0) {
             r = TV_ERR_INTEGRITY;
             goto out;
@@ -776,7 +804,10 @@ int vault_acl_explain(struct vault *v, const vault_principal *p, const char *pat
     int is_function = p->kind == VAULT_PRINCIPAL_FUNCTION;
     int is_root = p->kind == VAULT_PRINCIPAL_OPERATOR && p->root;
     if (!is_root || is_function) {
-        if ((r = load_policies(v, p, pols, &n, &nm, missing1, sizeof(missing1))) < 0)
+        memset(d, 0, sizeof(*d));
+        r = load_policies(v, p, pols, &n, &nm, missing1, sizeof(missing1), d->reason,
+                          sizeof(d->reason));
+        if (r < 0)
             return r;
     }
     r = vault_acl_evaluate(pols, n, is_function, is_root, path, cap, d);
@@ -801,6 +832,95 @@ int vault_acl_check(struct vault *v, const vault_principal *p, const char *path,
     if (r == TV_ERR_DENIED && why && whylen)
         snprintf(why, whylen, "%s", d.reason);
     return r;
+}
+
+int vault_acl_holds(const vault_principal *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_policies; i++)
+        if (strcmp(p->policies[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+int vault_acl_may_grant(struct vault *v, const vault_principal *p, char *const *pols, size_t n,
+                        char *why, size_t whylen)
+{
+    if (p && p->kind == VAULT_PRINCIPAL_OPERATOR && p->root)
+        return 0;
+    if (!p || p->kind != VAULT_PRINCIPAL_OPERATOR) {
+        snprintf(why, whylen, "only operators attach policies");
+        return TV_ERR_DENIED;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char path[32 + VAULT_ACL_NAME_MAX], q[VAULT_ACL_NAME_MAX + 8];
+        vault_acl_decision d;
+        if (vault_acl_holds(p, pols[i]))
+            continue;
+        if (!vault_acl_name_valid(pols[i])) {
+            snprintf(why, whylen, "invalid policy name");
+            return TV_ERR_DENIED;
+        }
+        snprintf(path, sizeof(path), "sys/policy/%s", pols[i]);
+        int r = vault_acl_explain(v, p, path, VAULT_CAP_GRANT, &d);
+        if (r == TV_ERR_DENIED) {
+            vault_quote(q, sizeof(q), pols[i], strlen(pols[i]));
+            snprintf(why, whylen,
+                     "cannot attach policy %s: the caller neither holds it nor has grant on "
+                     "\"%s\" (%s)",
+                     q, path, d.reason);
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int vault_acl_filter(struct vault *v, const vault_principal *p, char **names, uint64_t *vals,
+                     size_t *n, unsigned caps)
+{
+    const vault_acl_policy *pols[VAULT_ACL_POLICY_MAX] = {NULL};
+    size_t np = 0, nm = 0, o = 0;
+    char missing1[VAULT_ACL_NAME_MAX + 1], unusable[300];
+    int r;
+
+    if (!p || p->kind == VAULT_PRINCIPAL_NONE) {
+        for (size_t i = 0; i < *n; i++)
+            free(names[i]);
+        *n = 0;
+        return 0;
+    }
+    int is_function = p->kind == VAULT_PRINCIPAL_FUNCTION;
+    int is_root = p->kind == VAULT_PRINCIPAL_OPERATOR && p->root;
+    if (!is_root || is_function) {
+        r = load_policies(v, p, pols, &np, &nm, missing1, sizeof(missing1), unusable,
+                          sizeof(unusable));
+        if (r == TV_ERR_DENIED) {
+            np = 0; /* an unusable bound policy: nothing is visible (fail closed) */
+            is_root = 0;
+            is_function = 1; /* grants nothing with np == 0 */
+        } else if (r < 0) {
+            return r;
+        }
+    }
+    for (size_t i = 0; i < *n; i++) {
+        int keep = 0;
+        for (unsigned bit = 1; bit <= VAULT_CAP_ADMIN && !keep; bit <<= 1) {
+            vault_acl_decision d;
+            if ((caps & bit) &&
+                vault_acl_evaluate(pols, np, is_function, is_root, names[i], bit, &d) == 0)
+                keep = 1;
+        }
+        if (keep) {
+            names[o] = names[i];
+            if (vals)
+                vals[o] = vals[i];
+            o++;
+        } else {
+            free(names[i]);
+        }
+    }
+    *n = o;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- storage */

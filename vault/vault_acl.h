@@ -43,7 +43,18 @@ enum vault_cap {
     VAULT_CAP_DESTROY = 1 << 5,
     VAULT_CAP_ADMIN = 1 << 6,
     VAULT_CAP_DENY = 1 << 7, /* a rule with deny refuses everything it matches */
+    /* Attach policy <name> to tokens, users and functions without holding it:
+     * `grant` on "sys/policy/<name>". Never implied by admin or by a rule
+     * that does not name it (docs/POLICIES.md, "The grant rule"). */
+    VAULT_CAP_GRANT = 1 << 8,
 };
+
+/* Paths of the token admin namespace. The old "sys/auth/token/..." names
+ * (where a helpdesk glob for lookup also matched creation) are refused in
+ * policy documents with a message saying how to rewrite them. */
+#define VAULT_ACL_TOKENS_PREFIX "sys/auth/tokens/" /* + token id: lookup, revoke */
+#define VAULT_ACL_TOKEN_CREATE  "sys/auth/token-create"
+#define VAULT_ACL_OLD_TOKEN_NS  "sys/auth/token/"
 
 /* Limits enforced by the parser and the store. */
 #define VAULT_ACL_DOC_MAX    (64u * 1024) /* policy document bytes */
@@ -60,6 +71,25 @@ enum vault_cap {
  * The reason never contains the path; it names the deciding policy/rule. */
 int vault_acl_check(struct vault *v, const vault_principal *p, const char *path, unsigned cap,
                     char *why, size_t whylen) TV_WUR;
+
+/* The grant rule: may principal p attach the n policies `pols` to a token,
+ * user or function? Root: yes. Otherwise each policy must be one p holds
+ * (bound to p) or one p holds `grant` on ("sys/policy/<name>"). Returns 0,
+ * TV_ERR_DENIED with a sentence naming the first refused policy in why, or
+ * a storage error. */
+int vault_acl_may_grant(struct vault *v, const vault_principal *p, char *const *pols, size_t n,
+                        char *why, size_t whylen) TV_WUR;
+
+/* 1 when policy `name` is bound to p (p->policies), else 0. */
+int vault_acl_holds(const vault_principal *p, const char *name);
+
+/* Keep, of the *n heap strings in names[], those on which p holds at least
+ * one capability of `caps` (deny rules win); free the others and compact
+ * the array (and vals[], when non-NULL, along with it), *n updated.
+ * Policies are loaded once. Returns 0 or a storage error (then nothing is
+ * removed). */
+int vault_acl_filter(struct vault *v, const vault_principal *p, char **names, uint64_t *vals,
+                     size_t *n, unsigned caps) TV_WUR;
 
 /* ---------------------------------------------------------------- parsed policies */
 

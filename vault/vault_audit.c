@@ -156,6 +156,9 @@ static void principal_str(const vault_principal *p, char *out, size_t cap)
         snprintf(buf, sizeof(buf), "anonymous");
     else if (p->kind == VAULT_PRINCIPAL_FUNCTION)
         snprintf(buf, sizeof(buf), "function:%.*s", VAULT_ID_MAX, p->id);
+    else if (p->user[0] && p->id[0]) /* who, and with which token (revocation) */
+        snprintf(buf, sizeof(buf), "user:%.*s token:%.*s", VAULT_ID_MAX, p->user, VAULT_ID_MAX,
+                 p->id);
     else if (p->user[0])
         snprintf(buf, sizeof(buf), "user:%.*s", VAULT_ID_MAX, p->user);
     else

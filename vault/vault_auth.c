@@ -20,7 +20,7 @@
 
 #define TOKEN_RAW_LEN  32
 #define TOKEN_B64_LEN  43
-#define TOKEN_FORMAT   1
+#define TOKEN_FORMAT   2 /* 2 adds the parent token id */
 #define USER_FORMAT    1
 #define SALT_LEN       16
 #define HASH_LEN       32
@@ -516,7 +516,8 @@ out:
 }
 
 /* Token record: u8 format | hash[32] | u64 created | u64 expires | u8 root |
- * lv user | lv display | u32 n | lv policy... */
+ * lv user | lv display | u32 n | lv policy... | lv parent (format 2: the id
+ * of the token that created it, "" for root, login and orphan tokens) */
 static int token_encode(proto_buf *b, const uint8_t hash[32], const vault_token_info *ti)
 {
     int r;
@@ -525,7 +526,7 @@ static int token_encode(proto_buf *b, const uint8_t hash[32], const vault_token_
         (r = proto_buf_put_u64(b, (uint64_t)ti->expires_at)) < 0 ||
         (r = proto_buf_put_u8(b, ti->root ? 1 : 0)) < 0 || (r = put_str(b, ti->user)) < 0 ||
         (r = put_str(b, ti->display_name)) < 0 ||
-        (r = put_strv(b, ti->policies, ti->n_policies)) < 0)
+        (r = put_strv(b, ti->policies, ti->n_policies)) < 0 || (r = put_str(b, ti->parent)) < 0)
         return r;
     return 0;
 }
@@ -554,7 +555,8 @@ static int token_decode(vault_db *db, const MDB_val *stored, const char *id, uin
         (r = get_str(&b, ti.display_name, sizeof(ti.display_name))) < 0 ||
         (r = get_strv(&b, &ti.policies, &ti.n_policies)) < 0)
         return r;
-    if (proto_buf_avail(&b) != 0) {
+    if (get_str(&b, ti.parent, sizeof(ti.parent)) < 0 || (ti.parent[0] && !id_valid(ti.parent)) ||
+        proto_buf_avail(&b) != 0) {
         vault_token_info_clear(&ti);
         return TV_ERR_FORMAT;
     }
@@ -619,6 +621,15 @@ int vault_auth_token_create(struct vault *v, MDB_txn *txn, const char *user, con
                             char *const *policies, size_t n_policies, int64_t ttl, int root,
                             int64_t now, char *out, size_t outlen, vault_token_info *info)
 {
+    return vault_auth_token_create_child(v, txn, NULL, user, display, policies, n_policies, ttl,
+                                         root, now, out, outlen, info);
+}
+
+int vault_auth_token_create_child(struct vault *v, MDB_txn *txn, const char *parent,
+                                  const char *user, const char *display, char *const *policies,
+                                  size_t n_policies, int64_t ttl, int root, int64_t now, char *out,
+                                  size_t outlen, vault_token_info *info)
+{
     int r = TV_ERR_INTERNAL;
     bool own = false;
     uint8_t raw[TOKEN_RAW_LEN], hash[32];
@@ -634,14 +645,17 @@ int vault_auth_token_create(struct vault *v, MDB_txn *txn, const char *user, con
         user = "";
     if (!display)
         display = "";
-    if ((user[0] && !vault_auth_user_name_valid(user)) || !display_valid(display) ||
-        !policies_valid(policies, n_policies) || ttl < 0)
+    if (!parent)
+        parent = "";
+    if ((parent[0] && !id_valid(parent)) || (user[0] && !vault_auth_user_name_valid(user)) ||
+        !display_valid(display) || !policies_valid(policies, n_policies) || ttl < 0)
         return TV_ERR_INVALID;
     if ((r = own_wtxn(v, &txn, &own)) < 0)
         return r;
 
     snprintf(ti.user, sizeof(ti.user), "%s", user);
     snprintf(ti.display_name, sizeof(ti.display_name), "%s", display);
+    snprintf(ti.parent, sizeof(ti.parent), "%s", parent);
     if ((r = strv_dup(policies, n_policies, &ti.policies)) < 0)
         goto out;
     ti.n_policies = n_policies;
@@ -730,61 +744,115 @@ out:
     return r;
 }
 
-int vault_auth_token_revoke(struct vault *v, MDB_txn *txn, const char *id)
+/* Ids deleted by one sweep: their children go next. */
+typedef struct idset {
+    char (*ids)[VAULT_TOKEN_ID_LEN + 1];
+    size_t n, cap;
+} idset;
+
+static int idset_has(const idset *s, const char *id)
 {
-    int r;
-    bool own = false;
-    if (!id_valid(id))
-        return TV_ERR_INVALID;
-    if ((r = own_wtxn(v, &txn, &own)) < 0)
-        return r;
-    MDB_val k = {.mv_size = VAULT_TOKEN_ID_LEN, .mv_data = (void *)(uintptr_t)id};
-    vault_auth_cache_invalidate(v);
-    r = vault_db_err(mdb_del(txn, v->db->tokens, &k, NULL));
-    return own_finish(txn, own, r);
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->ids[i], id) == 0)
+            return 1;
+    return 0;
 }
 
-/* Delete tokens matching: expired before `now` (when now > 0) or owned by `user`. */
+static int idset_add(idset *s, const char *id)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 16;
+        void *p = realloc(s->ids, nc * sizeof(*s->ids));
+        if (!p)
+            return TV_ERR_NOMEM;
+        s->ids = p;
+        s->cap = nc;
+    }
+    snprintf(s->ids[s->n++], VAULT_TOKEN_ID_LEN + 1, "%s", id);
+    return 0;
+}
+
+/* Delete the tokens that match: expired before `now` (when now > 0), owned
+ * by `user` (non-NULL), or with id `id` (non-NULL); then, pass after pass,
+ * every token whose parent was deleted, so a subtree never outlives its
+ * root. *removed (may be NULL) gets the count. */
 static int tokens_sweep(struct vault *v, MDB_txn *txn, int64_t now, const char *user,
-                        size_t *removed)
+                        const char *only_id, size_t *removed)
 {
     MDB_cursor *cur = NULL;
     MDB_val k, dv;
-    size_t n = 0;
-    int r, rc;
+    idset gone = {0};
+    size_t n = 0, before;
+    int r, rc, pass = 0;
     if ((r = vault_db_err(mdb_cursor_open(txn, v->db->tokens, &cur))) < 0)
         return r;
-    for (rc = mdb_cursor_get(cur, &k, &dv, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &dv, MDB_NEXT)) {
-        char id[VAULT_TOKEN_ID_LEN + 1];
-        uint8_t hash[32];
-        vault_token_info ti;
-        if (k.mv_size != VAULT_TOKEN_ID_LEN)
-            continue;
-        memcpy(id, k.mv_data, VAULT_TOKEN_ID_LEN);
-        id[VAULT_TOKEN_ID_LEN] = '\0';
-        if (token_decode(v->db, &dv, id, hash, &ti) < 0)
-            continue; /* leave unreadable records for an operator to inspect */
-        bool del = (now > 0 && ti.expires_at && now >= ti.expires_at) ||
-                   (user && strcmp(ti.user, user) == 0);
-        vault_token_info_clear(&ti);
-        if (del) {
-            vault_auth_cache_invalidate(v);
-            if ((r = vault_db_err(mdb_cursor_del(cur, 0))) < 0)
-                goto out;
-            n++;
+    do {
+        before = gone.n;
+        for (rc = mdb_cursor_get(cur, &k, &dv, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &dv, MDB_NEXT)) {
+            char id[VAULT_TOKEN_ID_LEN + 1];
+            uint8_t hash[32];
+            vault_token_info ti;
+            bool del;
+            if (k.mv_size != VAULT_TOKEN_ID_LEN)
+                continue;
+            memcpy(id, k.mv_data, VAULT_TOKEN_ID_LEN);
+            id[VAULT_TOKEN_ID_LEN] = '\0';
+            if (token_decode(v->db, &dv, id, hash, &ti) < 0)
+                continue; /* leave unreadable records for an operator to inspect */
+            if (pass == 0)
+                del = (now > 0 && ti.expires_at && now >= ti.expires_at) ||
+                      (user && strcmp(ti.user, user) == 0) || (only_id && strcmp(id, only_id) == 0);
+            else
+                del = ti.parent[0] && idset_has(&gone, ti.parent);
+            vault_token_info_clear(&ti);
+            if (del) {
+                vault_auth_cache_invalidate(v);
+                if ((r = vault_db_err(mdb_cursor_del(cur, 0))) < 0 ||
+                    (r = idset_add(&gone, id)) < 0)
+                    goto out;
+                n++;
+            }
         }
-    }
-    if (rc != MDB_NOTFOUND) {
-        r = vault_db_err(rc);
-        goto out;
-    }
+        if (rc != MDB_NOTFOUND) {
+            r = vault_db_err(rc);
+            goto out;
+        }
+        pass++;
+    } while (gone.n > before);
     if (removed)
         *removed = n;
     r = 0;
 out:
+    free(gone.ids);
     mdb_cursor_close(cur);
     return r;
+}
+
+int vault_auth_token_revoke_tree(struct vault *v, MDB_txn *txn, const char *id, size_t *revoked)
+{
+    int r;
+    bool own = false;
+    size_t n = 0;
+    if (!id_valid(id))
+        return TV_ERR_INVALID;
+    if ((r = own_wtxn(v, &txn, &own)) < 0)
+        return r;
+    MDB_val k = {.mv_size = VAULT_TOKEN_ID_LEN, .mv_data = (void *)(uintptr_t)id}, dv;
+    if ((r = vault_db_err(mdb_get(txn, v->db->tokens, &k, &dv))) < 0)
+        goto out;
+    vault_auth_cache_invalidate(v);
+    if ((r = tokens_sweep(v, txn, 0, NULL, id, &n)) < 0)
+        goto out;
+    if (revoked)
+        *revoked = n;
+out:
+    return own_finish(txn, own, r);
+}
+
+int vault_auth_token_revoke(struct vault *v, MDB_txn *txn, const char *id)
+{
+    return vault_auth_token_revoke_tree(v, txn, id, NULL);
 }
 
 int vault_auth_tidy(struct vault *v, int64_t now, size_t *removed)
@@ -794,7 +862,7 @@ int vault_auth_tidy(struct vault *v, int64_t now, size_t *removed)
     int r;
     if ((r = own_wtxn(v, &txn, &own)) < 0)
         return r;
-    r = tokens_sweep(v, txn, now, NULL, removed);
+    r = tokens_sweep(v, txn, now, NULL, NULL, removed);
     return own_finish(txn, own, r);
 }
 
@@ -1026,7 +1094,7 @@ int vault_auth_user_delete(struct vault *v, MDB_txn *txn, const char *name, size
     vault_auth_cache_invalidate(v);
     if ((r = vault_db_err(mdb_del(txn, v->db->users, &k, NULL))) < 0)
         goto out;
-    r = tokens_sweep(v, txn, 0, name, revoked);
+    r = tokens_sweep(v, txn, 0, name, NULL, revoked);
 out:
     return own_finish(txn, own, r);
 }

@@ -71,7 +71,10 @@ int vault_auth_configure(const vault_auth_params *p) TV_WUR;
 typedef struct vault_token_info {
     char id[VAULT_TOKEN_ID_LEN + 1];
     char display_name[VAULT_DISPLAY_NAME_MAX + 1];
-    char user[VAULT_USER_NAME_MAX + 1]; /* "" for root/created tokens */
+    char user[VAULT_USER_NAME_MAX + 1]; /* owning user: login, or a child of a user's
+                                           token; "" for root and tokens made by root */
+    char parent[VAULT_TOKEN_ID_LEN + 1]; /* the token that created it; "" for root,
+                                            login and orphan tokens */
     char **policies;                    /* heap; free with vault_token_info_clear */
     size_t n_policies;
     int64_t created_at;
@@ -158,6 +161,14 @@ int vault_auth_token_create(struct vault *v, MDB_txn *txn, const char *user, con
                             char *const *policies, size_t n_policies, int64_t ttl, int root,
                             int64_t now, char *out, size_t outlen, vault_token_info *info) TV_WUR;
 
+/* As vault_auth_token_create, recording `parent` (a token id, or NULL/""
+ * for none): revoking the parent revokes this token too. Errors as
+ * vault_auth_token_create; TV_ERR_INVALID also for a malformed parent id. */
+int vault_auth_token_create_child(struct vault *v, MDB_txn *txn, const char *parent,
+                                  const char *user, const char *display, char *const *policies,
+                                  size_t n_policies, int64_t ttl, int root, int64_t now, char *out,
+                                  size_t outlen, vault_token_info *info) TV_WUR;
+
 /* Create the initial root token (for Sys.Initialize): root, no expiry, no
  * policies, display name "root". Same contract as vault_auth_token_create. */
 int vault_auth_create_root_token(struct vault *v, MDB_txn *txn, char *out, size_t outlen,
@@ -169,9 +180,15 @@ int vault_auth_create_root_token(struct vault *v, MDB_txn *txn, char *out, size_
 int vault_auth_token_lookup(struct vault *v, MDB_txn *txn, const char *id, int64_t now,
                             vault_token_info *info) TV_WUR;
 
-/* Revoke (delete) a token by id. txn as for token_create. Errors:
- * TV_ERR_NOT_FOUND, TV_ERR_INVALID, storage errors. */
+/* Revoke (delete) a token by id and every token below it (children, their
+ * children, ...). txn as for token_create. Errors: TV_ERR_NOT_FOUND,
+ * TV_ERR_INVALID, storage errors. */
 int vault_auth_token_revoke(struct vault *v, MDB_txn *txn, const char *id) TV_WUR;
+
+/* As vault_auth_token_revoke; *revoked (may be NULL) gets the number of
+ * tokens removed, the token itself included. */
+int vault_auth_token_revoke_tree(struct vault *v, MDB_txn *txn, const char *id,
+                                 size_t *revoked) TV_WUR;
 
 /* Delete expired tokens; *removed (may be NULL) gets the count. For a timer. */
 int vault_auth_tidy(struct vault *v, int64_t now, size_t *removed) TV_WUR;
@@ -193,7 +210,8 @@ int vault_auth_user_add(struct vault *v, MDB_txn *txn, const char *name, const c
 int vault_auth_user_passwd(struct vault *v, MDB_txn *txn, const char *name, const char *password,
                            size_t pwlen) TV_WUR;
 
-/* Delete a user and revoke every token issued to it. *revoked (may be NULL)
+/* Delete a user and revoke every token issued to it, and every token below
+ * those (children made by root for the user included). *revoked (may be NULL)
  * gets the number of tokens revoked. Errors: TV_ERR_NOT_FOUND, TV_ERR_INVALID,
  * storage errors. */
 int vault_auth_user_delete(struct vault *v, MDB_txn *txn, const char *name, size_t *revoked) TV_WUR;

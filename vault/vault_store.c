@@ -607,6 +607,10 @@ int vault_store_put(vault_store *s, const char *name, const uint8_t *value, size
         r = TV_ERR_CAS;
         goto out;
     }
+    if (maxv && maxv < m.maxv && m.n + 1 > maxv && opts && opts->keep_history) {
+        r = TV_ERR_DENIED; /* lowering the setting would destroy versions */
+        goto out;
+    }
     if (maxv)
         m.maxv = maxv;
     if (m.current == UINT64_MAX) {

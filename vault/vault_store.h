@@ -86,6 +86,11 @@ typedef struct vault_put_opts {
      * writer's group commit), which it leaves open: the caller commits, or
      * aborts on error. */
     MDB_txn *txn;
+    /* 1: the caller may not destroy history: a max_versions lower than the
+     * secret's setting that would prune versions is refused (TV_ERR_DENIED),
+     * nothing stored. Pruning by the setting the secret already has is
+     * retention, not a destroy, and is allowed. */
+    int keep_history;
 } vault_put_opts;
 
 /* Store a new version of `name` (NUL-terminated). opts may be NULL (no CAS).
@@ -95,7 +100,8 @@ typedef struct vault_put_opts {
  * Versions beyond max_versions are pruned, oldest first (their records are
  * removed; get says TV_ERR_NOT_FOUND for them).
  * Errors: TV_ERR_INVALID (bad name, bad max_versions), TV_ERR_TOO_LARGE (value
- * over the limit, or name over 512 bytes), TV_ERR_CAS, TV_ERR_INTEGRITY
+ * over the limit, or name over 512 bytes), TV_ERR_CAS, TV_ERR_DENIED
+ * (keep_history and the new max_versions would prune), TV_ERR_INTEGRITY
  * (stored metadata tampered), TV_ERR_STORAGE_FULL, TV_ERR_IO, hook's error. */
 int vault_store_put(vault_store *s, const char *name, const uint8_t *value, size_t value_len,
                     const vault_put_opts *opts, vault_txn_hook hook, void *hook_arg,

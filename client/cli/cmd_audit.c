@@ -356,7 +356,8 @@ static int au_verify(struct cli_ctx *ctx, int argc, char **argv)
 static const struct cli_cmd au_cmds[] = {
     {"list", au_list,
      "List audit records, oldest first (admin on sys/audit). --principal matches the recorded "
-     "form exactly: user:NAME, token:ID, root-token:ID, function:NAME or anonymous.",
+     "form exactly: user:NAME token:ID, token:ID, root-token:ID, function:NAME or anonymous; "
+     "user:NAME alone selects every token of that user.",
      "audit list [--since SEQ] [--principal P] [--secret NAME] [--limit N]"},
     {"export", au_export,
      "Write the audit log as JSON lines to stdout, ending with a checkpoint signed now.",

@@ -18,6 +18,7 @@ void cli_print_token_info(struct cli_ctx *ctx, const tv_token_info *ti)
     cli_out_str(ctx, "token_id", ti->token_id);
     cli_out_str(ctx, "display_name", ti->display_name);
     cli_out_str(ctx, "user", ti->user);
+    cli_out_str(ctx, "parent", ti->parent ? ti->parent : "");
     cli_out_bool(ctx, "root", ti->root);
     cli_out_strv(ctx, "policies", ti->policies, ti->n_policies);
     cli_out_time(ctx, "created_at", ti->created_at);

@@ -166,8 +166,10 @@ typedef struct tv_token_info {
     size_t n_policies;
     int64_t created_at;
     int64_t expires_at; /* 0 = never */
-    char *user;         /* "" for root / created tokens */
+    char *user;         /* owning user; "" for root and tokens root made */
     int root;
+    char *parent; /* id of the token that created it ("" = none): revoking
+                     the parent revokes this one (appended: ABI-compatible) */
 } tv_token_info;
 
 void tv_token_info_free(tv_token_info *t);

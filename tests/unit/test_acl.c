@@ -6,6 +6,7 @@
 #include "tv_test_vault.h"
 #include "tv_test.h"
 #include "vault_acl.h"
+#include "vault_record.h"
 #include "vault_db.h"
 
 static void test_glob_table(void)
@@ -442,6 +443,112 @@ out:
         fprintf(stderr, "cleanup failed\n");
 }
 
+/* The grant rule, the retired token namespace (refused on write and at
+ * load, with how to rewrite it) and List filtering, on a real LMDB. */
+static void test_grant_and_token_namespace(void)
+{
+    char dir[] = "/tmp/tv-test-acl-XXXXXX";
+    vault_db *db = NULL;
+    MDB_txn *txn = NULL;
+    char err[512], why[512];
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        return;
+    }
+    CHECK_EQ_INT(vault_db_open(dir, 0, &db), 0);
+    if (!db)
+        goto out;
+    CHECK_EQ_INT(tv_test_attach_record_keys(db), 0);
+    struct vault v = {.db = db};
+
+    /* parse: old globs refused with the new names in the message */
+    const char *old = "path \"sys/auth/token/*\" { capabilities = [\"admin\"] }\n";
+    vault_acl_policy *pol = NULL;
+    CHECK_EQ_INT(vault_acl_parse("hd", old, strlen(old), &pol, err, sizeof(err)), TV_ERR_INVALID);
+    CHECK(strstr(err, "retired token namespace") && strstr(err, "sys/auth/tokens/<id>") &&
+          strstr(err, "sys/auth/token-create"));
+    const char *old2 = "path \"sys/auth/token\" { capabilities = [\"admin\"] }\n";
+    CHECK_EQ_INT(vault_acl_parse("hd", old2, strlen(old2), &pol, err, sizeof(err)), TV_ERR_INVALID);
+    const char *ok = "path \"sys/auth/tokens/*\" { capabilities = [\"admin\"] }\n"
+                     "path \"sys/auth/token-create\" { capabilities = [\"admin\"] }\n"
+                     "path \"sys/policy/team\" { capabilities = [\"grant\"] }\n";
+    CHECK_EQ_INT(vault_acl_parse("hd", ok, strlen(ok), &pol, err, sizeof(err)), 0);
+    vault_acl_policy_free(pol);
+
+    CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
+    CHECK_EQ_INT(vault_acl_store_put(db, txn, "hd", old, strlen(old), 1, err, sizeof(err)),
+                 TV_ERR_INVALID);
+    const char *lead = "path \"sys/policy/team\" { capabilities = [\"grant\"] }\n"
+                       "path \"sys/policy/ops\" { capabilities = [\"admin\"] }\n"
+                       "path \"**\" { capabilities = [\"list\"] }\n"
+                       "path \"hr/**\" { capabilities = [\"deny\"] }\n";
+    CHECK_EQ_INT(vault_acl_store_put(db, txn, "lead", lead, strlen(lead), 1, err, sizeof(err)), 0);
+    /* a policy stored before the change (written around the parser) */
+    {
+        uint8_t rec[128];
+        rec[0] = 1;
+        memset(rec + 1, 0, 8);
+        memcpy(rec + 9, old, strlen(old));
+        CHECK_EQ_INT(
+            vault_record_put(db, txn, VAULT_TBL_POLICIES, "hd", 2, rec, 9 + strlen(old), 0), 0);
+    }
+    CHECK_EQ_INT(vault_db_commit(txn), 0);
+    txn = NULL;
+
+    char *hdp[] = {"hd"};
+    vault_principal hd = {.kind = VAULT_PRINCIPAL_OPERATOR, .policies = hdp, .n_policies = 1};
+    CHECK_EQ_INT(vault_acl_check(&v, &hd, "sys/auth/tokens/0123456789abcdef", VAULT_CAP_ADMIN, why,
+                                 sizeof(why)),
+                 TV_ERR_DENIED);
+    CHECK(strstr(why, "bound policy \"hd\" cannot be used until it is rewritten") != NULL);
+    CHECK(strstr(why, "sys/auth/token-create") != NULL);
+
+    /* grant rule */
+    char *leadp[] = {"lead"};
+    vault_principal lp = {.kind = VAULT_PRINCIPAL_OPERATOR, .policies = leadp, .n_policies = 1};
+    char *want_team[] = {"team"}, *want_ops[] = {"lead", "ops"}, *want_lead[] = {"lead"};
+    CHECK_EQ_INT(vault_acl_may_grant(&v, &lp, want_team, 1, why, sizeof(why)), 0);
+    CHECK_EQ_INT(vault_acl_may_grant(&v, &lp, want_lead, 1, why, sizeof(why)), 0);
+    CHECK_EQ_INT(vault_acl_may_grant(&v, &lp, want_ops, 2, why, sizeof(why)), TV_ERR_DENIED);
+    CHECK(strstr(why, "cannot attach policy \"ops\"") != NULL); /* admin is not grant */
+    vault_principal root = {.kind = VAULT_PRINCIPAL_OPERATOR, .root = 1};
+    CHECK_EQ_INT(vault_acl_may_grant(&v, &root, want_ops, 2, why, sizeof(why)), 0);
+    vault_principal fn = {.kind = VAULT_PRINCIPAL_FUNCTION, .policies = leadp, .n_policies = 1};
+    CHECK_EQ_INT(vault_acl_may_grant(&v, &fn, want_lead, 1, why, sizeof(why)), TV_ERR_DENIED);
+    CHECK(vault_acl_holds(&lp, "lead") && !vault_acl_holds(&lp, "team"));
+
+    /* filter: denied subtree and names without list/read disappear */
+    char *names[4];
+    uint64_t vals[4] = {1, 2, 3, 4};
+    names[0] = strdup("app/x");
+    names[1] = strdup("hr/pay");
+    names[2] = strdup("hr");
+    names[3] = strdup("z");
+    size_t nn = 4;
+    CHECK_EQ_INT(vault_acl_filter(&v, &lp, names, vals, &nn, VAULT_CAP_LIST | VAULT_CAP_READ), 0);
+    CHECK_EQ_INT(nn, 3);
+    if (nn == 3) {
+        CHECK(!strcmp(names[0], "app/x") && vals[0] == 1);
+        CHECK(!strcmp(names[1], "hr") && vals[1] == 3); /* the deny glob needs a segment after hr */
+        CHECK(!strcmp(names[2], "z") && vals[2] == 4);
+    }
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    /* a principal bound to an unusable policy sees nothing (fail closed) */
+    names[0] = strdup("app/x");
+    nn = 1;
+    CHECK_EQ_INT(vault_acl_filter(&v, &hd, names, NULL, &nn, VAULT_CAP_LIST), 0);
+    CHECK_EQ_INT(nn, 0);
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    vault_db_close(db);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup failed\n");
+}
+
 /* The example in docs/POLICIES.md parses and decides as the doc says. */
 static void test_docs_example(void)
 {
@@ -496,6 +603,7 @@ int main(void)
     RUN(test_evaluate);
     RUN(test_caps_names);
     RUN(test_store_and_check);
+    RUN(test_grant_and_token_namespace);
     RUN(test_docs_example);
     return tv_test_finish();
 }

@@ -783,7 +783,7 @@ static void test_group_commit(void)
     CHECK(vault_db_rtxn(db, &txn) == 0);
     CHECK(audit_get(v.audit, txn, 4, &rec) == 0);
     mdb_txn_abort(txn);
-    CHECK(strcmp(rec.principal, "user:bob") == 0);
+    CHECK(strncmp(rec.principal, "user:bob token:tok", 18) == 0); /* the user and the token */
     CHECK(strcmp(rec.method, "teevault.v1.Secrets/Get") == 0);
     CHECK(strcmp(rec.secret, "app/db") == 0);
     CHECK_EQ_INT(rec.status, 7); /* PERMISSION_DENIED */

@@ -664,7 +664,7 @@ static void test_handlers(void)
     tc.policies = otherpol;
     tc.n_policies = 1;
     CHECK_EQ_INT(call(&vault_rpc_auth, "TokenCreate", &alice, &tc.base, &c, &out), TV_ERR_DENIED);
-    CHECK(strstr(c.errmsg, "cannot grant policy \"ops\"") != NULL);
+    CHECK(strstr(c.errmsg, "cannot attach policy \"ops\"") != NULL);
     tc.policies = teampol;
     tc.ttl_seconds = 100LL * 86400; /* more than erin's own 24 h: clamped */
     CHECK_EQ_INT(call(&vault_rpc_auth, "TokenCreate", &alice, &tc.base, &c, &out), 0);
