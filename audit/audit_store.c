@@ -350,13 +350,13 @@ int audit_checkpoint_now(audit_log *log, MDB_txn *txn, int64_t time_ns, audit_ch
     return 1;
 }
 
-
 /* "user:alice" selects "user:alice" and "user:alice token:<id>" (a user's
  * records name the token too); anything else is an exact match. */
 static int principal_match(const char *want, const char *have)
 {
     size_t n = strlen(want);
-    return strncmp(want, have, n) == 0 && (have[n] == '\0' || (have[n] == ' ' && !strchr(want, ' ')));
+    return strncmp(want, have, n) == 0 &&
+           (have[n] == '\0' || (have[n] == ' ' && !strchr(want, ' ')));
 }
 
 static int matches(const audit_filter *f, const audit_record *r)

@@ -340,8 +340,8 @@ static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
         if ((r = vault_store_describe(c->v->store, req->name, &info)) < 0)
             return store_err(c, req->name, 0, r);
         if (req->max_versions < info.max_versions && info.n_versions + 1 > req->max_versions) {
-            if (vault_acl_check(c->v, c->principal, req->name, VAULT_CAP_DESTROY, why,
-                                sizeof why) < 0) {
+            if (vault_acl_check(c->v, c->principal, req->name, VAULT_CAP_DESTROY, why, sizeof why) <
+                0) {
                 po.keep_history = 1;
             } else {
                 size_t np = info.n_versions + 1 - req->max_versions;

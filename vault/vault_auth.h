@@ -71,11 +71,11 @@ int vault_auth_configure(const vault_auth_params *p) TV_WUR;
 typedef struct vault_token_info {
     char id[VAULT_TOKEN_ID_LEN + 1];
     char display_name[VAULT_DISPLAY_NAME_MAX + 1];
-    char user[VAULT_USER_NAME_MAX + 1]; /* owning user: login, or a child of a user's
-                                           token; "" for root and tokens made by root */
+    char user[VAULT_USER_NAME_MAX + 1];  /* owning user: login, or a child of a user's
+                                            token; "" for root and tokens made by root */
     char parent[VAULT_TOKEN_ID_LEN + 1]; /* the token that created it; "" for root,
                                             login and orphan tokens */
-    char **policies;                    /* heap; free with vault_token_info_clear */
+    char **policies;                     /* heap; free with vault_token_info_clear */
     size_t n_policies;
     int64_t created_at;
     int64_t expires_at; /* 0 = never */
