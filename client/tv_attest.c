@@ -71,6 +71,7 @@ static int open_backend(tv_client *c, const tv_attest_opts *o, seal_backend **b)
     so.sim_measurement_file = o ? o->sim_measurement_file : NULL;
     so.sim_signer = o ? o->sim_signer : NULL;
     so.sim_svn = o ? o->sim_svn : 0;
+    so.sim_shape_file = o ? o->sim_shape_file : NULL;
     if (strcmp(so.backend, "sim") == 0 && !so.state_dir)
         return tv_fail(c, TV_ERR_INVALID, "the sim TEE backend needs sim_state_dir");
     if ((r = seal_backend_open(&so, b)) < 0)

@@ -44,6 +44,7 @@ typedef struct sim_impl {
     uint8_t signer[32];
     uint16_t svn;
     char *platform_dir; /* sim platform key directory (evidence) */
+    uint8_t *shape;     /* SEAL_SIM_SHAPE_LEN bytes, or NULL (plain sim evidence) */
 } sim_impl;
 
 static int sim_get_key(seal_backend *b, enum seal_policy policy, uint16_t key_svn,
@@ -95,8 +96,8 @@ static int sim_evidence(seal_backend *b, const uint8_t report_data[SEAL_REPORT_D
 
     if ((r = sim_identity(b, &id)) < 0)
         return r;
-    if ((r = seal_sim_report_produce(s->platform_dir, &id, report_data, evidence, evidence_len)) <
-        0)
+    if ((r = seal_sim_report_produce_shaped(s->platform_dir, &id, s->shape, report_data, evidence,
+                                            evidence_len)) < 0)
         return r;
     *type = "sim";
     return TV_OK;
@@ -108,6 +109,7 @@ static void sim_destroy(seal_backend *b)
     if (s) {
         sodium_free(s->seal_key);
         free(s->platform_dir);
+        free(s->shape);
         sodium_memzero(s, sizeof(*s));
         free(s);
     }
@@ -259,6 +261,23 @@ int seal_sim_open(const seal_options *opts, seal_backend **out)
         goto out;
     crypto_hash_sha256(s->signer, (const uint8_t *)signer, strlen(signer));
     s->svn = opts->sim_svn;
+    if (opts->sim_shape_file) {
+        int fd = open(opts->sim_shape_file, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0) {
+            r = TV_ERR_IO;
+            goto out;
+        }
+        if (!(s->shape = malloc(SEAL_SIM_SHAPE_LEN)))
+            r = TV_ERR_NOMEM;
+        else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != SEAL_SIM_SHAPE_LEN)
+            r = TV_ERR_INVALID;
+        else
+            r = read_full(fd, s->shape, SEAL_SIM_SHAPE_LEN);
+        close(fd);
+        if (r < 0)
+            goto out;
+    }
     if (!(s->platform_dir = strdup(opts->root ? opts->root : opts->state_dir))) {
         r = TV_ERR_NOMEM;
         goto out;
@@ -273,6 +292,7 @@ out:
     if (s) {
         sodium_free(s->seal_key);
         free(s->platform_dir);
+        free(s->shape);
         free(s);
     }
     free(b);

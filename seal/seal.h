@@ -66,6 +66,10 @@ typedef struct seal_options {
     uint16_t sim_svn;       /* sim: security version number */
     const char
         *sim_measurement_file; /* sim: file hashed as the measurement (default /proc/self/exe) */
+    /* sim: a file of exactly SEAL_SIM_SHAPE_LEN bytes (seal_sim_report.h):
+     * the evidence is a version-2 report carrying these SGX/TDX/SNP claims,
+     * for testing identity policies without hardware. NULL = plain sim. */
+    const char *sim_shape_file;
 } seal_options;
 
 /* Create the backend named in opts. TV_ERR_INVALID for an unknown name,

@@ -159,13 +159,17 @@ static void dcap_claims(const seal_dcap_quote *q, seal_verdict *v)
         memcpy(c->mrseam, tb + 16, 48);
         c->td_attributes = seal_le64(tb + 120);
         memcpy(c->mrtd, tb + 136, 48);
+        memcpy(c->mrconfigid, tb + 184, 48);
+        memcpy(c->mrowner, tb + 232, 48);
+        memcpy(c->mrownerconfig, tb + 280, 48);
         for (int i = 0; i < 4; i++)
             memcpy(c->rtmr[i], tb + 328 + 48 * i, 48);
         memcpy(c->report_data, tb + 520, 64);
         if (q->body_type == 3)
             memcpy(c->mrservicetd, tb + 600, 48);
-        c->present |=
-            SEAL_CLAIM_MRSEAM | SEAL_CLAIM_MRTD | SEAL_CLAIM_RTMR | SEAL_CLAIM_REPORT_DATA;
+        c->present |= SEAL_CLAIM_MRSEAM | SEAL_CLAIM_MRTD | SEAL_CLAIM_RTMR |
+                      SEAL_CLAIM_REPORT_DATA | SEAL_CLAIM_MRCONFIGID | SEAL_CLAIM_MROWNER |
+                      SEAL_CLAIM_MROWNERCONFIG;
         v->debug = (c->td_attributes & 1) != 0;
     }
 }

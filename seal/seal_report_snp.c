@@ -28,10 +28,13 @@ int seal_snp_parse(const uint8_t *r, size_t len, seal_claims *c)
     memcpy(c->measurement, r + 0x90, 48);
     c->measurement_len = 48;
     memcpy(c->host_data, r + 0xC0, 32);
+    memcpy(c->id_key_digest, r + 0xE0, 48);
+    memcpy(c->author_key_digest, r + 0x110, 48);
     c->reported_tcb = seal_le64(r + 0x180);
     memcpy(c->chip_id, r + 0x1A0, 64);
     c->present = SEAL_CLAIM_MEASUREMENT | SEAL_CLAIM_REPORT_DATA | SEAL_CLAIM_HOST_DATA |
-                 SEAL_CLAIM_CHIP_ID | SEAL_CLAIM_REPORTED_TCB | SEAL_CLAIM_SVN;
+                 SEAL_CLAIM_CHIP_ID | SEAL_CLAIM_REPORTED_TCB | SEAL_CLAIM_SVN |
+                 SEAL_CLAIM_ID_KEY_DIGEST | SEAL_CLAIM_VMPL;
     return 0;
 }
 

@@ -16,7 +16,8 @@
 #include <sodium.h>
 
 static const char sim_magic[8] = {'T', 'V', 'S', 'I', 'M', 'R', 'P', 'T'};
-static const char sim_domain[] = "teevault-sim-report-v1"; /* signed with its NUL */
+static const char sim_domain[] = "teevault-sim-report-v1";  /* signed with its NUL */
+static const char sim_domain2[] = "teevault-sim-report-v2"; /* same length */
 
 #define OFF_VERSION 8
 #define OFF_FLAGS   10
@@ -29,6 +30,37 @@ static const char sim_domain[] = "teevault-sim-report-v1"; /* signed with its NU
 #define OFF_PK      144
 #define OFF_SIG     176
 #define SIGNED_LEN  176
+#define OFF_SHAPE   176
+#define OFF_SIG2    (OFF_SHAPE + SEAL_SIM_SHAPE_LEN)
+#define SIGNED_LEN2 OFF_SIG2
+
+/* Shape block offsets (seal_sim_report.h). */
+#define SH_SGX_MRENCLAVE 4
+#define SH_SGX_MRSIGNER  36
+#define SH_SGX_PRODID    68
+#define SH_SGX_ISVSVN    70
+#define SH_TDX_MRTD      72
+#define SH_TDX_RTMR      120
+#define SH_TDX_CONFIGID  312
+#define SH_TDX_OWNER     360
+#define SH_TDX_OWNERCFG  408
+#define SH_SNP_MEAS      456
+#define SH_SNP_HOSTDATA  504
+#define SH_SNP_IDKEY     536
+#define SH_SNP_TCB       584
+#define SH_SNP_VMPL      592
+#define SH_SNP_SVN       596
+#define SH_TAIL          600
+
+static int shape_valid(const uint8_t *s)
+{
+    if (s[0] < 1 || s[0] > 3 || s[1] || s[2] || s[3])
+        return 0;
+    for (size_t i = SH_TAIL; i < SEAL_SIM_SHAPE_LEN; i++)
+        if (s[i])
+            return 0;
+    return 1;
+}
 
 static int path_join(char *dst, size_t dstlen, const char *dir, const char *file)
 {
@@ -187,11 +219,12 @@ int seal_sim_platform_pubkey(const char *dir, uint8_t pk[SEAL_SIM_PK_LEN])
     return 0;
 }
 
-static int sim_sign(const uint8_t *sk, const uint8_t *msg, size_t len, uint8_t sig[64])
+static int sim_sign(const uint8_t *sk, const char *domain, const uint8_t *msg, size_t len,
+                    uint8_t sig[64])
 {
-    uint8_t buf[sizeof sim_domain + SIGNED_LEN];
+    uint8_t buf[sizeof sim_domain + SIGNED_LEN2];
 
-    memcpy(buf, sim_domain, sizeof sim_domain);
+    memcpy(buf, domain, sizeof sim_domain);
     memcpy(buf + sizeof sim_domain, msg, len);
     return crypto_sign_detached(sig, NULL, buf, sizeof sim_domain + len, sk) == 0 ? 0
                                                                                   : TV_ERR_CRYPTO;
@@ -201,25 +234,33 @@ int seal_sim_report_produce(const char *dir, const seal_identity *id,
                             const uint8_t report_data[SEAL_REPORT_DATA_LEN], uint8_t **out,
                             size_t *out_len)
 {
+    return seal_sim_report_produce_shaped(dir, id, NULL, report_data, out, out_len);
+}
+
+int seal_sim_report_produce_shaped(const char *dir, const seal_identity *id, const uint8_t *shape,
+                                   const uint8_t report_data[SEAL_REPORT_DATA_LEN], uint8_t **out,
+                                   size_t *out_len)
+{
     uint8_t pk[SEAL_SIM_PK_LEN];
     uint8_t *sk = NULL;
     uint8_t *rep = NULL;
     int r = TV_ERR_INTERNAL;
+    size_t len = shape ? SEAL_SIM_REPORT_V2_LEN : SEAL_SIM_REPORT_LEN;
 
     if (!id || !report_data || !out || !out_len || id->measurement_len != SEAL_SIM_ID_LEN ||
-        id->signer_len != SEAL_SIM_ID_LEN)
+        id->signer_len != SEAL_SIM_ID_LEN || (shape && !shape_valid(shape)))
         return TV_ERR_INVALID;
     if (sodium_init() < 0)
         return TV_ERR_CRYPTO;
     if ((r = platform_keypair(dir, pk, &sk)) < 0)
         goto out;
-    if (!(rep = calloc(1, SEAL_SIM_REPORT_LEN))) {
+    if (!(rep = calloc(1, len))) {
         r = TV_ERR_NOMEM;
         goto out;
     }
     memcpy(rep, sim_magic, sizeof sim_magic);
     rep[OFF_VERSION] = 0;
-    rep[OFF_VERSION + 1] = SEAL_SIM_REPORT_VERSION;
+    rep[OFF_VERSION + 1] = shape ? SEAL_SIM_REPORT_VERSION_2 : SEAL_SIM_REPORT_VERSION;
     rep[OFF_FLAGS] = id->debug ? SEAL_SIM_REPORT_FLAG_DEBUG : 0;
     rep[OFF_SVN] = (uint8_t)(id->svn >> 8);
     rep[OFF_SVN + 1] = (uint8_t)id->svn;
@@ -227,10 +268,16 @@ int seal_sim_report_produce(const char *dir, const seal_identity *id,
     memcpy(rep + OFF_SIGNER, id->signer, SEAL_SIM_ID_LEN);
     memcpy(rep + OFF_RD, report_data, SEAL_REPORT_DATA_LEN);
     memcpy(rep + OFF_PK, pk, SEAL_SIM_PK_LEN);
-    if ((r = sim_sign(sk, rep, SIGNED_LEN, rep + OFF_SIG)) < 0)
+    if (shape) {
+        memcpy(rep + OFF_SHAPE, shape, SEAL_SIM_SHAPE_LEN);
+        r = sim_sign(sk, sim_domain2, rep, SIGNED_LEN2, rep + OFF_SIG2);
+    } else {
+        r = sim_sign(sk, sim_domain, rep, SIGNED_LEN, rep + OFF_SIG);
+    }
+    if (r < 0)
         goto out;
     *out = rep;
-    *out_len = SEAL_SIM_REPORT_LEN;
+    *out_len = len;
     rep = NULL;
     r = 0;
 out:
@@ -244,12 +291,20 @@ int seal_sim_report_parse(const uint8_t *ev, size_t ev_len, seal_sim_report *out
 {
     seal_sim_report t;
 
-    if (!ev || ev_len != SEAL_SIM_REPORT_LEN || memcmp(ev, sim_magic, sizeof sim_magic) != 0)
+    if (!ev || (ev_len != SEAL_SIM_REPORT_LEN && ev_len != SEAL_SIM_REPORT_V2_LEN) ||
+        memcmp(ev, sim_magic, sizeof sim_magic) != 0)
         return TV_ERR_FORMAT;
     memset(&t, 0, sizeof t);
     t.version = (uint16_t)(ev[OFF_VERSION] << 8 | ev[OFF_VERSION + 1]);
-    if (t.version != SEAL_SIM_REPORT_VERSION)
+    if (!(t.version == SEAL_SIM_REPORT_VERSION && ev_len == SEAL_SIM_REPORT_LEN) &&
+        !(t.version == SEAL_SIM_REPORT_VERSION_2 && ev_len == SEAL_SIM_REPORT_V2_LEN))
         return TV_ERR_FORMAT;
+    if (t.version == SEAL_SIM_REPORT_VERSION_2) {
+        if (!shape_valid(ev + OFF_SHAPE))
+            return TV_ERR_FORMAT;
+        t.shaped = 1;
+        memcpy(t.shape, ev + OFF_SHAPE, SEAL_SIM_SHAPE_LEN);
+    }
     if ((ev[OFF_FLAGS] & ~SEAL_SIM_REPORT_FLAG_DEBUG) != 0 || ev[OFF_RSVD1] != 0 ||
         ev[OFF_RSVD2] != 0 || ev[OFF_RSVD2 + 1] != 0)
         return TV_ERR_FORMAT;
@@ -267,7 +322,7 @@ int seal_sim_report_parse(const uint8_t *ev, size_t ev_len, seal_sim_report *out
 int seal_sim_report_verify(const uint8_t *ev, size_t ev_len,
                            const uint8_t pinned_pk[SEAL_SIM_PK_LEN], seal_sim_report *out)
 {
-    uint8_t buf[sizeof sim_domain + SIGNED_LEN];
+    uint8_t buf[sizeof sim_domain + SIGNED_LEN2];
     seal_sim_report t;
     int r;
 
@@ -281,9 +336,11 @@ int seal_sim_report_verify(const uint8_t *ev, size_t ev_len,
      * signature is checked with the pinned key, never the embedded one. */
     if (sodium_memcmp(t.platform_pk, pinned_pk, SEAL_SIM_PK_LEN) != 0)
         return TV_ERR_VERIFY;
-    memcpy(buf, sim_domain, sizeof sim_domain);
-    memcpy(buf + sizeof sim_domain, ev, SIGNED_LEN);
-    if (crypto_sign_verify_detached(ev + OFF_SIG, buf, sizeof buf, pinned_pk) != 0)
+    size_t sl = t.shaped ? SIGNED_LEN2 : SIGNED_LEN;
+    memcpy(buf, t.shaped ? sim_domain2 : sim_domain, sizeof sim_domain);
+    memcpy(buf + sizeof sim_domain, ev, sl);
+    if (crypto_sign_verify_detached(ev + (t.shaped ? OFF_SIG2 : OFF_SIG), buf,
+                                    sizeof sim_domain + sl, pinned_pk) != 0)
         return TV_ERR_VERIFY;
     if (out)
         *out = t;
@@ -354,6 +411,47 @@ int seal_sim_verify_verdict(const uint8_t *ev, size_t ev_len, const uint8_t *pin
     out->claims.svn = rep.svn;
     memcpy(out->claims.report_data, rep.report_data, SEAL_REPORT_DATA_LEN);
     out->claims.version = rep.version;
+    if (rep.shaped) {
+        const uint8_t *s = rep.shape;
+        seal_claims *c = &out->claims;
+        switch (s[0]) {
+        case 1:
+            c->sim_shape = SEAL_EV_SGX;
+            memcpy(c->mrenclave, s + SH_SGX_MRENCLAVE, 32);
+            memcpy(c->mrsigner, s + SH_SGX_MRSIGNER, 32);
+            c->isv_prod_id = (uint16_t)(s[SH_SGX_PRODID] << 8 | s[SH_SGX_PRODID + 1]);
+            c->isv_svn = (uint16_t)(s[SH_SGX_ISVSVN] << 8 | s[SH_SGX_ISVSVN + 1]);
+            c->present |= SEAL_CLAIM_MRENCLAVE | SEAL_CLAIM_MRSIGNER | SEAL_CLAIM_ISV_PROD_ID |
+                          SEAL_CLAIM_ISV_SVN;
+            break;
+        case 2:
+            c->sim_shape = SEAL_EV_TDX;
+            memcpy(c->mrtd, s + SH_TDX_MRTD, 48);
+            memcpy(c->rtmr, s + SH_TDX_RTMR, 4 * 48);
+            memcpy(c->mrconfigid, s + SH_TDX_CONFIGID, 48);
+            memcpy(c->mrowner, s + SH_TDX_OWNER, 48);
+            memcpy(c->mrownerconfig, s + SH_TDX_OWNERCFG, 48);
+            c->present |= SEAL_CLAIM_MRTD | SEAL_CLAIM_RTMR | SEAL_CLAIM_MRCONFIGID |
+                          SEAL_CLAIM_MROWNER | SEAL_CLAIM_MROWNERCONFIG;
+            break;
+        default:
+            c->sim_shape = SEAL_EV_SNP;
+            memcpy(c->measurement, s + SH_SNP_MEAS, 48);
+            c->measurement_len = 48;
+            memcpy(c->host_data, s + SH_SNP_HOSTDATA, 32);
+            memcpy(c->id_key_digest, s + SH_SNP_IDKEY, 48);
+            c->reported_tcb = 0;
+            for (int i = 0; i < 8; i++)
+                c->reported_tcb |= (uint64_t)s[SH_SNP_TCB + i] << (8 * i);
+            c->snp_vmpl = (uint32_t)s[SH_SNP_VMPL] << 24 | (uint32_t)s[SH_SNP_VMPL + 1] << 16 |
+                          (uint32_t)s[SH_SNP_VMPL + 2] << 8 | s[SH_SNP_VMPL + 3];
+            c->svn = (uint32_t)s[SH_SNP_SVN] << 24 | (uint32_t)s[SH_SNP_SVN + 1] << 16 |
+                     (uint32_t)s[SH_SNP_SVN + 2] << 8 | s[SH_SNP_SVN + 3];
+            c->present |= SEAL_CLAIM_HOST_DATA | SEAL_CLAIM_ID_KEY_DIGEST |
+                          SEAL_CLAIM_REPORTED_TCB | SEAL_CLAIM_VMPL;
+            break;
+        }
+    }
     if (rep.debug && !(policy && policy->allow_debug)) {
         snprintf(out->reason, sizeof out->reason, "debug sim report refused by policy");
         return TV_ERR_POLICY;

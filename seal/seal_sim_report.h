@@ -21,6 +21,23 @@
  *   144   32  platform public key (Ed25519) that signed the report
  *   176   64  Ed25519 signature over "teevault-sim-report-v1\0" || bytes 0..175
  *
+ * Version 2 ("shaped", SEAL_SIM_REPORT_V2_LEN = 880 bytes) carries the claims
+ * of one hardware TEE so that identity policies for SGX, TDX and SNP can be
+ * exercised without hardware. Bytes 0..175 as version 1 (version = 2), then
+ *   176  640  shape block (below)
+ *   816   64  Ed25519 signature over "teevault-sim-report-v2\0" || bytes 0..815
+ * Shape block (offsets inside it; integers big-endian):
+ *     0    1  shape: 1 sgx, 2 tdx, 3 snp;   1..3 zero
+ *     4   32  sgx MRENCLAVE      36  32  sgx MRSIGNER
+ *    68    2  sgx ISVPRODID      70   2  sgx ISVSVN
+ *    72   48  tdx MRTD          120 192  tdx RTMR0..3
+ *   312   48  tdx MRCONFIGID    360  48  tdx MROWNER     408  48  tdx MROWNERCONFIG
+ *   456   48  snp MEASUREMENT   504  32  snp HOST_DATA   536  48  snp ID_KEY_DIGEST
+ *   584    8  snp REPORTED_TCB (the report's u64, byte i = little-endian byte i)
+ *   592    4  snp VMPL          596   4  snp GUEST_SVN   600..639 zero
+ * The verdict stays of type sim (claims.sim_shape names the shape), so a
+ * shaped sim report is never taken for hardware evidence.
+ *
  * Platform key file: <dir>/sim_platform.key, exactly 32 bytes (the Ed25519
  * seed), mode 0600, created on first use. <dir>/sim_platform.pub holds the raw
  * 32-byte public key for pinning (mode 0644).
@@ -42,6 +59,9 @@
 #define SEAL_SIM_PLATFORM_KEY      "sim_platform.key"
 #define SEAL_SIM_PLATFORM_PUB      "sim_platform.pub"
 #define SEAL_SIM_REPORT_FLAG_DEBUG 0x01
+#define SEAL_SIM_REPORT_VERSION_2  2
+#define SEAL_SIM_SHAPE_LEN         640
+#define SEAL_SIM_REPORT_V2_LEN     (176 + SEAL_SIM_SHAPE_LEN + 64)
 
 /* Claims of a verified (or merely parsed) sim report. */
 typedef struct seal_sim_report {
@@ -52,6 +72,8 @@ typedef struct seal_sim_report {
     int debug;
     uint8_t report_data[SEAL_REPORT_DATA_LEN];
     uint8_t platform_pk[SEAL_SIM_PK_LEN];
+    int shaped;                        /* version 2 */
+    uint8_t shape[SEAL_SIM_SHAPE_LEN]; /* the shape block, when shaped */
 } seal_sim_report;
 
 /* Reference values a sim report is checked against. NULL pointers mean "any". */
@@ -79,6 +101,14 @@ int seal_sim_report_produce(const char *dir, const seal_identity *id,
                             const uint8_t report_data[SEAL_REPORT_DATA_LEN], uint8_t **out,
                             size_t *out_len) TV_WUR;
 
+/* As seal_sim_report_produce, with a version-2 shape block (exactly
+ * SEAL_SIM_SHAPE_LEN bytes in the layout above; shape NULL = version 1).
+ * Errors as seal_sim_report_produce; TV_ERR_INVALID also for a shape block
+ * with an unknown shape or non-zero reserved bytes. */
+int seal_sim_report_produce_shaped(const char *dir, const seal_identity *id, const uint8_t *shape,
+                                   const uint8_t report_data[SEAL_REPORT_DATA_LEN], uint8_t **out,
+                                   size_t *out_len) TV_WUR;
+
 /* Parse without checking the signature (for display only; never trust the
  * result). Errors: TV_ERR_FORMAT (wrong length, magic, version, reserved bits). */
 int seal_sim_report_parse(const uint8_t *ev, size_t ev_len, seal_sim_report *out) TV_WUR;
@@ -101,10 +131,11 @@ int seal_sim_report_check(const seal_sim_report *r, const seal_sim_policy *p,
  * format + signature against pinned_pk (pk_len must be SEAL_SIM_PK_LEN), then
  * the debug policy (policy may be NULL = defaults: debug refused). Claims
  * filled: MEASUREMENT (32 B), SIGNER (32 B), SVN, REPORT_DATA; tcb_status is
- * NOT_EVALUATED. Like seal_verify_evidence, *out is ALWAYS filled (zeroed,
- * then what was learnt, with reason); trust it only when 0 is returned.
- * Errors: TV_ERR_INVALID (no pinned key), TV_ERR_FORMAT, TV_ERR_VERIFY,
- * TV_ERR_POLICY (debug). */
+ * NOT_EVALUATED. A shaped (v2) report adds its shape's claims as the
+ * hardware verifier would fill them (SNP: MEASUREMENT becomes the 48-byte
+ * SNP one, SVN the guest SVN) and sets claims.sim_shape. Like seal_verify_evidence, *out is ALWAYS
+ * filled (zeroed, then what was learnt, with reason); trust it only when 0 is returned. Errors:
+ * TV_ERR_INVALID (no pinned key), TV_ERR_FORMAT, TV_ERR_VERIFY, TV_ERR_POLICY (debug). */
 int seal_sim_verify_verdict(const uint8_t *ev, size_t ev_len, const uint8_t *pinned_pk,
                             size_t pk_len, const seal_verify_policy *policy,
                             seal_verdict *out) TV_WUR;

@@ -64,8 +64,13 @@ enum seal_claim_bit {
     SEAL_CLAIM_CHIP_ID = 1u << 10,
     SEAL_CLAIM_REPORTED_TCB = 1u << 11,
     SEAL_CLAIM_FMSPC = 1u << 12,
-    SEAL_CLAIM_SIGNER = 1u << 13, /* sim: signer identity */
-    SEAL_CLAIM_SVN = 1u << 14,    /* sim / SNP guest SVN */
+    SEAL_CLAIM_SIGNER = 1u << 13,        /* sim: signer identity */
+    SEAL_CLAIM_SVN = 1u << 14,           /* sim / SNP guest SVN */
+    SEAL_CLAIM_MRCONFIGID = 1u << 15,    /* TDX */
+    SEAL_CLAIM_MROWNER = 1u << 16,       /* TDX */
+    SEAL_CLAIM_MROWNERCONFIG = 1u << 17, /* TDX */
+    SEAL_CLAIM_ID_KEY_DIGEST = 1u << 18, /* SNP ID_KEY_DIGEST (and AUTHOR_KEY_DIGEST) */
+    SEAL_CLAIM_VMPL = 1u << 19,          /* SNP VMPL */
 };
 
 typedef struct seal_claims {
@@ -94,8 +99,18 @@ typedef struct seal_claims {
     uint8_t tee_tcb_svn[16];    /* TDX TEE_TCB_SVN */
     uint64_t snp_policy;        /* SNP guest policy */
     uint32_t snp_vmpl;
-    uint32_t snp_signing_key; /* 0 VCEK, 1 VLEK */
-    uint32_t version;         /* quote / report version */
+    uint32_t snp_signing_key;      /* 0 VCEK, 1 VLEK */
+    uint32_t version;              /* quote / report version */
+    uint8_t mrconfigid[48];        /* TDX MRCONFIGID */
+    uint8_t mrowner[48];           /* TDX MROWNER */
+    uint8_t mrownerconfig[48];     /* TDX MROWNERCONFIG */
+    uint8_t id_key_digest[48];     /* SNP ID_KEY_DIGEST */
+    uint8_t author_key_digest[48]; /* SNP AUTHOR_KEY_DIGEST */
+    /* sim evidence only: the hardware whose claim shape the sim report
+     * carries (SEAL_EV_SGX/TDX/SNP), SEAL_EV_UNKNOWN for a plain sim report.
+     * Lets every identity rule run without hardware; the verdict's type stays
+     * SEAL_EV_SIM, so sim evidence never passes for hardware evidence. */
+    enum seal_ev_type sim_shape;
 } seal_claims;
 
 #define SEAL_MAX_ADVISORIES 32

@@ -123,6 +123,93 @@ int vault_fn_policy_parse(const char *text, size_t len, vault_fn_policy *out, ch
                 setf(err, errlen, "\"evidence_type\" must be sim, sgx, tdx or snp");
                 goto out;
             }
+        } else if (strcmp(key, "shape") == 0) {
+            if (type_from_name(doc, idx, &p.shape) < 0 || p.shape == SEAL_EV_SIM) {
+                setf(err, errlen, "\"shape\" must be sgx, tdx or snp");
+                goto out;
+            }
+        } else if (strcmp(key, "mrconfigid") == 0 || strcmp(key, "mrowner") == 0 ||
+                   strcmp(key, "mrownerconfig") == 0) {
+            int cfgid = strcmp(key, "mrconfigid") == 0, owner = strcmp(key, "mrowner") == 0;
+            uint8_t *dst = cfgid ? p.mrconfigid : owner ? p.mrowner : p.mrownerconfig;
+            int *has = cfgid ? &p.has_mrconfigid : owner ? &p.has_mrowner : &p.has_mrownerconfig;
+            if (hex_member(doc, idx, key, dst, 48, 48, &n, err, errlen) < 0)
+                goto out;
+            *has = 1;
+        } else if (strcmp(key, "rtmr") == 0) {
+            int e, k = 0;
+            if (t != PROTO_JSON_ARRAY) {
+                setf(err, errlen, "\"rtmr\" must be an array of 4 hex strings (RTMR0..3)");
+                goto out;
+            }
+            for (e = proto_json_first(doc, idx); e != PROTO_JSON_NONE;
+                 e = proto_json_next(doc, e)) {
+                if (k == 4 || hex_member(doc, e, "rtmr", p.rtmr[k], 48, 48, &n, err, errlen) < 0) {
+                    setf(err, errlen, "\"rtmr\" must be an array of 4 hex strings of 48 bytes");
+                    goto out;
+                }
+                k++;
+            }
+            if (k != 4) {
+                setf(err, errlen, "\"rtmr\" must be an array of 4 hex strings of 48 bytes");
+                goto out;
+            }
+            p.has_rtmr = 1;
+        } else if (strcmp(key, "host_data") == 0) {
+            if (hex_member(doc, idx, key, p.host_data, 32, 32, &n, err, errlen) < 0)
+                goto out;
+            p.has_host_data = 1;
+        } else if (strcmp(key, "id_key_digest") == 0) {
+            if (hex_member(doc, idx, key, p.id_key_digest, 48, 48, &n, err, errlen) < 0)
+                goto out;
+            p.has_id_key_digest = 1;
+        } else if (strcmp(key, "isvprodid") == 0 || strcmp(key, "vmpl") == 0) {
+            int64_t v = 0;
+            int64_t max = key[0] == 'i' ? 65535 : 3;
+            if (proto_json_int(doc, idx, &v) < 0 || v < 0 || v > max) {
+                setf(err, errlen, "\"%s\" must be an integer 0..%lld", key, (long long)max);
+                goto out;
+            }
+            if (key[0] == 'i') {
+                p.has_isvprodid = 1;
+                p.isvprodid = (uint16_t)v;
+            } else {
+                p.vmpl = (uint32_t)v;
+            }
+        } else if (strcmp(key, "min_tcb") == 0) {
+            static const char *const comp[4] = {"bootloader", "tee", "snp", "microcode"};
+            int seen = 0;
+            if (t != PROTO_JSON_OBJECT)
+                goto bad_tcb;
+            for (int e = proto_json_first(doc, idx); e != PROTO_JSON_NONE;
+                 e = proto_json_next(doc, e)) {
+                const proto_json_node *en = proto_json_node_at(doc, e);
+                int64_t v = 0;
+                int which = -1;
+                for (int k = 0; k < 4 && en; k++)
+                    if (en->key_len == strlen(comp[k]) &&
+                        memcmp(doc->in + en->key_start, comp[k], en->key_len) == 0)
+                        which = k;
+                if (which < 0 || (seen & (1 << which)) || proto_json_int(doc, e, &v) < 0 || v < 0 ||
+                    v > 255)
+                    goto bad_tcb;
+                seen |= 1 << which;
+                p.min_tcb[which] = (uint8_t)v;
+            }
+            if (seen != 15) {
+            bad_tcb:
+                setf(err, errlen,
+                     "\"min_tcb\" must be {\"bootloader\":n, \"tee\":n, \"snp\":n, "
+                     "\"microcode\":n} with each n 0..255");
+                goto out;
+            }
+            p.has_min_tcb = 1;
+        } else if (strcmp(key, "code_in_measurement") == 0) {
+            if (t != PROTO_JSON_TRUE && t != PROTO_JSON_FALSE) {
+                setf(err, errlen, "\"code_in_measurement\" must be true or false");
+                goto out;
+            }
+            p.code_in_measurement = t == PROTO_JSON_TRUE;
         } else if (strcmp(key, "measurement") == 0) {
             if (hex_member(doc, idx, key, p.measurement, 48, 0, &p.measurement_len, err, errlen) <
                 0)
@@ -189,42 +276,97 @@ int vault_fn_policy_parse(const char *text, size_t len, vault_fn_policy *out, ch
             goto out;
         }
     }
-    /* Which pins make sense for which evidence. */
-    switch (p.type) {
-    case SEAL_EV_SIM:
-        if ((p.measurement_len && p.measurement_len != 32) || p.has_mrenclave || p.has_mrtd ||
-            p.has_mrsigner) {
-            setf(err, errlen, "sim policies pin \"measurement\" (32 bytes) and/or \"signer\"");
-            goto out;
-        }
-        break;
-    case SEAL_EV_SGX:
-        if (p.measurement_len || p.has_mrtd || p.has_signer) {
-            setf(err, errlen, "sgx policies pin \"mrenclave\" and/or \"mrsigner\"");
-            goto out;
-        }
-        break;
-    case SEAL_EV_TDX:
-        if (p.measurement_len || p.has_mrenclave || p.has_signer || p.has_mrsigner ||
-            p.has_min_svn) {
-            setf(err, errlen, "tdx policies pin \"mrtd\"");
-            goto out;
-        }
-        break;
-    case SEAL_EV_SNP:
-        if ((p.measurement_len && p.measurement_len != 48) || p.has_mrenclave || p.has_mrtd ||
-            p.has_signer || p.has_mrsigner) {
-            setf(err, errlen, "snp policies pin \"measurement\" (48 bytes)");
-            goto out;
-        }
-        break;
-    default:
+    /* Which pins make sense for which evidence, and which are needed to
+     * identify one workload rather than a platform. */
+    if (p.type == SEAL_EV_UNKNOWN) {
         setf(err, errlen, "\"evidence_type\" is required");
         goto out;
     }
-    if (!p.measurement_len && !p.has_mrenclave && !p.has_mrtd && !p.has_signer && !p.has_mrsigner) {
+    if (p.shape != SEAL_EV_UNKNOWN && p.type != SEAL_EV_SIM) {
+        setf(err, errlen, "\"shape\" is for sim evidence only");
+        goto out;
+    }
+    if (p.shape == SEAL_EV_UNKNOWN)
+        p.shape = p.type;
+    {
+        int sgx_keys = p.has_mrenclave || p.has_mrsigner || p.has_isvprodid;
+        int tdx_keys =
+            p.has_mrtd || p.has_rtmr || p.has_mrconfigid || p.has_mrowner || p.has_mrownerconfig;
+        int snp_keys = p.has_host_data || p.has_id_key_digest || p.has_min_tcb || p.vmpl;
+        int sim_signer_ok = p.type == SEAL_EV_SIM; /* the sim signer may be pinned with a shape */
+        switch (p.shape) {
+        case SEAL_EV_SIM:
+            if ((p.measurement_len && p.measurement_len != 32) || sgx_keys || tdx_keys ||
+                snp_keys) {
+                setf(err, errlen, "sim policies pin \"measurement\" (32 bytes) and/or \"signer\"");
+                goto out;
+            }
+            if (!p.measurement_len && !p.has_signer) {
+                setf(err, errlen,
+                     "the policy pins no measurement or signer; it would admit any code on the "
+                     "platform");
+                goto out;
+            }
+            break;
+        case SEAL_EV_SGX:
+            if (p.measurement_len || tdx_keys || snp_keys || (p.has_signer && !sim_signer_ok)) {
+                setf(err, errlen,
+                     "sgx policies pin \"mrenclave\", or \"mrsigner\" with \"isvprodid\" and "
+                     "\"min_svn\"");
+                goto out;
+            }
+            if (!p.has_mrenclave && !(p.has_mrsigner && p.has_isvprodid && p.has_min_svn)) {
+                setf(err, errlen,
+                     "an sgx policy must pin \"mrenclave\", or \"mrsigner\" together with "
+                     "\"isvprodid\" and \"min_svn\" (MRSIGNER alone admits every product and "
+                     "version of that signer)");
+                goto out;
+            }
+            break;
+        case SEAL_EV_TDX:
+            if (p.measurement_len || sgx_keys || snp_keys || p.has_min_svn ||
+                (p.has_signer && !sim_signer_ok)) {
+                setf(err, errlen,
+                     "tdx policies pin \"mrtd\" with \"rtmr\", \"mrconfigid\", \"mrowner\", "
+                     "\"mrownerconfig\"");
+                goto out;
+            }
+            if (!p.has_mrtd || !(p.has_rtmr || p.has_mrconfigid || p.has_mrowner)) {
+                setf(err, errlen,
+                     "a tdx policy must pin \"mrtd\" and also \"rtmr\" (RTMR0-3) and/or "
+                     "\"mrconfigid\" / \"mrowner\": MRTD alone is the TD firmware, which every "
+                     "TD on the same firmware shares");
+                goto out;
+            }
+            break;
+        case SEAL_EV_SNP:
+            if ((p.measurement_len && p.measurement_len != 48) || sgx_keys || tdx_keys ||
+                (p.has_signer && !sim_signer_ok)) {
+                setf(err, errlen,
+                     "snp policies pin \"measurement\" (48 bytes), \"host_data\", "
+                     "\"id_key_digest\", \"min_tcb\" and optionally \"vmpl\", \"min_svn\"");
+                goto out;
+            }
+            if (!p.measurement_len || !p.has_host_data || !p.has_id_key_digest || !p.has_min_tcb) {
+                setf(err, errlen,
+                     "an snp policy must pin \"measurement\", \"host_data\", "
+                     "\"id_key_digest\" and \"min_tcb\" (vmpl defaults to 0)");
+                goto out;
+            }
+            break;
+        default:
+            setf(err, errlen, "\"evidence_type\" is required");
+            goto out;
+        }
+    }
+    if (!p.code_hash_len && !p.code_in_measurement) {
         setf(err, errlen,
-             "the policy pins no measurement or signer; it would admit any code on the platform");
+             "the policy pins no \"code_hash\": pin the function's code hash, or say "
+             "\"code_in_measurement\": true when the measurement covers the function's code");
+        goto out;
+    }
+    if (p.code_hash_len && p.code_in_measurement) {
+        setf(err, errlen, "\"code_hash\" and \"code_in_measurement\" exclude each other");
         goto out;
     }
     *out = p;
@@ -252,6 +394,13 @@ int vault_fn_policy_match(const vault_fn_policy *p, const seal_verdict *v, const
              seal_ev_type_name(p->type), seal_ev_type_name(v->type));
         return TV_ERR_POLICY;
     }
+    if (p->type == SEAL_EV_SIM &&
+        c->sim_shape != (p->shape == SEAL_EV_SIM ? SEAL_EV_UNKNOWN : p->shape)) {
+        setf(why, whylen, "the function is registered for sim evidence of shape %s, not %s",
+             p->shape == SEAL_EV_SIM ? "sim" : seal_ev_type_name(p->shape),
+             c->sim_shape ? seal_ev_type_name(c->sim_shape) : "sim");
+        return TV_ERR_POLICY;
+    }
     if (v->debug && !p->allow_debug) {
         setf(why, whylen, "debug evidence and the function's policy forbids debug");
         return TV_ERR_POLICY;
@@ -277,15 +426,75 @@ int vault_fn_policy_match(const vault_fn_policy *p, const seal_verdict *v, const
         setf(why, whylen, "MRTD is not the one registered for the function");
         return TV_ERR_POLICY;
     }
+    if (p->has_isvprodid &&
+        (!(c->present & SEAL_CLAIM_ISV_PROD_ID) || c->isv_prod_id != p->isvprodid)) {
+        setf(why, whylen, "ISVPRODID %u is not the function's %u", (unsigned)c->isv_prod_id,
+             (unsigned)p->isvprodid);
+        return TV_ERR_POLICY;
+    }
+    if (p->has_rtmr) {
+        for (int i = 0; i < 4; i++)
+            if (!(c->present & SEAL_CLAIM_RTMR) || sodium_memcmp(c->rtmr[i], p->rtmr[i], 48) != 0) {
+                setf(why, whylen, "RTMR%d is not the one registered for the function", i);
+                return TV_ERR_POLICY;
+            }
+    }
+    if (p->has_mrconfigid && (!(c->present & SEAL_CLAIM_MRCONFIGID) ||
+                              sodium_memcmp(c->mrconfigid, p->mrconfigid, 48) != 0)) {
+        setf(why, whylen, "MRCONFIGID is not the one registered for the function");
+        return TV_ERR_POLICY;
+    }
+    if (p->has_mrowner &&
+        (!(c->present & SEAL_CLAIM_MROWNER) || sodium_memcmp(c->mrowner, p->mrowner, 48) != 0)) {
+        setf(why, whylen, "MROWNER is not the one registered for the function");
+        return TV_ERR_POLICY;
+    }
+    if (p->has_mrownerconfig && (!(c->present & SEAL_CLAIM_MROWNERCONFIG) ||
+                                 sodium_memcmp(c->mrownerconfig, p->mrownerconfig, 48) != 0)) {
+        setf(why, whylen, "MROWNERCONFIG is not the one registered for the function");
+        return TV_ERR_POLICY;
+    }
+    if (p->has_host_data && (!(c->present & SEAL_CLAIM_HOST_DATA) ||
+                             sodium_memcmp(c->host_data, p->host_data, 32) != 0)) {
+        setf(why, whylen, "HOST_DATA is not the one registered for the function");
+        return TV_ERR_POLICY;
+    }
+    if (p->has_id_key_digest && (!(c->present & SEAL_CLAIM_ID_KEY_DIGEST) ||
+                                 sodium_memcmp(c->id_key_digest, p->id_key_digest, 48) != 0)) {
+        setf(why, whylen, "ID key digest is not the one registered for the function");
+        return TV_ERR_POLICY;
+    }
+    if (p->has_min_tcb) {
+        /* REPORTED_TCB bytes (little-endian u64): 0 bootloader, 1 TEE, 6 SNP, 7 microcode. */
+        static const int byte_of[4] = {0, 1, 6, 7};
+        static const char *const comp[4] = {"bootloader", "tee", "snp", "microcode"};
+        if (!(c->present & SEAL_CLAIM_REPORTED_TCB)) {
+            setf(why, whylen, "the evidence has no reported TCB");
+            return TV_ERR_POLICY;
+        }
+        for (int i = 0; i < 4; i++) {
+            unsigned have = (unsigned)((c->reported_tcb >> (8 * byte_of[i])) & 0xff);
+            if (have < p->min_tcb[i]) {
+                setf(why, whylen, "reported TCB %s SVN %u is below the function's minimum %u",
+                     comp[i], have, (unsigned)p->min_tcb[i]);
+                return TV_ERR_POLICY;
+            }
+        }
+    }
+    if (p->shape == SEAL_EV_SNP && (!(c->present & SEAL_CLAIM_VMPL) || c->snp_vmpl != p->vmpl)) {
+        setf(why, whylen, "the report comes from VMPL %u, the function's policy requires VMPL %u",
+             (unsigned)c->snp_vmpl, (unsigned)p->vmpl);
+        return TV_ERR_POLICY;
+    }
     if (p->has_signer && (!(c->present & SEAL_CLAIM_SIGNER) || c->signer_len != 32 ||
                           sodium_memcmp(c->signer, p->signer, 32) != 0)) {
         setf(why, whylen, "signer is not the one registered for the function");
         return TV_ERR_POLICY;
     }
     if (p->has_min_svn) {
-        uint32_t svn = p->type == SEAL_EV_SGX ? c->isv_svn : c->svn;
-        int present = p->type == SEAL_EV_SGX ? (c->present & SEAL_CLAIM_ISV_SVN) != 0
-                                             : (c->present & SEAL_CLAIM_SVN) != 0;
+        uint32_t svn = p->shape == SEAL_EV_SGX ? c->isv_svn : c->svn;
+        int present = p->shape == SEAL_EV_SGX ? (c->present & SEAL_CLAIM_ISV_SVN) != 0
+                                              : (c->present & SEAL_CLAIM_SVN) != 0;
         if (!present || svn < p->min_svn) {
             setf(why, whylen, "SVN %u is below the function's minimum %u", (unsigned)svn,
                  (unsigned)p->min_svn);

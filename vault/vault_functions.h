@@ -9,11 +9,23 @@
  *
  * Identity policy document (JSON object, strict: unknown keys are errors):
  *   "evidence_type"       "sim" | "sgx" | "tdx" | "snp"            (required)
+ *   "shape"               sim only: "sgx" | "tdx" | "snp": the sim evidence
+ *                         carries that hardware's claims (seal_sim_report.h)
+ *                         and the policy follows that hardware's rules
  *   "measurement"         hex, sim (32 B) or snp (48 B)
  *   "mrenclave"           hex 32 B (sgx)
- *   "mrtd"                hex 48 B (tdx)
- *   "signer"              hex 32 B (sim signer)
  *   "mrsigner"            hex 32 B (sgx)
+ *   "isvprodid"           integer 0..65535 (sgx ISVPRODID)
+ *   "mrtd"                hex 48 B (tdx)
+ *   "rtmr"                array of 4 hex 48 B strings: RTMR0..3 (tdx)
+ *   "mrconfigid", "mrowner", "mrownerconfig"   hex 48 B (tdx)
+ *   "host_data"           hex 32 B (snp HOST_DATA)
+ *   "id_key_digest"       hex 48 B (snp ID_KEY_DIGEST)
+ *   "min_tcb"             {"bootloader":n,"tee":n,"snp":n,"microcode":n},
+ *                         each 0..255: minimum REPORTED_TCB components (snp)
+ *   "vmpl"                integer 0..3, default 0: the VMPL the report must
+ *                         come from (snp)
+ *   "signer"              hex 32 B (sim signer)
  *   "min_svn"             integer >= 0 (sim svn, sgx ISVSVN, snp GUEST_SVN)
  *   "tcb_statuses"        array of TCB status names ("UpToDate", ...);
  *                         default ["UpToDate"] (sgx/tdx)
@@ -21,8 +33,17 @@
  *                         TCB status could not be evaluated)
  *   "allow_debug"         bool, default false
  *   "code_hash"           hex 1..64 B: the function's code hash must equal it
- * At least one of measurement / mrenclave / mrtd / signer / mrsigner must be
- * pinned: a policy that admits any code of a platform is refused.
+ *   "code_in_measurement" bool, default false: the measurement is the
+ *                         function itself (code built into the image), so
+ *                         no code_hash is pinned
+ * What must be pinned, so that the policy identifies one workload and not a
+ * platform (refused at registration otherwise):
+ *   sim  measurement and/or signer
+ *   sgx  mrenclave, or mrsigner + isvprodid + min_svn
+ *   tdx  mrtd and (rtmr, or mrconfigid, or mrowner): MRTD alone is the
+ *        firmware every TD on the host shares
+ *   snp  measurement, host_data, id_key_digest and min_tcb (vmpl defaults to 0)
+ *   all  code_hash, unless code_in_measurement is true.
  *
  * Threading: event-loop thread (LMDB transactions of the caller).
  */
@@ -64,6 +85,23 @@ typedef struct vault_fn_policy {
     int allow_debug;
     uint8_t code_hash[VAULT_FN_CODE_HASH_MAX];
     size_t code_hash_len; /* 0 = not pinned */
+    /* The claim shape the rules apply to: type for hardware; for sim, the
+     * "shape" (SEAL_EV_SGX/TDX/SNP) or SEAL_EV_SIM for plain sim. */
+    enum seal_ev_type shape;
+    int has_isvprodid;
+    uint16_t isvprodid;
+    int has_rtmr;
+    uint8_t rtmr[4][48];
+    int has_mrconfigid, has_mrowner, has_mrownerconfig;
+    uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
+    int has_host_data;
+    uint8_t host_data[32];
+    int has_id_key_digest;
+    uint8_t id_key_digest[48];
+    int has_min_tcb;
+    uint8_t min_tcb[4]; /* bootloader, tee, snp, microcode */
+    uint32_t vmpl;      /* snp: required VMPL (default 0) */
+    int code_in_measurement;
 } vault_fn_policy;
 
 /* 1 when name is a valid function name (1..VAULT_FN_NAME_MAX of

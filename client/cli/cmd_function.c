@@ -125,8 +125,10 @@ static int fn_delete(struct cli_ctx *ctx, int argc, char **argv)
 static const struct cli_cmd fn_cmds[] = {
     {"register", fn_register,
      "Register (or replace) function NAME: --policy FILE is its identity policy (JSON: "
-     "evidence_type, measurement/mrenclave/mrtd and/or signer, min_svn, tcb_statuses, "
-     "allow_debug, code_hash); each --acl POLICY binds an ACL policy (functions only get read). "
+     "evidence_type; sgx: mrenclave, or mrsigner + isvprodid + min_svn; tdx: mrtd + rtmr "
+     "and/or mrconfigid/mrowner; snp: measurement + host_data + id_key_digest + min_tcb "
+     "[+ vmpl]; code_hash, or code_in_measurement: true; see docs/ATTESTATION.md); each --acl "
+     "POLICY binds an ACL policy the caller holds or may grant (functions only get read). "
      "Live sessions of NAME end.",
      "function register NAME --policy FILE [--acl POLICY]..."},
     {"show", fn_show, "Show function NAME.", "function show NAME"},

@@ -4,7 +4,7 @@
  * ephemeral key.
  *
  *   secrets_get [-a ADDR] [-t TEE] [-r TEE_ROOT] [-s SIM_STATE_DIR]
- *               [-m SIM_MEASUREMENT_FILE] [-V VAULT_SIM_PUBKEY_FILE]
+ *               [-m SIM_MEASUREMENT_FILE] [-S SIM_SHAPE_FILE] [-V VAULT_SIM_PUBKEY_FILE]
  *               -f FUNCTION -c CODE_FILE SECRET...
  *
  * With -V the vault is verified first (Attestation.Report over a fresh nonce,
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     uint8_t code_hash[32];
     int opt, r, rc = 1;
 
-    while ((opt = getopt(argc, argv, "a:t:r:s:m:f:c:V:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:t:r:s:m:S:f:c:V:")) != -1) {
         switch (opt) {
         case 'a':
             addr = optarg;
@@ -75,6 +75,9 @@ int main(int argc, char **argv)
             break;
         case 'V':
             vpub = optarg;
+            break;
+        case 'S': /* sim evidence carrying SGX/TDX/SNP claims (seal_sim_report.h) */
+            o.sim_shape_file = optarg;
             break;
         default:
             goto usage;
@@ -135,7 +138,8 @@ out:
     return rc;
 usage:
     fprintf(stderr, "usage: secrets_get [-a ADDR] [-t TEE] [-r TEE_ROOT] [-s SIM_STATE_DIR] "
-                    "[-m SIM_MEASUREMENT_FILE] [-V VAULT_SIM_PUBKEY_FILE] -f FUNCTION "
+                    "[-m SIM_MEASUREMENT_FILE] [-S SIM_SHAPE_FILE] [-V VAULT_SIM_PUBKEY_FILE] "
+                    "-f FUNCTION "
                     "-c CODE_FILE SECRET...\n");
     return 2;
 }

@@ -338,6 +338,9 @@ typedef struct tv_attest_opts {
     const char *sim_measurement_file; /* sim: hashed as the measurement; NULL = own binary */
     const char *sim_signer;           /* sim: signer identity string */
     uint16_t sim_svn;                 /* sim: SVN */
+    const char *sim_shape_file;       /* sim: SGX/TDX/SNP claims to carry (a 640-byte shape block,
+                                         seal_sim_report.h), for testing identity policies
+                                         without hardware; NULL = plain sim (appended: ABI-compatible) */
 } tv_attest_opts;
 
 /* Attest as function `function_name` running code with hash code_hash

@@ -17,7 +17,7 @@ printf 'alice password 1\n' >"$T/alice.pw"
 expect_rc 0 user add alice --policy=app-read --password-file="$T/alice.pw"
 
 hex() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
-printf '{"evidence_type":"sim","measurement":"%s"}\n' "$(hex runtime-f)" >"$T/fn.json"
+printf '{"evidence_type":"sim","measurement":"%s","code_hash":"%s"}\n' "$(hex runtime-f)" "$(hex code-f)" >"$T/fn.json"
 echo 'path "fn/f/*" { capabilities = ["read"] }' >"$T/fn.hcl"
 expect_rc 0 policy write fn-f-read "$T/fn.hcl"
 expect_rc 0 function register fn-f --policy "$T/fn.json" --acl fn-f-read

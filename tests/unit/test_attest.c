@@ -192,9 +192,14 @@ static void test_policy_parse(void)
     vault_fn_policy p;
     char err[200];
     const char *m32 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    char doc[400];
+    char doc[1000];
 
     snprintf(doc, sizeof doc, "{\"evidence_type\":\"sim\",\"measurement\":\"%s\"}", m32);
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), TV_ERR_INVALID);
+    CHECK(strstr(err, "code_hash") != NULL); /* the function's code is not pinned */
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"measurement\":\"%s\",\"code_in_measurement\":true}",
+             m32);
     CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), 0);
     CHECK(p.type == SEAL_EV_SIM && p.measurement_len == 32 && !p.allow_debug);
     /* No pin at all: would admit any code. */
@@ -216,7 +221,7 @@ static void test_policy_parse(void)
     CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), TV_ERR_INVALID);
     snprintf(doc, sizeof doc,
              "{\"evidence_type\":\"sgx\",\"mrenclave\":\"%s\",\"tcb_statuses\":[\"UpToDate\","
-             "\"SWHardeningNeeded\"],\"allow_no_collateral\":true}",
+             "\"SWHardeningNeeded\"],\"allow_no_collateral\":true,\"code_in_measurement\":true}",
              m32);
     CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, err, sizeof err), 0);
     CHECK(p.accepted_statuses ==
@@ -564,7 +569,8 @@ static void test_rpc_tables(void)
     proto_buf_init(&out, 0);
     CHECK_EQ_INT(seal_identity_get(runtime, &id), 0);
     hex(m, id.measurement, 32);
-    snprintf(doc, sizeof doc, "{\"evidence_type\":\"sim\",\"measurement\":\"%s\"}", m);
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"measurement\":\"%s\",\"code_in_measurement\":true}", m);
     fi.name = "fn-rpc";
     fi.policy = doc;
     fi.acl_policies = acl;
@@ -806,17 +812,24 @@ static void test_snp_real_evidence(void)
     char why[200];
     const char *meas = "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9e"
                        "ce31a5a608eb0cf2e4872b01";
-    char doc[400];
+    char doc[1000];
     size_t before = vault_attest_session_count(&V);
 
     if (!ev) {
         fprintf(stderr, "SKIP: ../shared/testdata/attestation/snp not available\n");
         return;
     }
-    snprintf(doc, sizeof doc, "{\"evidence_type\":\"snp\",\"measurement\":\"%s\"}", meas);
+#define SNP_PINS                                                                                   \
+    "\"host_data\":\"" Z64 "\",\"id_key_digest\":\"" Z64 Z32 "\",\"min_tcb\":{\"bootloader\":0,"   \
+    "\"tee\":0,\"snp\":0,\"microcode\":0},\"code_in_measurement\":true"
+#define Z32 "00000000000000000000000000000000"
+#define Z64 Z32 Z32
+    snprintf(doc, sizeof doc, "{\"evidence_type\":\"snp\",\"measurement\":\"%s\"," SNP_PINS "}",
+             meas);
     CHECK_EQ_INT(put_policy("fn-snp", doc), 0);
     snprintf(doc, sizeof doc,
-             "{\"evidence_type\":\"snp\",\"measurement\":\"%s\",\"allow_debug\":true}", meas);
+             "{\"evidence_type\":\"snp\",\"measurement\":\"%s\",\"allow_debug\":true," SNP_PINS "}",
+             meas);
     CHECK_EQ_INT(put_policy("fn-snp-dbg", doc), 0);
 
     CHECK_EQ_INT(attest_raw("fn-snp", "snp", ev, n, why, sizeof why), TV_ERR_POLICY);
@@ -832,6 +845,211 @@ static void test_snp_real_evidence(void)
     free(ev);
 }
 
+/* Identity rules (issue 13): what a policy must pin, and every pin enforced,
+ * on sim evidence carrying SGX, TDX and SNP claim shapes. */
+static void shape_fill(uint8_t *s, int shape)
+{
+    memset(s, 0, SEAL_SIM_SHAPE_LEN);
+    s[0] = (uint8_t)shape;
+    memset(s + 4, 0x11, 32);  /* MRENCLAVE */
+    memset(s + 36, 0x22, 32); /* MRSIGNER */
+    s[69] = 7;                /* ISVPRODID 7 */
+    s[71] = 5;                /* ISVSVN 5 */
+    memset(s + 72, 0x33, 48); /* MRTD */
+    for (int i = 0; i < 4; i++)
+        memset(s + 120 + 48 * i, 0x40 + i, 48); /* RTMR0..3 */
+    memset(s + 312, 0x55, 48);                  /* MRCONFIGID */
+    memset(s + 360, 0x66, 48);                  /* MROWNER */
+    memset(s + 456, 0x77, 48);                  /* SNP MEASUREMENT */
+    memset(s + 504, 0x88, 32);                  /* HOST_DATA */
+    memset(s + 536, 0x99, 48);                  /* ID_KEY_DIGEST */
+    s[584] = 3;                                 /* bootloader */
+    s[585] = 0;                                 /* tee */
+    s[590] = 8;                                 /* snp */
+    s[591] = 115;                               /* microcode */
+}
+
+static int shaped_match(const char *doc, int shape, void (*tweak)(uint8_t *), char *why,
+                        size_t whylen)
+{
+    vault_fn_policy p;
+    seal_identity id;
+    seal_verdict *v = calloc(1, sizeof *v);
+    uint8_t s[SEAL_SIM_SHAPE_LEN], rd[64] = {0}, pk[32], *ev = NULL;
+    size_t len = 0;
+    int r;
+    if (!v)
+        return TV_ERR_NOMEM;
+    if ((r = vault_fn_policy_parse(doc, strlen(doc), &p, why, whylen)) < 0)
+        goto out;
+    shape_fill(s, shape);
+    if (tweak)
+        tweak(s);
+    memset(&id, 0, sizeof id);
+    id.measurement_len = id.signer_len = 32;
+    if ((r = seal_sim_report_produce_shaped(plat, &id, shape ? s : NULL, rd, &ev, &len)) < 0 ||
+        (r = seal_sim_platform_pubkey(plat, pk)) < 0 ||
+        (r = seal_sim_verify_verdict(ev, len, pk, 32, NULL, v)) < 0)
+        goto out;
+    r = vault_fn_policy_match(&p, v, NULL, 0, why, whylen);
+out:
+    free(ev);
+    free(v);
+    return r;
+}
+
+static void tw_rtmr2(uint8_t *s)
+{
+    s[120 + 96] ^= 1;
+}
+static void tw_configid(uint8_t *s)
+{
+    s[312] ^= 1;
+}
+static void tw_prodid(uint8_t *s)
+{
+    s[69] = 8;
+}
+static void tw_isvsvn(uint8_t *s)
+{
+    s[71] = 4;
+}
+static void tw_hostdata(uint8_t *s)
+{
+    s[504] ^= 1;
+}
+static void tw_idkey(uint8_t *s)
+{
+    s[536] ^= 1;
+}
+static void tw_tcb(uint8_t *s)
+{
+    s[591] = 114;
+}
+static void tw_vmpl(uint8_t *s)
+{
+    s[595] = 1;
+}
+static void tw_mrenclave(uint8_t *s)
+{
+    s[4] ^= 1;
+}
+
+static void test_identity_rules(void)
+{
+    char doc[1400], why[300];
+    vault_fn_policy p;
+#define H48(b)                                                                                     \
+    b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b
+#define H32(b) b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b
+    const char *mrtd = H48("33"), *cfg = H48("55"), *own = H48("66");
+    const char *rtmr = "[\"" H48("40") "\",\"" H48("41") "\",\"" H48("42") "\",\"" H48("43") "\"]";
+
+    /* TDX: MRTD alone is refused at registration. */
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"tdx\",\"mrtd\":\"%s\",\"code_in_measurement\":true}", mrtd);
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, why, sizeof why), TV_ERR_INVALID);
+    CHECK(strstr(why, "MRTD alone") != NULL);
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"shape\":\"tdx\",\"mrtd\":\"%s\",\"code_in_measurement\":"
+             "true}",
+             mrtd);
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, why, sizeof why), TV_ERR_INVALID);
+    /* MRTD + RTMR0-3: the TD's kernel, initrd and application. */
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"shape\":\"tdx\",\"mrtd\":\"%s\",\"rtmr\":%s,"
+             "\"code_in_measurement\":true}",
+             mrtd, rtmr);
+    CHECK_EQ_INT(shaped_match(doc, 2, NULL, why, sizeof why), 0);
+    CHECK_EQ_INT(shaped_match(doc, 2, tw_rtmr2, why, sizeof why), TV_ERR_POLICY);
+    CHECK(strstr(why, "RTMR2") != NULL);
+    CHECK_EQ_INT(shaped_match(doc, 0, NULL, why, sizeof why), TV_ERR_POLICY); /* plain sim */
+    CHECK(strstr(why, "shape") != NULL);
+    CHECK_EQ_INT(shaped_match(doc, 1, NULL, why, sizeof why), TV_ERR_POLICY); /* sgx shape */
+    /* MRTD + MRCONFIGID / MROWNER */
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"shape\":\"tdx\",\"mrtd\":\"%s\",\"mrconfigid\":\"%s\","
+             "\"mrowner\":\"%s\",\"code_in_measurement\":true}",
+             mrtd, cfg, own);
+    CHECK_EQ_INT(shaped_match(doc, 2, NULL, why, sizeof why), 0);
+    CHECK_EQ_INT(shaped_match(doc, 2, tw_configid, why, sizeof why), TV_ERR_POLICY);
+    CHECK(strstr(why, "MRCONFIGID") != NULL);
+
+    /* SGX: MRSIGNER needs ISVPRODID and a minimum ISVSVN. */
+    snprintf(
+        doc, sizeof doc,
+        "{\"evidence_type\":\"sgx\",\"mrsigner\":\"" H32("22") "\",\"code_in_measurement\":true}");
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, why, sizeof why), TV_ERR_INVALID);
+    CHECK(strstr(why, "isvprodid") != NULL);
+    snprintf(
+        doc, sizeof doc,
+        "{\"evidence_type\":\"sgx\",\"mrsigner\":\"" H32("22") "\",\"isvprodid\":7,"
+                                                               "\"code_in_measurement\":true}");
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, why, sizeof why), TV_ERR_INVALID);
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"shape\":\"sgx\",\"mrsigner\":\"" H32(
+                 "22") "\",\"isvprodid\":7,\"min_svn\":5,\"code_in_measurement\":true}");
+    CHECK_EQ_INT(shaped_match(doc, 1, NULL, why, sizeof why), 0);
+    CHECK_EQ_INT(shaped_match(doc, 1, tw_prodid, why, sizeof why), TV_ERR_POLICY);
+    CHECK(strstr(why, "ISVPRODID") != NULL);
+    CHECK_EQ_INT(shaped_match(doc, 1, tw_isvsvn, why, sizeof why), TV_ERR_POLICY);
+    CHECK(strstr(why, "SVN 4") != NULL);
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"shape\":\"sgx\",\"mrenclave\":\"" H32(
+                 "11") "\",\"code_in_measurement\":true}");
+    CHECK_EQ_INT(shaped_match(doc, 1, NULL, why, sizeof why), 0);
+    CHECK_EQ_INT(shaped_match(doc, 1, tw_mrenclave, why, sizeof why), TV_ERR_POLICY);
+
+    /* SNP: measurement, HOST_DATA, ID key digest, minimum TCB, VMPL 0. */
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"snp\",\"measurement\":\"" H48(
+                 "77") "\",\"code_in_measurement\":true}");
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, why, sizeof why), TV_ERR_INVALID);
+    CHECK(strstr(why, "host_data") != NULL);
+    const char *snp = "{\"evidence_type\":\"sim\",\"shape\":\"snp\",\"measurement\":\"" H48(
+        "77") "\",\"host_data\":\"" H32("88") "\",\"id_key_digest\":\"" H48("99") "\",\"min_tcb\":{"
+                                                                                  "\"bootloader\":"
+                                                                                  "3,\"tee\":0,"
+                                                                                  "\"snp\":8,"
+                                                                                  "\"microcode\":"
+                                                                                  "115},"
+                                                                                  "\"code_in_"
+                                                                                  "measurement\":"
+                                                                                  "true}";
+    CHECK_EQ_INT(shaped_match(snp, 3, NULL, why, sizeof why), 0);
+    CHECK_EQ_INT(shaped_match(snp, 3, tw_hostdata, why, sizeof why), TV_ERR_POLICY);
+    CHECK(strstr(why, "HOST_DATA") != NULL);
+    CHECK_EQ_INT(shaped_match(snp, 3, tw_idkey, why, sizeof why), TV_ERR_POLICY);
+    CHECK(strstr(why, "ID key") != NULL);
+    CHECK_EQ_INT(shaped_match(snp, 3, tw_tcb, why, sizeof why), TV_ERR_POLICY);
+    CHECK(strstr(why, "microcode SVN 114") != NULL);
+    CHECK_EQ_INT(shaped_match(snp, 3, tw_vmpl, why, sizeof why), TV_ERR_POLICY);
+    CHECK(strstr(why, "VMPL 1") != NULL);
+
+    /* code_hash: required unless the measurement is the function. */
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"shape\":\"sgx\",\"mrenclave\":\"" H32("11") "\"}");
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, why, sizeof why), TV_ERR_INVALID);
+    CHECK(strstr(why, "code_hash") != NULL);
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sim\",\"shape\":\"sgx\",\"mrenclave\":\"" H32(
+                 "11") "\",\"code_hash\":\"" H32("ab") "\"}");
+    CHECK_EQ_INT(shaped_match(doc, 1, NULL, why, sizeof why), TV_ERR_POLICY); /* no code hash */
+    CHECK(strstr(why, "code hash") != NULL);
+    /* shape only for sim; a shaped sim verdict stays of type sim */
+    snprintf(doc, sizeof doc,
+             "{\"evidence_type\":\"sgx\",\"shape\":\"sgx\",\"mrenclave\":\"" H32(
+                 "11") "\",\"code_in_measurement\":true}");
+    CHECK_EQ_INT(vault_fn_policy_parse(doc, strlen(doc), &p, why, sizeof why), TV_ERR_INVALID);
+    snprintf(
+        doc, sizeof doc,
+        "{\"evidence_type\":\"sgx\",\"mrenclave\":\"" H32("11") "\",\"code_in_measurement\":true}");
+    CHECK_EQ_INT(shaped_match(doc, 1, NULL, why, sizeof why), TV_ERR_POLICY);
+    CHECK(strstr(why, "not sim") != NULL);
+#undef H48
+#undef H32
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -845,6 +1063,7 @@ int main(void)
     RUN(test_report);
     RUN(test_rpc_tables);
     RUN(test_snp_real_evidence);
+    RUN(test_identity_rules);
     teardown();
     return tv_test_finish();
 }
