@@ -29,6 +29,7 @@ struct tv_client {
 #define TV_SVC_FUNCTIONS   "teevault.v1.Functions"
 #define TV_SVC_ATTESTATION "teevault.v1.Attestation"
 #define TV_SVC_AUDIT       "teevault.v1.Audit"
+#define TV_SVC_GOVERNANCE  "teevault.v1.Governance"
 
 /* One unary call. On success *resp is an unpacked message of resp_desc, freed
  * with tv_msg_free() (or tv_msg_free_wipe() when it holds secrets). On failure

@@ -103,9 +103,32 @@ out:
 int tv_sys_init(tv_client *c, const char *recovery_passphrase, char **root_token,
                 char **recovery_passphrase_out)
 {
+    return tv_sys_init_governed(c, recovery_passphrase, NULL, 0, 0, root_token,
+                                recovery_passphrase_out);
+}
+
+int tv_sys_init_governed(tv_client *c, const char *recovery_passphrase, const uint8_t (*keys)[32],
+                         size_t n_keys, uint32_t threshold, char **root_token,
+                         char **recovery_passphrase_out)
+{
     int r = TV_ERR_INTERNAL;
     Teevault__V1__InitRequest req;
+    Teevault__V1__GovernanceSet gs;
+    ProtobufCBinaryData kb[16];
     teevault__v1__init_request__init(&req);
+    teevault__v1__governance_set__init(&gs);
+    if (n_keys > 16 || (n_keys && !keys))
+        return TV_ERR_INVALID;
+    if (n_keys) {
+        for (size_t i = 0; i < n_keys; i++) {
+            kb[i].data = (uint8_t *)(uintptr_t)keys[i];
+            kb[i].len = 32;
+        }
+        gs.keys = kb;
+        gs.n_keys = n_keys;
+        gs.threshold = threshold;
+        req.governance = &gs;
+    }
     Teevault__V1__InitResponse *resp = NULL;
     char *tok = NULL, *pass = NULL;
     int supplied = recovery_passphrase && recovery_passphrase[0];

@@ -6,6 +6,9 @@
  *                    every ACL policy it binds (vault_acl_may_grant): a
  *                    function may receive only what its registrar holds
  *   Delete           admin on "sys/function/<name>"
+ *   With operator plaintext reads off, Write and Delete are refused: they
+ *   decide who can receive plaintext, so they go through governance
+ *   (rpc_governance.c: propose, sign offline, apply with a quorum).
  *   Show             admin or read on "sys/function/<name>"
  *   List             admin or list on "sys/function"
  * Writes append their audit record in their own transaction (c->audited).
@@ -26,6 +29,18 @@
 #include "vault_audit.h"
 #include "vault_db.h"
 #include "vault_functions.h"
+#include "vault_governance.h"
+
+/* Direct function changes only while operators may read plaintext anyway. */
+static int no_quorum_needed(vault_call *c)
+{
+    if (!vault_gov_required(c->v))
+        return 0;
+    vault_call_errf(c, "permission denied: with operator_plaintext_reads = false a function "
+                       "change decides who can receive plaintext and needs a governance quorum: "
+                       "teevault governance propose");
+    return TV_ERR_DENIED;
+}
 
 /* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
@@ -88,7 +103,7 @@ static int rpc_fn_write(vault_call *c, const ProtobufCMessage *msg, proto_buf *o
     char err[200] = "";
     int r;
 
-    if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, 0)) < 0)
+    if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, 0)) < 0 || (r = no_quorum_needed(c)) < 0)
         return r;
     /* Every binding, including ones the function already had: rewriting the
      * identity policy hands those bindings to whatever now matches it. */
@@ -176,7 +191,7 @@ static int rpc_fn_delete(vault_call *c, const ProtobufCMessage *msg, proto_buf *
     MDB_txn *txn = NULL;
     int r;
 
-    if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, 0)) < 0)
+    if ((r = fn_access(c, req->name, VAULT_CAP_ADMIN, 0)) < 0 || (r = no_quorum_needed(c)) < 0)
         return r;
     if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;

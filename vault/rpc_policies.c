@@ -26,6 +26,7 @@
 #include "vault_auth.h"
 #include "vault_db.h"
 #include "vault_names.h"
+#include "vault_governance.h"
 
 /* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
@@ -89,6 +90,28 @@ static int not_own_policy(vault_call *c, const char *name)
     return TV_ERR_DENIED;
 }
 
+/* With plaintext reads off, a policy bound to a function decides what the
+ * function (and so whoever controls it) can receive in plaintext: changing
+ * it goes through governance. Checked inside the write transaction. */
+static int not_function_bound(vault_call *c, MDB_txn *txn, const char *name)
+{
+    int r;
+    if (!vault_gov_required(c->v))
+        return 0;
+    if ((r = vault_gov_policy_bound_to_function(c->v->db, txn, name)) < 0)
+        return vault_call_store_error(c, r);
+    if (r == 0)
+        return 0;
+    char q[96];
+    vault_quote_str(q, sizeof(q), name);
+    vault_call_errf(c,
+                    "permission denied: policy %s is bound to a function; with "
+                    "operator_plaintext_reads = false changing it needs a governance quorum: "
+                    "teevault governance propose",
+                    q);
+    return TV_ERR_DENIED;
+}
+
 static int no_such_policy(vault_call *c, const char *name)
 {
     char q[96];
@@ -111,6 +134,10 @@ static int rpc_policy_write(vault_call *c, const ProtobufCMessage *msg, proto_bu
     }
     if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
+    if ((r = not_function_bound(c, txn, req->name)) < 0) {
+        mdb_txn_abort(txn);
+        return r;
+    }
     r = vault_acl_store_put(c->v->db, txn, req->name, req->document, strlen(req->document),
                             (int64_t)time(NULL), err, sizeof(err));
     if (r < 0) {
@@ -181,6 +208,10 @@ static int rpc_policy_delete(vault_call *c, const ProtobufCMessage *msg, proto_b
         return r;
     if ((r = vault_call_begin(c, &txn, 1)) < 0)
         return r;
+    if ((r = not_function_bound(c, txn, req->name)) < 0) {
+        mdb_txn_abort(txn);
+        return r;
+    }
     if ((r = vault_acl_store_delete(c->v->db, txn, req->name)) < 0) {
         mdb_txn_abort(txn);
         return r == TV_ERR_NOT_FOUND ? no_such_policy(c, req->name) : vault_call_store_error(c, r);

@@ -12,6 +12,7 @@
 #include "teevault.pb-c.h"
 #include "vault.h"
 #include "vault_rpc.h"
+#include "vault_governance.h"
 #include "vault_audit.h"
 #include "vault_config.h"
 #include "vault_db.h"
@@ -114,9 +115,18 @@ static int sys_initialize(vault_call *c, const ProtobufCMessage *req, proto_buf 
         in->recovery_passphrase && *in->recovery_passphrase ? in->recovery_passphrase : NULL;
     int r;
 
+    vault_gov_set gov;
+    char err[160];
     memset(pass, 0, sizeof(pass));
+    if (in->governance && in->governance->n_keys) {
+        if ((r = vault_gov_set_from_pb(in->governance, &gov, err, sizeof err)) < 0) {
+            vault_call_errf(c, "%s", err);
+            return r;
+        }
+        snprintf(c->audit_detail, sizeof c->audit_detail, "governance %u of %u keys", gov.k, gov.n);
+    }
     r = vault_initialize(c->v, c, 1, given, given ? strlen(given) : 0, token, sizeof(token), pass,
-                         sizeof(pass));
+                         sizeof(pass), in->governance && in->governance->n_keys ? &gov : NULL);
     if (r == TV_ERR_EXISTS)
         vault_call_errf(c, "the vault is already initialised");
     if (r < 0)

@@ -164,6 +164,7 @@ extern const vault_service vault_rpc_auth;        /* rpc_auth.c */
 extern const vault_service vault_rpc_secrets;     /* rpc_secrets.c */
 extern const vault_service vault_rpc_policies;    /* rpc_policies.c */
 extern const vault_service vault_rpc_functions;   /* rpc_functions.c */
+extern const vault_service vault_rpc_governance;  /* rpc_governance.c */
 extern const vault_service vault_rpc_attestation; /* rpc_attestation.c */
 extern const vault_service vault_rpc_audit;       /* rpc_audit.c */
 

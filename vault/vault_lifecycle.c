@@ -1,4 +1,5 @@
 #include "vault_lifecycle.h"
+#include "vault_governance.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +59,7 @@ struct lifecycle_hook {
     vault_call *c;
     char *root_token; /* NULL: no token to make */
     size_t root_token_len;
+    const vault_gov_set *gov;
 };
 
 static int lifecycle_txn_hook(void *arg, MDB_txn *txn)
@@ -66,6 +68,8 @@ static int lifecycle_txn_hook(void *arg, MDB_txn *txn)
     int r;
     if (h->root_token &&
         (r = vault_auth_create_root_token(h->v, txn, h->root_token, h->root_token_len, NULL)) < 0)
+        return r;
+    if (h->gov && (r = vault_gov_set_put(h->v->db, txn, h->gov)) < 0)
         return r;
     /* Fail closed: no audit writer, no decision. */
     if (!h->v->auditw)
@@ -92,10 +96,10 @@ static void internal_call(struct vault *v, vault_call *c, vault_principal *p, co
 
 int vault_initialize(struct vault *v, vault_call *c, int escrow, const char *passphrase,
                      size_t plen, char *root_token, size_t root_token_len, char *gen_pass,
-                     size_t gen_pass_len)
+                     size_t gen_pass_len, const vault_gov_set *gov)
 {
     struct vault_keyring *kr = NULL;
-    struct lifecycle_hook h = {v, c, root_token, root_token_len};
+    struct lifecycle_hook h = {v, c, root_token, root_token_len, gov};
     int r;
 
     if (v->kr || (r = vault_keyring_exists(v->db)) == 1)
@@ -124,7 +128,7 @@ fail:
 int vault_recover_complete(struct vault *v, vault_call *c, struct vault_recovery *job)
 {
     struct vault_keyring *kr = NULL;
-    struct lifecycle_hook h = {v, c, NULL, 0};
+    struct lifecycle_hook h = {v, c, NULL, 0, NULL};
     int r;
 
     if ((r = vault_keyring_recover_result(job)) < 0)
@@ -193,7 +197,7 @@ int vault_startup(struct vault *v)
     char token[VAULT_TOKEN_BUF];
     char path[4096];
     internal_call(v, &c, &p, "Initialize");
-    if ((r = vault_initialize(v, &c, 0, NULL, 0, token, sizeof(token), NULL, 0)) < 0)
+    if ((r = vault_initialize(v, &c, 0, NULL, 0, token, sizeof(token), NULL, 0, NULL)) < 0)
         return r;
     r = write_root_token(v->cfg->state_dir, token, path, sizeof(path));
     sodium_memzero(token, sizeof(token));

@@ -33,13 +33,15 @@ void vault_deactivate(struct vault *v);
  * transaction — then activate.
  * passphrase: escrow passphrase (plen bytes); NULL with escrow=1 generates one
  * into gen_pass (>= VAULT_PASSPHRASE_LEN + 1 bytes); escrow=0 stores none.
- * root_token: out, >= VAULT_TOKEN_BUF bytes.
+ * root_token: out, >= VAULT_TOKEN_BUF bytes. gov: the governance set stored
+ * in the same transaction (NULL = none; vault_governance.h).
  * WARNING: the caller wipes root_token and gen_pass once delivered.
  * Errors: TV_ERR_EXISTS (already initialised), keyring, auth, audit and
  * storage errors; nothing is stored on error. */
+struct vault_gov_set;
 int vault_initialize(struct vault *v, vault_call *c, int escrow, const char *passphrase,
                      size_t plen, char *root_token, size_t root_token_len, char *gen_pass,
-                     size_t gen_pass_len) TV_WUR;
+                     size_t gen_pass_len, const struct vault_gov_set *gov) TV_WUR;
 
 /* Re-seal the root key to this enclave from the recovery passphrase: the
  * steps of vault_recover_complete with the Argon2id evaluation done here

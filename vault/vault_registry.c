@@ -10,7 +10,7 @@
  * (which uses the registry) pulls each rpc_<service>.o out of libtv_vault. */
 static const vault_service *const services[] = {
     &vault_rpc_sys,       &vault_rpc_auth,        &vault_rpc_secrets, &vault_rpc_policies,
-    &vault_rpc_functions, &vault_rpc_attestation, &vault_rpc_audit,
+    &vault_rpc_functions, &vault_rpc_attestation, &vault_rpc_audit,   &vault_rpc_governance,
 };
 #define N_SERVICES  (sizeof(services) / sizeof(services[0]))
 #define METHODS_MAX 128

@@ -178,5 +178,6 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_attest(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_function(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_acl(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_governance(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

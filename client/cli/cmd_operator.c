@@ -4,20 +4,43 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_PASSFILE = 0x2000, OPT_TOKEN_OUT, OPT_FORCE };
+#include <sodium.h>
+
+enum { OPT_PASSFILE = 0x2000, OPT_TOKEN_OUT, OPT_FORCE, OPT_GOV_KEY, OPT_GOV_K };
+#define MAX_GOV_KEYS 16
 
 static const struct option init_opts[] = {
     {"passphrase-file", required_argument, NULL, OPT_PASSFILE},
     {"token-out", required_argument, NULL, OPT_TOKEN_OUT},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"governance-key", required_argument, NULL, OPT_GOV_KEY},
+    {"governance-threshold", required_argument, NULL, OPT_GOV_K},
     {0},
 };
+
+/* A governance public key file: 64 hex digits (cmd_governance.c keygen). */
+static int read_pub(struct cli_ctx *ctx, const char *path, uint8_t pk[32])
+{
+    char *txt = NULL;
+    size_t len = 0, bl = 0;
+    int r = -1;
+    if (cli_read_secret_file(ctx, path, 256, 1, &txt, &len) < 0)
+        return -1;
+    if (len != 64 || sodium_hex2bin(pk, 32, txt, 64, NULL, &bl, NULL) != 0 || bl != 32)
+        cli_errorf(ctx, "%s: expected an Ed25519 public key as 64 hex digits", path);
+    else
+        r = 0;
+    cli_secret_free(txt);
+    return r;
+}
 
 static int op_init(struct cli_ctx *ctx, int argc, char **argv)
 {
     const char *passfile = NULL, *token_out = NULL;
     char *pass = NULL, *root = NULL, *gen = NULL;
-    size_t plen = 0;
+    size_t plen = 0, ngov = 0;
+    uint8_t gov[MAX_GOV_KEYS][32];
+    uint64_t gk = 0;
     int o, r, force = 0, ret = CLI_ERR;
 
     while ((o = cli_getopt(ctx, argc, argv, init_opts)) != -1) {
@@ -31,6 +54,17 @@ static int op_init(struct cli_ctx *ctx, int argc, char **argv)
         case OPT_FORCE:
             force = 1;
             break;
+        case OPT_GOV_KEY:
+            if (ngov == MAX_GOV_KEYS)
+                return cli_usage_err(ctx, "at most %d --governance-key options", MAX_GOV_KEYS);
+            if (read_pub(ctx, optarg, gov[ngov]) < 0)
+                return CLI_ERR;
+            ngov++;
+            break;
+        case OPT_GOV_K:
+            if (cli_parse_u64(optarg, &gk) < 0 || gk < 1 || gk > MAX_GOV_KEYS)
+                return cli_usage_err(ctx, "--governance-threshold must be 1..%d", MAX_GOV_KEYS);
+            break;
         case 'h':
             return cli_usage(ctx, CLI_OK);
         default:
@@ -39,6 +73,9 @@ static int op_init(struct cli_ctx *ctx, int argc, char **argv)
     }
     if ((r = cli_check_args(ctx, argc, 0, 0)) != CLI_CONTINUE)
         return r;
+    if ((ngov == 0) != (gk == 0) || gk > ngov)
+        return cli_usage_err(ctx, "--governance-key FILE... and --governance-threshold K (K <= "
+                                  "the number of keys) go together");
     if (passfile && cli_read_secret_file(ctx, passfile, 4096, 1, &pass, &plen) < 0)
         return CLI_ERR;
     if (pass && plen < 12) {
@@ -48,7 +85,8 @@ static int op_init(struct cli_ctx *ctx, int argc, char **argv)
     if ((ret = cli_connect(ctx, 0)) != 0)
         goto out;
     ret = CLI_ERR;
-    if ((r = tv_sys_init(ctx->client, pass, &root, &gen)) < 0) {
+    if ((r = tv_sys_init_governed(ctx->client, pass, (const uint8_t(*)[32])gov, ngov, (uint32_t)gk,
+                                  &root, &gen)) < 0) {
         ret = cli_fail(ctx, r);
         goto out;
     }
@@ -135,8 +173,12 @@ static const struct cli_cmd op_cmds[] = {
      "--passphrase-file gives one, the generated recovery passphrase (once).\n"
      "  --passphrase-file=FILE  recovery passphrase from FILE ('-' = stdin)\n"
      "  --token-out=FILE        write the root token to FILE (mode 0600) instead\n"
-     "  --force                 overwrite FILE if it exists",
-     "operator init [--passphrase-file=FILE] [--token-out=FILE [--force]]"},
+     "  --force                 overwrite FILE if it exists\n"
+     "  --governance-key=FILE   an Ed25519 governance public key (repeat, 1..16)\n"
+     "  --governance-threshold=K  signatures needed for changes that decide who\n"
+     "                          can receive plaintext (docs/POLICIES.md)",
+     "operator init [--passphrase-file=FILE] [--token-out=FILE [--force]]\n"
+     "              [--governance-key=FILE... --governance-threshold=K]"},
     {"recover", op_recover,
      "Re-seal the root key to this enclave from the recovery passphrase\n"
      "(prompted with echo off, or read from --passphrase-file).",

@@ -58,6 +58,8 @@ static const struct cli_cmd commands[] = {
     {"function", cmd_function, "register function identities (who may attest)",
      "function register|show|list|delete"},
     {"acl", cmd_acl, "explain why the ACL allows or denies a request", "acl explain"},
+    {"governance", cmd_governance, "dual control: propose, sign offline, apply with a quorum",
+     "governance keygen|propose|show|sign|apply|list"},
 };
 
 int cli_run(struct cli_ctx *ctx, int argc, char **argv)

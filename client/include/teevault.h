@@ -313,6 +313,59 @@ int tv_function_delete(tv_client *c, const char *name) TV_WUR;
 void tv_function_info_free(tv_function_info *f);
 void tv_function_list_free(tv_function_info *fns, size_t n);
 
+/* ------------------------------------------------------------ Governance */
+
+/* Sys.Initialize with a governance set: n_keys Ed25519 public keys (32 bytes
+ * each, 1..16, distinct) of which `threshold` must sign changes that decide
+ * who can receive plaintext (docs/POLICIES.md "Governance"). n_keys 0 = none.
+ * Otherwise as tv_sys_init. */
+int tv_sys_init_governed(tv_client *c, const char *recovery_passphrase, const uint8_t (*keys)[32],
+                         size_t n_keys, uint32_t threshold, char **root_token,
+                         char **recovery_passphrase_out) TV_WUR;
+
+/* A change to propose. kind: "function-write" (name, document = identity
+ * policy, acl), "function-delete" (name), "policy-write" (name, document),
+ * "policy-delete" (name), "governance-set" (keys, n_keys, threshold). */
+typedef struct tv_gov_change {
+    const char *kind;
+    const char *name;
+    const char *document;
+    char *const *acl;
+    size_t n_acl;
+    const uint8_t (*keys)[32];
+    size_t n_keys;
+    uint32_t threshold;
+} tv_gov_change;
+
+typedef struct tv_gov_pending {
+    char *id; /* 16 hex digits */
+    char *kind;
+    char *document; /* the canonical text the signers sign */
+    int64_t created_at;
+    char *proposer;
+} tv_gov_pending;
+
+void tv_gov_pending_free(tv_gov_pending *p); /* one from propose/show */
+void tv_gov_pending_list_free(tv_gov_pending *p, size_t n);
+
+/* Governance.Propose / Show / List / Apply. List also says how many keys
+ * the set has, its threshold and whether a quorum is needed now (false when
+ * operator plaintext reads are on). Apply sends n signatures (public key,
+ * signature) over the change's document. */
+int tv_governance_propose(tv_client *c, const tv_gov_change *ch, tv_gov_pending **out) TV_WUR;
+int tv_governance_show(tv_client *c, const char *id, tv_gov_pending **out) TV_WUR;
+int tv_governance_list(tv_client *c, tv_gov_pending **out, size_t *n, size_t *n_keys,
+                       uint32_t *threshold, int *quorum_required) TV_WUR;
+int tv_governance_apply(tv_client *c, const char *id, const uint8_t (*pks)[32],
+                        const uint8_t (*sigs)[64], size_t n) TV_WUR;
+
+/* Offline: sign document (len bytes) with an Ed25519 secret key (libsodium's
+ * 64-byte form): sig = Ed25519(sk, "teevault-governance-v1\0" || document).
+ * No connection; the key never leaves the caller. Returns 0 or
+ * TV_ERR_CRYPTO / TV_ERR_NOMEM. */
+int tv_governance_sign(const uint8_t sk[64], const char *document, size_t len,
+                       uint8_t sig[64]) TV_WUR;
+
 /* Attestation.Challenge: a 32-byte single-use nonce. */
 int tv_attest_challenge(tv_client *c, uint8_t nonce[32], int64_t *expires_at) TV_WUR;
 /* Attestation.Report: the vault's own evidence for nonce. *evidence freed

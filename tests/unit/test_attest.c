@@ -152,6 +152,7 @@ static void setup(void)
     if (vault_config_defaults(&CFG) < 0)
         exit(2);
     V.cfg = &CFG;
+    CFG.operator_plaintext_reads = 1; /* direct function writes (no governance quorum) */
     if (vault_db_open(vstate, 0, &V.db) < 0 || tv_test_attach_record_keys(V.db) < 0)
         exit(2);
     V.seal = open_sim(vstate, "/proc/self/exe");
