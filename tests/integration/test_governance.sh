@@ -109,6 +109,20 @@ expect_in "bound to a function" "$ERR"
 expect_rc 0 policy write read-all "$T/fn.hcl" # bound to no function
 pass "a policy bound to a function cannot be rewritten directly"
 
+# --- malformed input: clear errors, nothing stored
+expect_rc 1 governance propose function-frob fn
+expect_in "unknown change kind" "$ERR"
+expect_rc 1 governance show 'zz;rm'
+expect_in "invalid change id" "$ERR"
+printf 'not a signature\n' >"$T/junk.sig"
+expect_rc 1 governance apply "$EVIL" "$T/junk.sig"
+expect_in "not a signature file" "$ERR"
+expect_rc 1 governance propose function-write fn2 --policy "$T/all.hcl" --acl fn-read
+expect_in "identity policy" "$ERR"
+expect_rc 0 governance list --format=json
+expect_in "$EVIL" "$OUT"
+pass "malformed proposals, ids and signature files get clear errors"
+
 # --- audit: each step, Apply with the signers' key ids
 KB=$(head -c 16 "$T/gov-b.pub")
 KC=$(head -c 16 "$T/gov-c.pub")
