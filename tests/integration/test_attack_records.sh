@@ -45,7 +45,7 @@ TEEVAULT_TOKEN=$TOK expect_rc 1 kv get other/secret
 expect_in "denied" "$ERR"
 MA=$(printf 'runtime-a' | sha256sum | cut -d' ' -f1)
 MX=$(printf 'attacker-runtime' | sha256sum | cut -d' ' -f1)
-printf '{"evidence_type":"sim","measurement":"%s"}\n' "$MA" >"$T/fn.json"
+printf '{"evidence_type":"sim","measurement":"%s","code_in_measurement":true}\n' "$MA" >"$T/fn.json"
 expect_rc 0 function register fn-a --policy "$T/fn.json" --acl keep
 
 # 1. A root token made from scratch.

@@ -17,7 +17,7 @@ static const ProtobufCServiceDescriptor *const all[] = {
     &teevault__v1__sys__descriptor,       &teevault__v1__auth__descriptor,
     &teevault__v1__secrets__descriptor,   &teevault__v1__policies__descriptor,
     &teevault__v1__functions__descriptor, &teevault__v1__attestation__descriptor,
-    &teevault__v1__audit__descriptor,
+    &teevault__v1__audit__descriptor,     &teevault__v1__governance__descriptor,
 };
 
 static void test_every_rpc_has_a_handler(void)
