@@ -6,9 +6,12 @@
  *   sodium_malloc memory) → evidence from the local TEE backend with
  *   report_data = seal_attest_binding(nonce, name, code_hash, eph_pk) →
  *   Attest → session token, set on the connection.
- *   The vault answers with its own X25519 key for the session; both sides
- *   derive the session key (seal_fnget.h) and the ephemeral secret key is
- *   wiped right after: only the session key is kept.
+ *   The vault answers with its own X25519 key for the session, signed by
+ *   the vault's signing key; the signature is checked against the key pinned
+ *   from a verified Report (tv_attest_verify_vault / tv_client_pin_vault)
+ *   before anything is derived. Both sides derive the session key
+ *   (seal_fnget.h) and the ephemeral secret key is wiped right after: only
+ *   the session key is kept.
  *   tv_secrets_get(): Secrets.Get with the session token; the value arrives
  *   as nonce || XChaCha20-Poly1305(session key, value, AAD name/version) and
  *   is opened here into wiped memory.
@@ -23,6 +26,7 @@
 #include <sodium.h>
 
 #include "seal.h"
+#include "seal_channel.h"
 #include "seal_fnget.h"
 #include "seal_producers.h"
 #include "seal_sim_report.h"
@@ -79,6 +83,53 @@ static int open_backend(tv_client *c, const tv_attest_opts *o, seal_backend **b)
     return 0;
 }
 
+int tv_client_pin_vault(tv_client *c, const uint8_t vault_id[32], const uint8_t sign_pubkey[32])
+{
+    static const uint8_t zero[32];
+    if (!c || !vault_id || !sign_pubkey || sodium_memcmp(vault_id, zero, 32) == 0 ||
+        sodium_memcmp(sign_pubkey, zero, 32) == 0)
+        return TV_ERR_INVALID;
+    memcpy(c->vault_id, vault_id, 32);
+    memcpy(c->vault_sign_pk, sign_pubkey, 32);
+    c->vault_pinned = 1;
+    return 0;
+}
+
+/* The Attest reply must be the pinned vault's: its vault id, and its
+ * signature over what this call sent and what it got back. */
+static int check_reply_sig(tv_client *c, const Teevault__V1__AttestResponse *resp,
+                           const uint8_t nonce[32], const tv_session *s)
+{
+    uint8_t msg[SEAL_ATTEST_MSG_MAX(TV_FN_NAME_MAX)];
+    seal_state st;
+    size_t nlen = strlen(s->name), mlen;
+
+    if (!c->vault_pinned)
+        return tv_fail(c, TV_ERR_POLICY,
+                       "no vault is pinned on this connection: verify the vault first "
+                       "(tv_attest_verify_vault) or pin its key (tv_client_pin_vault)");
+    if (resp->signature.len != SEAL_SIG_LEN || resp->vault_id.len != 32 ||
+        resp->audit_head.len != 32)
+        return tv_fail(c, TV_ERR_VERIFY,
+                       "the Attest reply is not signed by the vault (no signature: a vault "
+                       "older than this library, or a relay in between)");
+    if (sodium_memcmp(resp->vault_id.data, c->vault_id, 32) != 0)
+        return tv_fail(c, TV_ERR_VERIFY,
+                       "the Attest reply comes from another vault than the one verified");
+    memset(&st, 0, sizeof st);
+    memcpy(st.vault_id, resp->vault_id.data, 32);
+    st.state_version = resp->state_version;
+    st.audit_seq = resp->audit_seq;
+    memcpy(st.audit_head, resp->audit_head.data, 32);
+    mlen = seal_attest_reply_message(nonce, s->pk, resp->session_pubkey.data, s->name, nlen,
+                                     resp->expires_at, &st, msg);
+    if (crypto_sign_verify_detached(resp->signature.data, msg, mlen, c->vault_sign_pk) != 0)
+        return tv_fail(c, TV_ERR_VERIFY,
+                       "the Attest reply's signature does not verify with the pinned vault key "
+                       "(session key swapped or reply forged: a relay in between?)");
+    return 0;
+}
+
 /* Attestation.Attest; on success s->token / s->expires_at / s->key are set,
  * s->sk is gone and the token is installed on c. */
 static int attest_call(tv_client *c, const uint8_t *ev, size_t ev_len, const char *type,
@@ -114,6 +165,8 @@ static int attest_call(tv_client *c, const uint8_t *ev, size_t ev_len, const cha
                     "the vault returned no session public key (a vault older than this library?)");
         goto out;
     }
+    if ((r = check_reply_sig(c, resp, nonce, s)) < 0)
+        goto out;
     if ((r = seal_fn_session_key(s->key, s->sk, resp->session_pubkey.data, s->pk,
                                  resp->session_pubkey.data)) < 0) {
         r = tv_fail(c, TV_ERR_PROTOCOL, "the vault's session public key is unusable");
@@ -315,6 +368,40 @@ static void vault_measurement(const seal_verdict *v, const uint8_t **m, size_t *
     }
 }
 
+/* The vault's identity pins. Hardware evidence needs a measurement pin, or
+ * for SGX the signer + product id pin: without one, any code in a genuine
+ * TEE would be accepted as the vault. Sim evidence is already pinned to its
+ * platform key; its measurement pin stays optional. */
+static int check_pins(tv_client *c, const tv_vault_verify_opts *o, enum seal_ev_type t,
+                      const seal_verdict *v)
+{
+    const uint8_t *m = NULL;
+    size_t mlen = 0;
+    int signer_pin = o->signer && o->signer_len && o->pin_product_id;
+
+    if (o->signer && o->signer_len && !o->pin_product_id)
+        return tv_fail(c, TV_ERR_POLICY, "a signer pin needs the product id too");
+    if (signer_pin && t != SEAL_EV_SGX)
+        return tv_fail(c, TV_ERR_POLICY,
+                       "a signer + product id pin applies to SGX only; pin the %s vault's "
+                       "measurement",
+                       seal_ev_type_name(t));
+    if (t != SEAL_EV_SIM && !o->measurement && !signer_pin)
+        return tv_fail(c, TV_ERR_POLICY,
+                       "no measurement (or SGX signer + product id) pin for the vault's %s "
+                       "evidence: any code in a genuine TEE would pass",
+                       seal_ev_type_name(t));
+    vault_measurement(v, &m, &mlen);
+    if (o->measurement &&
+        (o->measurement_len != mlen || mlen == 0 || sodium_memcmp(o->measurement, m, mlen) != 0))
+        return tv_fail(c, TV_ERR_POLICY, "the vault's measurement is not the pinned one");
+    if (signer_pin &&
+        (o->signer_len != 32 || sodium_memcmp(o->signer, v->claims.mrsigner, 32) != 0 ||
+         v->claims.isv_prod_id != o->product_id))
+        return tv_fail(c, TV_ERR_POLICY, "the vault's signer or product id is not the pinned one");
+    return 0;
+}
+
 int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault_report *out)
 {
     Teevault__V1__ReportRequest req;
@@ -325,10 +412,12 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
     tv_vault_verify_opts none;
     tv_vault_report rep;
     uint8_t nonce[32], want[SEAL_REPORT_DATA_LEN];
+    static const uint8_t zero[32];
+    seal_report_fields f;
     const uint8_t *m = NULL;
     size_t mlen = 0;
     enum seal_ev_type t;
-    int r = TV_ERR_INTERNAL;
+    int initialised = 0, r = TV_ERR_INTERNAL;
 
     if (!c || !out)
         return TV_ERR_INVALID;
@@ -345,8 +434,16 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
     if ((r = tv_call(c, TV_SVC_ATTESTATION, "Report", &req.base,
                      &teevault__v1__report_response__descriptor, (ProtobufCMessage **)&resp)) < 0)
         return r;
-    if (resp->audit_pubkey.len != 32 || resp->policy_hash.len != 32 || resp->audit_head.len != 32) {
-        r = tv_fail(c, TV_ERR_PROTOCOL, "the vault's report lacks its audit key or hashes");
+    if (resp->report_version != SEAL_REPORT_VERSION) {
+        r = tv_fail(c, TV_ERR_FORMAT,
+                    "the vault's report is version %u; this library verifies version %d",
+                    (unsigned)resp->report_version, SEAL_REPORT_VERSION);
+        goto out;
+    }
+    if (resp->audit_pubkey.len != 32 || resp->policy_hash.len != 32 || resp->audit_head.len != 32 ||
+        resp->vault_id.len != 32 || resp->sign_pubkey.len != 32 || resp->config_hash.len != 32 ||
+        resp->tls_key_hash.len != 32 || resp->state_signature.len != SEAL_SIG_LEN) {
+        r = tv_fail(c, TV_ERR_FORMAT, "the vault's report lacks a field of Report v2");
         goto out;
     }
     if (!(v = calloc(1, sizeof *v))) {
@@ -386,20 +483,43 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
                     v->reason[0] ? v->reason : tv_strerror(r));
         goto out;
     }
-    seal_report_binding(nonce, resp->audit_pubkey.data, resp->policy_hash.data,
-                        resp->audit_head.data, resp->audit_seq, want);
+    memset(&f, 0, sizeof f);
+    memcpy(f.vault_id, resp->vault_id.data, 32);
+    memcpy(f.sign_pubkey, resp->sign_pubkey.data, 32);
+    memcpy(f.config_hash, resp->config_hash.data, 32);
+    memcpy(f.tls_key_hash, resp->tls_key_hash.data, 32);
+    memcpy(f.audit_pubkey, resp->audit_pubkey.data, 32);
+    memcpy(f.policy_hash, resp->policy_hash.data, 32);
+    memcpy(f.audit_head, resp->audit_head.data, 32);
+    f.audit_seq = resp->audit_seq;
+    f.state_version = resp->state_version;
+    seal_report_binding_v2(nonce, &f, want);
     if (!(v->claims.present & SEAL_CLAIM_REPORT_DATA) ||
         sodium_memcmp(v->claims.report_data, want, sizeof want) != 0) {
         r = tv_fail(c, TV_ERR_VERIFY,
-                    "the vault's evidence does not bind this nonce and its audit key");
+                    "the vault's evidence does not bind this nonce and the report's keys and "
+                    "state (a forged report?)");
         goto out;
+    }
+    if ((r = check_pins(c, o, t, v)) < 0)
+        goto out;
+    initialised = sodium_memcmp(f.vault_id, zero, 32) != 0;
+    if (initialised) {
+        uint8_t msg[SEAL_STATE_MSG_LEN];
+        seal_state st;
+        memcpy(st.vault_id, f.vault_id, 32);
+        st.state_version = f.state_version;
+        st.audit_seq = f.audit_seq;
+        memcpy(st.audit_head, f.audit_head, 32);
+        seal_state_message(&st, msg);
+        if (crypto_sign_verify_detached(resp->state_signature.data, msg, sizeof msg,
+                                        f.sign_pubkey) != 0) {
+            r = tv_fail(c, TV_ERR_VERIFY,
+                        "the vault's state checkpoint is not signed by its bound signing key");
+            goto out;
+        }
     }
     vault_measurement(v, &m, &mlen);
-    if (o->measurement &&
-        (o->measurement_len != mlen || mlen == 0 || sodium_memcmp(o->measurement, m, mlen) != 0)) {
-        r = tv_fail(c, TV_ERR_POLICY, "the vault's measurement is not the pinned one");
-        goto out;
-    }
     memset(&rep, 0, sizeof rep);
     snprintf(rep.type, sizeof rep.type, "%s", seal_ev_type_name(t));
     rep.debug = v->debug;
@@ -411,6 +531,15 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
     memcpy(rep.policy_hash, resp->policy_hash.data, 32);
     memcpy(rep.audit_head, resp->audit_head.data, 32);
     rep.audit_seq = resp->audit_seq;
+    rep.report_version = resp->report_version;
+    memcpy(rep.vault_id, f.vault_id, 32);
+    memcpy(rep.sign_pubkey, f.sign_pubkey, 32);
+    memcpy(rep.config_hash, f.config_hash, 32);
+    memcpy(rep.tls_key_hash, f.tls_key_hash, 32);
+    rep.state_version = f.state_version;
+    memcpy(rep.state_signature, resp->state_signature.data, SEAL_SIG_LEN);
+    if (initialised && (r = tv_client_pin_vault(c, f.vault_id, f.sign_pubkey)) < 0)
+        goto out;
     *out = rep;
     r = 0;
 out:

@@ -19,6 +19,11 @@ struct tv_client {
     struct tv_conn *conn;
     char errmsg[512];
     int last_grpc;
+    /* The vault pinned by tv_attest_verify_vault / tv_client_pin_vault:
+     * Attest replies must be signed by sign_pk for vault_id. */
+    int vault_pinned;
+    uint8_t vault_id[32];
+    uint8_t vault_sign_pk[32];
 };
 
 /* Service names on the wire. */

@@ -250,26 +250,6 @@ void seal_attest_binding(const uint8_t nonce[32], const char *name, size_t name_
     crypto_hash_sha512_final(&st, out);
 }
 
-void seal_report_binding(const uint8_t nonce[32], const uint8_t audit_pubkey[32],
-                         const uint8_t policy_hash[32], const uint8_t audit_head[32],
-                         uint64_t audit_seq, uint8_t out[SEAL_REPORT_DATA_LEN])
-{
-    crypto_hash_sha512_state st;
-    uint8_t s[8];
-
-    for (int i = 0; i < 8; i++)
-        s[i] = (uint8_t)(audit_seq >> (56 - 8 * i));
-    crypto_hash_sha512_init(&st);
-    crypto_hash_sha512_update(&st, (const uint8_t *)SEAL_REPORT_DOMAIN,
-                              sizeof SEAL_REPORT_DOMAIN - 1);
-    crypto_hash_sha512_update(&st, nonce, 32);
-    crypto_hash_sha512_update(&st, audit_pubkey, 32);
-    crypto_hash_sha512_update(&st, policy_hash, 32);
-    crypto_hash_sha512_update(&st, audit_head, 32);
-    crypto_hash_sha512_update(&st, s, 8);
-    crypto_hash_sha512_final(&st, out);
-}
-
 int seal_evidence_take_bound(const char *type, uint8_t *ev, size_t ev_len,
                              const uint8_t rd[SEAL_REPORT_DATA_LEN], uint8_t **out, size_t *out_len)
 {

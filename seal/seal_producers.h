@@ -117,13 +117,7 @@ void seal_attest_binding(const uint8_t nonce[32], const char *name, size_t name_
                          const uint8_t *code_hash, size_t code_hash_len, const uint8_t eph_pk[32],
                          uint8_t out[SEAL_REPORT_DATA_LEN]);
 
-/* The vault's own Report binding:
- *   SHA-512("teevault-report-v1" || nonce[32] || audit_pubkey[32] ||
- *           policy_hash[32] || audit_head[32] || u64be(audit_seq)) */
-#define SEAL_REPORT_DOMAIN "teevault-report-v1"
-void seal_report_binding(const uint8_t nonce[32], const uint8_t audit_pubkey[32],
-                         const uint8_t policy_hash[32], const uint8_t audit_head[32],
-                         uint64_t audit_seq, uint8_t out[SEAL_REPORT_DATA_LEN]);
+/* The vault's own Report binding (v2): seal_channel.h. */
 
 /* HKDF-SHA256 (RFC 5869, seal_kdf.h) with the fixed salt "teevault-seal-v1": expand a
  * backend's raw key material (16-byte SGX keys, dstack app keys) into a

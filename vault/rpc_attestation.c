@@ -4,9 +4,12 @@
  *   Challenge  public     a 32-byte single-use nonce, valid 60 s
  *   Attest     public     evidence + function name + code hash + ephemeral
  *                         X25519 key + nonce → function session token and
- *                         the vault's X25519 key for the session
- *   Report     public     the vault's own evidence binding its audit key,
- *                         policy hash and audit head to the caller's nonce
+ *                         the vault's X25519 key for the session, signed by
+ *                         the vault's signing key (vault_ident.h)
+ *   Report     public     Report v2: the vault's own evidence binding its
+ *                         vault id, signing key, config hash, TLS key hash,
+ *                         audit key, policy hash and signed state to the
+ *                         caller's nonce
  *
  * Every call is audited by the server (group commit) with the outcome; the
  * detail names the function and, on refusal, why. The work is in
@@ -22,6 +25,7 @@
 #include "vault.h"
 #include "vault_rpc.h"
 #include "vault_attest.h"
+#include "vault_ident.h"
 
 /* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
@@ -52,7 +56,8 @@ static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
     Teevault__V1__AttestResponse resp = TEEVAULT__V1__ATTEST_RESPONSE__INIT;
     vault_attest_req rq;
     char token[VAULT_ATTEST_TOKEN_BUF];
-    uint8_t session_pk[32];
+    uint8_t session_pk[32], sig[SEAL_SIG_LEN];
+    seal_state st;
     char why[200] = "", qn[64];
     int64_t exp = 0;
     int r;
@@ -76,12 +81,31 @@ static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
         snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: %.55s", qn, why);
         return r;
     }
+    /* The signed session: the client checks this signature against the
+     * key it pinned from a verified Report, so a relay cannot swap
+     * session_pubkey. Validated sizes: nonce and eph_pk are 32 bytes. */
+    if ((r = vault_ident_sign_attest(c->v, req->nonce.data, req->eph_pubkey.data, session_pk,
+                                     req->function_name, exp, &st, sig)) < 0) {
+        /* The token never leaves: the session is unreachable and expires. */
+        sodium_memzero(token, sizeof token);
+        vault_call_errf(c, "the vault cannot sign the session: %s", tv_strerror(r));
+        snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: cannot sign", qn);
+        return r;
+    }
     snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s (%.8s): session", qn,
              req->evidence_type);
     resp.session_token = token;
     resp.expires_at = exp;
     resp.session_pubkey.data = session_pk;
     resp.session_pubkey.len = sizeof session_pk;
+    resp.vault_id.data = st.vault_id;
+    resp.vault_id.len = sizeof st.vault_id;
+    resp.signature.data = sig;
+    resp.signature.len = sizeof sig;
+    resp.state_version = st.state_version;
+    resp.audit_seq = st.audit_seq;
+    resp.audit_head.data = st.audit_head;
+    resp.audit_head.len = sizeof st.audit_head;
     r = vault_pack(out, &resp.base);
     sodium_memzero(token, sizeof token);
     return r;
@@ -91,11 +115,11 @@ static int rpc_report(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
 {
     const Teevault__V1__ReportRequest *req = (const Teevault__V1__ReportRequest *)msg;
     Teevault__V1__ReportResponse resp = TEEVAULT__V1__REPORT_RESPONSE__INIT;
-    vault_attest_report_out rep;
+    vault_ident_report rep;
     int r;
 
     memset(&rep, 0, sizeof rep);
-    if ((r = vault_attest_report(c->v, req->nonce.data, req->nonce.len, &rep)) < 0) {
+    if ((r = vault_ident_report_make(c->v, req->nonce.data, req->nonce.len, &rep)) < 0) {
         vault_call_errf(c, "%s",
                         r == TV_ERR_INVALID       ? "nonce must be 32 bytes"
                         : r == TV_ERR_UNAVAILABLE ? "the vault has no TEE backend"
@@ -105,13 +129,25 @@ static int rpc_report(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
     resp.evidence.data = rep.evidence;
     resp.evidence.len = rep.evidence_len;
     resp.evidence_type = (char *)(uintptr_t)rep.type;
-    resp.audit_pubkey.data = rep.audit_pubkey;
-    resp.audit_pubkey.len = sizeof rep.audit_pubkey;
-    resp.policy_hash.data = rep.policy_hash;
-    resp.policy_hash.len = sizeof rep.policy_hash;
-    resp.audit_head.data = rep.audit_head;
-    resp.audit_head.len = sizeof rep.audit_head;
-    resp.audit_seq = rep.audit_seq;
+    resp.audit_pubkey.data = rep.f.audit_pubkey;
+    resp.audit_pubkey.len = sizeof rep.f.audit_pubkey;
+    resp.policy_hash.data = rep.f.policy_hash;
+    resp.policy_hash.len = sizeof rep.f.policy_hash;
+    resp.audit_head.data = rep.f.audit_head;
+    resp.audit_head.len = sizeof rep.f.audit_head;
+    resp.audit_seq = rep.f.audit_seq;
+    resp.report_version = SEAL_REPORT_VERSION;
+    resp.vault_id.data = rep.f.vault_id;
+    resp.vault_id.len = sizeof rep.f.vault_id;
+    resp.sign_pubkey.data = rep.f.sign_pubkey;
+    resp.sign_pubkey.len = sizeof rep.f.sign_pubkey;
+    resp.config_hash.data = rep.f.config_hash;
+    resp.config_hash.len = sizeof rep.f.config_hash;
+    resp.tls_key_hash.data = rep.f.tls_key_hash;
+    resp.tls_key_hash.len = sizeof rep.f.tls_key_hash;
+    resp.state_version = rep.f.state_version;
+    resp.state_signature.data = rep.state_sig;
+    resp.state_signature.len = sizeof rep.state_sig;
     r = vault_pack(out, &resp.base);
     free(rep.evidence);
     return r;

@@ -182,6 +182,9 @@ struct vault {
     /* Challenge nonces and function sessions (vault_attest.c); created on
      * first use or by vault_attest_configure, freed by vault_attest_close. */
     struct vault_attest *attest;
+    /* The signing identity derived from the root key (vault_ident.c); made
+     * on first use, freed by vault_ident_close. */
+    struct vault_ident *ident;
 };
 
 /* Run handler m for call c the way the server does, but synchronously: an

@@ -734,32 +734,3 @@ out:
     mdb_txn_abort(txn);
     return r;
 }
-
-int vault_attest_report(struct vault *v, const uint8_t *nonce, size_t nonce_len,
-                        vault_attest_report_out *out)
-{
-    vault_attest_report_out o;
-    vault_audit_info ai;
-    uint8_t rd[SEAL_REPORT_DATA_LEN];
-    int r;
-
-    if (!v || !out || !nonce || nonce_len != VAULT_ATTEST_NONCE_LEN)
-        return TV_ERR_INVALID;
-    if (!v->seal)
-        return TV_ERR_UNAVAILABLE;
-    memset(&o, 0, sizeof o);
-    memset(&ai, 0, sizeof ai);
-    if ((r = vault_audit_get_info(v, &ai)) < 0)
-        return r;
-    if (ai.has_pubkey)
-        memcpy(o.audit_pubkey, ai.pubkey, 32);
-    memcpy(o.audit_head, ai.head, 32);
-    o.audit_seq = ai.seq;
-    if ((r = vault_attest_policy_hash(v, o.policy_hash)) < 0)
-        return r;
-    seal_report_binding(nonce, o.audit_pubkey, o.policy_hash, o.audit_head, o.audit_seq, rd);
-    if ((r = v->seal->ops->evidence(v->seal, rd, &o.evidence, &o.evidence_len, &o.type)) < 0)
-        return r;
-    *out = o;
-    return 0;
-}

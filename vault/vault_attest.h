@@ -109,24 +109,7 @@ int vault_attest_seal_get(struct vault *v, const uint8_t session_id[32], const c
                           uint64_t version, const uint8_t *pt, size_t len, uint8_t **out,
                           size_t *out_len) TV_WUR;
 
-/* Report: the vault's own evidence over seal_report_binding(nonce,
- * audit_pubkey, policy_hash, audit_head, audit_seq). *evidence malloc'ed
- * (caller frees), *type static. audit_pubkey is zeros until the audit key is
- * unlocked. policy_hash = SHA-256 over every record of the "policies" and
- * "functions" DBs (vault_attest_policy_hash).
- * Errors: TV_ERR_INVALID (nonce not 32 bytes), TV_ERR_UNAVAILABLE (no seal
- * backend), TV_ERR_AUDIT, backend evidence errors, storage errors. */
-typedef struct vault_attest_report_out {
-    uint8_t *evidence;
-    size_t evidence_len;
-    const char *type;
-    uint8_t audit_pubkey[32];
-    uint8_t policy_hash[32];
-    uint8_t audit_head[32];
-    uint64_t audit_seq;
-} vault_attest_report_out;
-int vault_attest_report(struct vault *v, const uint8_t *nonce, size_t nonce_len,
-                        vault_attest_report_out *out) TV_WUR;
+/* Report: vault_ident.h (Report v2). */
 
 /* SHA-256("teevault-policy-hash-v1\0" || for db in (policies, functions):
  * u8 tag || for each record u32be klen || key || u32be vlen || value). */

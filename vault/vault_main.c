@@ -25,6 +25,7 @@
 #include "seal.h"
 #include "vault.h"
 #include "vault_attest.h"
+#include "vault_ident.h"
 #include "vault_audit.h"
 #include "vault_auth.h"
 #include "vault_config.h"
@@ -349,6 +350,7 @@ out:
                   (const char *)NULL);
     vault_server_free(srv);
     vault_attest_close(&v); /* function sessions and nonces (wiped) */
+    vault_ident_close(&v);  /* the signing key (wiped) */
     vault_audit_close(&v);
     vault_deactivate(&v);
     vault_db_close(v.db);

@@ -4,12 +4,14 @@
  * ephemeral key.
  *
  *   secrets_get [-a ADDR] [-t TEE] [-r TEE_ROOT] [-s SIM_STATE_DIR]
- *               [-m SIM_MEASUREMENT_FILE] [-S SIM_SHAPE_FILE] [-V VAULT_SIM_PUBKEY_FILE]
+ *               [-m SIM_MEASUREMENT_FILE] [-S SIM_SHAPE_FILE] -V VAULT_SIM_PUBKEY_FILE
  *               -f FUNCTION -c CODE_FILE SECRET...
  *
- * With -V the vault is verified first (Attestation.Report over a fresh nonce,
- * sim evidence checked against the 32-byte sim platform public key in the
- * file) and nothing is asked of a vault that fails.
+ * -V is required: the vault is verified first (Attestation.Report v2 over a
+ * fresh nonce, sim evidence checked against the 32-byte sim platform public
+ * key in the file), nothing is asked of a vault that fails, and the
+ * connection pins the signing key the Report binds: an Attest reply not
+ * signed by it (a relay that swapped the session key) is refused.
  *
  * The code hash is SHA-256 of CODE_FILE (the JavaScript/Python source the
  * runtime is about to run). Each value is written to stdout followed by a
@@ -83,7 +85,7 @@ int main(int argc, char **argv)
             goto usage;
         }
     }
-    if (!fn || !code || optind >= argc)
+    if (!fn || !code || !vpub || optind >= argc)
         goto usage;
     if (sodium_init() < 0 || hash_file(code, code_hash) < 0) {
         fprintf(stderr, "secrets_get: cannot read %s\n", code);
@@ -93,7 +95,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "secrets_get: connect: %s\n", tv_strerror(r));
         return 1;
     }
-    if (vpub) {
+    {
         tv_vault_verify_opts vo = {0};
         tv_vault_report rep;
         uint8_t pk[32];
@@ -138,7 +140,7 @@ out:
     return rc;
 usage:
     fprintf(stderr, "usage: secrets_get [-a ADDR] [-t TEE] [-r TEE_ROOT] [-s SIM_STATE_DIR] "
-                    "[-m SIM_MEASUREMENT_FILE] [-S SIM_SHAPE_FILE] [-V VAULT_SIM_PUBKEY_FILE] "
+                    "[-m SIM_MEASUREMENT_FILE] [-S SIM_SHAPE_FILE] -V VAULT_SIM_PUBKEY_FILE "
                     "-f FUNCTION "
                     "-c CODE_FILE SECRET...\n");
     return 2;

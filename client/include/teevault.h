@@ -407,7 +407,16 @@ typedef struct tv_attest_opts {
  * nonce, unknown function, evidence not verified or not the registered
  * identity), TV_ERR_UNAUTHENTICATED (expired or unknown nonce),
  * TV_ERR_INTEGRITY (evidence bound to something else) — with the vault's
- * reason in tv_client_last_error(c). */
+ * reason in tv_client_last_error(c).
+ * WARNING: the vault must be pinned on c first — tv_attest_verify_vault()
+ * (which pins the vault id and signing key its verified Report binds) or
+ * tv_client_pin_vault(). The Attest reply must carry the pinned vault id and
+ * an Ed25519 signature by the pinned key over the session key, this call's
+ * ephemeral key, nonce and function name (docs/ATTESTATION.md "The signed
+ * session"); otherwise nothing is derived and the call fails:
+ * TV_ERR_POLICY (nothing pinned), TV_ERR_VERIFY (not signed by the pinned
+ * vault: a relay swapped the session key or forged the reply, or another
+ * vault answered). */
 int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
                        size_t code_hash_len, const tv_attest_opts *opts, tv_session **out) TV_WUR;
 /* Lower level, for runtimes that make their own evidence: one
@@ -423,6 +432,14 @@ int tv_attest_session(tv_client *c, const uint8_t *evidence, size_t evidence_len
 /* Wipe the ephemeral key and token, free the session. NULL ok. */
 void tv_session_free(tv_session *s);
 
+/* Pin the vault on c by values obtained out of band (a Report verified
+ * elsewhere, a deployment manifest): its 32-byte vault id and Ed25519
+ * signing public key. tv_attest_* then accept only Attest replies signed by
+ * that key for that vault id. Errors: TV_ERR_INVALID (NULL, or an all-zero
+ * key or id). */
+int tv_client_pin_vault(tv_client *c, const uint8_t vault_id[32],
+                        const uint8_t sign_pubkey[32]) TV_WUR;
+
 /* Checking the vault before trusting it (Attestation.Report). */
 typedef struct tv_vault_verify_opts {
     const uint8_t *sim_pk;   /* 32-byte sim platform public key; sim evidence is refused
@@ -430,9 +447,14 @@ typedef struct tv_vault_verify_opts {
     const char *collateral;  /* SGX/TDX collateral dir or bundle file, or NULL */
     int allow_no_collateral; /* SGX/TDX: accept without TCB evaluation */
     int allow_debug;
-    const uint8_t *measurement; /* optional pin: sim/SNP measurement, SGX MRENCLAVE or TDX
-                                   MRTD of the vault */
+    const uint8_t *measurement; /* pin: sim/SNP measurement, SGX MRENCLAVE or TDX MRTD of the
+                                   vault; required for hardware evidence unless the SGX
+                                   signer + product id pin below is given */
     size_t measurement_len;
+    const uint8_t *signer; /* SGX: pin MRSIGNER (32 bytes) together with product_id */
+    size_t signer_len;
+    int pin_product_id;  /* 1: product_id is set (SGX ISVPRODID) */
+    uint16_t product_id; /* with signer: the SGX ISVPRODID */
 } tv_vault_verify_opts;
 
 typedef struct tv_vault_report {
@@ -444,15 +466,29 @@ typedef struct tv_vault_report {
     uint8_t policy_hash[32];
     uint8_t audit_head[32];
     uint64_t audit_seq;
+    /* Report v2 (docs/ATTESTATION.md). All bound in the evidence. */
+    uint32_t report_version;  /* 2 */
+    uint8_t vault_id[32];     /* zeros: the vault is not initialised */
+    uint8_t sign_pubkey[32];  /* signs Attest replies and state checkpoints */
+    uint8_t config_hash[32];  /* the vault's effective configuration */
+    uint8_t tls_key_hash[32]; /* SHA-256 of its TLS key's SPKI (DER), zeros if none */
+    uint64_t state_version;
+    uint8_t state_signature[64]; /* sign_pubkey's signature over the state checkpoint */
 } tv_vault_report;
 
-/* Ask the vault for its evidence over a fresh random nonce and verify it:
- * signature/chain (sim: the pinned key), debug and TCB policy, the optional
- * measurement pin, and that report_data = SHA-512("teevault-report-v1" ||
- * nonce || audit_pubkey || policy_hash || audit_head || u64be audit_seq).
- * On success *out holds the verified values. Errors: TV_ERR_VERIFY (bad
- * signature / chain / binding), TV_ERR_POLICY (debug, TCB, measurement pin,
- * sim without a pinned key), TV_ERR_FORMAT, transport errors. */
+/* Ask the vault for its Report (v2) over a fresh random nonce and verify it:
+ * signature/chain (sim: the pinned key), debug and TCB policy, the
+ * measurement (or SGX signer + product id) pin — required for sgx/tdx/snp
+ * evidence: without it any code in a genuine TEE would pass — and that
+ * report_data = seal_report_binding_v2 (docs/ATTESTATION.md: nonce, vault id,
+ * signing key, config hash, TLS key hash, audit key, policy hash, audit
+ * head and seq, state version), and the state signature by the bound
+ * signing key. On success *out holds the verified values and, when the vault
+ * is initialised, c pins its vault id and signing key for tv_attest_*.
+ * Errors: TV_ERR_VERIFY (bad signature / chain / binding / state signature),
+ * TV_ERR_POLICY (debug, TCB, pin missing or not matching, sim without a
+ * pinned key), TV_ERR_FORMAT (report version other than 2, bad field
+ * sizes), transport errors. */
 int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *opts,
                            tv_vault_report *out) TV_WUR;
 /* Session expiry (unix seconds), 0 for NULL. */

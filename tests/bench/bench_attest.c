@@ -53,6 +53,28 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Verify the vault (sim platform key in `dir`) so the connection pins its
+ * signing key: libteevault attests only against a pinned vault. */
+static int pin_sim_vault(tv_client *c, const char *dir)
+{
+    tv_vault_verify_opts vo = {0};
+    tv_vault_report rep;
+    uint8_t pk[32];
+    char path[700];
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof path, "%s/sim_platform.pub", dir);
+    if (!(f = fopen(path, "rb")))
+        return TV_ERR_IO;
+    n = fread(pk, 1, sizeof pk, f);
+    fclose(f);
+    if (n != sizeof pk)
+        return TV_ERR_FORMAT;
+    vo.sim_pk = pk;
+    return tv_attest_verify_vault(c, &vo, &rep);
+}
+
 static void *work(void *arg)
 {
     worker *w = arg;
@@ -71,6 +93,11 @@ static void *work(void *arg)
     if (tv_client_open(g_addr, NULL, &c) < 0) {
         w->errors++;
         return NULL;
+    }
+    if ((r = pin_sim_vault(c, g_plat)) < 0) {
+        w->errors++;
+        w->last_err = r;
+        goto out;
     }
     if (w->get_phase && (r = tv_attest_function(c, "bench-fn", g_code_hash, 32, &o, &s)) < 0) {
         w->errors++;

@@ -191,6 +191,28 @@ static void note_err(worker *w, tv_client *c, int r)
     snprintf(w->last_msg, sizeof w->last_msg, "%s", c ? tv_client_last_error(c) : "");
 }
 
+/* Verify the vault (sim platform key in `dir`) so the connection pins its
+ * signing key: libteevault attests only against a pinned vault. */
+static int pin_sim_vault(tv_client *c, const char *dir)
+{
+    tv_vault_verify_opts vo = {0};
+    tv_vault_report rep;
+    uint8_t pk[32];
+    char path[700];
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof path, "%s/sim_platform.pub", dir);
+    if (!(f = fopen(path, "rb")))
+        return TV_ERR_IO;
+    n = fread(pk, 1, sizeof pk, f);
+    fclose(f);
+    if (n != sizeof pk)
+        return TV_ERR_FORMAT;
+    vo.sim_pk = pk;
+    return tv_attest_verify_vault(c, &vo, &rep);
+}
+
 static void *work(void *arg)
 {
     worker *w = arg;
@@ -209,6 +231,10 @@ static void *work(void *arg)
             note_err(w, c, r);
             ok = 0;
         }
+    } else if ((g_cfg.op == OP_ATTEST_GET || g_cfg.op == OP_ATTEST) &&
+               (r = pin_sim_vault(c, g_cfg.sim_platform)) < 0) {
+        note_err(w, c, r);
+        ok = 0;
     } else if (g_cfg.op == OP_ATTEST_GET) {
         if ((r = tv_attest_function(c, g_fn_name, g_code_hash, sizeof g_code_hash, &ao, &s)) < 0) {
             note_err(w, c, r);

@@ -64,11 +64,12 @@ expect_in '"fn-a-read"' "$OUT"
 expect_in "code_hash" "$OUT"
 pass "functions registered"
 
-run_fn() { # run_fn RUNTIME STATE FUNCTION CODE SECRET...
-  local rt=$1 st=$2 fn=$3 code=$4
+run_fn() { # run_fn RUNTIME STATE FUNCTION CODE [-V VAULT_PUB] SECRET...
+  local rt=$1 st=$2 fn=$3 code=$4 vpub="$PLAT/sim_platform.pub"
   shift 4
+  if [ "$1" = -V ]; then vpub=$2; shift 2; fi
   OUT=$(env -u TEEVAULT_TOKEN "$EX" -a "unix:$TV_SOCK" -t sim -r "$PLAT" -s "$st" -m "$rt" \
-    -f "$fn" -c "$code" "$@" 2>"$T/ex.err")
+    -V "$vpub" -f "$fn" -c "$code" "$@" 2>"$T/ex.err")
   RC=$?
   ERR=$(cat "$T/ex.err")
 }

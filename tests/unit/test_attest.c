@@ -27,6 +27,8 @@
 #include "vault_registry.h"
 #include "vault_acl.h"
 #include "vault_attest.h"
+#include "vault_ident.h"
+#include "vault_keyring.h"
 #include "vault_audit.h"
 #include "vault_auth.h"
 #include "vault_config.h"
@@ -158,6 +160,10 @@ static void setup(void)
     V.seal = open_sim(vstate, "/proc/self/exe");
     if (vault_audit_open(&V, NULL) < 0)
         exit(2);
+    /* An initialised vault: Attest replies are signed with the root key's
+     * signing identity (vault_ident.h). */
+    if (vault_keyring_init(V.db, V.seal, SEAL_POLICY_SIGNER, NULL, 0, NULL, NULL, &V.kr) < 0)
+        exit(2);
     ap.sim_platform_dir = plat;
     if (vault_attest_configure(&V, &ap) < 0)
         exit(2);
@@ -177,6 +183,9 @@ static void teardown(void)
 {
     char cmd[400];
     vault_attest_close(&V);
+    vault_ident_close(&V);
+    vault_keyring_free(V.kr);
+    V.kr = NULL;
     vault_audit_close(&V);
     vault_db_close(V.db);
     seal_backend_free(V.seal);
@@ -513,21 +522,39 @@ static void test_nonce_bound(void)
 
 static void test_report(void)
 {
-    uint8_t nonce[32], pk[32], want[64], ph1[32], ph2[32];
-    vault_attest_report_out rep;
+    uint8_t nonce[32], pk[32], want[64], ph1[32], ph2[32], msg[SEAL_STATE_MSG_LEN];
+    vault_ident_report rep;
     seal_sim_report sr;
+    seal_state st;
 
     randombytes_buf(nonce, 32);
     memset(&rep, 0, sizeof rep);
-    CHECK_EQ_INT(vault_attest_report(&V, nonce, 32, &rep), 0);
+    CHECK_EQ_INT(vault_ident_report_make(&V, nonce, 32, &rep), 0);
     CHECK(rep.type && strcmp(rep.type, "sim") == 0);
     CHECK_EQ_INT(seal_sim_platform_pubkey(plat, pk), 0);
     CHECK_EQ_INT(seal_sim_report_verify(rep.evidence, rep.evidence_len, pk, &sr), 0);
-    seal_report_binding(nonce, rep.audit_pubkey, rep.policy_hash, rep.audit_head, rep.audit_seq,
-                        want);
+    seal_report_binding_v2(nonce, &rep.f, want);
     CHECK(memcmp(sr.report_data, want, 64) == 0);
+    /* Every field is bound: one flipped bit in the signing key is another
+     * binding. */
+    rep.f.sign_pubkey[0] ^= 1;
+    seal_report_binding_v2(nonce, &rep.f, want);
+    CHECK(memcmp(sr.report_data, want, 64) != 0);
+    rep.f.sign_pubkey[0] ^= 1;
+    /* The state checkpoint is signed by the bound key, for the vault id. */
+    CHECK_EQ_INT(vault_ident_pubkey(&V, pk), 0);
+    CHECK(memcmp(pk, rep.f.sign_pubkey, 32) == 0);
+    memcpy(st.vault_id, rep.f.vault_id, 32);
+    st.state_version = rep.f.state_version;
+    st.audit_seq = rep.f.audit_seq;
+    memcpy(st.audit_head, rep.f.audit_head, 32);
+    seal_state_message(&st, msg);
+    CHECK_EQ_INT(crypto_sign_verify_detached(rep.state_sig, msg, sizeof msg, pk), 0);
+    st.audit_seq++;
+    seal_state_message(&st, msg);
+    CHECK(crypto_sign_verify_detached(rep.state_sig, msg, sizeof msg, pk) != 0);
     free(rep.evidence);
-    CHECK_EQ_INT(vault_attest_report(&V, nonce, 31, &rep), TV_ERR_INVALID);
+    CHECK_EQ_INT(vault_ident_report_make(&V, nonce, 31, &rep), TV_ERR_INVALID);
     /* The policy hash covers the functions DB. */
     CHECK_EQ_INT(vault_attest_policy_hash(&V, ph1), 0);
     CHECK_EQ_INT(register_fn("fn-c", runtime2, code_b, 1, NULL, 0), 0);
@@ -656,6 +683,30 @@ static void test_rpc_tables(void)
         CHECK(strstr(c.audit_detail, "fn-a") != NULL);
         as = teevault__v1__attest_response__unpack(NULL, out.len, out.d);
         CHECK(as && strlen(as->session_token) == VAULT_ATTEST_TOKEN_STR_LEN);
+        /* The reply is signed by the vault's key over what was asked and
+         * answered; another session key does not verify. */
+        if (as && as->signature.len == 64 && as->vault_id.len == 32 && as->audit_head.len == 32 &&
+            as->session_pubkey.len == 32) {
+            uint8_t vpk[32], msg[SEAL_ATTEST_MSG_MAX(4)], vid[32];
+            seal_state st;
+            size_t ml;
+            CHECK_EQ_INT(vault_ident_pubkey(&V, vpk), 0);
+            CHECK_EQ_INT(vault_ident_id(&V, vid), 0);
+            CHECK(memcmp(vid, as->vault_id.data, 32) == 0);
+            memcpy(st.vault_id, as->vault_id.data, 32);
+            st.state_version = as->state_version;
+            st.audit_seq = as->audit_seq;
+            memcpy(st.audit_head, as->audit_head.data, 32);
+            ml = seal_attest_reply_message(nonce, pk, as->session_pubkey.data, "fn-a", 4,
+                                           as->expires_at, &st, msg);
+            CHECK_EQ_INT(crypto_sign_verify_detached(as->signature.data, msg, ml, vpk), 0);
+            as->session_pubkey.data[0] ^= 1;
+            ml = seal_attest_reply_message(nonce, pk, as->session_pubkey.data, "fn-a", 4,
+                                           as->expires_at, &st, msg);
+            CHECK(crypto_sign_verify_detached(as->signature.data, msg, ml, vpk) != 0);
+        } else {
+            CHECK(!"the Attest reply carries a signature, vault id and audit head");
+        }
         if (as)
             teevault__v1__attest_response__free_unpacked(as, NULL);
         /* Replay through the table: refused with a message and audit detail. */

@@ -130,7 +130,7 @@ static void test_refusals_live(void)
     tv_session *s = NULL, *s2 = NULL;
     seal_backend *b = NULL;
     seal_options so = {0};
-    uint8_t nonce[32], pk[32], sk[32], pk2[32], sk2[32], meas[32];
+    uint8_t nonce[32], pk[32], sk[32], pk2[32], sk2[32], meas[32], vid[32], vpk[32];
     uint8_t *ev = NULL, *val = NULL;
     size_t len = 0, vlen = 0;
     int64_t exp = 0;
@@ -198,6 +198,49 @@ static void test_refusals_live(void)
         CHECK_EQ_INT(tv_attest_verify_vault(fc, &vo, &rep), TV_ERR_VERIFY);
         vo.sim_pk = NULL;
         CHECK_EQ_INT(tv_attest_verify_vault(fc, &vo, &rep), TV_ERR_POLICY);
+        memcpy(vid, rep.vault_id, 32);
+        memcpy(vpk, rep.sign_pubkey, 32);
+    }
+
+    /* The signed session: a connection that pinned no vault attests nothing;
+     * one that pinned another key refuses the real vault's reply. */
+    {
+        tv_client *uc = NULL;
+        tv_session *us = NULL;
+        uint8_t wrong[32];
+        CHECK_EQ_INT(tv_client_open(addr, NULL, &uc), 0);
+        CHECK_EQ_INT(tv_attest_challenge(uc, nonce, &exp), 0);
+        CHECK_EQ_INT(evidence(b, nonce, "fa", pk, 0, &ev, &len), 0);
+        CHECK_EQ_INT(tv_attest_session(uc, ev, len, "sim", "fa", code, 32, pk, sk, nonce, &us),
+                     TV_ERR_POLICY);
+        CHECK(strstr(tv_client_last_error(uc), "verify the vault first") != NULL);
+        CHECK(us == NULL);
+        free(ev);
+        randombytes_buf(wrong, 32);
+        CHECK_EQ_INT(tv_client_pin_vault(uc, vid, wrong), 0);
+        CHECK_EQ_INT(tv_attest_challenge(uc, nonce, &exp), 0);
+        CHECK_EQ_INT(evidence(b, nonce, "fa", pk, 0, &ev, &len), 0);
+        CHECK_EQ_INT(tv_attest_session(uc, ev, len, "sim", "fa", code, 32, pk, sk, nonce, &us),
+                     TV_ERR_VERIFY);
+        CHECK(strstr(tv_client_last_error(uc), "pinned vault key") != NULL);
+        free(ev);
+        CHECK_EQ_INT(tv_client_pin_vault(uc, wrong, vpk), 0);
+        CHECK_EQ_INT(tv_attest_challenge(uc, nonce, &exp), 0);
+        CHECK_EQ_INT(evidence(b, nonce, "fa", pk, 0, &ev, &len), 0);
+        CHECK_EQ_INT(tv_attest_session(uc, ev, len, "sim", "fa", code, 32, pk, sk, nonce, &us),
+                     TV_ERR_VERIFY);
+        CHECK(strstr(tv_client_last_error(uc), "another vault") != NULL);
+        free(ev);
+        /* Pinned out of band with the right values: accepted. */
+        CHECK_EQ_INT(tv_client_pin_vault(uc, vid, vpk), 0);
+        CHECK_EQ_INT(tv_attest_challenge(uc, nonce, &exp), 0);
+        CHECK_EQ_INT(evidence(b, nonce, "fa", pk, 0, &ev, &len), 0);
+        CHECK_EQ_INT(tv_attest_session(uc, ev, len, "sim", "fa", code, 32, pk, sk, nonce, &us), 0);
+        free(ev);
+        ev = NULL;
+        CHECK_EQ_INT(tv_client_pin_vault(uc, wrong, NULL), TV_ERR_INVALID);
+        tv_session_free(us);
+        tv_client_close(uc);
     }
     seq0 = audit_seq(rc);
 

@@ -1,0 +1,73 @@
+/*
+ * seal_channel: the vault's signed identity on the wire (issue 12,
+ * docs/ATTESTATION.md "Report v2 and the signed session"). The exact bytes
+ * that the vault's Report binds and that its signing key signs, built the
+ * same way by the vault (vault/vault_ident.c) and by libteevault
+ * (client/tv_attest.c); the JavaScript and Python clients rebuild them from
+ * the documented layout.
+ *
+ * All integers are big-endian. No function here allocates or fails.
+ */
+#ifndef SEAL_CHANNEL_H
+#define SEAL_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seal_producers.h"
+
+/* Report format carried in ReportResponse.report_version. */
+#define SEAL_REPORT_VERSION 2
+#define SEAL_REPORT_DOMAIN2 "teevault-report-v2"
+/* Signed messages: the domain string including its NUL comes first. */
+#define SEAL_STATE_DOMAIN        "teevault-state-v1"
+#define SEAL_ATTEST_REPLY_DOMAIN "teevault-attest-reply-v1"
+
+#define SEAL_SIG_LEN 64 /* Ed25519 */
+#define SEAL_PK_LEN  32
+
+/* A signed state checkpoint: what the vault vouches is its newest state. */
+typedef struct seal_state {
+    uint8_t vault_id[32];
+    uint64_t state_version; /* increments with every commit (0: not tracked) */
+    uint64_t audit_seq;
+    uint8_t audit_head[32];
+} seal_state;
+
+/* "teevault-state-v1\0" || vault_id[32] || u64 state_version ||
+ * u64 audit_seq || audit_head[32] */
+#define SEAL_STATE_MSG_LEN (sizeof SEAL_STATE_DOMAIN + 32 + 8 + 8 + 32)
+void seal_state_message(const seal_state *s, uint8_t msg[SEAL_STATE_MSG_LEN]);
+
+/* Every field the Report v2 binds besides the caller's nonce. */
+typedef struct seal_report_fields {
+    uint8_t vault_id[32];
+    uint8_t sign_pubkey[32];  /* Ed25519: Attest replies and state checkpoints */
+    uint8_t config_hash[32];  /* the effective configuration */
+    uint8_t tls_key_hash[32]; /* SHA-256 of the TLS server key's SubjectPublicKeyInfo (DER); zeros
+                                 without a TLS listener */
+    uint8_t audit_pubkey[32];
+    uint8_t policy_hash[32];
+    uint8_t audit_head[32];
+    uint64_t audit_seq;
+    uint64_t state_version;
+} seal_report_fields;
+
+/* report_data = SHA-512("teevault-report-v2" || nonce[32] || vault_id ||
+ *   sign_pubkey || config_hash || tls_key_hash || audit_pubkey ||
+ *   policy_hash || audit_head || u64 audit_seq || u64 state_version) */
+void seal_report_binding_v2(const uint8_t nonce[32], const seal_report_fields *f,
+                            uint8_t out[SEAL_REPORT_DATA_LEN]);
+
+/* What the vault signs in every AttestResponse:
+ *   "teevault-attest-reply-v1\0" || vault_id[32] || nonce[32] || eph_pk[32] ||
+ *   session_pk[32] || u32 len(name) || name || i64 expires_at ||
+ *   u64 state_version || u64 audit_seq || audit_head[32]
+ * msg must hold SEAL_ATTEST_MSG_MAX(name_len) bytes; returns the length. */
+#define SEAL_ATTEST_MSG_MAX(name_len)                                                              \
+    (sizeof SEAL_ATTEST_REPLY_DOMAIN + 32 * 4 + 4 + (name_len) + 8 + 8 + 8 + 32)
+size_t seal_attest_reply_message(const uint8_t nonce[32], const uint8_t eph_pk[32],
+                                 const uint8_t session_pk[32], const char *name, size_t name_len,
+                                 int64_t expires_at, const seal_state *st, uint8_t *msg);
+
+#endif

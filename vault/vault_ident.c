@@ -1,0 +1,331 @@
+/*
+ * vault_ident: signing identity, signed state and Report v2 (contract in
+ * vault_ident.h).
+ */
+#include "vault_ident.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "seal.h"
+#include "vault_attest.h"
+#include "vault_audit.h"
+#include "vault_config.h"
+#include "vault_keyring.h"
+
+struct vault_ident {
+    uint8_t vault_id[32];
+    uint8_t pk[32];
+    uint8_t *sk; /* crypto_sign_SECRETKEYBYTES, sodium_malloc */
+    int have_tls;
+    uint8_t tls_hash[32];
+};
+
+void vault_ident_close(struct vault *v)
+{
+    if (!v || !v->ident)
+        return;
+    if (v->ident->sk)
+        sodium_free(v->ident->sk);
+    sodium_memzero(v->ident, sizeof *v->ident);
+    free(v->ident);
+    v->ident = NULL;
+}
+
+/* The identity for the root key unsealed now: derived on first use, and
+ * again when the root key is not the one it was derived from. */
+static int ident_get(struct vault *v, struct vault_ident **out)
+{
+    struct vault_ident *id;
+    uint8_t vid[32], *seed = NULL;
+    int r = TV_ERR_INTERNAL;
+
+    if (!v || !v->kr)
+        return TV_ERR_NOT_INITIALISED;
+    if ((r = vault_keyring_derive(v->kr, "teevault/id", vid)) < 0)
+        return r;
+    if (v->ident && v->ident->sk && sodium_memcmp(v->ident->vault_id, vid, 32) == 0) {
+        *out = v->ident;
+        return 0;
+    }
+    if (!v->ident && !(v->ident = calloc(1, sizeof *v->ident)))
+        return TV_ERR_NOMEM;
+    id = v->ident;
+    if (!id->sk && !(id->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)))
+        return TV_ERR_NOMEM;
+    if (!(seed = sodium_malloc(crypto_sign_SEEDBYTES)))
+        return TV_ERR_NOMEM;
+    if ((r = vault_keyring_derive(v->kr, "teevault/sign", seed)) < 0)
+        goto out;
+    if (crypto_sign_seed_keypair(id->pk, id->sk, seed) != 0) {
+        r = TV_ERR_CRYPTO;
+        goto out;
+    }
+    memcpy(id->vault_id, vid, 32);
+    *out = id;
+    r = 0;
+out:
+    sodium_free(seed);
+    return r;
+}
+
+int vault_ident_id(struct vault *v, uint8_t id[32])
+{
+    struct vault_ident *i;
+    int r;
+    if (!id)
+        return TV_ERR_INVALID;
+    if ((r = ident_get(v, &i)) < 0)
+        return r;
+    memcpy(id, i->vault_id, 32);
+    return 0;
+}
+
+int vault_ident_pubkey(struct vault *v, uint8_t pk[32])
+{
+    struct vault_ident *i;
+    int r;
+    if (!pk)
+        return TV_ERR_INVALID;
+    if ((r = ident_get(v, &i)) < 0)
+        return r;
+    memcpy(pk, i->pk, 32);
+    return 0;
+}
+
+int vault_ident_state(struct vault *v, seal_state *st)
+{
+    struct vault_ident *i;
+    vault_audit_info ai;
+    seal_state s;
+    int r;
+
+    if (!st)
+        return TV_ERR_INVALID;
+    if ((r = ident_get(v, &i)) < 0)
+        return r;
+    memset(&s, 0, sizeof s);
+    memset(&ai, 0, sizeof ai);
+    if ((r = vault_audit_get_info(v, &ai)) < 0)
+        return r;
+    memcpy(s.vault_id, i->vault_id, 32);
+    s.audit_seq = ai.seq;
+    memcpy(s.audit_head, ai.head, 32);
+    s.state_version = 0; /* the record layer's state version (step 2) */
+    *st = s;
+    return 0;
+}
+
+int vault_ident_sign_state(struct vault *v, const seal_state *st, uint8_t sig[SEAL_SIG_LEN])
+{
+    struct vault_ident *i;
+    uint8_t msg[SEAL_STATE_MSG_LEN];
+    int r;
+
+    if (!st || !sig)
+        return TV_ERR_INVALID;
+    if ((r = ident_get(v, &i)) < 0)
+        return r;
+    seal_state_message(st, msg);
+    if (crypto_sign_detached(sig, NULL, msg, sizeof msg, i->sk) != 0)
+        return TV_ERR_CRYPTO;
+    return 0;
+}
+
+int vault_ident_sign_attest(struct vault *v, const uint8_t nonce[32], const uint8_t eph_pk[32],
+                            const uint8_t session_pk[32], const char *name, int64_t expires_at,
+                            seal_state *st, uint8_t sig[SEAL_SIG_LEN])
+{
+    struct vault_ident *i;
+    uint8_t msg[SEAL_ATTEST_MSG_MAX(VAULT_ID_MAX)];
+    seal_state s;
+    size_t nlen, mlen;
+    int r;
+
+    if (!nonce || !eph_pk || !session_pk || !name || !st || !sig)
+        return TV_ERR_INVALID;
+    if ((nlen = strlen(name)) > VAULT_ID_MAX)
+        return TV_ERR_INVALID;
+    if ((r = ident_get(v, &i)) < 0 || (r = vault_ident_state(v, &s)) < 0)
+        return r;
+    mlen = seal_attest_reply_message(nonce, eph_pk, session_pk, name, nlen, expires_at, &s, msg);
+    if (crypto_sign_detached(sig, NULL, msg, mlen, i->sk) != 0)
+        return TV_ERR_CRYPTO;
+    *st = s;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- config */
+
+static void h_str(crypto_hash_sha256_state *st, const char *key, const char *val)
+{
+    uint8_t l[4];
+    size_t kl = strlen(key), vl = val ? strlen(val) : 0;
+    proto_put_be32(l, (uint32_t)kl);
+    crypto_hash_sha256_update(st, l, 4);
+    crypto_hash_sha256_update(st, (const uint8_t *)key, kl);
+    /* An unset string and "" differ: 0xffffffff marks unset. */
+    proto_put_be32(l, val ? (uint32_t)vl : 0xffffffffu);
+    crypto_hash_sha256_update(st, l, 4);
+    if (vl)
+        crypto_hash_sha256_update(st, (const uint8_t *)val, vl);
+}
+
+static void h_num(crypto_hash_sha256_state *st, const char *key, uint64_t n)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)n);
+    h_str(st, key, buf);
+}
+
+int vault_ident_config_hash(struct vault *v, uint8_t out[32])
+{
+    static const char dom[] = "teevault-config-hash-v1";
+    const vault_config *c = v ? v->cfg : NULL;
+    crypto_hash_sha256_state st;
+
+    if (!out)
+        return TV_ERR_INVALID;
+    memset(out, 0, 32);
+    if (!c)
+        return 0;
+    /* Every key that changes what the vault does, in a fixed order; the file
+     * path is not one (the same settings elsewhere hash the same). */
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)dom, sizeof dom);
+    h_str(&st, "state_dir", c->state_dir);
+    h_str(&st, "listen.unix_socket", c->unix_socket);
+    h_num(&st, "listen.unix_mode", c->unix_mode);
+    h_str(&st, "listen.tcp_address", c->tcp_address);
+    h_str(&st, "listen.tls_cert", c->tls_cert);
+    h_str(&st, "listen.tls_key", c->tls_key);
+    h_str(&st, "listen.tls_client_ca", c->tls_client_ca);
+    h_num(&st, "listen.tls_client_auth", (uint64_t)c->tls_client_auth);
+    h_str(&st, "tee.backend", c->tee_backend);
+    h_str(&st, "tee.seal_policy", c->seal_policy);
+    h_str(&st, "tee.root", c->tee_root);
+    h_str(&st, "tee.sim_signer", c->sim_signer);
+    h_num(&st, "limits.max_connections", c->max_connections);
+    h_num(&st, "limits.max_inflight_per_conn", c->max_inflight_per_conn);
+    h_num(&st, "limits.idle_timeout", c->idle_timeout);
+    h_num(&st, "limits.io_timeout", c->io_timeout);
+    h_num(&st, "limits.max_value_bytes", c->max_value_bytes);
+    h_num(&st, "limits.map_size", c->map_size);
+    h_num(&st, "audit.checkpoint_records", c->audit_checkpoint_records);
+    h_num(&st, "audit.checkpoint_seconds", c->audit_checkpoint_seconds);
+    h_num(&st, "audit.high_water_percent", c->audit_high_water_percent);
+    h_num(&st, "auth.password_time_cost", c->password_time_cost);
+    h_num(&st, "auth.password_memory", c->password_memory);
+    h_num(&st, "auth.token_default_ttl", c->token_default_ttl);
+    h_num(&st, "auth.token_max_ttl", c->token_max_ttl);
+    h_num(&st, "auth.login_rate", c->login_rate);
+    h_num(&st, "auth.login_burst", c->login_burst);
+    h_num(&st, "attestation.session_ttl", c->attest_session_ttl);
+    h_num(&st, "attestation.nonce_ttl", c->attest_nonce_ttl);
+    h_num(&st, "attestation.max_sessions", c->attest_max_sessions);
+    h_str(&st, "attestation.collateral", c->attest_collateral);
+    h_str(&st, "attestation.sim_platform_dir", c->attest_sim_platform_dir);
+    h_num(&st, "security.operator_plaintext_reads", (uint64_t)c->operator_plaintext_reads);
+    h_num(&st, "dev", (uint64_t)c->dev);
+    crypto_hash_sha256_final(&st, out);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- TLS */
+
+static int tls_hash_file(const char *path, uint8_t out[32])
+{
+    FILE *f = fopen(path, "r");
+    X509 *x = NULL;
+    unsigned char *der = NULL;
+    int n, r = TV_ERR_FORMAT;
+
+    if (!f)
+        return TV_ERR_IO;
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!x)
+        return TV_ERR_FORMAT;
+    if ((n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der)) > 0) {
+        crypto_hash_sha256(out, der, (unsigned long long)n);
+        r = 0;
+    }
+    OPENSSL_free(der);
+    X509_free(x);
+    return r;
+}
+
+int vault_ident_tls_key_hash(struct vault *v, uint8_t out[32])
+{
+    const vault_config *c = v ? v->cfg : NULL;
+    uint8_t h[32];
+    int r;
+
+    if (!out)
+        return TV_ERR_INVALID;
+    memset(out, 0, 32);
+    if (!c || !c->tcp_address || !c->tcp_address[0] || !c->tls_cert)
+        return 0;
+    if (v->ident && v->ident->have_tls) {
+        memcpy(out, v->ident->tls_hash, 32);
+        return 0;
+    }
+    if ((r = tls_hash_file(c->tls_cert, h)) < 0)
+        return r;
+    if (v->ident) { /* cached once there is an identity to hang it on */
+        memcpy(v->ident->tls_hash, h, 32);
+        v->ident->have_tls = 1;
+    }
+    memcpy(out, h, 32);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- Report */
+
+int vault_ident_report_make(struct vault *v, const uint8_t *nonce, size_t nonce_len,
+                            vault_ident_report *out)
+{
+    vault_ident_report o;
+    vault_audit_info ai;
+    seal_state st;
+    uint8_t rd[SEAL_REPORT_DATA_LEN];
+    int r;
+
+    if (!v || !out || !nonce || nonce_len != 32)
+        return TV_ERR_INVALID;
+    if (!v->seal)
+        return TV_ERR_UNAVAILABLE;
+    memset(&o, 0, sizeof o);
+    memset(&ai, 0, sizeof ai);
+    if ((r = vault_audit_get_info(v, &ai)) < 0)
+        return r;
+    if (ai.has_pubkey)
+        memcpy(o.f.audit_pubkey, ai.pubkey, 32);
+    memcpy(o.f.audit_head, ai.head, 32);
+    o.f.audit_seq = ai.seq;
+    if (v->kr) {
+        /* Initialised: the identity, and the state it signs now. */
+        if ((r = vault_ident_state(v, &st)) < 0 ||
+            (r = vault_ident_sign_state(v, &st, o.state_sig)) < 0 ||
+            (r = vault_ident_pubkey(v, o.f.sign_pubkey)) < 0)
+            return r;
+        memcpy(o.f.vault_id, st.vault_id, 32);
+        memcpy(o.f.audit_head, st.audit_head, 32);
+        o.f.audit_seq = st.audit_seq;
+        o.f.state_version = st.state_version;
+    }
+    if ((r = vault_attest_policy_hash(v, o.f.policy_hash)) < 0 ||
+        (r = vault_ident_config_hash(v, o.f.config_hash)) < 0 ||
+        (r = vault_ident_tls_key_hash(v, o.f.tls_key_hash)) < 0)
+        return r;
+    seal_report_binding_v2(nonce, &o.f, rd);
+    if ((r = v->seal->ops->evidence(v->seal, rd, &o.evidence, &o.evidence_len, &o.type)) < 0)
+        return r;
+    *out = o;
+    return 0;
+}

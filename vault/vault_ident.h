@@ -1,0 +1,81 @@
+/*
+ * vault_ident: the vault's signing identity and its Report v2 (issue 12;
+ * docs/ATTESTATION.md "Report v2 and the signed session").
+ *
+ *   vault id       = KDF(RK, "teevault/id")          public, pinned by clients
+ *   signing key    = Ed25519 from seed KDF(RK, "teevault/sign")
+ *                    (secret half in sodium_malloc memory, wiped on close)
+ *   config hash    = vault_ident_config_hash (the effective configuration)
+ *   TLS key hash   = SHA-256 of the TLS server certificate's
+ *                    SubjectPublicKeyInfo (DER), zeros without [listen] tcp
+ *
+ * The Report binds all of them, the audit key, policy hash and the signed
+ * state (seal_state: vault id, state version, audit seq, audit head) to the
+ * caller's nonce in the evidence's report_data (seal_report_binding_v2).
+ * Every AttestResponse is signed with the signing key
+ * (seal_attest_reply_message), so a relay that swaps session_pubkey is caught
+ * by a client that pinned the key from a verified Report.
+ *
+ * The identity is derived on first use after the root key is unsealed and
+ * re-derived if the root key changes (init in the same process). State hangs
+ * off v->ident; event-loop thread only.
+ */
+#ifndef VAULT_IDENT_H
+#define VAULT_IDENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seal_channel.h"
+#include "tv_err.h"
+#include "vault.h"
+
+/* The vault id. Errors: TV_ERR_NOT_INITIALISED (no root key), TV_ERR_NOMEM. */
+int vault_ident_id(struct vault *v, uint8_t id[32]) TV_WUR;
+
+/* The signing public key. Errors as vault_ident_id. */
+int vault_ident_pubkey(struct vault *v, uint8_t pk[32]) TV_WUR;
+
+/* The state the vault vouches for now: vault id, state version, audit head
+ * and seq. Errors as vault_ident_id, TV_ERR_AUDIT, storage errors. */
+int vault_ident_state(struct vault *v, seal_state *st) TV_WUR;
+
+/* Sign st (seal_state_message). Errors as vault_ident_id. */
+int vault_ident_sign_state(struct vault *v, const seal_state *st, uint8_t sig[SEAL_SIG_LEN]) TV_WUR;
+
+/* Sign an Attest reply (seal_attest_reply_message) for function `name`
+ * (NUL-terminated, <= VAULT_ID_MAX) over the vault's current state, which is
+ * returned in *st. Errors as vault_ident_state, TV_ERR_INVALID. */
+int vault_ident_sign_attest(struct vault *v, const uint8_t nonce[32], const uint8_t eph_pk[32],
+                            const uint8_t session_pk[32], const char *name, int64_t expires_at,
+                            seal_state *st, uint8_t sig[SEAL_SIG_LEN]) TV_WUR;
+
+/* SHA-256 over the effective configuration (every parsed key in a fixed
+ * order, "teevault-config-hash-v1"); zeros when the vault has no config.
+ * Errors: none today (returns 0). */
+int vault_ident_config_hash(struct vault *v, uint8_t out[32]) TV_WUR;
+
+/* SHA-256 of the TLS certificate's public key (DER SubjectPublicKeyInfo),
+ * zeros when no TLS listener is configured. Errors: TV_ERR_IO (cannot read
+ * the certificate), TV_ERR_FORMAT. */
+int vault_ident_tls_key_hash(struct vault *v, uint8_t out[32]) TV_WUR;
+
+/* Report v2 over nonce. *evidence malloc'ed (caller frees), *type static.
+ * Before init the id, signing key and state signature are zeros (a client
+ * cannot pin such a vault). Errors: TV_ERR_INVALID (nonce not 32 bytes),
+ * TV_ERR_UNAVAILABLE (no seal backend), TV_ERR_AUDIT, backend evidence
+ * errors, storage errors. */
+typedef struct vault_ident_report {
+    uint8_t *evidence;
+    size_t evidence_len;
+    const char *type;
+    seal_report_fields f;
+    uint8_t state_sig[SEAL_SIG_LEN];
+} vault_ident_report;
+int vault_ident_report_make(struct vault *v, const uint8_t *nonce, size_t nonce_len,
+                            vault_ident_report *out) TV_WUR;
+
+/* Free v->ident (wiping the signing key). NULL-safe, idempotent. */
+void vault_ident_close(struct vault *v);
+
+#endif
