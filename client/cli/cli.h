@@ -176,6 +176,8 @@ int cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_kv(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_attest(struct cli_ctx *ctx, int argc, char **argv);
+/* attest vault (cmd_attest_vault.c), a subcommand of attest. */
+int attest_vault(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_function(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_acl(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_governance(struct cli_ctx *ctx, int argc, char **argv);

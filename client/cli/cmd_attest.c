@@ -339,6 +339,11 @@ static const struct cli_cmd attest_cmds[] = {
      "attest verify --evidence FILE [--type auto|sgx|tdx|snp|sim] [--collateral DIR|FILE] "
      "[--root FILE] [--vcek FILE] [--chain FILE] [--crl FILE] [--at RFC3339] [--allow-debug] "
      "[--accept-status LIST] [--allow-no-collateral] [--lax-tdx-attributes] [--format json]"},
+    {"vault", attest_vault,
+     "verify the running vault's Report v2 (evidence, pins, bound keys and signed state); exit "
+     "0 only if verified",
+     "attest vault [--sim-pubkey FILE] [--measurement HEX] [--signer HEX --product-id N] "
+     "[--collateral DIR|FILE] [--allow-debug] [--allow-no-collateral] [--format json]"},
 };
 
 int cmd_attest(struct cli_ctx *ctx, int argc, char **argv)
