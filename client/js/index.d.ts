@@ -144,7 +144,8 @@ export declare function verifyAttestReply(resp: Record<string, unknown>, ctx: {
 export declare const crypto: {
   ready(): Promise<unknown>;
   attestBinding(nonce: Bytes, name: string, codeHash: Bytes, ephPk: Bytes): Buffer;
-  reportBinding(nonce: Bytes, auditPubkey: Bytes, policyHash: Bytes, auditHead: Bytes, auditSeq: number | string | bigint): Buffer;
+  /** Report v2 binding over the ReportResponse's fields (docs/ATTESTATION.md). */
+  reportBinding(nonce: Bytes, r: Record<string, unknown>): Buffer;
   sessionKey(ephSk: Bytes, ephPk: Bytes, sessionPk: Bytes): Uint8Array;
   openSealed(key: Bytes, name: string, version: number | string | bigint, sealed: Bytes): Buffer;
 };

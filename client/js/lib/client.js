@@ -78,14 +78,15 @@ class Client {
     const r = await this.call('Attestation', 'Report', 'ReportRequest', { nonce }, 'ReportResponse', '');
     const [apk, ph, ah, ev] = [b(r.audit_pubkey), b(r.policy_hash), b(r.audit_head), b(r.evidence)];
     const vErr = (m, n = 'verify') => new TeevaultError(m, Code.PERMISSION_DENIED, n);
-    if (apk.length !== 32 || ph.length !== 32 || ah.length !== 32) throw new TeevaultError("the vault's report lacks its audit key or hashes", 0, 'protocol');
+    if ((r.report_version || 0) !== crypto.REPORT_VERSION) throw vErr(`the vault's report is version ${r.report_version || 0}; this client verifies version ${crypto.REPORT_VERSION}`, 'format');
+    if ([apk, ph, ah, b(r.vault_id), b(r.sign_pubkey), b(r.config_hash), b(r.tls_key_hash)].some((x) => x.length !== 32)) throw new TeevaultError("the vault's report lacks a field of Report v2", 0, 'protocol');
     const type = crypto.detectType(ev);
     if (!type || type !== r.evidence_type) throw vErr("the vault's evidence is not of the type it claims", 'format');
     if (type !== 'sim') throw vErr(`${type} evidence: hardware report verification is not implemented in the JavaScript client (use libteevault)`, 'unimplemented');
     if (!simPlatformPk) throw vErr('the vault runs on the sim backend (no hardware protection) and no sim platform key is pinned', 'policy');
     const rep = crypto.simReportVerify(ev, b(simPlatformPk));
     if (rep.debug && !allowDebug) throw vErr('debug sim report refused by policy', 'policy');
-    if (!crypto.ctEqual(rep.reportData, crypto.reportBinding(nonce, apk, ph, ah, r.audit_seq))) {
+    if (!crypto.ctEqual(rep.reportData, crypto.reportBinding(nonce, r))) {
       throw vErr("the vault's evidence does not bind this nonce and its audit key");
     }
     if (measurement && !crypto.ctEqual(b(measurement), rep.measurement)) throw vErr("the vault's measurement is not the pinned one", 'policy');

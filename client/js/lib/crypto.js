@@ -22,7 +22,8 @@ function S() {
 }
 
 const ATTEST_DOMAIN = Buffer.from('teevault-attest-v1');
-const REPORT_DOMAIN = Buffer.from('teevault-report-v1');
+const REPORT_DOMAIN = Buffer.from('teevault-report-v2');
+const REPORT_VERSION = 2; // ReportResponse.report_version (docs/ATTESTATION.md "Report v2")
 const SESSION_KDF_LABEL = Buffer.from('teevault-fn-session-key-v1');
 const GET_AAD_LABEL = Buffer.from('teevault-get-v1');
 const NONCE_LEN = 24, TAG_LEN = 16;
@@ -38,9 +39,12 @@ function attestBinding(nonce, name, codeHash, ephPk) {
     lp(Buffer.from(name)), lp(buf(codeHash)), buf(ephPk)])).digest();
 }
 
-function reportBinding(nonce, auditPubkey, policyHash, auditHead, auditSeq) {
+/** report_data of the vault's Report v2 (seal_report_binding_v2) over ReportResponse r. */
+function reportBinding(nonce, r) {
   return nodeCrypto.createHash('sha512').update(Buffer.concat([REPORT_DOMAIN, buf(nonce),
-    buf(auditPubkey), buf(policyHash), buf(auditHead), be64(auditSeq)])).digest();
+    buf(r.vault_id), buf(r.sign_pubkey), buf(r.config_hash), buf(r.tls_key_hash),
+    buf(r.audit_pubkey), buf(r.policy_hash), buf(r.audit_head), be64(r.audit_seq || 0),
+    be64(r.state_version || 0)])).digest();
 }
 
 /** A fresh X25519 pair {publicKey, privateKey} (Uint8Array; wipe privateKey with wipe()). */
@@ -204,6 +208,6 @@ function detectType(ev) {
   return null;
 }
 
-module.exports = { ready, attestBinding, reportBinding, ephemeralKeypair, wipe, deriveSessionKey, sessionKey,
+module.exports = { ready, REPORT_VERSION, attestBinding, reportBinding, ephemeralKeypair, wipe, deriveSessionKey, sessionKey,
   getAad, openSealed, seal, ctEqual, randomBytes, simReportProduce, simReportParse, simReportVerify,
   evidenceIdentity, checkBound, detectType, SIM_REPORT_LEN };

@@ -161,8 +161,12 @@ class Client:
         nonce = nacl.utils.random(32)
         r = self.call("Attestation", "Report", pb.ReportRequest(nonce=nonce), pb.ReportResponse,
                       token="")
-        if len(r.audit_pubkey) != 32 or len(r.policy_hash) != 32 or len(r.audit_head) != 32:
-            raise TeevaultError("the vault's report lacks its audit key or hashes", 0, "protocol")
+        if r.report_version != crypto.REPORT_VERSION:
+            raise VerifyError("the vault's report is version %d; this client verifies version %d"
+                              % (r.report_version, crypto.REPORT_VERSION), "format")
+        if any(len(x) != 32 for x in (r.audit_pubkey, r.policy_hash, r.audit_head, r.vault_id,
+                                       r.sign_pubkey, r.config_hash, r.tls_key_hash)):
+            raise TeevaultError("the vault's report lacks a field of Report v2", 0, "protocol")
         ev = bytes(r.evidence)
         typ = crypto.detect_type(ev)
         if typ is None or typ != r.evidence_type:
@@ -176,8 +180,7 @@ class Client:
         rep = crypto.sim_report_verify(ev, sim_platform_pk)
         if rep.debug and not allow_debug:
             raise VerifyError("debug sim report refused by policy", "policy")
-        want = crypto.report_binding(nonce, r.audit_pubkey, r.policy_hash, r.audit_head,
-                                     r.audit_seq)
+        want = crypto.report_binding(nonce, r)
         if not crypto.ct_equal(rep.report_data, want):
             raise VerifyError("the vault's evidence does not bind this nonce and its audit key")
         if measurement is not None and not crypto.ct_equal(measurement, rep.measurement):

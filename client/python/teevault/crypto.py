@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import struct
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import nacl.bindings as sodium
 import nacl.exceptions
@@ -23,7 +23,8 @@ import nacl.signing
 from .errors import IntegrityError, TeevaultError, VerifyError, INVALID_ARGUMENT
 
 ATTEST_DOMAIN = b"teevault-attest-v1"
-REPORT_DOMAIN = b"teevault-report-v1"
+REPORT_DOMAIN = b"teevault-report-v2"
+REPORT_VERSION = 2  # ReportResponse.report_version (docs/ATTESTATION.md "Report v2")
 SESSION_KDF_LABEL = b"teevault-fn-session-key-v1"
 GET_AAD_LABEL = b"teevault-get-v1"
 NONCE_LEN = 24  # XChaCha20-Poly1305 nonce
@@ -43,11 +44,13 @@ def attest_binding(nonce: bytes, name: str, code_hash: bytes, eph_pk: bytes) -> 
                           eph_pk).digest()
 
 
-def report_binding(nonce: bytes, audit_pubkey: bytes, policy_hash: bytes, audit_head: bytes,
-                   audit_seq: int) -> bytes:
-    """report_data of the vault's Report (seal_report_binding)."""
-    return hashlib.sha512(REPORT_DOMAIN + nonce + audit_pubkey + policy_hash + audit_head +
-                          struct.pack(">Q", audit_seq)).digest()
+def report_binding(nonce: bytes, r: Any) -> bytes:
+    """report_data of the vault's Report v2 (seal_report_binding_v2) over the
+    fields of ReportResponse r."""
+    return hashlib.sha512(REPORT_DOMAIN + nonce + bytes(r.vault_id) + bytes(r.sign_pubkey) +
+                          bytes(r.config_hash) + bytes(r.tls_key_hash) + bytes(r.audit_pubkey) +
+                          bytes(r.policy_hash) + bytes(r.audit_head) +
+                          struct.pack(">QQ", r.audit_seq, r.state_version)).digest()
 
 
 def ephemeral_keypair() -> Tuple[bytes, bytearray]:
