@@ -95,6 +95,34 @@ int tv_client_pin_vault(tv_client *c, const uint8_t vault_id[32], const uint8_t 
     return 0;
 }
 
+/* Freshness: a signed state of the pinned vault must not be older than the
+ * newest this connection has seen (nor, with a known_vaults file, than the
+ * newest this user has seen: file "" = none). Then it becomes the newest. */
+static int see_state(tv_client *c, const seal_state *st, const char *file, int use_file)
+{
+    tv_known_state now;
+    int r;
+
+    memset(&now, 0, sizeof now);
+    memcpy(now.vault_id, st->vault_id, 32);
+    memcpy(now.sign_pk, c->vault_sign_pk, 32);
+    now.state_version = st->state_version;
+    now.audit_seq = st->audit_seq;
+    memcpy(now.audit_head, st->audit_head, 32);
+    if (c->seen_valid && sodium_memcmp(c->seen.vault_id, now.vault_id, 32) == 0) {
+        if ((r = tv_known_older(c, &c->seen, &now, "this connection", 0)) < 0)
+            return r;
+        /* Not older, but only ever move forward (an equal seq keeps its head). */
+        if (now.state_version < c->seen.state_version || now.audit_seq < c->seen.audit_seq)
+            return 0;
+    }
+    if (use_file && (r = tv_known_vaults_check(c, file, &now)) < 0)
+        return r;
+    c->seen = now;
+    c->seen_valid = 1;
+    return 0;
+}
+
 /* The Attest reply must be the pinned vault's: its vault id, and its
  * signature over what this call sent and what it got back. */
 static int check_reply_sig(tv_client *c, const Teevault__V1__AttestResponse *resp,
@@ -127,7 +155,7 @@ static int check_reply_sig(tv_client *c, const Teevault__V1__AttestResponse *res
         return tv_fail(c, TV_ERR_VERIFY,
                        "the Attest reply's signature does not verify with the pinned vault key "
                        "(session key swapped or reply forged: a relay in between?)");
-    return 0;
+    return see_state(c, &st, NULL, 0);
 }
 
 /* Attestation.Attest; on success s->token / s->expires_at / s->key are set,
@@ -538,8 +566,24 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
     memcpy(rep.tls_key_hash, f.tls_key_hash, 32);
     rep.state_version = f.state_version;
     memcpy(rep.state_signature, resp->state_signature.data, SEAL_SIG_LEN);
-    if (initialised && (r = tv_client_pin_vault(c, f.vault_id, f.sign_pubkey)) < 0)
-        goto out;
+    if (initialised) {
+        seal_state st;
+        memcpy(st.vault_id, f.vault_id, 32);
+        st.state_version = f.state_version;
+        st.audit_seq = f.audit_seq;
+        memcpy(st.audit_head, f.audit_head, 32);
+        /* A vault id pinned before with another key: not the same vault. */
+        if (c->vault_pinned && sodium_memcmp(c->vault_id, f.vault_id, 32) == 0 &&
+            sodium_memcmp(c->vault_sign_pk, f.sign_pubkey, 32) != 0) {
+            r = tv_fail(c, TV_ERR_VERIFY, "the vault's signing key changed on this connection");
+            goto out;
+        }
+        if (c->seen_valid && sodium_memcmp(c->seen.vault_id, f.vault_id, 32) != 0)
+            c->seen_valid = 0; /* another vault: its own history */
+        if ((r = tv_client_pin_vault(c, f.vault_id, f.sign_pubkey)) < 0 ||
+            (r = see_state(c, &st, o->known_vaults, !o->no_known_vaults)) < 0)
+            goto out;
+    }
     *out = rep;
     r = 0;
 out:

@@ -24,7 +24,33 @@ struct tv_client {
     int vault_pinned;
     uint8_t vault_id[32];
     uint8_t vault_sign_pk[32];
+    /* The newest signed state of the pinned vault seen on this client
+     * (Report or Attest reply); a signed state older than it is refused. */
+    int seen_valid;
+    struct tv_known_state {
+        uint8_t vault_id[32];
+        uint8_t sign_pk[32];
+        uint64_t state_version;
+        uint64_t audit_seq;
+        uint8_t audit_head[32];
+    } seen;
 };
+
+/* Known vaults (tv_known.c; docs/ATTESTATION.md "Freshness"). */
+typedef struct tv_known_state tv_known_state;
+
+/* 0 when `now` is not older than `known`; else c's error is set naming
+ * `where` (the file or "this connection") and seen_at (unix time, 0 =
+ * unknown): TV_ERR_ROLLBACK (state version or audit seq lower, or the same
+ * seq with another head), TV_ERR_VERIFY (another signing key). */
+int tv_known_older(tv_client *c, const tv_known_state *known, const tv_known_state *now,
+                   const char *where, int64_t seen_at) TV_WUR;
+
+/* Check `now` against the known_vaults file (path: NULL = default,
+ * "" = no file) and record it there when it is not older. Errors as
+ * tv_known_older, TV_ERR_IO (cannot read, lock or write the file; the file
+ * is unchanged), TV_ERR_TOO_LARGE, TV_ERR_INVALID (no default path). */
+int tv_known_vaults_check(tv_client *c, const char *path, const tv_known_state *now) TV_WUR;
 
 /* Service names on the wire. */
 #define TV_SVC_SYS         "teevault.v1.Sys"

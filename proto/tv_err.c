@@ -44,6 +44,7 @@ static const struct tv_err_desc tv_errs[] = {
     {TV_ERR_POLICY, "policy", "evidence refused by policy", 7},
     {TV_ERR_RESOURCE, "resource", "resource limit reached", 8},
     {TV_ERR_AUDIT, "audit", "audit record could not be made durable", 14},
+    {TV_ERR_ROLLBACK, "rollback", "the vault's state was rolled back", 9},
 };
 
 static const struct tv_err_desc *tv_err_find(int err)

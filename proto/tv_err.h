@@ -40,7 +40,8 @@ enum tv_err {
     TV_ERR_POLICY = -26,          /* evidence verified but policy refused it */
     TV_ERR_RESOURCE = -27,        /* a configured resource limit was reached */
     TV_ERR_AUDIT = -28,           /* audit record could not be made durable */
-    TV_ERR_MIN = -28
+    TV_ERR_ROLLBACK = -29,        /* signed state older than one seen before (rolled back) */
+    TV_ERR_MIN = -29
 };
 
 /* Human-readable message for a tv_err value; never NULL, static storage. */

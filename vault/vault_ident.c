@@ -17,6 +17,7 @@
 #include "vault_audit.h"
 #include "vault_config.h"
 #include "vault_keyring.h"
+#include "vault_record.h"
 
 struct vault_ident {
     uint8_t vault_id[32];
@@ -47,8 +48,7 @@ static int ident_get(struct vault *v, struct vault_ident **out)
 
     if (!v || !v->kr)
         return TV_ERR_NOT_INITIALISED;
-    if ((r = vault_keyring_derive(v->kr, "teevault/id", vid)) < 0)
-        return r;
+    memcpy(vid, vault_keyring_vault_id(v->kr), 32); /* KDF(RK, "teevault/id") */
     if (v->ident && v->ident->sk && sodium_memcmp(v->ident->vault_id, vid, 32) == 0) {
         *out = v->ident;
         return 0;
@@ -116,7 +116,9 @@ int vault_ident_state(struct vault *v, seal_state *st)
     memcpy(s.vault_id, i->vault_id, 32);
     s.audit_seq = ai.seq;
     memcpy(s.audit_head, ai.head, 32);
-    s.state_version = 0; /* the record layer's state version (step 2) */
+    /* The record layer's counter: +1 with every committed write
+     * transaction (vault_record.h). */
+    s.state_version = v->db ? vault_state_version(v->db) : 0;
     *st = s;
     return 0;
 }

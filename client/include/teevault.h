@@ -416,7 +416,8 @@ typedef struct tv_attest_opts {
  * session"); otherwise nothing is derived and the call fails:
  * TV_ERR_POLICY (nothing pinned), TV_ERR_VERIFY (not signed by the pinned
  * vault: a relay swapped the session key or forged the reply, or another
- * vault answered). */
+ * vault answered), TV_ERR_ROLLBACK (the reply's signed state is older than
+ * one seen on this connection). */
 int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
                        size_t code_hash_len, const tv_attest_opts *opts, tv_session **out) TV_WUR;
 /* Lower level, for runtimes that make their own evidence: one
@@ -455,6 +456,12 @@ typedef struct tv_vault_verify_opts {
     size_t signer_len;
     int pin_product_id;  /* 1: product_id is set (SGX ISVPRODID) */
     uint16_t product_id; /* with signer: the SGX ISVPRODID */
+    /* Freshness (docs/ATTESTATION.md "Freshness"): the newest signed state
+     * seen per vault id is kept in this file, like ssh's known_hosts. NULL =
+     * $TEEVAULT_KNOWN_VAULTS, else $XDG_CONFIG_HOME/teevault/known_vaults,
+     * else ~/.config/teevault/known_vaults. */
+    const char *known_vaults;
+    int no_known_vaults; /* 1: remember per connection only (no file) */
 } tv_vault_verify_opts;
 
 typedef struct tv_vault_report {
@@ -483,9 +490,17 @@ typedef struct tv_vault_report {
  * report_data = seal_report_binding_v2 (docs/ATTESTATION.md: nonce, vault id,
  * signing key, config hash, TLS key hash, audit key, policy hash, audit
  * head and seq, state version), and the state signature by the bound
- * signing key. On success *out holds the verified values and, when the vault
- * is initialised, c pins its vault id and signing key for tv_attest_*.
- * Errors: TV_ERR_VERIFY (bad signature / chain / binding / state signature),
+ * signing key. Then freshness: the signed (state version, audit seq, audit
+ * head) must not be older than the newest seen for this vault id — on this
+ * connection and in the known_vaults file (opts->known_vaults) — and is
+ * recorded there. On success *out holds the verified values and, when the
+ * vault is initialised, c pins its vault id and signing key for tv_attest_*
+ * (whose signed replies are held to the same freshness rule, per
+ * connection). Errors: TV_ERR_ROLLBACK (the vault "has rolled back": its
+ * signed state is older than one seen before; the message says what was
+ * seen, when, and what to check), TV_ERR_IO (known_vaults unreadable or
+ * unwritable), TV_ERR_VERIFY (bad signature / chain / binding / state
+ * signature, or another signing key for a known vault id),
  * TV_ERR_POLICY (debug, TCB, pin missing or not matching, sim without a
  * pinned key), TV_ERR_FORMAT (report version other than 2, bad field
  * sizes), transport errors. */
