@@ -185,6 +185,9 @@ struct vault {
     /* The signing identity derived from the root key (vault_ident.c); made
      * on first use, freed by vault_ident_close. */
     struct vault_ident *ident;
+    /* The state witness and its publisher (vault_witness.c); NULL when none
+     * is configured. */
+    struct vault_witness *witness;
 };
 
 /* Run handler m for call c the way the server does, but synchronously: an

@@ -46,6 +46,7 @@ int vault_config_defaults(vault_config *c)
     c->attest_session_ttl = 900;
     c->attest_nonce_ttl = 60;
     c->attest_max_sessions = 65536;
+    c->witness_interval = 5;
     if (vault_config_set(&c->state_dir, "/var/lib/teevault") < 0 ||
         vault_config_set(&c->unix_socket, "/run/teevault/teevault.sock") < 0 ||
         vault_config_set(&c->tee_backend, "sim") < 0 ||
@@ -70,7 +71,9 @@ void vault_config_free(vault_config *c)
                      &c->tee_root,
                      &c->sim_signer,
                      &c->attest_collateral,
-                     &c->attest_sim_platform_dir};
+                     &c->attest_sim_platform_dir,
+                     &c->witness_dir,
+                     &c->witness_command};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -312,6 +315,13 @@ static int on_key(void *user, const char *sec, const char *key, const char *val)
         r = set_opt(&c->attest_collateral, val);
     } else if (IS("attestation", "sim_platform_dir")) {
         r = set_opt(&c->attest_sim_platform_dir, val);
+    } else if (IS("witness", "dir")) {
+        r = set_opt(&c->witness_dir, val);
+    } else if (IS("witness", "command")) {
+        r = set_opt(&c->witness_command, val);
+    } else if (IS("witness", "interval")) {
+        if (parse_uint(val, 1, 3600, &c->witness_interval) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected seconds 1..3600, got \"%s\"", qk, val);
     } else if (IS("security", "operator_plaintext_reads")) {
         if (parse_bool(val, &c->operator_plaintext_reads) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected true|false, got \"%s\"", qk, val);
@@ -370,6 +380,10 @@ int vault_config_validate(const vault_config *c, char *err, size_t errlen)
     }
     if (c->tcp_address && c->tls_client_auth != VAULT_TLS_CLIENT_OFF && !c->tls_client_ca) {
         snprintf(err, errlen, "%s: [listen] tls_client_auth needs tls_client_ca", where);
+        return TV_ERR_INVALID;
+    }
+    if (c->witness_dir && c->witness_command) {
+        snprintf(err, errlen, "%s: [witness] takes dir or command, not both", where);
         return TV_ERR_INVALID;
     }
     return 0;

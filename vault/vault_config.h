@@ -63,6 +63,13 @@ typedef struct vault_config {
     unsigned attest_max_sessions;  /* live function sessions; default 65536 */
     char *attest_collateral;       /* SGX/TDX collateral dir or bundle file; NULL = none */
     char *attest_sim_platform_dir; /* sim platform key dir; NULL = tee root or state_dir */
+    /* [witness] (docs/ATTESTATION.md "Witness"): where signed state
+     * checkpoints go, outside the host's sole control. At most one of dir
+     * and command. */
+    char *witness_dir;         /* a directory (separate mount / network share) */
+    char *witness_command;     /* run as `command publish` (checkpoint on stdin) and
+                                  `command latest` (newest checkpoint on stdout) */
+    unsigned witness_interval; /* seconds between publications of a changed state; default 5 */
     /* [security] */
     int operator_plaintext_reads; /* default 0 (packaged); --dev sets 1 */
     /* Not from the file. */

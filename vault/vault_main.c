@@ -1,7 +1,7 @@
 /*
  * teevaultd: the vault daemon.
  *
- *   teevaultd [--config FILE] [--dev [--state-dir DIR] [--socket PATH]]
+ *   teevaultd [--config FILE] [--dev [--state-dir DIR] [--socket PATH]] [--accept-rollback]
  *
  * Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a start-up
  * or runtime error, 2 on a usage error.
@@ -26,6 +26,7 @@
 #include "vault.h"
 #include "vault_attest.h"
 #include "vault_ident.h"
+#include "vault_witness.h"
 #include "vault_audit.h"
 #include "vault_auth.h"
 #include "vault_config.h"
@@ -42,12 +43,14 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: teevaultd [--config FILE] [--dev [--state-dir DIR] [--socket PATH]]\n"
+               "                 [--accept-rollback]\n"
                "\n"
                "  --config FILE     read the INI configuration FILE (see teevault.conf(5))\n"
                "  --dev             development vault: sim TEE backend (NO hardware protection),\n"
                "                    a temporary state directory, a Unix socket in it\n"
                "  --state-dir DIR   with --dev: use DIR instead of a temporary directory\n"
                "  --socket PATH     with --dev: listen on PATH (default DIR/teevault.sock)\n"
+               "  --accept-rollback start although the witness holds a newer state (audited)\n"
                "  --help, --version\n");
 }
 
@@ -118,6 +121,13 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+static void on_witness_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    vault_witness_tick(arg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -127,15 +137,16 @@ int main(int argc, char **argv)
         {"socket", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        {"accept-rollback", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *dev_dir = NULL, *dev_socket = NULL;
-    int dev = 0, ch, rc = 1, r;
+    int dev = 0, accept_rollback = 0, ch, rc = 1, r;
     char err[512] = "";
     vault_config cfg;
     struct vault v;
     vault_server *srv = NULL;
-    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *tidy = NULL;
+    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *tidy = NULL, *wtick = NULL;
     int cfg_ok = 0;
 
     vault_server_global_init();
@@ -164,6 +175,9 @@ int main(int argc, char **argv)
         case 'V':
             printf("teevaultd %s\n", TV_VERSION);
             return 0;
+        case 'R':
+            accept_rollback = 1;
+            break;
         default:
             usage(stderr);
             return 2;
@@ -307,6 +321,13 @@ int main(int argc, char **argv)
         goto out;
     } else {
         vault_log(VAULT_LOG_INFO, "unsealed", (const char *)NULL);
+        /* Fresh state or no state: the witness's newest checkpoint must not
+         * be newer than the store (fail closed). */
+        if ((r = vault_witness_start(&v, accept_rollback, err, sizeof(err))) < 0) {
+            vault_log(VAULT_LOG_ERROR, "startup", "error", err, "reason", tv_strerror(r),
+                      (const char *)NULL);
+            goto out;
+        }
     }
     if ((r = vault_server_new(&v, &srv, err, sizeof(err))) < 0) {
         vault_log(VAULT_LOG_ERROR, "startup", "error", err, "reason", tv_strerror(r),
@@ -320,6 +341,12 @@ int main(int argc, char **argv)
     struct timeval tidy_tv = {TIDY_INTERVAL_S, 0};
     if (!tidy || event_add(tidy, &tidy_tv) < 0)
         goto nomem;
+    if (v.witness) {
+        struct timeval wtv = {cfg.witness_interval ? cfg.witness_interval : 5, 0};
+        wtick = event_new(v.base, -1, EV_PERSIST, on_witness_tick, &v);
+        if (!wtick || event_add(wtick, &wtv) < 0)
+            goto nomem;
+    }
     if (!sigterm || !sigint || !sighup || evsignal_add(sigterm, NULL) < 0 ||
         evsignal_add(sigint, NULL) < 0 || evsignal_add(sighup, NULL) < 0)
         goto nomem;
@@ -343,12 +370,15 @@ out:
         event_free(sighup);
     if (tidy)
         event_free(tidy);
+    if (wtick)
+        event_free(wtick);
     /* Flush first: its callbacks queue the last replies on live requests;
      * then the server drops its connections; then the writer goes. */
     if (v.auditw && vault_audit_flush(&v) < 0)
         vault_log(VAULT_LOG_ERROR, "shutdown", "error", "final audit flush failed",
                   (const char *)NULL);
     vault_server_free(srv);
+    vault_witness_stop(&v); /* the final state to the witness */
     vault_attest_close(&v); /* function sessions and nonces (wiped) */
     vault_ident_close(&v);  /* the signing key (wiped) */
     vault_audit_close(&v);

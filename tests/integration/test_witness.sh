@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Issue 12, attack 2 (vault side): the host restores an older copy of the
+# state directory. With a witness configured ([witness] dir or command), the
+# vault hands every changed signed state checkpoint to it and, at start,
+# refuses to serve a store older than the witness's newest checkpoint (fail
+# closed). --accept-rollback overrides, and the override is in the audit log.
+#
+#   dir witness:      restore → teevaultd exits 1 "rolled back"; forged
+#                     checkpoint → refused; --accept-rollback → serves,
+#                     audited; the next plain start is fine
+#   command witness:  the same refusal through `cmd publish` / `cmd latest`;
+#                     a witness that cannot answer → refused (fail closed)
+# On the code before (52a14d5) there was no witness: the restored vault
+# served the old state.
+. "$(dirname "$0")/cli_lib.sh"
+
+cli_init
+PLAT="$T/state"
+W="$T/witness"
+mkdir -p "$W"
+cat >"$T/dir.conf" <<EOF
+[witness]
+dir = $W
+interval = 1
+EOF
+
+# start_w ARGS: teevaultd --dev on $PLAT with extra arguments (cli_lib's
+# start_dev takes none).
+start_w() {
+  tv_start_dev "$@"
+  ROOT_TOKEN_FILE="$TV_DIR/state/root-token"
+  wait_for "$ROOT_TOKEN_FILE"
+  export TEEVAULT_ADDR="unix:$TV_SOCK"
+}
+start_must_fail() { # start_must_fail CONF [args] -> $RC, $ERR (log)
+  local conf=$1
+  shift
+  timeout -k 5 60 "$TVD" --dev --state-dir "$PLAT" --socket "$T/tv.sock" --config "$conf" "$@" \
+    >"$T/fail.log" 2>&1
+  RC=$?
+  ERR=$(cat "$T/fail.log")
+}
+
+start_w --config "$T/dir.conf"
+export TEEVAULT_TOKEN="$(cat "$ROOT_TOKEN_FILE")"
+tv_in 'v1' kv put app/key
+[ "$RC" -eq 0 ] || fail "kv put: $ERR"
+stop_vault
+ls "$W"/*/ckpt-* >/dev/null 2>&1 || fail "no checkpoint in the witness dir"
+cp -a "$PLAT" "$T/state.copy"
+start_w --config "$T/dir.conf"
+tv_in 'v2' kv put app/key
+tv_in 'v3' kv put app/key
+stop_vault
+newest=$(ls "$W"/*/ckpt-* | sort | tail -1)
+grep -q '^teevault-checkpoint-v1 ' "$newest" || fail "checkpoint format: $(cat "$newest")"
+pass "checkpoints published to the dir witness ($(ls "$W"/*/ | wc -l) kept)"
+
+rm -rf "$PLAT"
+cp -a "$T/state.copy" "$PLAT"
+start_must_fail "$T/dir.conf"
+[ "$RC" -eq 1 ] || fail "teevaultd served a rolled-back store (exit $RC): $ERR"
+expect_in "rolled back" "$ERR"
+expect_in "--accept-rollback" "$ERR"
+[ ! -e "$T/tv.sock" ] || fail "a socket was left: the vault listened"
+pass "restored older state refused by the vault (dir witness)"
+
+# A forged checkpoint in the witness (not signed by the vault): fail closed.
+cp "$newest" "$T/newest.bak"
+sed 's/^\(teevault-checkpoint-v1 [0-9a-f]* \)[0-9]*/\199999/' "$T/newest.bak" >"$newest"
+start_must_fail "$T/dir.conf"
+[ "$RC" -eq 1 ] || fail "a forged witness checkpoint was accepted"
+expect_in "not signed by this vault" "$ERR"
+cp "$T/newest.bak" "$newest"
+pass "a forged witness checkpoint is refused"
+
+# The operator accepts the restore: it serves, and the audit log says so.
+start_w --config "$T/dir.conf" --accept-rollback
+expect_rc 0 kv get app/key
+[ "$OUT" = v1 ] || fail "restored vault serves $OUT"
+expect_rc 0 audit list --limit 1000 --format json
+expect_in "rollback accepted" "$OUT"
+expect_in "AcceptRollback" "$OUT"
+stop_vault
+start_w --config "$T/dir.conf"
+stop_vault
+pass "--accept-rollback serves the restored state, audited; later starts are plain"
+
+# The command witness: checkpoint on stdin, newest on stdout.
+WC="$T/wcmd"
+cat >"$WC" <<EOF
+#!/bin/sh
+[ -e "$T/wcmd.broken" ] && exit 3
+case "\$1" in
+publish) cat >>"$T/wcmd.log" ;;
+latest) [ -f "$T/wcmd.log" ] && tail -n 1 "$T/wcmd.log" ;;
+*) exit 2 ;;
+esac
+exit 0
+EOF
+chmod 755 "$WC"
+printf '[witness]\ncommand = %s\ninterval = 1\n' "$WC" >"$T/cmd.conf"
+rm -rf "$PLAT"
+start_w --config "$T/cmd.conf"
+stop_vault
+[ -s "$T/wcmd.log" ] || fail "the command witness got nothing"
+cp -a "$PLAT" "$T/state.copy2"
+start_w --config "$T/cmd.conf"
+tv_in 'w2' kv put app/key
+stop_vault
+rm -rf "$PLAT"
+cp -a "$T/state.copy2" "$PLAT"
+start_must_fail "$T/cmd.conf"
+[ "$RC" -eq 1 ] || fail "teevaultd served a rolled-back store with the command witness"
+expect_in "rolled back" "$ERR"
+pass "restored older state refused by the vault (command witness)"
+
+touch "$T/wcmd.broken"
+start_must_fail "$T/cmd.conf"
+[ "$RC" -eq 1 ] || fail "the vault started without an answer from its witness"
+expect_in "cannot read the witness" "$ERR"
+rm -f "$T/wcmd.broken"
+pass "an unreachable witness: fail closed"
+echo "test_witness: all passed"
