@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Issue 12: a destroyed version restored from a disk copy is never returned.
+#
+#   1. records level: the version's record is saved (mdb_dump) before
+#      `kv destroy` and loaded back into data.mdb afterwards (mdb_load, the
+#      daemon stopped) → Get of that version is refused (destroyed), the
+#      value never comes back
+#   2. whole state directory: a copy from before the destroy is restored →
+#      with a witness the vault refuses to start (rolled back), so the
+#      destroyed version is not served
+# What remains (docs/ATTESTATION.md "What remains"): an operator who accepts
+# the rollback (--accept-rollback, audited) gets the old store back whole,
+# destroyed versions included; KEKs are still derived from the root key.
+. "$(dirname "$0")/cli_lib.sh"
+
+command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null ||
+  fail "lmdb-utils (mdb_dump, mdb_load) missing: scripts/deps.sh"
+cli_init
+PLAT="$T/state"
+W="$T/witness"
+mkdir -p "$W"
+printf '[witness]\ndir = %s\ninterval = 1\n' "$W" >"$T/w.conf"
+start_w() {
+  tv_start_dev "$@"
+  ROOT_TOKEN_FILE="$TV_DIR/state/root-token"
+  wait_for "$ROOT_TOKEN_FILE"
+  export TEEVAULT_ADDR="unix:$TV_SOCK"
+}
+
+start_w --config "$T/w.conf"
+export TEEVAULT_TOKEN="$(cat "$ROOT_TOKEN_FILE")"
+tv_in 'destroy-me-v1' kv put app/key
+[ "$RC" -eq 0 ] || fail "kv put: $ERR"
+tv_in 'keep-v2' kv put app/key
+[ "$RC" -eq 0 ] || fail "kv put: $ERR"
+stop_vault
+mdb_dump -s versions "$PLAT" >"$T/versions.dump" || fail "mdb_dump versions"
+cp -a "$PLAT" "$T/state.copy"
+
+start_w --config "$T/w.conf"
+expect_rc 0 kv destroy app/key --version 1
+expect_rc 1 kv get app/key --version 1
+stop_vault
+# Put the old version records back into the live store.
+mdb_load -s versions -f "$T/versions.dump" "$PLAT" || fail "mdb_load versions"
+start_w --config "$T/w.conf"
+expect_rc 1 kv get app/key --version 1
+case "$OUT$ERR" in *destroy-me-v1*) fail "the destroyed value came back" ;; esac
+expect_in "destroyed" "$ERR"
+expect_rc 0 kv get app/key
+[ "$OUT" = keep-v2 ] || fail "v2 is $OUT"
+stop_vault
+pass "a destroyed version's record loaded back into data.mdb is refused"
+
+# The whole directory from before the destroy: the witness refuses it.
+rm -rf "$PLAT"
+cp -a "$T/state.copy" "$PLAT"
+timeout -k 5 60 "$TVD" --dev --state-dir "$PLAT" --socket "$T/tv.sock" --config "$T/w.conf" \
+  >"$T/fail.log" 2>&1
+RC=$?
+[ "$RC" -eq 1 ] || fail "the vault served the pre-destroy copy (exit $RC)"
+expect_in "rolled back" "$(cat "$T/fail.log")"
+pass "the state directory from before the destroy is refused (witness)"
+echo "test_destroy_restore: all passed"
