@@ -73,6 +73,28 @@ static int hex_field(const char *p, size_t n, uint8_t *out)
     return 0;
 }
 
+static int strict_layout(const char *line)
+{
+    static const int numeric[8] = {0, 0, 1, 1, 0, 0, 1, 0};
+    const char *p = line;
+    for (int f = 0; f < 8; f++) {
+        size_t n = 0;
+        while (p[n] && p[n] != ' ' && p[n] != '\n') {
+            if (numeric[f] ? (p[n] < '0' || p[n] > '9')
+                           : !((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= '0' && p[n] <= '9') ||
+                               p[n] == '-'))
+                return 0;
+            n++;
+        }
+        if (n == 0 || (numeric[f] && n > 19))
+            return 0;
+        p += n;
+        if (f < 7 && *p++ != ' ')
+            return 0;
+    }
+    return *p == 0 || (p[0] == '\n' && p[1] == 0);
+}
+
 int vault_ckpt_parse(const char *line, seal_state *st, uint8_t pk[32], uint8_t sig[64])
 {
     char magic[32], id[65], head[65], k[65], s[129], tail[2];
@@ -80,7 +102,9 @@ int vault_ckpt_parse(const char *line, seal_state *st, uint8_t pk[32], uint8_t s
     long long t;
     seal_state o;
 
-    if (strlen(line) >= VAULT_CKPT_LINE_MAX ||
+    /* Exactly: fields separated by one space, numbers plain decimal (no
+     * sign, at most 19 digits), one optional final newline. */
+    if (strlen(line) >= VAULT_CKPT_LINE_MAX || !strict_layout(line) ||
         sscanf(line, "%31s %64s %llu %llu %64s %64s %lld %128s %1s", magic, id, &sv, &seq, head, k,
                &t, s, tail) != 8 ||
         strcmp(magic, CKPT_MAGIC) != 0 || strlen(id) != 64 || strlen(head) != 64 ||
