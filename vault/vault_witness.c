@@ -229,6 +229,10 @@ static int run_cmd(const char *prog, const char *arg, const char *in, size_t in_
         char *argv[] = {(char *)(uintptr_t)prog, (char *)(uintptr_t)arg, NULL};
         dup2(pin[0], 0);
         dup2(pout[1], 1);
+        /* The witness gets its pipes and stderr, none of the daemon's
+         * sockets or database files. */
+        for (int fd = 3; fd < 4096; fd++)
+            close(fd);
         execv(prog, argv);
         _exit(127);
     }
