@@ -82,7 +82,7 @@ run_fn() { # run_fn FUNCTION SHAPE_FILE|- SECRET
   local sh=()
   [ "$2" = - ] || sh=(-S "$2")
   OUT=$(env -u TEEVAULT_TOKEN "$EX" -a "unix:$TV_SOCK" -t sim -r "$PLAT" -s "$T/rt" \
-    -m "$T/runtime" "${sh[@]}" -f "$1" -c "$T/code.js" "$3" 2>"$T/ex.err")
+    -m "$T/runtime" "${sh[@]}" -V "$PLAT/sim_platform.pub" -f "$1" -c "$T/code.js" "$3" 2>"$T/ex.err")
   RC=$?
   ERR=$(cat "$T/ex.err")
 }

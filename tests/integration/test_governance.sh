@@ -52,7 +52,7 @@ printf '{"evidence_type":"sim","measurement":"%s","code_hash":"%s"}' "$(sha "$T/
 mkdir -p "$T/rt"
 run_fn() { # run_fn RUNTIME FUNCTION CODE SECRET
   OUT=$(env -u TEEVAULT_TOKEN_FILE "$EX" -a "unix:$TV_SOCK" -t sim -r "$V" -s "$T/rt" -m "$1" \
-    -f "$2" -c "$3" "$4" 2>"$T/ex.err")
+    -V "$V/sim_platform.pub" -f "$2" -c "$3" "$4" 2>"$T/ex.err")
   RC=$?
   ERR=$(cat "$T/ex.err")
 }
