@@ -1,8 +1,11 @@
 #include "vault_db.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit_lmdb.h"
 #include "vault_record.h"
@@ -150,4 +153,53 @@ int vault_db_usage(vault_db *db, uint64_t *used_bytes, uint64_t *map_bytes)
     if (map_bytes)
         *map_bytes = info.me_mapsize;
     return 0;
+}
+
+int vault_state_lock(const char *dir, int *fd_out, long *holder)
+{
+    char path[4096], buf[32];
+    struct flock fl;
+    int fd, e;
+    ssize_t n;
+
+    if (!dir || !fd_out || !holder)
+        return TV_ERR_INVALID;
+    *holder = 0;
+    if (snprintf(path, sizeof(path), "%s/teevaultd.lock", dir) >= (int)sizeof(path))
+        return TV_ERR_INVALID;
+    if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+        return TV_ERR_IO;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) < 0) {
+        e = errno;
+        if (e != EACCES && e != EAGAIN) {
+            close(fd);
+            errno = e;
+            return TV_ERR_IO;
+        }
+        /* Held: the kernel knows by whom (0 if it cannot say, e.g. from
+         * another pid namespace); else trust the pid the holder wrote. */
+        memset(&fl, 0, sizeof(fl));
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0) {
+            *holder = (long)fl.l_pid;
+        } else if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+            buf[n] = '\0';
+            *holder = strtol(buf, NULL, 10);
+        }
+        close(fd);
+        return TV_ERR_UNAVAILABLE;
+    }
+    n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        e = errno;
+        close(fd);
+        errno = e;
+        return TV_ERR_IO;
+    }
+    *fd_out = fd;
+    return TV_OK;
 }

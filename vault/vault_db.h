@@ -92,6 +92,17 @@ int vault_db_rtxn(vault_db *db, MDB_txn **txn) TV_WUR;
  * filled at commit). */
 int vault_db_commit(MDB_txn *txn) TV_WUR;
 
+/* One daemon per state directory. Take an exclusive lock (a POSIX record
+ * lock, fcntl F_SETLK) on `dir`/teevaultd.lock, created 0600, and write this
+ * process's pid into it, before anything else in `dir` is read. The lock
+ * lives as long as the returned descriptor (*fd_out, close-on-exec); it is
+ * released by close() or by the process's exit, so a crashed daemon never
+ * leaves a stale lock. Returns 0 and *fd_out; TV_ERR_UNAVAILABLE when another
+ * process holds it (*holder = its pid as the kernel reports it, or the pid
+ * in the file, 0 if neither is known); TV_ERR_IO (cannot open or lock: errno
+ * is kept); TV_ERR_INVALID. */
+int vault_state_lock(const char *dir, int *fd_out, long *holder) TV_WUR;
+
 /* Bytes in use (last used page * page size) and the map size. Either pointer
  * may be NULL. Returns 0 or a mapped error. */
 int vault_db_usage(vault_db *db, uint64_t *used_bytes, uint64_t *map_bytes) TV_WUR;

@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     struct vault v;
     vault_server *srv = NULL;
     struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *tidy = NULL, *wtick = NULL;
-    int cfg_ok = 0;
+    int cfg_ok = 0, lock_fd = -1;
 
     vault_server_global_init();
     memset(&v, 0, sizeof(v));
@@ -241,6 +241,30 @@ int main(int argc, char **argv)
         goto out;
     }
     v.cfg = &cfg;
+
+    /* One daemon per state directory, before anything in it is read: two
+     * writers would fork the audit chain for good. */
+    {
+        long holder = 0;
+        if ((r = vault_state_lock(cfg.state_dir, &lock_fd, &holder)) < 0) {
+            if (r == TV_ERR_UNAVAILABLE && holder > 0)
+                snprintf(err, sizeof(err),
+                         "state directory %s is in use by another teevaultd (pid %ld); stop it "
+                         "first (one daemon per state directory)",
+                         cfg.state_dir, holder);
+            else if (r == TV_ERR_UNAVAILABLE)
+                snprintf(err, sizeof(err),
+                         "state directory %s is in use by another teevaultd (pid unknown); stop "
+                         "it first (one daemon per state directory)",
+                         cfg.state_dir);
+            else
+                snprintf(err, sizeof(err), "cannot lock %s/teevaultd.lock: %s", cfg.state_dir,
+                         strerror(errno));
+            fprintf(stderr, "teevaultd: %s\n", err);
+            vault_log(VAULT_LOG_ERROR, "startup", "error", err, (const char *)NULL);
+            goto out;
+        }
+    }
 
     /* TEE backend. */
     {
@@ -387,6 +411,8 @@ out:
     seal_backend_free(v.seal);
     if (v.base)
         event_base_free(v.base);
+    if (lock_fd >= 0)
+        close(lock_fd); /* last: releases the state directory */
     if (cfg_ok)
         vault_config_free(&cfg);
     if (rc == 0)
