@@ -130,6 +130,20 @@ int audit_record_decode(struct proto_buf *in, audit_record *r) TV_WUR;
  * writes the result to out (which may be r->hash). Errors as encode. */
 int audit_record_hash(const audit_record *r, uint8_t out[AUDIT_HASH_LEN]) TV_WUR;
 
+/* The chain hash over a canonical record's bytes as stored:
+ * out = H(domain || prev || canon[0, len)). The one copy of the chain
+ * primitive (audit_record_hash encodes r, then calls this). TV_ERR_CRYPTO. */
+int audit_chain_hash(const uint8_t prev[AUDIT_HASH_LEN], const uint8_t *canon, size_t len,
+                     uint8_t out[AUDIT_HASH_LEN]) TV_WUR;
+
+/* Check one stored record value (canonical | prev_hash | hash) as read from
+ * disk: the canonical part decodes exactly, its seq is want_seq, its
+ * prev_hash is `prev`, and its hash recomputes. On success the hash is
+ * copied to hash_out (may be NULL). Errors: TV_ERR_INTEGRITY (any mismatch),
+ * TV_ERR_CRYPTO. */
+int audit_value_check(const uint8_t *val, size_t len, uint64_t want_seq,
+                      const uint8_t prev[AUDIT_HASH_LEN], uint8_t hash_out[AUDIT_HASH_LEN]) TV_WUR;
+
 /* The exact bytes a checkpoint signature covers (no output errors). */
 #define AUDIT_CKPT_MSG_LEN (sizeof(AUDIT_DOMAIN_CKPT) + 8 + 8 + AUDIT_HASH_LEN + 8)
 void audit_checkpoint_message(const audit_checkpoint *c, uint8_t msg[AUDIT_CKPT_MSG_LEN]);
@@ -352,19 +366,34 @@ int audit_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t n) TV_
  * journal is then emptied (reset). On open, the records in the journal that
  * continue the chain past the LMDB head are replayed.
  *
- * File: frames from offset 0, each
- *   "TVAJ" | u32 payload_len | u64 first_seq | u32 count | payload | BLAKE2b-256(all before)
- * payload = count x (u32 len | sealed value). The first frame that is torn,
- * not a frame, or does not continue the chain (seq and prev_hash) ends the
- * journal: stale frames left behind by a reset never match.
+ * The file is on the host's disk: every frame carries a MAC under a key
+ * derived from the root key (audit_journal_set_key), and replay recomputes
+ * every record's chain hash. File: frames from offset 0, each
+ *   "TVJ2" | u32 payload_len | u64 first_seq | u32 count | payload |
+ *   BLAKE2b-256(key = journal key; all before)
+ * payload = count x (u32 len | sealed value). Replay ends at the first
+ * offset holding no frame, a frame that does not verify, or a stale frame
+ * (first seq at or below the chain head: left behind by a reset). It fails
+ * (TV_ERR_INTEGRITY, naming the offset and seq) when a verified frame does
+ * not continue the chain, when one of its records does not recompute, or
+ * when any verified frame further on in the file continues past where the
+ * chain stopped (an erased, altered or moved frame). A non-verifying frame
+ * for the next seq with nothing valid after it (a torn last write, or a
+ * forgery) is reported and not replayed.
  */
 typedef struct audit_journal audit_journal;
 
 #define AUDIT_JOURNAL_DEFAULT_SIZE ((size_t)8 << 20)
+#define AUDIT_JOURNAL_KEY_LEN      32
 
 /* Open path (created 0600 if missing) as it is: replay first, then reserve.
  * Errors: TV_ERR_INVALID, TV_ERR_IO, TV_ERR_NOMEM. */
 int audit_journal_open(const char *path, audit_journal **out) TV_WUR;
+
+/* Set the frame MAC key (copied into locked memory, wiped at close). Needed
+ * by append and replay. Errors: TV_ERR_INVALID, TV_ERR_NOMEM. */
+int audit_journal_set_key(audit_journal *j, const uint8_t key[AUDIT_JOURNAL_KEY_LEN]) TV_WUR;
+int audit_journal_has_key(const audit_journal *j);
 
 /* Make the file hold `size` bytes of allocated blocks (zeros written and
  * fsynced, and path's directory fsynced) when it is shorter. Errors:
@@ -376,18 +405,36 @@ void audit_journal_close(audit_journal *j);
  * is returned. val points into a buffer valid during the call. */
 typedef int (*audit_journal_cb)(void *arg, uint64_t seq, const uint8_t *val, size_t len);
 
+/* What replay found wrong: the frame's offset and the seq concerned. */
+typedef struct audit_journal_report {
+    size_t off;
+    uint64_t seq;
+    int unverified; /* replay succeeded, but a frame for the next seq did not verify */
+    char reason[200];
+} audit_journal_report;
+
 /* Read the frames from the start and call cb for each record that continues
- * the chain after (head_seq, head_hash), skipping none. The next append goes
- * after the last frame read (call audit_journal_reset once the records are
+ * the chain after (head_seq, head_hash), skipping none; each frame is
+ * verified (MAC, then every record's seq, prev_hash and recomputed hash)
+ * before any of its records is passed on. The next append goes after the
+ * last frame read (call audit_journal_reset once the records are
  * elsewhere). Returns the number of records passed to cb, or cb's error,
- * TV_ERR_IO, TV_ERR_NOMEM. */
+ * TV_ERR_INTEGRITY (rep says where and why; records of earlier frames may
+ * have been passed on), TV_ERR_NOT_INITIALISED (no key), TV_ERR_IO,
+ * TV_ERR_NOMEM. rep may be NULL; it is also filled when a success left an
+ * unverified frame out (rep->unverified). */
 int audit_journal_replay(audit_journal *j, uint64_t head_seq,
-                         const uint8_t head_hash[AUDIT_HASH_LEN], audit_journal_cb cb,
-                         void *arg) TV_WUR;
+                         const uint8_t head_hash[AUDIT_HASH_LEN], audit_journal_cb cb, void *arg,
+                         audit_journal_report *rep) TV_WUR;
+
+/* Without the key: does the file hold anything that looks like a frame with
+ * a first seq above head_seq (records that replay would have to verify)?
+ * Returns 1, 0, or TV_ERR_IO / TV_ERR_NOMEM / TV_ERR_INVALID. */
+int audit_journal_pending(audit_journal *j, uint64_t head_seq) TV_WUR;
 
 /* Append one frame holding `count` sealed values (vals = count x (u32 len |
  * value), as proto_buf_put_lv appends them) with first seq first_seq, and make
- * it durable. Errors: TV_ERR_STORAGE_FULL (does not fit in the space left:
+ * it durable. Errors: TV_ERR_NOT_INITIALISED (no key), TV_ERR_STORAGE_FULL (does not fit in the space left:
  * empty the journal first), TV_ERR_IO (write or flush failed; nothing is
  * counted as appended). */
 int audit_journal_append(audit_journal *j, uint64_t first_seq, uint32_t count, const uint8_t *vals,

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,14 +14,18 @@
 
 #include "proto_buf.h"
 
-#define J_MAGIC "TVAJ"
+/* Format 2: the trailer is a MAC (keyed BLAKE2b-256) under a key derived
+ * from the root key. Format-1 frames ("TVAJ", unkeyed) are never replayed. */
+#define J_MAGIC "TVJ2"
 #define J_HDR   (4 + 4 + 8 + 4)
 #define J_SUM   32
 
 struct audit_journal {
     int fd;
-    size_t size; /* bytes allocated */
-    size_t off;  /* next frame goes here */
+    size_t size;  /* bytes allocated */
+    size_t off;   /* next frame goes here */
+    uint8_t *key; /* sodium_malloc'd MAC key, NULL until set */
+    size_t budget; /* bytes replay may still MAC (bounds a hostile file's cost) */
 };
 
 static int io_err(int e)
@@ -108,7 +113,25 @@ void audit_journal_close(audit_journal *j)
     if (!j)
         return;
     close(j->fd);
+    sodium_free(j->key); /* wipes */
     free(j);
+}
+
+int audit_journal_set_key(audit_journal *j, const uint8_t key[AUDIT_JOURNAL_KEY_LEN])
+{
+    if (!j || !key)
+        return TV_ERR_INVALID;
+    if (!j->key && !(j->key = sodium_malloc(AUDIT_JOURNAL_KEY_LEN)))
+        return TV_ERR_NOMEM;
+    sodium_mprotect_readwrite(j->key);
+    memcpy(j->key, key, AUDIT_JOURNAL_KEY_LEN);
+    sodium_mprotect_readonly(j->key);
+    return TV_OK;
+}
+
+int audit_journal_has_key(const audit_journal *j)
+{
+    return j && j->key != NULL;
 }
 
 size_t audit_journal_used(const audit_journal *j)
@@ -127,6 +150,11 @@ void audit_journal_reset(audit_journal *j)
         j->off = 0;
 }
 
+static void frame_mac(const audit_journal *j, const uint8_t *f, size_t n, uint8_t out[J_SUM])
+{
+    crypto_generichash(out, J_SUM, f, n, j->key, AUDIT_JOURNAL_KEY_LEN);
+}
+
 int audit_journal_append(audit_journal *j, uint64_t first_seq, uint32_t count, const uint8_t *vals,
                          size_t len)
 {
@@ -136,6 +164,8 @@ int audit_journal_append(audit_journal *j, uint64_t first_seq, uint32_t count, c
 
     if (!j || (!vals && len) || count == 0 || len > UINT32_MAX)
         return TV_ERR_INVALID;
+    if (!j->key)
+        return TV_ERR_NOT_INITIALISED;
     if (total > j->size - j->off)
         return TV_ERR_STORAGE_FULL;
     if (!(f = malloc(total)))
@@ -145,7 +175,7 @@ int audit_journal_append(audit_journal *j, uint64_t first_seq, uint32_t count, c
     proto_put_be64(f + 8, first_seq);
     proto_put_be32(f + 16, count);
     memcpy(f + J_HDR, vals, len);
-    crypto_generichash(f + J_HDR + len, J_SUM, f, J_HDR + len, NULL, 0);
+    frame_mac(j, f, J_HDR + len, f + J_HDR + len);
     r = write_all(j->fd, f, total, (off_t)j->off);
     free(f);
     if (r < 0)
@@ -156,81 +186,259 @@ int audit_journal_append(audit_journal *j, uint64_t first_seq, uint32_t count, c
     return TV_OK;
 }
 
+/* One frame as found at an offset. */
+enum { FR_NONE, FR_BAD, FR_OK };
+typedef struct jframe {
+    int kind;       /* FR_NONE: no frame header; FR_BAD: header, but torn / MAC fails */
+    uint64_t first; /* from the header (FR_BAD, FR_OK) */
+    uint32_t count;
+    size_t len;     /* payload bytes */
+    uint8_t *buf;   /* FR_OK: the whole frame (reused across calls) */
+    size_t cap;
+} jframe;
+
+static size_t frame_total(const jframe *fr)
+{
+    return J_HDR + fr->len + J_SUM;
+}
+
+/* Read the frame at off. Its MAC is checked only with mac_check and when
+ * its first seq is above `above` (otherwise kind FR_BAD means "a header").
+ * Returns 0, TV_ERR_IO, TV_ERR_NOMEM, or TV_ERR_INTEGRITY when the file
+ * holds more would-be frames than the MAC budget allows. */
+static int read_frame(audit_journal *j, size_t off, int mac_check, uint64_t above, jframe *fr)
+{
+    uint8_t hdr[J_HDR], sum[J_SUM];
+    ssize_t got;
+
+    fr->kind = FR_NONE;
+    if (j->size < J_HDR || off > j->size - J_HDR)
+        return TV_OK;
+    got = pread(j->fd, hdr, J_HDR, (off_t)off);
+    if (got < 0)
+        return TV_ERR_IO;
+    if (got != J_HDR || memcmp(hdr, J_MAGIC, 4) != 0)
+        return TV_OK;
+    fr->kind = FR_BAD;
+    fr->len = proto_be32(hdr + 4);
+    fr->first = proto_be64(hdr + 8);
+    fr->count = proto_be32(hdr + 16);
+    if (!mac_check || !j->key || fr->first <= above)
+        return TV_OK;
+    /* A frame running past the end of the file is torn. */
+    size_t room = j->size - off;
+    if (fr->count == 0 || room < J_HDR + J_SUM || fr->len > room - J_HDR - J_SUM)
+        return TV_OK;
+    if (frame_total(fr) > j->budget)
+        return TV_ERR_INTEGRITY;
+    j->budget -= frame_total(fr);
+    if (fr->cap < frame_total(fr)) {
+        uint8_t *nb = realloc(fr->buf, frame_total(fr));
+        if (!nb)
+            return TV_ERR_NOMEM;
+        fr->buf = nb;
+        fr->cap = frame_total(fr);
+    }
+    got = pread(j->fd, fr->buf, frame_total(fr), (off_t)off);
+    if (got < 0)
+        return TV_ERR_IO;
+    if (got != (ssize_t)frame_total(fr))
+        return TV_OK; /* the file is shorter than its size at open: torn */
+    frame_mac(j, fr->buf, J_HDR + fr->len, sum);
+    if (sodium_memcmp(sum, fr->buf + J_HDR + fr->len, J_SUM) == 0)
+        fr->kind = FR_OK;
+    return TV_OK;
+}
+
+static void report(audit_journal_report *rep, size_t off, uint64_t seq, const char *why)
+{
+    if (!rep)
+        return;
+    rep->off = off;
+    rep->seq = seq;
+    snprintf(rep->reason, sizeof(rep->reason), "%s", why);
+}
+
+/* Look for a frame header at any offset in [from, size) that satisfies
+ * want(): with check_mac, only frames whose MAC verifies count. The magic
+ * may also occur inside a payload; a MAC never verifies there. Returns 1 and
+ * *at / *fr when found, 0 when not, or an error. */
+static int scan(audit_journal *j, size_t from, uint64_t above, int check_mac, jframe *fr,
+                size_t *at)
+{
+    uint8_t chunk[65536];
+    size_t pos = from;
+    int r;
+
+    while (j->size >= J_HDR && pos <= j->size - J_HDR) {
+        size_t n = j->size - pos < sizeof(chunk) ? j->size - pos : sizeof(chunk);
+        ssize_t got = pread(j->fd, chunk, n, (off_t)pos);
+        if (got < 0)
+            return TV_ERR_IO;
+        if (got < 4)
+            break;
+        for (size_t i = 0; i + 4 <= (size_t)got; i++) {
+            const uint8_t *m = memchr(chunk + i, J_MAGIC[0], (size_t)got - i - 3);
+            if (!m)
+                break;
+            i = (size_t)(m - chunk);
+            if (memcmp(m, J_MAGIC, 4) != 0)
+                continue;
+            if ((r = read_frame(j, pos + i, check_mac, above, fr)) < 0)
+                return r;
+            /* Without the MAC, a frame counts when any of its records is
+             * above: a frame that straddles the head is not a stale one. */
+            if (check_mac ? fr->kind == FR_OK && fr->first > above
+                          : fr->kind != FR_NONE && fr->count > 0 &&
+                                fr->first + (fr->count - 1) > above) {
+                *at = pos + i;
+                return 1;
+            }
+        }
+        if ((size_t)got < n || pos + (size_t)got >= j->size)
+            break;
+        pos += (size_t)got - 3; /* a magic across the chunk boundary */
+    }
+    return 0;
+}
+
+/* Check every record of the verified frame fr (at off) continues the chain
+ * after (*seq, hash); advance them. */
+static int check_frame(const jframe *fr, size_t off, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN],
+                       audit_journal_report *rep)
+{
+    proto_buf b;
+    uint64_t s = *seq;
+    uint8_t h[AUDIT_HASH_LEN];
+    char why[160];
+
+    memcpy(h, hash, AUDIT_HASH_LEN);
+    proto_buf_wrap(&b, fr->buf + J_HDR, fr->len);
+    for (uint32_t i = 0; i < fr->count; i++) {
+        const uint8_t *v;
+        size_t vl;
+        if (proto_buf_get_lv(&b, &v, &vl) < 0 || audit_value_check(v, vl, s + 1, h, h) < 0) {
+            snprintf(why, sizeof(why),
+                     "record %u of the frame (seq %llu) does not recompute onto the chain", i + 1,
+                     (unsigned long long)(s + 1));
+            report(rep, off, s + 1, why);
+            return TV_ERR_INTEGRITY;
+        }
+        s++;
+    }
+    if (proto_buf_avail(&b) != 0) {
+        report(rep, off, fr->first, "bytes after the frame's last record");
+        return TV_ERR_INTEGRITY;
+    }
+    *seq = s;
+    memcpy(hash, h, AUDIT_HASH_LEN);
+    return TV_OK;
+}
+
 int audit_journal_replay(audit_journal *j, uint64_t head_seq,
-                         const uint8_t head_hash[AUDIT_HASH_LEN], audit_journal_cb cb, void *arg)
+                         const uint8_t head_hash[AUDIT_HASH_LEN], audit_journal_cb cb, void *arg,
+                         audit_journal_report *rep)
 {
     int r = TV_OK, n = 0;
-    uint8_t hdr[J_HDR], sum[J_SUM], hash[AUDIT_HASH_LEN];
-    uint8_t *f = NULL;
-    size_t off = 0;
+    uint8_t hash[AUDIT_HASH_LEN];
+    jframe fr, later;
+    size_t off = 0, at = 0;
+    uint64_t seq = head_seq;
+    char why[200];
 
     if (!j || !cb)
         return TV_ERR_INVALID;
+    if (!j->key)
+        return TV_ERR_NOT_INITIALISED;
+    memset(&fr, 0, sizeof(fr));
+    memset(&later, 0, sizeof(later));
+    if (rep)
+        memset(rep, 0, sizeof(*rep));
     memcpy(hash, head_hash, AUDIT_HASH_LEN);
+    /* Legitimate frames never overlap, so checking them all costs at most
+     * the file's size once; a file of overlapping forged headers gets 8x. */
+    j->budget = 8 * j->size + 65536;
     for (;;) {
-        ssize_t got = pread(j->fd, hdr, J_HDR, (off_t)off);
-        if (got != J_HDR || memcmp(hdr, J_MAGIC, 4) != 0)
-            break;
-        size_t len = proto_be32(hdr + 4);
-        uint64_t first = proto_be64(hdr + 8);
-        uint32_t count = proto_be32(hdr + 16);
-        /* got == J_HDR, so off + J_HDR <= the size read at open unless the
-         * file shrank since; a frame running past the end is torn. */
-        size_t room = j->size > off ? j->size - off : 0;
-        if (first != head_seq + 1 || count == 0 || room < J_HDR + J_SUM ||
-            len > room - J_HDR - J_SUM)
-            break;
-        uint8_t *nf = realloc(f, J_HDR + len + J_SUM);
-        if (!nf) {
-            r = TV_ERR_NOMEM;
+        if ((r = read_frame(j, off, 1, seq, &fr)) < 0) {
+            if (r == TV_ERR_INTEGRITY)
+                report(rep, off, seq + 1, "too many would-be frames to check");
             goto out;
         }
-        f = nf;
-        got = pread(j->fd, f, J_HDR + len + J_SUM, (off_t)off);
-        if (got < 0) {
-            r = TV_ERR_IO;
+        if (fr.kind != FR_OK || fr.first <= seq)
+            break; /* the end: zeros, a torn frame, or stale frames from before a reset */
+        if (fr.first != seq + 1) {
+            snprintf(why, sizeof(why),
+                     "frame with seq %llu..%llu follows seq %llu: records %llu..%llu are missing",
+                     (unsigned long long)fr.first,
+                     (unsigned long long)(fr.first + fr.count - 1), (unsigned long long)seq,
+                     (unsigned long long)(seq + 1), (unsigned long long)(fr.first - 1));
+            report(rep, off, fr.first, why);
+            r = TV_ERR_INTEGRITY;
             goto out;
         }
-        if (got != (ssize_t)(J_HDR + len + J_SUM))
-            break; /* the file is shorter than its size at open: torn */
-        crypto_generichash(sum, J_SUM, f, J_HDR + len, NULL, 0);
-        if (sodium_memcmp(sum, f + J_HDR + len, J_SUM) != 0)
-            break; /* torn: its records were never acknowledged */
-        /* Check the whole frame continues the chain before replaying any of it. */
+        /* The whole frame is checked before any of it is passed on. */
+        uint64_t s2 = seq;
+        uint8_t h2[AUDIT_HASH_LEN];
+        memcpy(h2, hash, AUDIT_HASH_LEN);
+        if ((r = check_frame(&fr, off, &s2, h2, rep)) < 0)
+            goto out;
         proto_buf b;
-        uint8_t h[AUDIT_HASH_LEN];
-        int ok = 1;
-        memcpy(h, hash, AUDIT_HASH_LEN);
-        proto_buf_wrap(&b, f + J_HDR, len);
-        for (uint32_t i = 0; i < count && ok; i++) {
+        proto_buf_wrap(&b, fr.buf + J_HDR, fr.len);
+        for (uint32_t i = 0; i < fr.count; i++) {
             const uint8_t *v;
             size_t vl;
-            if (proto_buf_get_lv(&b, &v, &vl) < 0 || vl < 2 * AUDIT_HASH_LEN) {
-                ok = 0;
-                break;
+            if (proto_buf_get_lv(&b, &v, &vl) < 0) { /* checked above */
+                r = TV_ERR_INTERNAL;
+                goto out;
             }
-            ok = sodium_memcmp(v + vl - 2 * AUDIT_HASH_LEN, h, AUDIT_HASH_LEN) == 0;
-            memcpy(h, v + vl - AUDIT_HASH_LEN, AUDIT_HASH_LEN);
-        }
-        if (!ok || proto_buf_avail(&b) != 0)
-            break;
-        proto_buf_wrap(&b, f + J_HDR, len);
-        for (uint32_t i = 0; i < count; i++) {
-            const uint8_t *v;
-            size_t vl;
-            if (proto_buf_get_lv(&b, &v, &vl) < 0) /* checked above */
-                break;
-            if ((r = cb(arg, first + i, v, vl)) != 0)
+            if ((r = cb(arg, seq + 1 + i, v, vl)) != 0)
                 goto out;
             n++;
         }
-        memcpy(hash, h, AUDIT_HASH_LEN);
-        head_seq = first + count - 1;
-        off += J_HDR + len + J_SUM;
+        seq = s2;
+        memcpy(hash, h2, AUDIT_HASH_LEN);
+        off += frame_total(&fr);
+    }
+    /* Nothing after the end may verify and continue past it: a frame that
+     * does means the ones before it were erased, altered or moved. */
+    if ((r = scan(j, off + 1, seq, 1, &later, &at)) < 0) {
+        if (r == TV_ERR_INTEGRITY)
+            report(rep, off, seq + 1, "too many would-be frames to check");
+        goto out;
+    }
+    if (r == 1) {
+        snprintf(why, sizeof(why),
+                 "a valid frame with seq %llu.. is at offset %zu, but the chain stops at seq %llu "
+                 "(offset %zu): frames were erased, altered or reordered",
+                 (unsigned long long)later.first, at, (unsigned long long)seq, off);
+        report(rep, off, seq + 1, why);
+        r = TV_ERR_INTEGRITY;
+        goto out;
+    }
+    /* A frame header for the next seq that does not verify, with nothing
+     * valid after it: the write that was under way when the daemon stopped
+     * (never acknowledged), or a forgery. Its records are not replayed. */
+    if (fr.kind == FR_BAD && fr.first == seq + 1 && rep) {
+        rep->unverified = 1;
+        report(rep, off, fr.first, "frame does not verify (torn write or forged); not replayed");
     }
     j->off = off;
     r = n;
 out:
-    free(f);
+    free(fr.buf);
+    free(later.buf);
+    return r;
+}
+
+int audit_journal_pending(audit_journal *j, uint64_t head_seq)
+{
+    jframe fr;
+    size_t at = 0;
+    int r;
+    if (!j)
+        return TV_ERR_INVALID;
+    memset(&fr, 0, sizeof(fr));
+    r = scan(j, 0, head_seq, 0, &fr, &at);
+    free(fr.buf);
     return r;
 }

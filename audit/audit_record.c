@@ -77,29 +77,59 @@ int audit_record_decode(proto_buf *in, audit_record *out)
     return TV_OK;
 }
 
+int audit_chain_hash(const uint8_t prev[AUDIT_HASH_LEN], const uint8_t *canon, size_t len,
+                     uint8_t out[AUDIT_HASH_LEN])
+{
+    crypto_generichash_state st;
+    uint8_t h[AUDIT_HASH_LEN];
+    if (crypto_generichash_init(&st, NULL, 0, AUDIT_HASH_LEN) != 0 ||
+        crypto_generichash_update(&st, (const uint8_t *)AUDIT_DOMAIN_REC,
+                                  sizeof(AUDIT_DOMAIN_REC)) != 0 ||
+        crypto_generichash_update(&st, prev, AUDIT_HASH_LEN) != 0 ||
+        crypto_generichash_update(&st, canon, len) != 0 ||
+        crypto_generichash_final(&st, h, sizeof(h)) != 0)
+        return TV_ERR_CRYPTO;
+    memcpy(out, h, sizeof(h));
+    return TV_OK;
+}
+
 int audit_record_hash(const audit_record *r, uint8_t out[AUDIT_HASH_LEN])
 {
     int rc = TV_ERR_INTERNAL;
     proto_buf b;
-    crypto_generichash_state st;
-    uint8_t h[AUDIT_HASH_LEN];
     proto_buf_init(&b, AUDIT_CANON_MAX);
     if ((rc = audit_record_encode(r, &b)) < 0)
         goto out;
-    if (crypto_generichash_init(&st, NULL, 0, AUDIT_HASH_LEN) != 0 ||
-        crypto_generichash_update(&st, (const uint8_t *)AUDIT_DOMAIN_REC,
-                                  sizeof(AUDIT_DOMAIN_REC)) != 0 ||
-        crypto_generichash_update(&st, r->prev_hash, AUDIT_HASH_LEN) != 0 ||
-        crypto_generichash_update(&st, b.d, b.len) != 0 ||
-        crypto_generichash_final(&st, h, sizeof(h)) != 0) {
-        rc = TV_ERR_CRYPTO;
-        goto out;
-    }
-    memcpy(out, h, sizeof(h));
-    rc = TV_OK;
+    rc = audit_chain_hash(r->prev_hash, b.d, b.len, out);
 out:
     proto_buf_free(&b);
     return rc;
+}
+
+int audit_value_check(const uint8_t *val, size_t len, uint64_t want_seq,
+                      const uint8_t prev[AUDIT_HASH_LEN], uint8_t hash_out[AUDIT_HASH_LEN])
+{
+    proto_buf b;
+    audit_record r;
+    uint8_t h[AUDIT_HASH_LEN];
+    size_t clen;
+    int rc;
+
+    if (!val || len < 2 * AUDIT_HASH_LEN)
+        return TV_ERR_INTEGRITY;
+    clen = len - 2 * AUDIT_HASH_LEN;
+    proto_buf_wrap(&b, val, clen);
+    if (audit_record_decode(&b, &r) < 0 || proto_buf_avail(&b) != 0 || r.seq != want_seq)
+        return TV_ERR_INTEGRITY;
+    if (sodium_memcmp(val + clen, prev, AUDIT_HASH_LEN) != 0)
+        return TV_ERR_INTEGRITY;
+    if ((rc = audit_chain_hash(prev, val, clen, h)) < 0)
+        return rc;
+    if (sodium_memcmp(h, val + clen + AUDIT_HASH_LEN, AUDIT_HASH_LEN) != 0)
+        return TV_ERR_INTEGRITY;
+    if (hash_out)
+        memcpy(hash_out, h, AUDIT_HASH_LEN);
+    return TV_OK;
 }
 
 void audit_checkpoint_message(const audit_checkpoint *c, uint8_t msg[AUDIT_CKPT_MSG_LEN])

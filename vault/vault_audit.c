@@ -130,6 +130,12 @@ struct vault_audit {
     uint64_t jfirst;
     uint32_t jcount;
     int lmdb_moved; /* vault_audit_append_txn appended on the loop thread */
+    /* The journal file is replayed only once its MAC key is known (the
+     * first vault_audit_unlock); until then no batch goes to it. jblocked:
+     * the file may hold records past the LMDB head that only the key can
+     * verify, so nothing may be appended to LMDB (their seqs) until then. */
+    int jpending, jblocked, juse;
+    char jpath[4096];
     uint64_t journal_batches, drains;
     pthread_t thr;
     int thr_started;
@@ -445,12 +451,17 @@ static int commit_batch(struct vault_audit *w, pending *p, size_t n, int force_c
         r = TV_ERR_AUDIT;
         goto out;
     }
+    if (w->jblocked) {
+        r = TV_ERR_AUDIT;
+        goto out;
+    }
     if ((r = reconcile(w)) < 0)
         goto out;
     for (size_t i = 0; i < n; i++)
         jobs |= p[i].job != NULL;
     r = TV_ERR_STORAGE_FULL;
-    if (w->jour && n > 0 && !jobs && !force_ckpt && !drain_due(w, n))
+    if (w->jour && !w->jpending && audit_journal_has_key(w->jour) && n > 0 && !jobs &&
+        !force_ckpt && !drain_due(w, n))
         r = journal_batch(w, p, n);
     if (r == TV_ERR_STORAGE_FULL)
         r = lmdb_batch(w, p, n, force_ckpt);
@@ -722,36 +733,92 @@ static int replay_one(void *arg, uint64_t seq, const uint8_t *val, size_t len)
     return audit_put_sealed(rc->w->log, rc->txn, seq, val, len);
 }
 
-/* Open the journal beside data.mdb and move the records it holds past the
- * LMDB head into LMDB. With use == 0 (no event loop: tests, tools) an
- * existing journal is still replayed, then closed: batches commit to LMDB. */
+/* Open the journal beside data.mdb. Its records are verified and moved
+ * into LMDB by journal_replay once the key is known (vault_audit_unlock).
+ * With use == 0 (no event loop: tests, tools) an existing journal is still
+ * replayed then, and closed: batches commit to LMDB. */
 static int journal_open(struct vault_audit *w, int use)
 {
     const char *dir = NULL;
-    char path[4096];
     MDB_txn *txn = NULL;
     uint64_t head = 0;
-    uint8_t hh[AUDIT_HASH_LEN];
-    int r, n;
+    int r;
 
     use = w->o.journal > 0 || (w->o.journal == 0 && use);
     if (mdb_env_get_path(w->env, &dir) != 0 || !dir ||
-        snprintf(path, sizeof(path), "%s/audit.journal", dir) >= (int)sizeof(path))
+        snprintf(w->jpath, sizeof(w->jpath), "%s/audit.journal", dir) >= (int)sizeof(w->jpath))
         return use ? TV_ERR_INVALID : TV_OK;
-    if (!use && access(path, F_OK) != 0)
+    if (!use && access(w->jpath, F_OK) != 0)
         return TV_OK; /* not used, none to replay */
-    if ((r = audit_journal_open(path, &w->jour)) < 0) {
-        vault_logf(VAULT_LOG_ERROR, "audit_journal", "cannot open %s: %s", path, tv_strerror(r));
+    if ((r = audit_journal_open(w->jpath, &w->jour)) < 0) {
+        vault_logf(VAULT_LOG_ERROR, "audit_journal", "cannot open %s: %s", w->jpath,
+                   tv_strerror(r));
         return r;
     }
+    w->juse = use;
+    w->jpending = 1;
+    if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn))) < 0)
+        return r;
+    r = audit_head(w->log, txn, &head, NULL);
+    mdb_txn_abort(txn);
+    if (r < 0)
+        return r;
+    if ((r = audit_journal_pending(w->jour, head)) < 0)
+        return r;
+    w->jblocked = r == 1;
+    return TV_OK;
+}
+
+/* A record the daemon writes about the journal itself. */
+static void journal_record(audit_record *rec, const char *detail)
+{
+    memset(rec, 0, sizeof(*rec));
+    audit_record_set_str(rec->principal, AUDIT_PRINCIPAL_MAX, "teevaultd", 9);
+    audit_record_set_str(rec->method, AUDIT_METHOD_MAX, "teevaultd/AuditJournalReplay", 28);
+    audit_record_set_str(rec->request_id, AUDIT_REQID_MAX, "startup", 7);
+    audit_record_set_str(rec->peer, AUDIT_PEER_MAX, "local", 5);
+    audit_record_set_str(rec->detail, AUDIT_DETAIL_MAX, detail, strlen(detail));
+    rec->status = (uint32_t)tv_err_to_grpc(TV_ERR_INTEGRITY);
+}
+
+/* The key is set: verify the journal's records past the LMDB head and move
+ * them into LMDB in one transaction, then start journalling (or close it).
+ * A frame that does not verify where records must be stops everything with
+ * TV_ERR_INTEGRITY, naming its offset and seq; nothing of the journal is
+ * committed then and no batch is accepted any more (fail closed). Loop
+ * thread, writer idle. */
+static int journal_replay(struct vault_audit *w)
+{
+    MDB_txn *txn = NULL;
+    uint64_t head = 0;
+    uint8_t hh[AUDIT_HASH_LEN];
+    audit_journal_report rep;
+    audit_record note;
+    char detail[AUDIT_DETAIL_MAX + 1];
+    int r, n = 0;
+
+    memset(&rep, 0, sizeof(rep));
     if ((r = wtxn_begin(w, &txn)) < 0)
         goto out;
     if ((r = audit_head(w->log, txn, &head, hh)) < 0)
         goto out;
     struct replay_ctx rc = {w, txn};
-    if ((n = audit_journal_replay(w->jour, head, hh, replay_one, &rc)) < 0) {
+    if ((n = audit_journal_replay(w->jour, head, hh, replay_one, &rc, &rep)) < 0) {
         r = n;
         goto out;
+    }
+    if (rep.unverified) {
+        /* Not replayed, and said so in the signed log itself. */
+        snprintf(detail, sizeof(detail), "journal frame at offset %zu (seq %llu) did not verify",
+                 rep.off, (unsigned long long)rep.seq);
+        journal_record(&note, detail);
+        if ((r = audit_append(w->log, txn, &note)) < 0)
+            goto out;
+        vault_logf(VAULT_LOG_WARN, "audit_journal",
+                   "%s: frame at offset %zu for seq %llu does not verify (a write torn by a crash, "
+                   "or a forgery); its records are not replayed, and audit record %llu says so",
+                   w->jpath, rep.off, (unsigned long long)rep.seq,
+                   (unsigned long long)note.seq);
     }
     r = vault_db_commit(txn);
     txn = NULL;
@@ -759,31 +826,60 @@ static int journal_open(struct vault_audit *w, int use)
         goto out;
     if (n > 0)
         vault_logf(VAULT_LOG_INFO, "audit_journal",
-                   "%d record(s) after seq %llu moved from the journal into the audit log", n,
-                   (unsigned long long)head);
+                   "%d verified record(s) after seq %llu moved from the journal into the audit log",
+                   n, (unsigned long long)head);
     audit_journal_reset(w->jour);
-    if (use && (r = audit_journal_reserve(w->jour, path,
-                                          w->o.journal_bytes ? w->o.journal_bytes
-                                                             : AUDIT_JOURNAL_DEFAULT_SIZE)) < 0) {
+    w->jpending = 0;
+    w->jblocked = 0;
+    if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn))) < 0)
+        goto out;
+    r = audit_head(w->log, txn, &head, hh);
+    mdb_txn_abort(txn);
+    txn = NULL;
+    if (r < 0)
+        goto out;
+    set_head(w, head, hh);
+    if (w->juse && (r = audit_journal_reserve(w->jour, w->jpath,
+                                              w->o.journal_bytes ? w->o.journal_bytes
+                                                                 : AUDIT_JOURNAL_DEFAULT_SIZE)) <
+                       0) {
         /* Everything in it is in LMDB now: run without it (two flushes per
          * batch) rather than not at all. */
-        vault_logf(VAULT_LOG_WARN, "audit_journal", "journal disabled: cannot reserve %s: %s", path,
-                   tv_strerror(r));
-        (void)unlink(path);
-        use = 0;
+        vault_logf(VAULT_LOG_WARN, "audit_journal", "journal disabled: cannot reserve %s: %s",
+                   w->jpath, tv_strerror(r));
+        (void)unlink(w->jpath);
+        w->juse = 0;
+    }
+    if (!w->juse) {
+        audit_journal_close(w->jour);
+        w->jour = NULL;
     }
     r = TV_OK;
 out:
     if (txn)
         mdb_txn_abort(txn);
-    if (r < 0)
-        vault_logf(VAULT_LOG_ERROR, "audit_journal", "replay of %s failed: %s", path,
+    if (r == TV_ERR_INTEGRITY && rep.reason[0])
+        vault_logf(VAULT_LOG_ERROR, "audit_journal",
+                   "%s does not verify at offset %zu, seq %llu: %s. Nothing was replayed and the "
+                   "vault refuses to audit (and so to serve) until this is resolved; the file is "
+                   "left as it is for inspection. Moving it aside starts the vault without the "
+                   "records in it",
+                   w->jpath, rep.off, (unsigned long long)rep.seq, rep.reason);
+    else if (r < 0)
+        vault_logf(VAULT_LOG_ERROR, "audit_journal", "replay of %s failed: %s", w->jpath,
                    tv_strerror(r));
-    if (r < 0 || !use) {
+    if (r < 0) {
         audit_journal_close(w->jour);
         w->jour = NULL;
+        w->jpending = 0;
+        w->jblocked = 1; /* fail closed: its records' seqs stay unused */
     }
     return r;
+}
+
+int vault_audit_journal_blocked(struct vault *v)
+{
+    return v && v->auditw && v->auditw->jblocked;
 }
 
 /* vault_db's before-write hook: a write transaction is about to begin on a
@@ -972,6 +1068,22 @@ int vault_audit_unlock(struct vault *v)
             pthread_cond_wait(&w->cv, &w->mu);
         pthread_mutex_unlock(&w->mu);
     }
+    {
+        struct vault_audit *w = v->auditw;
+        if (w->jour) {
+            uint8_t jkey[VAULT_KEY_LEN];
+            r = vault_keyring_derive(v->kr, "teevault/journal", jkey);
+            if (r == 0)
+                r = audit_journal_set_key(w->jour, jkey);
+            sodium_memzero(jkey, sizeof(jkey));
+            if (r == 0 && w->jpending)
+                r = journal_replay(w);
+            if (r < 0) {
+                sodium_memzero(seed, sizeof(seed));
+                return r;
+            }
+        }
+    }
     r = audit_log_set_seed(v->auditw->log, seed);
     sodium_memzero(seed, sizeof(seed));
     if (r < 0)
@@ -1069,6 +1181,11 @@ int vault_audit_append_txn(struct vault *v, MDB_txn *txn, const vault_call *c, i
         vault_logf(VAULT_LOG_ERROR, "audit_commit",
                    "write transaction began while a batch was "
                    "in flight: refusing (fail closed)");
+        return TV_ERR_AUDIT;
+    }
+    if (w->jblocked) {
+        vault_logf(VAULT_LOG_ERROR, "audit_commit",
+                   "the audit journal holds records not yet verified: refusing (fail closed)");
         return TV_ERR_AUDIT;
     }
     record_from_call(c, outcome, &rec);

@@ -78,12 +78,22 @@ typedef struct vault_audit_opts {
 int vault_audit_open(struct vault *v, const vault_audit_opts *opts) TV_WUR;
 
 /* Give the writer its checkpoint signing key: derived from v->kr with
- * vault_keyring_derive(kr, "teevault/audit"). Call after the keyring is
+ * vault_keyring_derive(kr, "teevault/audit"), and its journal MAC key
+ * ("teevault/journal"). The first call verifies and replays the journal
+ * (docs/AUDIT.md): TV_ERR_INTEGRITY when a frame does not verify (the log
+ * names its offset and seq; the writer then refuses every record). Call after the keyring is
  * created or opened (init, unseal, recover); it waits for a batch in flight
  * (the writer thread signs checkpoints with the key), so never call it with
  * a write transaction open. Errors: TV_ERR_NOT_INITIALISED
  * (v->kr NULL or writer not open), keyring/crypto errors. */
 int vault_audit_unlock(struct vault *v) TV_WUR;
+
+/* 1 when the audit journal (audit.journal) may hold records past the LMDB
+ * head that only the root key can verify, or its replay failed: until a
+ * vault_audit_unlock verifies them, every audit append fails (TV_ERR_AUDIT)
+ * so their seqs stay free. teevaultd refuses to start sealed in that state.
+ * 0 otherwise. */
+int vault_audit_journal_blocked(struct vault *v);
 
 /* Wait for the batch in flight (its done callbacks run), commit everything
  * queued now on the calling thread (done callbacks run) and write a

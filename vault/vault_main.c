@@ -353,6 +353,18 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (!vault_is_active(&v) && vault_audit_journal_blocked(&v)) {
+        /* Its records can be verified only with the root key, and every
+         * record written meanwhile would take their seqs. */
+        vault_log(VAULT_LOG_ERROR, "startup", "error",
+                  "audit.journal holds audit records that can be verified only with the root "
+                  "key, and the vault is not unsealed; refusing to start",
+                  "hint",
+                  "start the teevaultd that sealed this vault once (it verifies and moves them "
+                  "into the audit log), or move audit.journal aside to start without them",
+                  (const char *)NULL);
+        goto out;
+    }
     if ((r = vault_server_new(&v, &srv, err, sizeof(err))) < 0) {
         vault_log(VAULT_LOG_ERROR, "startup", "error", err, "reason", tv_strerror(r),
                   (const char *)NULL);

@@ -26,6 +26,7 @@
 #include "vault_registry.h"
 #include "vault_audit.h"
 #include "vault_db.h"
+#include "vault_keyring.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -739,6 +740,17 @@ static void burst_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* A sim-sealed keyring for v in tmpdir: created (init) or opened. */
+static int sim_keyring(struct vault *v, int init)
+{
+    seal_options so = {.backend = "sim", .state_dir = tmpdir};
+    if (seal_backend_open(&so, &v->seal) < 0)
+        return -1;
+    if (init)
+        return vault_keyring_init(v->db, v->seal, SEAL_POLICY_SIGNER, NULL, 0, NULL, NULL, &v->kr);
+    return vault_keyring_open(v->db, v->seal, &v->kr);
+}
+
 static void test_group_commit(void)
 {
     struct vault v;
@@ -762,6 +774,9 @@ static void test_group_commit(void)
     CHECK(vault_audit_write_allowed(&v) == TV_ERR_AUDIT);
     CHECK(vault_audit_open(&v, NULL) == 0);
     CHECK(v.audit != NULL);
+    /* The journal needs its key (derived from the root key). */
+    CHECK(sim_keyring(&v, 1) == 0 && vault_audit_unlock(&v) == 0);
+    CHECK(audit_log_set_seed(v.audit, SEED) == 0); /* checkpoints under a known key */
     b.v = &v;
     CHECK(event_base_once(v.base, -1, EV_TIMEOUT, burst_cb, &b, NULL) == 0);
     CHECK(loop_until_called(v.base, b.box, 20));
@@ -865,6 +880,8 @@ static void test_group_commit(void)
     audit_log_close(log);
 
     event_base_free(v.base);
+    vault_keyring_free(v.kr);
+    seal_backend_free(v.seal);
     vault_db_close(db);
     rm_tmp();
 }
@@ -1340,6 +1357,16 @@ static void seal_n(int first, int n, uint64_t *seq, uint8_t h[32], proto_buf *va
     }
 }
 
+static const uint8_t JKEY[AUDIT_JOURNAL_KEY_LEN] = {7, 7, 7};
+static const uint8_t JKEY_OTHER[AUDIT_JOURNAL_KEY_LEN] = {8};
+
+static int jopen(const char *path, const uint8_t *key, audit_journal **j)
+{
+    if (audit_journal_open(path, j) < 0)
+        return -1;
+    return audit_journal_set_key(*j, key);
+}
+
 static void test_journal_file(void)
 {
     char path[300];
@@ -1349,6 +1376,7 @@ static void test_journal_file(void)
     proto_buf f1, f2, f3;
     jseen js;
     struct stat st;
+    audit_journal_report rep;
 
     mk_tmp();
     snprintf(path, sizeof(path), "%s/audit.journal", tmpdir);
@@ -1362,6 +1390,10 @@ static void test_journal_file(void)
     memcpy(h3, h, 32);
     seal_n(4, 2, &seq, h, &f2);
     memcpy(h5, h, 32);
+    /* No key, no frame: nothing unauthenticated is ever written. */
+    CHECK_EQ_INT(audit_journal_append(j, 1, 3, f1.d, f1.len), TV_ERR_NOT_INITIALISED);
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js, NULL), TV_ERR_NOT_INITIALISED);
+    CHECK(audit_journal_set_key(j, JKEY) == 0);
     CHECK(audit_journal_append(j, 1, 3, f1.d, f1.len) == 0);
     size_t off2 = audit_journal_used(j);
     CHECK(audit_journal_append(j, 4, 2, f2.d, f2.len) == 0);
@@ -1375,20 +1407,43 @@ static void test_journal_file(void)
     }
     audit_journal_close(j);
 
-    /* Reopen (as after a crash): both frames replay in order from the head. */
+    /* Without the key: records past the head are pending, none past 5. */
     CHECK(audit_journal_open(path, &j) == 0);
-    memset(&js, 0, sizeof(js));
-    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js), 5);
-    CHECK(js.n == 5 && js.seqs[0] == 1 && js.seqs[4] == 5);
-    /* A head past the journal (LMDB already has it all): nothing. */
-    memset(&js, 0, sizeof(js));
-    CHECK_EQ_INT(audit_journal_replay(j, 5, h5, jcollect, &js), 0);
-    /* The right seq with another hash does not continue the chain. */
-    memset(&js, 0, sizeof(js));
-    CHECK_EQ_INT(audit_journal_replay(j, 0, h5, jcollect, &js), 0);
+    CHECK_EQ_INT(audit_journal_pending(j, 0), 1);
+    CHECK_EQ_INT(audit_journal_pending(j, 4), 1);
+    CHECK_EQ_INT(audit_journal_pending(j, 5), 0);
     audit_journal_close(j);
 
-    /* A torn second frame: only the first replays. */
+    /* Reopen (as after a crash): both frames replay in order from the head. */
+    CHECK(jopen(path, JKEY, &j) == 0);
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js, &rep), 5);
+    CHECK(js.n == 5 && js.seqs[0] == 1 && js.seqs[4] == 5);
+    CHECK_EQ_INT(rep.unverified, 0);
+    /* A head past the journal (LMDB already has it all): nothing. */
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 5, h5, jcollect, &js, NULL), 0);
+    /* The right seq with another hash: the frame verifies but its first
+     * record does not chain onto the head: an integrity error at offset 0. */
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h5, jcollect, &js, &rep), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(js.n, 0);
+    CHECK_EQ_INT(rep.off, 0);
+    CHECK_EQ_INT(rep.seq, 1);
+    /* LMDB behind the journal (records 1..2 gone from it): a gap. */
+    CHECK_EQ_INT(audit_journal_replay(j, 3, h3, jcollect, &js, &rep), TV_ERR_INTEGRITY);
+    audit_journal_close(j);
+
+    /* Under another key (another vault's, or a forger's) nothing verifies. */
+    CHECK(jopen(path, JKEY_OTHER, &j) == 0);
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js, &rep), 0);
+    CHECK_EQ_INT(js.n, 0);
+    CHECK(rep.unverified && rep.off == 0 && rep.seq == 1);
+    audit_journal_close(j);
+
+    /* A torn second frame (the last one written): only the first replays,
+     * and the torn one is reported. */
     {
         int fd = open(path, O_RDWR);
         uint8_t b;
@@ -1398,9 +1453,10 @@ static void test_journal_file(void)
         CHECK(pwrite(fd, &b, 1, (off_t)off2 + 40) == 1);
         close(fd);
     }
-    CHECK(audit_journal_open(path, &j) == 0);
+    CHECK(jopen(path, JKEY, &j) == 0);
     memset(&js, 0, sizeof(js));
-    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js), 3);
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js, &rep), 3);
+    CHECK(rep.unverified && rep.off == off2 && rep.seq == 4);
     CHECK_EQ_INT(audit_journal_used(j), off2); /* the next frame overwrites the torn one */
 
     /* After a reset, a new frame at offset 0 ends at the stale bytes. */
@@ -1410,12 +1466,145 @@ static void test_journal_file(void)
     seal_n(4, 1, &seq, h, &f3);
     CHECK(audit_journal_append(j, 4, 1, f3.d, f3.len) == 0);
     memset(&js, 0, sizeof(js));
-    CHECK_EQ_INT(audit_journal_replay(j, 3, h3, jcollect, &js), 1);
+    CHECK_EQ_INT(audit_journal_replay(j, 3, h3, jcollect, &js, &rep), 1);
     CHECK(js.seqs[0] == 4);
+    CHECK_EQ_INT(rep.unverified, 0);
     audit_journal_close(j);
     proto_buf_free(&f1);
     proto_buf_free(&f2);
     proto_buf_free(&f3);
+    rm_tmp();
+}
+
+/* Write frames of 1, 2, 1, 1 records (seqs 1..5); offsets in off[]. */
+static void journal_four(const char *path, size_t off[5], uint8_t h0[32])
+{
+    audit_journal *j = NULL;
+    uint8_t h[32] = {0};
+    uint64_t seq = 0;
+    static const int sizes[4] = {1, 2, 1, 1};
+    int first = 1;
+    memset(h0, 0, 32);
+    unlink(path);
+    CHECK(jopen(path, JKEY, &j) == 0);
+    CHECK(audit_journal_reserve(j, path, 64 * 1024) == 0);
+    for (int i = 0; i < 4; i++) {
+        proto_buf f;
+        proto_buf_init(&f, 0);
+        seal_n(first, sizes[i], &seq, h, &f);
+        off[i] = audit_journal_used(j);
+        CHECK(audit_journal_append(j, (uint64_t)first, (uint32_t)sizes[i], f.d, f.len) == 0);
+        first += sizes[i];
+        proto_buf_free(&f);
+    }
+    off[4] = audit_journal_used(j);
+    audit_journal_close(j);
+}
+
+/* What an attacker with write access to the file can do, and what replay
+ * makes of it: erase a frame, move frames, re-chain a record without the
+ * key. Each is refused with the offset and seq, nothing past the damage is
+ * replayed, and no record that does not verify is ever passed on. */
+static void test_journal_tamper(void)
+{
+    char path[300];
+    size_t off[5];
+    uint8_t h0[32];
+    audit_journal *j = NULL;
+    audit_journal_report rep;
+    jseen js;
+    int fd;
+
+    mk_tmp();
+    snprintf(path, sizeof(path), "%s/audit.journal", tmpdir);
+
+    /* Erased: the second frame (seqs 2..3) zeroed. */
+    journal_four(path, off, h0);
+    fd = open(path, O_RDWR);
+    CHECK(fd >= 0);
+    {
+        uint8_t z[4096] = {0};
+        CHECK(pwrite(fd, z, off[2] - off[1], (off_t)off[1]) == (ssize_t)(off[2] - off[1]));
+    }
+    close(fd);
+    CHECK(jopen(path, JKEY, &j) == 0);
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js, &rep), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(rep.off, off[1]);
+    CHECK_EQ_INT(rep.seq, 2);
+    CHECK(strstr(rep.reason, "erased") != NULL);
+    CHECK(js.n <= 1); /* at most the frame before the damage */
+    audit_journal_close(j);
+
+    /* Erased last frame but one, the last frame intact. */
+    journal_four(path, off, h0);
+    fd = open(path, O_RDWR);
+    {
+        uint8_t z[4096] = {0};
+        CHECK(pwrite(fd, z, off[3] - off[2], (off_t)off[2]) == (ssize_t)(off[3] - off[2]));
+    }
+    close(fd);
+    CHECK(jopen(path, JKEY, &j) == 0);
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js, &rep), TV_ERR_INTEGRITY);
+    CHECK(rep.off == off[2] && rep.seq == 4);
+    audit_journal_close(j);
+
+    /* Reordered: frames 3 and 4 (one record each, same length) swapped. */
+    journal_four(path, off, h0);
+    CHECK_EQ_INT(off[3] - off[2], off[4] - off[3]);
+    {
+        size_t n = off[3] - off[2];
+        uint8_t a[4096], b[4096];
+        fd = open(path, O_RDWR);
+        CHECK(pread(fd, a, n, (off_t)off[2]) == (ssize_t)n);
+        CHECK(pread(fd, b, n, (off_t)off[3]) == (ssize_t)n);
+        CHECK(pwrite(fd, b, n, (off_t)off[2]) == (ssize_t)n);
+        CHECK(pwrite(fd, a, n, (off_t)off[3]) == (ssize_t)n);
+        close(fd);
+    }
+    CHECK(jopen(path, JKEY, &j) == 0);
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js, &rep), TV_ERR_INTEGRITY);
+    CHECK(rep.off == off[2] && rep.seq == 5);
+    CHECK(strstr(rep.reason, "missing") != NULL);
+    audit_journal_close(j);
+
+    /* A record altered in place and its frame's trailer recomputed without
+     * the key (an unkeyed BLAKE2b, as format 1 had): the frame does not
+     * verify; with a valid frame after it, that is an error. */
+    journal_four(path, off, h0);
+    {
+        size_t n = off[2] - off[1];
+        uint8_t f[4096];
+        fd = open(path, O_RDWR);
+        CHECK(pread(fd, f, n, (off_t)off[1]) == (ssize_t)n);
+        f[40] ^= 1;
+        crypto_generichash(f + n - 32, 32, f, n - 32, NULL, 0);
+        CHECK(pwrite(fd, f, n, (off_t)off[1]) == (ssize_t)n);
+        close(fd);
+    }
+    CHECK(jopen(path, JKEY, &j) == 0);
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js, &rep), TV_ERR_INTEGRITY);
+    CHECK(rep.off == off[1] && rep.seq == 2);
+    audit_journal_close(j);
+
+    /* A forged frame appended after the last one (well chained, unkeyed
+     * trailer): not replayed, reported as unverified; the rest replays. */
+    journal_four(path, off, h0);
+    {
+        size_t n = off[4] - off[3];
+        uint8_t f[4096];
+        fd = open(path, O_RDWR);
+        CHECK(pread(fd, f, n, (off_t)off[3]) == (ssize_t)n);
+        proto_put_be64(f + 8, 6);
+        crypto_generichash(f + n - 32, 32, f, n - 32, NULL, 0);
+        CHECK(pwrite(fd, f, n, (off_t)off[4]) == (ssize_t)n);
+        close(fd);
+    }
+    CHECK(jopen(path, JKEY, &j) == 0);
+    memset(&js, 0, sizeof(js));
+    CHECK_EQ_INT(audit_journal_replay(j, 0, h0, jcollect, &js, &rep), 5);
+    CHECK(rep.unverified && rep.off == off[4] && rep.seq == 6);
+    audit_journal_close(j);
     rm_tmp();
 }
 
@@ -1447,6 +1636,8 @@ static void test_journal_writer(void)
         cv.db = cdb;
         if (vault_audit_open(&cv, &o) < 0)
             _exit(4);
+        if (sim_keyring(&cv, 1) < 0 || vault_audit_unlock(&cv) < 0)
+            _exit(6);
         for (int i = 0; i < 7; i++) {
             donebox d = {0};
             make_call(&c, &p, "crash/x", i);
@@ -1462,6 +1653,18 @@ static void test_journal_writer(void)
     CHECK(vault_db_open(tmpdir, 0, &db) == 0);
     v.db = db;
     CHECK(vault_audit_open(&v, &o) == 0);
+    /* Sealed, the journal's records cannot be verified: nothing may take
+     * their seqs meanwhile. */
+    CHECK_EQ_INT(vault_audit_journal_blocked(&v), 1);
+    {
+        donebox d = {0};
+        make_call(&c, &p, "sealed/x", 0);
+        CHECK(vault_audit_submit(&v, &c, 0, on_done, &d) == 0 && d.called);
+        CHECK_EQ_INT(d.status, TV_ERR_AUDIT);
+    }
+    CHECK(sim_keyring(&v, 0) == 0);
+    CHECK(vault_audit_unlock(&v) == 0); /* verifies and replays */
+    CHECK_EQ_INT(vault_audit_journal_blocked(&v), 0);
     CHECK(vault_db_rtxn(db, &txn) == 0);
     CHECK(audit_get(v.audit, txn, 7, &rec) == 0);
     mdb_txn_abort(txn);
@@ -1497,6 +1700,8 @@ static void test_journal_writer(void)
     CHECK_EQ_INT(res.records, 12);
     free(out.d);
     vault_audit_close(&v);
+    vault_keyring_free(v.kr);
+    seal_backend_free(v.seal);
     vault_db_close(db);
     rm_tmp();
 }
@@ -1518,6 +1723,7 @@ int main(void)
     RUN(test_storage_high_water);
     RUN(test_rpc_audit_handlers);
     RUN(test_journal_file);
+    RUN(test_journal_tamper);
     RUN(test_journal_writer);
     return tv_test_finish();
 }
