@@ -434,9 +434,9 @@ int audit_journal_pending(audit_journal *j, uint64_t head_seq) TV_WUR;
 
 /* Append one frame holding `count` sealed values (vals = count x (u32 len |
  * value), as proto_buf_put_lv appends them) with first seq first_seq, and make
- * it durable. Errors: TV_ERR_NOT_INITIALISED (no key), TV_ERR_STORAGE_FULL (does not fit in the space left:
- * empty the journal first), TV_ERR_IO (write or flush failed; nothing is
- * counted as appended). */
+ * it durable. Errors: TV_ERR_NOT_INITIALISED (no key), TV_ERR_STORAGE_FULL (does not fit in the
+ * space left: empty the journal first), TV_ERR_IO (write or flush failed; nothing is counted as
+ * appended). */
 int audit_journal_append(audit_journal *j, uint64_t first_seq, uint32_t count, const uint8_t *vals,
                          size_t len) TV_WUR;
 

@@ -22,9 +22,9 @@
 
 struct audit_journal {
     int fd;
-    size_t size;  /* bytes allocated */
-    size_t off;   /* next frame goes here */
-    uint8_t *key; /* sodium_malloc'd MAC key, NULL until set */
+    size_t size;   /* bytes allocated */
+    size_t off;    /* next frame goes here */
+    uint8_t *key;  /* sodium_malloc'd MAC key, NULL until set */
     size_t budget; /* bytes replay may still MAC (bounds a hostile file's cost) */
 };
 
@@ -192,8 +192,8 @@ typedef struct jframe {
     int kind;       /* FR_NONE: no frame header; FR_BAD: header, but torn / MAC fails */
     uint64_t first; /* from the header (FR_BAD, FR_OK) */
     uint32_t count;
-    size_t len;     /* payload bytes */
-    uint8_t *buf;   /* FR_OK: the whole frame (reused across calls) */
+    size_t len;   /* payload bytes */
+    uint8_t *buf; /* FR_OK: the whole frame (reused across calls) */
     size_t cap;
 } jframe;
 
@@ -288,9 +288,9 @@ static int scan(audit_journal *j, size_t from, uint64_t above, int check_mac, jf
                 return r;
             /* Without the MAC, a frame counts when any of its records is
              * above: a frame that straddles the head is not a stale one. */
-            if (check_mac ? fr->kind == FR_OK && fr->first > above
-                          : fr->kind != FR_NONE && fr->count > 0 &&
-                                fr->first + (fr->count - 1) > above) {
+            if (check_mac
+                    ? fr->kind == FR_OK && fr->first > above
+                    : fr->kind != FR_NONE && fr->count > 0 && fr->first + (fr->count - 1) > above) {
                 *at = pos + i;
                 return 1;
             }
@@ -369,9 +369,9 @@ int audit_journal_replay(audit_journal *j, uint64_t head_seq,
         if (fr.first != seq + 1) {
             snprintf(why, sizeof(why),
                      "frame with seq %llu..%llu follows seq %llu: records %llu..%llu are missing",
-                     (unsigned long long)fr.first,
-                     (unsigned long long)(fr.first + fr.count - 1), (unsigned long long)seq,
-                     (unsigned long long)(seq + 1), (unsigned long long)(fr.first - 1));
+                     (unsigned long long)fr.first, (unsigned long long)(fr.first + fr.count - 1),
+                     (unsigned long long)seq, (unsigned long long)(seq + 1),
+                     (unsigned long long)(fr.first - 1));
             report(rep, off, fr.first, why);
             r = TV_ERR_INTEGRITY;
             goto out;

@@ -817,8 +817,7 @@ static int journal_replay(struct vault_audit *w)
         vault_logf(VAULT_LOG_WARN, "audit_journal",
                    "%s: frame at offset %zu for seq %llu does not verify (a write torn by a crash, "
                    "or a forgery); its records are not replayed, and audit record %llu says so",
-                   w->jpath, rep.off, (unsigned long long)rep.seq,
-                   (unsigned long long)note.seq);
+                   w->jpath, rep.off, (unsigned long long)rep.seq, (unsigned long long)note.seq);
     }
     r = vault_db_commit(txn);
     txn = NULL;
@@ -839,10 +838,10 @@ static int journal_replay(struct vault_audit *w)
     if (r < 0)
         goto out;
     set_head(w, head, hh);
-    if (w->juse && (r = audit_journal_reserve(w->jour, w->jpath,
-                                              w->o.journal_bytes ? w->o.journal_bytes
-                                                                 : AUDIT_JOURNAL_DEFAULT_SIZE)) <
-                       0) {
+    if (w->juse &&
+        (r = audit_journal_reserve(w->jour, w->jpath,
+                                   w->o.journal_bytes ? w->o.journal_bytes
+                                                      : AUDIT_JOURNAL_DEFAULT_SIZE)) < 0) {
         /* Everything in it is in LMDB now: run without it (two flushes per
          * batch) rather than not at all. */
         vault_logf(VAULT_LOG_WARN, "audit_journal", "journal disabled: cannot reserve %s: %s",
