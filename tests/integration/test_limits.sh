@@ -27,8 +27,11 @@ mode=$(stat -c %a "$TV_SOCK")
 [ "$mode" = 600 ] || tv_fail "socket mode $mode, want 600"
 echo "ok   socket mode 0600 from unix_mode"
 
-# A second daemon on the same socket refuses to start and leaves it alone.
-if "$TEEVAULTD" --config "$TV_DIR/limits.conf" >"$TV_DIR/second.log" 2>&1; then
+# A second daemon on the same socket (another state directory: the same one
+# is refused earlier, test_attack_second_daemon.sh) refuses to start and
+# leaves the socket alone.
+sed "s#^state_dir = .*#state_dir = $TV_DIR/state2#" "$TV_DIR/limits.conf" >"$TV_DIR/second.conf"
+if "$TEEVAULTD" --config "$TV_DIR/second.conf" >"$TV_DIR/second.log" 2>&1; then
     tv_fail "a second teevaultd started on a live socket"
 fi
 grep -q 'another server is listening' "$TV_DIR/second.log" || tv_fail "second daemon: unclear error"
