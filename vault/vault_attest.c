@@ -161,14 +161,24 @@ int vault_attest_configure(struct vault *v, const vault_attest_params *p)
         r = TV_ERR_NOMEM;
         goto out;
     }
+    /* Sim evidence is signed by a key on the host's disk: only a vault that
+     * is itself sim (no hardware protection either) may accept it. A
+     * hardware vault refuses any sim key it is handed (the config is host
+     * input too: vault_config_validate refuses sim_platform_dir there). */
+    const vault_config *cfg = v->cfg;
+    int hw = (v->seal && v->seal->ops->hardware_protected) ||
+             (cfg && (!cfg->tee_backend || strcmp(cfg->tee_backend, "sim") != 0));
+    if (hw && (p->sim_pk || p->sim_platform_dir)) {
+        r = TV_ERR_POLICY;
+        goto out;
+    }
     if (p->sim_pk) {
         memcpy(a->sim_pk, p->sim_pk, 32);
         a->has_sim_pk = 1;
-    } else {
+    } else if (!hw) {
         const char *dir = p->sim_platform_dir;
-        const vault_config *cfg = v->cfg;
         /* The vault's own backend is sim: it shares the machine's sim platform. */
-        if (!dir && cfg && (!cfg->tee_backend || strcmp(cfg->tee_backend, "sim") == 0))
+        if (!dir && cfg)
             dir = cfg->tee_root ? cfg->tee_root : cfg->state_dir;
         if (dir) {
             if ((r = seal_sim_platform_pubkey(dir, a->sim_pk)) < 0)

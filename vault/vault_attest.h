@@ -27,9 +27,13 @@
  * code_hash, eph_pk) (SHA-512, 64 bytes; seal_producers.h) and compare →
  * match the registered identity (vault_fn_policy_match) → session.
  *
- * Sim evidence is accepted only when a sim platform public key is known:
- * params->sim_pk, else (vault's own backend is sim) the key in the sim
- * platform dir (cfg->tee_root, else cfg->state_dir).
+ * Sim evidence is accepted only by a sim vault (its seal backend is not
+ * hardware-protected and its configured backend is sim) that knows a sim
+ * platform public key: params->sim_pk, else the key in
+ * params->sim_platform_dir, else in the vault's own sim platform dir
+ * (cfg->tee_root, else cfg->state_dir). On a hardware vault,
+ * vault_attest_configure refuses params->sim_pk / sim_platform_dir with
+ * TV_ERR_POLICY and sim evidence is refused at Attest.
  *
  * Threading: event-loop thread only (no locks).
  */

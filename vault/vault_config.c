@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "vault_log.h"
 
 int vault_config_set(char **dst, const char *s)
@@ -49,7 +51,6 @@ int vault_config_defaults(vault_config *c)
     c->witness_interval = 5;
     if (vault_config_set(&c->state_dir, "/var/lib/teevault") < 0 ||
         vault_config_set(&c->unix_socket, "/run/teevault/teevault.sock") < 0 ||
-        vault_config_set(&c->tee_backend, "sim") < 0 ||
         vault_config_set(&c->seal_policy, "signer") < 0) {
         vault_config_free(c);
         return TV_ERR_NOMEM;
@@ -231,11 +232,14 @@ static int on_key(void *user, const char *sec, const char *key, const char *val)
             return fail(x, TV_ERR_INVALID, "%s: expected off|optional|required, got \"%s\"", qk,
                         val);
     } else if (IS("tee", "backend")) {
-        if (strcmp(val, "sim") && strcmp(val, "gramine-sgx") && strcmp(val, "tsm") &&
+        if (*val && strcmp(val, "sim") && strcmp(val, "gramine-sgx") && strcmp(val, "tsm") &&
             strcmp(val, "dstack"))
             return fail(x, TV_ERR_INVALID, "%s: expected sim|gramine-sgx|tsm|dstack, got \"%s\"",
                         qk, val);
-        r = vault_config_set(&c->tee_backend, val);
+        r = set_opt(&c->tee_backend, val);
+    } else if (IS("tee", "allow_insecure_sim")) {
+        if (parse_bool(val, &c->allow_insecure_sim) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected true|false, got \"%s\"", qk, val);
     } else if (IS("tee", "seal_policy")) {
         if (strcmp(val, "signer") && strcmp(val, "measurement"))
             return fail(x, TV_ERR_INVALID, "%s: expected signer|measurement, got \"%s\"", qk, val);
@@ -370,6 +374,35 @@ int vault_config_validate(const vault_config *c, char *err, size_t errlen)
         return TV_ERR_INVALID;
     }
     const char *where = c->path ? c->path : "config";
+    if (!c->tee_backend) {
+        snprintf(err, errlen,
+                 "%s: no TEE backend chosen: set [tee] backend = gramine-sgx, tsm or dstack "
+                 "(hardware), or backend = sim with allow_insecure_sim = true (development only: "
+                 "NO hardware protection)",
+                 where);
+        return TV_ERR_INVALID;
+    }
+    int sim = strcmp(c->tee_backend, "sim") == 0;
+    if (sim && !c->allow_insecure_sim && !c->dev) {
+        snprintf(err, errlen,
+                 "%s: [tee] backend = sim gives NO hardware protection (the root key is sealed "
+                 "to a file in state_dir, evidence is signed by a key on the host's disk); set "
+                 "[tee] allow_insecure_sim = true to run it anyway (development and tests only)",
+                 where);
+        return TV_ERR_INVALID;
+    }
+    if (!sim && c->attest_sim_platform_dir) {
+        snprintf(err, errlen,
+                 "%s: [attestation] sim_platform_dir is refused with [tee] backend = %s: a "
+                 "hardware vault never accepts sim evidence (remove the key)",
+                 where, c->tee_backend);
+        return TV_ERR_INVALID;
+    }
+    if (!sim && c->sim_signer) {
+        snprintf(err, errlen, "%s: [tee] sim_signer is for backend = sim only, not %s", where,
+                 c->tee_backend);
+        return TV_ERR_INVALID;
+    }
     if (!c->unix_socket && !c->tcp_address) {
         snprintf(err, errlen, "%s: no listener: set [listen] unix_socket or tcp_address", where);
         return TV_ERR_INVALID;
@@ -386,5 +419,73 @@ int vault_config_validate(const vault_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: [witness] takes dir or command, not both", where);
         return TV_ERR_INVALID;
     }
+    return 0;
+}
+
+/* Append "key=value\n" to the hash. */
+static void h_str(crypto_hash_sha256_state *st, const char *key, const char *val)
+{
+    crypto_hash_sha256_update(st, (const uint8_t *)key, strlen(key));
+    crypto_hash_sha256_update(st, (const uint8_t *)"=", 1);
+    if (val)
+        crypto_hash_sha256_update(st, (const uint8_t *)val, strlen(val));
+    crypto_hash_sha256_update(st, (const uint8_t *)"\n", 1);
+}
+
+static void h_num(crypto_hash_sha256_state *st, const char *key, unsigned long long v)
+{
+    char b[32];
+    snprintf(b, sizeof(b), "%llu", v);
+    h_str(st, key, b);
+}
+
+int vault_config_hash(const vault_config *c, uint8_t out[VAULT_CONFIG_HASH_LEN])
+{
+    crypto_hash_sha256_state st;
+    char mode[16];
+
+    if (!c || !out)
+        return TV_ERR_INVALID;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)"teevault-config-v1\n", 19);
+    h_str(&st, "state_dir", c->state_dir);
+    h_str(&st, "listen.unix_socket", c->unix_socket);
+    snprintf(mode, sizeof(mode), "%04o", c->unix_mode);
+    h_str(&st, "listen.unix_mode", mode);
+    h_str(&st, "listen.tcp_address", c->tcp_address);
+    h_str(&st, "listen.tls_cert", c->tls_cert);
+    h_str(&st, "listen.tls_key", c->tls_key);
+    h_str(&st, "listen.tls_client_ca", c->tls_client_ca);
+    h_num(&st, "listen.tls_client_auth", (unsigned)c->tls_client_auth);
+    h_str(&st, "tee.backend", c->tee_backend);
+    h_num(&st, "tee.allow_insecure_sim", c->allow_insecure_sim != 0);
+    h_str(&st, "tee.seal_policy", c->seal_policy);
+    h_str(&st, "tee.root", c->tee_root);
+    h_str(&st, "tee.sim_signer", c->sim_signer);
+    h_num(&st, "limits.max_connections", c->max_connections);
+    h_num(&st, "limits.max_inflight_per_conn", c->max_inflight_per_conn);
+    h_num(&st, "limits.idle_timeout", c->idle_timeout);
+    h_num(&st, "limits.io_timeout", c->io_timeout);
+    h_num(&st, "limits.max_value_bytes", c->max_value_bytes);
+    h_num(&st, "limits.map_size", c->map_size);
+    h_num(&st, "log.level", (unsigned)c->log_level);
+    h_num(&st, "log.format", (unsigned)c->log_format);
+    h_num(&st, "audit.checkpoint_records", c->audit_checkpoint_records);
+    h_num(&st, "audit.checkpoint_seconds", c->audit_checkpoint_seconds);
+    h_num(&st, "audit.high_water_percent", c->audit_high_water_percent);
+    h_num(&st, "auth.password_time_cost", c->password_time_cost);
+    h_num(&st, "auth.password_memory", c->password_memory);
+    h_num(&st, "auth.token_default_ttl", c->token_default_ttl);
+    h_num(&st, "auth.token_max_ttl", c->token_max_ttl);
+    h_num(&st, "auth.login_rate", c->login_rate);
+    h_num(&st, "auth.login_burst", c->login_burst);
+    h_num(&st, "attestation.session_ttl", c->attest_session_ttl);
+    h_num(&st, "attestation.nonce_ttl", c->attest_nonce_ttl);
+    h_num(&st, "attestation.max_sessions", c->attest_max_sessions);
+    h_str(&st, "attestation.collateral", c->attest_collateral);
+    h_str(&st, "attestation.sim_platform_dir", c->attest_sim_platform_dir);
+    h_num(&st, "security.operator_plaintext_reads", c->operator_plaintext_reads != 0);
+    h_num(&st, "dev", c->dev != 0);
+    crypto_hash_sha256_final(&st, out);
     return 0;
 }

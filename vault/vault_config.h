@@ -32,10 +32,12 @@ typedef struct vault_config {
     char *tls_client_ca; /* CAs for client certificates */
     int tls_client_auth; /* enum vault_tls_client_auth */
     /* [tee] */
-    char *tee_backend; /* sim | gramine-sgx | tsm | dstack; default sim */
-    char *seal_policy; /* signer | measurement; default signer */
-    char *tee_root;    /* backend root path, NULL = backend default */
-    char *sim_signer;  /* sim backend signer identity string */
+    char *tee_backend;      /* sim | gramine-sgx | tsm | dstack; default NULL: none chosen,
+                             * and teevaultd refuses to start (vault_config_validate) */
+    int allow_insecure_sim; /* [tee] allow_insecure_sim: the opt-in sim needs; --dev sets it */
+    char *seal_policy;      /* signer | measurement; default signer */
+    char *tee_root;         /* backend root path, NULL = backend default */
+    char *sim_signer;       /* sim backend signer identity string */
     /* [limits] */
     unsigned max_connections;       /* default 1024 */
     unsigned max_inflight_per_conn; /* default 64 */
@@ -85,9 +87,27 @@ int vault_config_defaults(vault_config *c) TV_WUR;
  * updated on error; the caller frees it and exits. */
 int vault_config_load(vault_config *c, const char *path, char *err, size_t errlen) TV_WUR;
 
-/* Check cross-key constraints (TLS files with tcp_address, a listener at all).
+/* Check cross-key constraints (TLS files with tcp_address, a listener at all)
+ * and treat the file as host input: a TEE backend must be chosen; sim only
+ * with allow_insecure_sim (or --dev); sim-only keys ([tee] sim_signer,
+ * [attestation] sim_platform_dir) only with the sim backend.
  * TV_ERR_INVALID with a message in err. */
 int vault_config_validate(const vault_config *c, char *err, size_t errlen) TV_WUR;
+
+/* The effective configuration's hash: SHA-256 over a canonical text form
+ * of every parsed setting (not the file's bytes: comments, order, spelling
+ * of sizes and booleans do not matter; defaults are included, so two files
+ * that mean the same settings hash the same). The form is
+ *   "teevault-config-v1\n" then one "section.key=value\n" per setting in a
+ *   fixed order, numbers in decimal, booleans 0/1, modes in octal, absent
+ *   strings empty, the --dev flag as "dev=0|1".
+ * It is exposed so the vault's attested Report can bind it (relying parties
+ * see what the vault runs with): issue 12 (Report v2) calls this. teevaultd
+ * logs it at start-up ("ready" event, config_hash). Strings containing '\n'
+ * are refused by the INI parser, so the form is unambiguous.
+ * Returns 0, or TV_ERR_INVALID (NULL argument). */
+#define VAULT_CONFIG_HASH_LEN 32
+int vault_config_hash(const vault_config *c, uint8_t out[VAULT_CONFIG_HASH_LEN]) TV_WUR;
 
 /* Replace *dst with a copy of s (NULL allowed). TV_ERR_NOMEM. */
 int vault_config_set(char **dst, const char *s) TV_WUR;

@@ -229,6 +229,7 @@ int main(int argc, char **argv)
         }
         if (vault_config_set(&cfg.tee_backend, "sim") < 0)
             goto nomem;
+        cfg.allow_insecure_sim = 1; /* --dev is the explicit opt-in */
         cfg.operator_plaintext_reads = 1;
     }
     if (vault_config_validate(&cfg, err, sizeof(err)) < 0) {
@@ -386,9 +387,15 @@ int main(int argc, char **argv)
     if (!sigterm || !sigint || !sighup || evsignal_add(sigterm, NULL) < 0 ||
         evsignal_add(sigint, NULL) < 0 || evsignal_add(sighup, NULL) < 0)
         goto nomem;
-    vault_log(VAULT_LOG_INFO, "ready", "version", TV_VERSION, "state_dir", cfg.state_dir, "socket",
-              cfg.unix_socket ? cfg.unix_socket : "", "dev", dev ? "yes" : "no",
-              (const char *)NULL);
+    {
+        uint8_t chash[VAULT_CONFIG_HASH_LEN];
+        char chx[2 * VAULT_CONFIG_HASH_LEN + 1] = "";
+        if (vault_config_hash(&cfg, chash) == 0)
+            sodium_bin2hex(chx, sizeof(chx), chash, sizeof(chash));
+        vault_log(VAULT_LOG_INFO, "ready", "version", TV_VERSION, "state_dir", cfg.state_dir,
+                  "socket", cfg.unix_socket ? cfg.unix_socket : "", "dev", dev ? "yes" : "no",
+                  "tee_backend", cfg.tee_backend, "config_hash", chx, (const char *)NULL);
+    }
     if (event_base_dispatch(v.base) < 0) {
         vault_log(VAULT_LOG_ERROR, "loop", "error", "event loop failed", (const char *)NULL);
         goto out;

@@ -4,7 +4,8 @@
  * The file lives in a per-process temp directory (on /dev/shm when
  * present), rewritten for each input.
  * Properties checked: a refusal always says why (file:line: ...); a loaded
- * config keeps its invariants (limits non-zero, a known backend).
+ * config keeps its invariants (limits non-zero, a chosen backend, sim only
+ * with its opt-in, no sim key on a hardware backend; a config hash).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -57,10 +58,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!err[0] || strncmp(err, g_path, strlen(g_path)) != 0)
             __builtin_trap(); /* a refusal names the file (and line) */
     } else {
-        if (!c.state_dir || !c.tee_backend || !c.seal_policy)
+        if (!c.state_dir || !c.seal_policy)
             __builtin_trap();
         err[0] = 0;
-        if (vault_config_validate(&c, err, sizeof(err)) < 0 && !err[0])
+        int v = vault_config_validate(&c, err, sizeof(err));
+        if (v < 0 && !err[0])
+            __builtin_trap();
+        /* Accepted: a backend was chosen, sim only with the opt-in, and no
+         * sim-only key on a hardware backend. */
+        if (v == 0 && (!c.tee_backend ||
+                       (strcmp(c.tee_backend, "sim") == 0 ? !c.allow_insecure_sim
+                                                          : c.attest_sim_platform_dir != NULL)))
+            __builtin_trap();
+        uint8_t h[VAULT_CONFIG_HASH_LEN];
+        if (vault_config_hash(&c, h) != 0)
             __builtin_trap();
     }
     vault_config_free(&c);

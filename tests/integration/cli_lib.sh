@@ -62,6 +62,7 @@ unix_socket = $TV_SOCK
 unix_mode = 0600
 [tee]
 backend = sim
+allow_insecure_sim = true
 [security]
 operator_plaintext_reads = $opr
 CONF

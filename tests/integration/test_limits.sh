@@ -16,6 +16,9 @@ max_connections = 20
 max_inflight_per_conn = 4
 idle_timeout = 1
 io_timeout = 2
+[tee]
+backend = sim
+allow_insecure_sim = true
 CONF
 
 # A stale socket file (no listener behind it) is replaced.

@@ -4,7 +4,8 @@
 # packages on THIS machine with apt-get, starts teevaultd from the installed
 # files with the packaged config as the teevault user (no running systemd
 # needed: the runtime and state directories are made as systemd would make
-# them), runs the installed CLI (status, init, a put/get round trip) and a
+# them) -- first refused (the packaged config names no TEE backend), then
+# with the sim backend chosen and opted in to -- runs the installed CLI (status, init, a put/get round trip) and a
 # program built against libteevault-dev, upgrades the packages over
 # themselves (same files, bumped version), removes them (state kept) and
 # purges them (state gone, nothing of the packages left; the system user is
@@ -255,6 +256,28 @@ check_sandbox() { # strace output file
   log "sandbox: $(wc -l <"$work/sc.used") distinct system calls, all allowed; socket families: ${fams:-none}"
 }
 
+# The packaged config names no TEE backend: teevaultd must refuse to start,
+# saying what to choose, until the administrator picks one. This machine has
+# no TEE: the test opts in to sim, loudly, as an administrator would have to.
+log "teevaultd with the packaged config as shipped: refused until a backend is chosen"
+rc=0
+setpriv --reuid=teevault --regid=teevault --init-groups --no-new-privs -- \
+  "${execstart[@]}" >"$work/nobackend.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "teevaultd started with no TEE backend chosen"
+grep -q 'no TEE backend chosen' "$work/nobackend.log" ||
+  fail "no clear message without a backend: $(cat "$work/nobackend.log")"
+sed -i -e 's/^backend =$/backend = sim/' "$CONF"
+rc=0
+setpriv --reuid=teevault --regid=teevault --init-groups --no-new-privs -- \
+  "${execstart[@]}" >"$work/nooptin.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "teevaultd started the sim backend without allow_insecure_sim"
+grep -q 'allow_insecure_sim = true' "$work/nooptin.log" ||
+  fail "no clear message for sim without the opt-in: $(cat "$work/nooptin.log")"
+sed -i -e 's/^allow_insecure_sim = false$/allow_insecure_sim = true/' "$CONF"
+grep -q '^backend = sim$' "$CONF" && grep -q '^allow_insecure_sim = true$' "$CONF" ||
+  fail "cannot choose the sim backend in $CONF"
+log "refused with: $(head -n 1 "$work/nobackend.log")"
+
 trace=""
 if command -v strace >/dev/null; then
   trace="$work/teevaultd.strace"
@@ -348,6 +371,7 @@ for p in "${PKGS[@]}"; do
   [ "$(installed_version "$p")" = "ii  $newversion" ] || fail "$p after upgrade: $(installed_version "$p")"
 done
 grep -q '^operator_plaintext_reads = true$' "$CONF" || fail "the upgrade lost the local edit of $CONF"
+grep -q '^allow_insecure_sim = true$' "$CONF" || fail "the upgrade lost the backend choice in $CONF"
 grep -q "^tls_key = $pki/server.key\$" "$CONF" || fail "the upgrade lost the local edit of $CONF"
 [ "$(stat -c '%U:%G %a' "$CONF")" = "root:teevault 640" ] || fail "$CONF after upgrade: $(stat -c '%U:%G %a' "$CONF")"
 [ "$(cd "$STATE" && find . -type f | sort)" = "$state_before" ] || fail "the upgrade changed the files in $STATE"

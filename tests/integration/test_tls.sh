@@ -46,6 +46,9 @@ tls_client_ca = $PKI/ca.pem
 tls_client_auth = $3
 [log]
 format = json
+[tee]
+backend = sim
+allow_insecure_sim = true
 CONF
 }
 

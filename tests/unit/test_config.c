@@ -38,10 +38,12 @@ static void test_defaults(void)
     char err[256];
     CHECK_EQ_INT(vault_config_defaults(&c), 0);
     CHECK_EQ_INT(c.unix_mode, 0660);
-    CHECK(strcmp(c.tee_backend, "sim") == 0);
+    CHECK(c.tee_backend == NULL); /* none chosen: refused until one is */
+    CHECK_EQ_INT(c.allow_insecure_sim, 0);
     CHECK_EQ_INT(c.operator_plaintext_reads, 0);
     CHECK(c.tcp_address == NULL);
-    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), 0);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
+    CHECK(strstr(err, "no TEE backend chosen") != NULL);
     vault_config_free(&c);
 }
 
@@ -55,7 +57,6 @@ static void test_full(void)
                  "tcp_address = 127.0.0.1:8200\ntls_cert = c.pem\ntls_key = k.pem\n"
                  "tls_client_ca = ca.pem\ntls_client_auth = required\n"
                  "[tee]\nbackend = tsm\nseal_policy = measurement\nroot = /sys/x\n"
-                 "sim_signer = me\n"
                  "[limits]\nmax_connections = 10\nmax_inflight_per_conn = 2\n"
                  "idle_timeout = 5\nio_timeout = 6\nmax_value_bytes = 64K\nmap_size = 2G\n"
                  "[log]\nlevel = debug\nformat = json\n"
@@ -120,14 +121,83 @@ static void test_validate(void)
 {
     vault_config c;
     char err[256];
-    CHECK_EQ_INT(load("[listen]\ntcp_address = 127.0.0.1:1\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ_INT(
+        load("[tee]\nbackend = tsm\n[listen]\ntcp_address = 127.0.0.1:1\n", &c, err, sizeof(err)),
+        0);
     CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
     CHECK(strstr(err, "tls_cert") != NULL);
     vault_config_free(&c);
-    CHECK_EQ_INT(load("[listen]\nunix_socket =\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ_INT(load("[tee]\nbackend = tsm\n[listen]\nunix_socket =\n", &c, err, sizeof(err)), 0);
     CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
     CHECK(strstr(err, "no listener") != NULL);
     vault_config_free(&c);
+}
+
+/* The config is host input: no backend, sim without the opt-in, and sim-only
+ * keys on a hardware backend are refused with a message saying what to do. */
+static void test_hostile(void)
+{
+    vault_config c;
+    char err[512];
+    CHECK_EQ_INT(load("[tee]\nbackend =\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
+    CHECK(strstr(err, "no TEE backend chosen") && strstr(err, "allow_insecure_sim"));
+    vault_config_free(&c);
+    CHECK_EQ_INT(load("[tee]\nbackend = sim\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
+    CHECK(strstr(err, "NO hardware protection") && strstr(err, "allow_insecure_sim = true"));
+    c.dev = 1; /* --dev is the opt-in */
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), 0);
+    vault_config_free(&c);
+    CHECK_EQ_INT(load("[tee]\nbackend = sim\nallow_insecure_sim = true\n", &c, err, sizeof(err)),
+                 0);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), 0);
+    vault_config_free(&c);
+    expect_error("[tee]\nallow_insecure_sim = maybe\n", 2, "true|false");
+    CHECK_EQ_INT(load("[tee]\nbackend = gramine-sgx\n[attestation]\nsim_platform_dir = /tmp\n", &c,
+                      err, sizeof(err)),
+                 0);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
+    CHECK(strstr(err, "sim_platform_dir") && strstr(err, "never accepts sim evidence"));
+    vault_config_free(&c);
+    /* allow_insecure_sim does not make a hardware vault take sim keys. */
+    CHECK_EQ_INT(load("[tee]\nbackend = tsm\nallow_insecure_sim = true\nsim_signer = x\n", &c, err,
+                      sizeof(err)),
+                 0);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
+    CHECK(strstr(err, "sim_signer") != NULL);
+    vault_config_free(&c);
+}
+
+/* The effective config's hash: the parsed settings, not the file's bytes. */
+static void test_hash(void)
+{
+    vault_config a, b;
+    char err[256];
+    uint8_t ha[VAULT_CONFIG_HASH_LEN], hb[VAULT_CONFIG_HASH_LEN];
+    CHECK_EQ_INT(load("[tee]\nbackend = tsm\n[limits]\nmap_size = 1G\n", &a, err, sizeof(err)), 0);
+    CHECK_EQ_INT(load("# same settings, other spelling\n[limits]\nmap_size = 1024M\n"
+                      "[tee]\nbackend = tsm\n[listen]\nunix_mode = 660\n",
+                      &b, err, sizeof(err)),
+                 0);
+    CHECK_EQ_INT(vault_config_hash(&a, ha), 0);
+    CHECK_EQ_INT(vault_config_hash(&b, hb), 0);
+    CHECK(memcmp(ha, hb, sizeof(ha)) == 0);
+    /* Any setting changes it. */
+    b.operator_plaintext_reads = 1;
+    CHECK_EQ_INT(vault_config_hash(&b, hb), 0);
+    CHECK(memcmp(ha, hb, sizeof(ha)) != 0);
+    b.operator_plaintext_reads = 0;
+    b.attest_nonce_ttl++;
+    CHECK_EQ_INT(vault_config_hash(&b, hb), 0);
+    CHECK(memcmp(ha, hb, sizeof(ha)) != 0);
+    b.attest_nonce_ttl--;
+    CHECK_EQ_INT(vault_config_set(&b.attest_collateral, "/etc/c"), 0);
+    CHECK_EQ_INT(vault_config_hash(&b, hb), 0);
+    CHECK(memcmp(ha, hb, sizeof(ha)) != 0);
+    CHECK_EQ_INT(vault_config_hash(NULL, hb), TV_ERR_INVALID);
+    vault_config_free(&a);
+    vault_config_free(&b);
 }
 
 /* The packaged example documents every key and loads as is. */
@@ -143,6 +213,10 @@ static void test_packaged_example(void)
     CHECK_EQ_INT(vault_config_load(&c, p, err, sizeof(err)), 0);
     CHECK_EQ_INT(c.operator_plaintext_reads, 0);
     CHECK_EQ_INT(c.unix_mode, 0660);
+    /* It names no backend: teevaultd refuses it until one is chosen. */
+    CHECK(c.tee_backend == NULL);
+    CHECK_EQ_INT(vault_config_validate(&c, err, sizeof(err)), TV_ERR_INVALID);
+    CHECK(strstr(err, "no TEE backend chosen") != NULL);
     vault_config_free(&c);
 }
 
@@ -153,6 +227,8 @@ int main(void)
     RUN(test_full);
     RUN(test_errors);
     RUN(test_validate);
+    RUN(test_hostile);
+    RUN(test_hash);
     RUN(test_packaged_example);
     unlink(path);
     return tv_test_finish();
