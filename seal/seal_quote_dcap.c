@@ -17,6 +17,20 @@
 static const uint8_t intel_qe_vendor[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                             0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
 
+/* Intel's quoting enclaves, as Intel's QVL knows them (and as Intel's signed
+ * QE identity collateral names them): the SGX QE3 and the TDX TD-QE, both
+ * signed by Intel's enclave signing key. Checked for every quote, with or
+ * without collateral: otherwise any enclave the platform's PCE certified
+ * could sign "QE reports" for attestation keys of its choosing. */
+static const uint8_t intel_sgx_qe_mrsigner[32] = {
+    0x8c, 0x4f, 0x57, 0x75, 0xd7, 0x96, 0x50, 0x3e, 0x96, 0x13, 0x7f, 0x77, 0xc6, 0x8a, 0x82, 0x9a,
+    0x00, 0x56, 0xac, 0x8d, 0xed, 0x70, 0x14, 0x0b, 0x08, 0x1b, 0x09, 0x44, 0x90, 0xc5, 0x7b, 0xff};
+static const uint8_t intel_td_qe_mrsigner[32] = {
+    0xdc, 0x9e, 0x2a, 0x7c, 0x6f, 0x94, 0x8f, 0x17, 0x47, 0x4e, 0x34, 0xa7, 0xfc, 0x43, 0xed, 0x03,
+    0x0f, 0x7c, 0x15, 0x63, 0xf1, 0xba, 0xbd, 0xdf, 0x63, 0x40, 0xc8, 0x2e, 0x0e, 0x54, 0xa8, 0xc5};
+#define INTEL_SGX_QE_ISVPRODID 1
+#define INTEL_TD_QE_ISVPRODID  2
+
 #define SGX_BODY_LEN  384
 #define TD10_BODY_LEN 584
 #define TD15_BODY_LEN 648
@@ -268,11 +282,33 @@ int seal_verify_dcap(const uint8_t *b, size_t len, const seal_verify_inputs *in,
         seal_verdict_fail(v, "root certificate does not parse");
         goto out;
     }
+    /* 3b. The chain's own root (Intel's QVL does this): the quote's PCK
+     * chain must end at a root whose self-signature verifies and that is
+     * byte for byte the pinned root; a corrupted or substituted copy is
+     * refused even when the pinned root alone would complete the chain. */
+    if (seal_x509_embedded_root_check(pck, pol) < 0) {
+        seal_verdict_fail(v, "PCK chain: its root certificate is not the pinned root, or its "
+                             "self-signature does not verify");
+        goto out;
+    }
     /* 4. QE report signature by the PCK key */
     if (seal_ecdsa_verify_raw(X509_get0_pubkey(sk_X509_value(pck, 0)), EVP_sha256(), q.qe_report,
                               384, q.qe_report_sig, q.qe_report_sig + 32, 32) < 0) {
         seal_verdict_fail(v, "QE report signature does not verify with the PCK key");
         goto out;
+    }
+    /* 4b. The QE is Intel's (MRSIGNER, ISVPRODID; not debug), whether or not
+     * collateral is given; the collateral's QE identity is checked below. */
+    {
+        int tdx = v->type == SEAL_EV_TDX;
+        const uint8_t *qr = q.qe_report;
+        if (memcmp(qr + 128, tdx ? intel_td_qe_mrsigner : intel_sgx_qe_mrsigner, 32) != 0 ||
+            seal_le16(qr + 256) != (tdx ? INTEL_TD_QE_ISVPRODID : INTEL_SGX_QE_ISVPRODID) ||
+            (qr[48] & 0x02) != 0) {
+            seal_verdict_fail(v, "QE report is not from Intel's %s (MRSIGNER/ISVPRODID/debug)",
+                              tdx ? "TD quoting enclave" : "quoting enclave");
+            goto out;
+        }
     }
     if (col) {
         if (!(crls = sk_X509_CRL_new_null())) {

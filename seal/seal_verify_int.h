@@ -48,6 +48,11 @@ int seal_x509_verify(X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509) * an
                      STACK_OF(X509) * *chain_out) TV_WUR;
 /* Check cert against a CRL signed by issuer, valid at t. 0 not revoked,
  * TV_ERR_VERIFY revoked / bad CRL. */
+/* The root a certificate chain carries with it (its last certificate, as
+ * Intel's quotes embed it): at least two certificates, the last one
+ * self-issued, its self-signature verifies, and its SHA-256 fingerprint is
+ * a pinned root (pol's, else the vendor roots). 0 or TV_ERR_VERIFY. */
+int seal_x509_embedded_root_check(STACK_OF(X509) * chain, const seal_verify_policy *pol) TV_WUR;
 int seal_x509_crl_check(X509 *cert, X509 *issuer, X509_CRL *crl, time_t t, seal_verdict *v) TV_WUR;
 /* ECDSA verification of a raw big-endian r‖s (clen bytes each) signature. */
 int seal_ecdsa_verify_raw(EVP_PKEY *key, const EVP_MD *md, const uint8_t *msg, size_t n,

@@ -128,6 +128,21 @@ static int self_issued(X509 *c)
     return X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) == 0;
 }
 
+int seal_x509_embedded_root_check(STACK_OF(X509) * chain, const seal_verify_policy *pol)
+{
+    X509 *root;
+    EVP_PKEY *k;
+    int ok;
+    if (!chain || sk_X509_num(chain) < 2)
+        return TV_ERR_VERIFY;
+    root = sk_X509_value(chain, sk_X509_num(chain) - 1);
+    if (!root || !self_issued(root) || !(k = X509_get0_pubkey(root)))
+        return TV_ERR_VERIFY;
+    ok = X509_verify(root, k) == 1 && is_pinned(root, pol);
+    ERR_clear_error();
+    return ok ? 0 : TV_ERR_VERIFY;
+}
+
 int seal_x509_verify(X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509) * anchors,
                      STACK_OF(X509_CRL) * crls, unsigned long crl_flags,
                      const seal_verify_policy *pol, time_t t, const char *what, seal_verdict *v,

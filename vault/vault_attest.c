@@ -167,7 +167,7 @@ int vault_attest_configure(struct vault *v, const vault_attest_params *p)
      * input too: vault_config_validate refuses sim_platform_dir there). */
     const vault_config *cfg = v->cfg;
     int hw = (v->seal && v->seal->ops->hardware_protected) ||
-             (cfg && (!cfg->tee_backend || strcmp(cfg->tee_backend, "sim") != 0));
+             (cfg && cfg->tee_backend && strcmp(cfg->tee_backend, "sim") != 0);
     if (hw && (p->sim_pk || p->sim_platform_dir)) {
         r = TV_ERR_POLICY;
         goto out;

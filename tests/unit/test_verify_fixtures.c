@@ -35,6 +35,19 @@
 static const uint8_t intel_vendor[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                          0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
 static const uint8_t fmspc[6] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00};
+/* Intel's QE3 and TD-QE signers (the verifier knows them: any other QE is
+ * refused), so the fixture's QE reports and QE identity JSON name them. */
+#define SGX_QE_MRSIGNER_HEX "8C4F5775D796503E96137F77C68A829A0056AC8DED70140B081B094490C57BFF"
+#define TD_QE_MRSIGNER_HEX  "DC9E2A7C6F948F17474E34A7FC43ED030F7C1563F1BABDDF6340C82E0E54A8C5"
+
+static void unhex(uint8_t *out, const char *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        sscanf(h + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+}
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                        */
@@ -379,7 +392,10 @@ typedef struct qopts {
     int corrupt_binding;
     int qe_debug;
     int qe_other_signer; /* QE report MRSIGNER not the QE identity's */
+    int qe_prod_id;      /* QE report ISVPRODID; 0 = Intel's (1 SGX, 2 TDX) */
     int other_vendor;    /* QE vendor id not Intel's */
+    int root_mode;       /* embedded root: 0 the pinned one, 1 its signature
+                          * corrupted, 2 another self-signed root, 3 none */
     uint64_t td_attr;    /* 0 = SEPT_VE_DISABLE (+ debug) */
     int servicetd;       /* v5: non-zero MRSERVICETD */
     uint8_t tdx_comp;    /* TEE_TCB_SVN[2..15]; 0 = 2 (the UpToDate level) */
@@ -432,8 +448,10 @@ static buf mk_quote(const qopts *o)
     memset(auth, 0xAA, sizeof(auth));
     /* QE report: identity matching the QE identity JSON, report data binding */
     qerep[48] = 0x11 | (o->qe_debug ? 0x02 : 0);
-    memset(qerep + 128, o->qe_other_signer ? 0x8D : 0x8C, 32);
-    qerep[256] = o->version == 3 ? 1 : 2;
+    unhex(qerep + 128, o->version == 3 ? SGX_QE_MRSIGNER_HEX : TD_QE_MRSIGNER_HEX, 32);
+    if (o->qe_other_signer)
+        qerep[128] ^= 0x01;
+    qerep[256] = (uint8_t)(o->qe_prod_id ? o->qe_prod_id : o->version == 3 ? 1 : 2);
     qerep[258] = (uint8_t)o->qe_isvsvn;
     m = EVP_MD_CTX_new();
     EVP_DigestInit_ex(m, EVP_sha256(), NULL);
@@ -448,7 +466,28 @@ static buf mk_quote(const qopts *o)
 
     pem_add(&pem, o->pck ? o->pck : ip.pck);
     pem_add(&pem, ip.ca);
-    pem_add(&pem, ip.root);
+    if (o->root_mode == 0) {
+        pem_add(&pem, ip.root);
+    } else if (o->root_mode == 1) {
+        /* the same certificate, one bit of its signature flipped */
+        buf d = der_of(ip.root);
+        const unsigned char *dp = d.d;
+        d.d[d.n - 3] ^= 0x01;
+        X509 *bad = d2i_X509(NULL, &dp, (long)d.n);
+        if (bad) {
+            pem_add(&pem, bad);
+            X509_free(bad);
+        }
+        free(d.d);
+    } else if (o->root_mode == 2) {
+        /* a root of the same name under another key, self-signed */
+        EVP_PKEY *k = ec_key("P-256");
+        X509 *other = mk_cert("Test SGX Root CA", k, NULL, k, 1, 1, 0, T_CERT_FROM, T_CERT_TO);
+        sign_cert(other, k, 0);
+        pem_add(&pem, other);
+        X509_free(other);
+        EVP_PKEY_free(k);
+    }
     buf_add(&pem, "", 1); /* NUL-terminated like the Intel QPL's */
 
     buf_add(&q, hdr, 48);
@@ -556,18 +595,18 @@ static buf qe_identity_json(int tdx, long issue, long next)
 {
     buf b = {0};
     char s[1024], i1[32], i2[32];
-    snprintf(
-        s, sizeof(s),
-        "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
-        "\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\",\"miscselectMask\":"
-        "\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\",\"attributesMask\":"
-        "\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":"
-        "\"8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C\",\"isvprodid\":%d,"
-        "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2029-01-01T00:00:00Z\","
-        "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":0},\"tcbDate\":"
-        "\"2028-01-01T00:00:00Z\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-"
-        "09100\"]}]}",
-        tdx ? "TD_QE" : "QE", iso(issue, i1), iso(next, i2), tdx ? 2 : 1);
+    snprintf(s, sizeof(s),
+             "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
+             "\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\",\"miscselectMask\":"
+             "\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\",\"attributesMask\":"
+             "\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":"
+             "\"%s\",\"isvprodid\":%d,"
+             "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2029-01-01T00:00:00Z\","
+             "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":0},\"tcbDate\":"
+             "\"2028-01-01T00:00:00Z\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-"
+             "09100\"]}]}",
+             tdx ? "TD_QE" : "QE", iso(issue, i1), iso(next, i2),
+             tdx ? TD_QE_MRSIGNER_HEX : SGX_QE_MRSIGNER_HEX, tdx ? 2 : 1);
     buf_add(&b, s, strlen(s));
     return b;
 }
@@ -770,11 +809,11 @@ static void test_sgx_fixture_statuses(void)
     free(q.d);
     o.debug = 0;
 
-    /* a debug QE */
+    /* a debug QE: refused by the known QE identity before the collateral's */
     o.qe_debug = 1;
     q = mk_quote(&o);
     CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
-    CHECK(strstr(v.reason, "QE identity") != NULL);
+    CHECK(strstr(v.reason, "not from Intel's quoting enclave") != NULL);
     free(q.d);
     o.qe_debug = 0;
     /* a QE signed by someone else, and a quote from a non-Intel QE, both
@@ -782,7 +821,7 @@ static void test_sgx_fixture_statuses(void)
     o.qe_other_signer = 1;
     q = mk_quote(&o);
     CHECK_EQ_INT(verify(&q, c, &p, &v), TV_ERR_VERIFY);
-    CHECK(strstr(v.reason, "QE identity") != NULL);
+    CHECK(strstr(v.reason, "not from Intel's quoting enclave") != NULL);
     free(q.d);
     o.qe_other_signer = 0;
     o.other_vendor = 1;
@@ -859,6 +898,77 @@ static void write_file(const char *dir, const char *name, const void *p, size_t 
 }
 
 /* Operator-file layouts: a directory and a dcap-qvl style bundle. */
+/* Without collateral the QE is still checked against Intel's known QE
+ * identity, and the quote's embedded root must be the pinned root with a
+ * valid self-signature (Intel's QVL does both); with collateral too. */
+static void test_qe_and_embedded_root(void)
+{
+    seal_collateral *c = mk_collateral(&base_copts);
+    seal_verify_policy p = test_policy();
+    seal_verdict v;
+    buf q;
+    CHECK(c != NULL);
+    p.allow_no_collateral = 1;
+    for (int version = 3; version <= 4; version++) {
+        qopts o = {.version = version, .qe_isvsvn = 8};
+        seal_collateral *cc = version == 3 ? c : NULL;
+        /* the good quote, without and (SGX) with collateral */
+        q = mk_quote(&o);
+        CHECK_EQ_INT(verify(&q, NULL, &p, &v), 0);
+        CHECK(v.signature_ok && v.accepted);
+        if (cc) {
+            CHECK_EQ_INT(verify(&q, cc, &p, &v), 0);
+        }
+        free(q.d);
+        /* a quote from an enclave that is not Intel's QE (other signer) */
+        o.qe_other_signer = 1;
+        q = mk_quote(&o);
+        CHECK_EQ_INT(verify(&q, NULL, &p, &v), TV_ERR_VERIFY);
+        CHECK(!v.accepted && !v.signature_ok);
+        CHECK(strstr(v.reason, "not from Intel's") != NULL);
+        if (cc)
+            CHECK_EQ_INT(verify(&q, cc, &p, &v), TV_ERR_VERIFY);
+        free(q.d);
+        o.qe_other_signer = 0;
+        /* Intel's signer, but another of its enclaves (ISVPRODID) */
+        o.qe_prod_id = 9;
+        q = mk_quote(&o);
+        CHECK_EQ_INT(verify(&q, NULL, &p, &v), TV_ERR_VERIFY);
+        CHECK(strstr(v.reason, "not from Intel's") != NULL);
+        free(q.d);
+        o.qe_prod_id = 0;
+        /* a debug QE, without collateral */
+        o.qe_debug = 1;
+        q = mk_quote(&o);
+        CHECK_EQ_INT(verify(&q, NULL, &p, &v), TV_ERR_VERIFY);
+        free(q.d);
+        o.qe_debug = 0;
+        /* the embedded root: corrupted signature, another root, none */
+        for (int mode = 1; mode <= 3; mode++) {
+            o.root_mode = mode;
+            q = mk_quote(&o);
+            CHECK_EQ_INT(verify(&q, NULL, &p, &v), TV_ERR_VERIFY);
+            CHECK(!v.accepted && !v.signature_ok);
+            if (mode != 2)
+                CHECK(strstr(v.reason, "root") != NULL);
+            if (cc)
+                CHECK_EQ_INT(verify(&q, cc, &p, &v), TV_ERR_VERIFY);
+            /* even with the pinned root handed in separately */
+            {
+                seal_verify_inputs in;
+                buf r = der_of(ip.root);
+                memset(&in, 0, sizeof(in));
+                in.root = r.d;
+                in.root_len = r.n;
+                CHECK_EQ_INT(seal_verify_evidence(q.d, q.n, &in, &p, &v), TV_ERR_VERIFY);
+                free(r.d);
+            }
+            free(q.d);
+        }
+    }
+    seal_collateral_free(c);
+}
+
 static void test_collateral_files(void)
 {
     char dir[] = "/tmp/tv-coll-XXXXXX";
@@ -1574,6 +1684,7 @@ int main(void)
     RUN(test_time_and_names);
     RUN(test_sgx_fixture);
     RUN(test_sgx_fixture_statuses);
+    RUN(test_qe_and_embedded_root);
     RUN(test_collateral_files);
     RUN(test_tdx_fixture);
     RUN(test_snp_fixture);
