@@ -7,6 +7,7 @@
 #   tv_start_config FILE        # same with --config FILE (caller made TV_DIR)
 #   tv_stop                     # SIGTERM, wait, check it exited 0
 #   tv_py ARGS...               # /usr/bin/python3 with this directory on sys.path
+#   tv_skip MSG                 # report SKIP to ctest (exit 77)
 #
 # TV_BIN (set by ctest) is the build's bin directory; default ../../build/bin.
 set -euo pipefail
@@ -25,6 +26,13 @@ tv_fail() {
         tail -n 30 "$TV_LOG" >&2
     fi
     exit 1
+}
+
+# tv_skip MSG: this test cannot run here (e.g. ../shared is absent): exit 77,
+# which ctest reports as skipped (SKIP_RETURN_CODE), never as passed.
+tv_skip() {
+    echo "SKIP: $*"
+    exit 77
 }
 
 tv_py() {

@@ -21,6 +21,7 @@
 #include "audit.h"
 #include "proto_buf.h"
 #include "teevault.pb-c.h"
+#include "tv_fixture.h"
 #include "tv_test.h"
 #include "vault.h"
 #include "vault_registry.h"
@@ -34,25 +35,12 @@ static char tmpdir[256];
 
 static void mk_tmp(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/tv-audit-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(2);
-    }
+    tv_fx_tmpdir("audit", tmpdir, sizeof(tmpdir));
 }
 
 static void rm_tmp(void)
 {
-    char p[300];
-    snprintf(p, sizeof(p), "%s/data.mdb", tmpdir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", tmpdir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/fail", tmpdir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/audit.journal", tmpdir);
-    unlink(p);
-    rmdir(tmpdir);
+    tv_fx_rmtree(tmpdir);
 }
 
 static const uint8_t SEED[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tv_fixture.h"
 #include "tv_test.h"
 #include "vault_config.h"
 #include "vault_log.h"
@@ -15,13 +16,10 @@ static char path[64];
 
 static void write_file(const char *text)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror("fopen");
+    if (tv_fx_write(path, text, strlen(text), 0600) != 0) {
+        perror(path);
         exit(1);
     }
-    fputs(text, f);
-    fclose(f);
 }
 
 static int load(const char *text, vault_config *c, char *err, size_t errlen)

@@ -28,40 +28,29 @@
 #include "seal.h"
 #include "seal_producers.h"
 #include "seal_sim_report.h"
+#include "tv_fixture.h"
 #include "tv_test.h"
 
 static char tmproot[256];
 
 static void mk_tmproot(void)
 {
-    snprintf(tmproot, sizeof tmproot, "/tmp/tv-evprod-XXXXXX");
-    if (!mkdtemp(tmproot)) {
-        perror("mkdtemp");
-        exit(2);
-    }
+    tv_fx_tmpdir("evprod", tmproot, sizeof tmproot);
 }
 
 static void rm_rf(const char *p)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", p);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", p);
+    tv_fx_rmtree(p);
 }
 
 static void put_file(const char *dir, const char *name, const void *data, size_t len)
 {
     char p[512];
-    FILE *f;
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    f = fopen(p, "wb");
-    if (!f) {
+    if (tv_fx_write(p, data, len, 0644) != 0) {
         perror(p);
         exit(2);
     }
-    if (len && fwrite(data, 1, len, f) != len)
-        exit(2);
-    fclose(f);
 }
 
 static size_t get_file(const char *dir, const char *name, uint8_t *buf, size_t cap)

@@ -11,6 +11,7 @@
 
 #include "seal.h"
 #include "seal_blob.h"
+#include "tv_fixture.h"
 #include "tv_test.h"
 
 static char g_dir[256];
@@ -18,9 +19,8 @@ static char g_mfile_a[300], g_mfile_b[300];
 
 static void write_file(const char *path, const char *content)
 {
-    FILE *f = fopen(path, "w");
-    fputs(content, f);
-    fclose(f);
+    if (tv_fx_write(path, content, strlen(content), 0600) != 0)
+        abort();
 }
 
 static seal_backend *open_sim(const char *mfile, const char *signer, uint16_t svn)
@@ -197,9 +197,7 @@ int main(void)
 {
     if (sodium_init() < 0)
         return 1;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/tv-test-seal-XXXXXX");
-    if (!mkdtemp(g_dir))
-        return 1;
+    tv_fx_tmpdir("seal", g_dir, sizeof(g_dir));
     snprintf(g_mfile_a, sizeof(g_mfile_a), "%s/bin-a", g_dir);
     snprintf(g_mfile_b, sizeof(g_mfile_b), "%s/bin-b", g_dir);
     write_file(g_mfile_a, "binary version A");
@@ -207,9 +205,6 @@ int main(void)
     RUN(test_key_file);
     RUN(test_roundtrip_both_policies);
     RUN(test_other_measurement);
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup failed\n");
+    tv_fx_rmtree(g_dir);
     return tv_test_finish();
 }

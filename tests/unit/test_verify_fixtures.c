@@ -24,6 +24,7 @@
 
 #include "seal_sim_report.h"
 #include "seal_verify.h"
+#include "tv_fixture.h"
 #include "tv_test.h"
 
 /* Fixed times: certificates 2020..2040, collateral and CRLs around T0. */
@@ -888,13 +889,9 @@ static void test_sgx_fixture_statuses(void)
 static void write_file(const char *dir, const char *name, const void *p, size_t n)
 {
     char path[4096];
-    FILE *f;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "wb");
-    if (!f)
+    if (tv_fx_write(path, p, n, 0644) != 0)
         abort();
-    fwrite(p, 1, n, f);
-    fclose(f);
 }
 
 /* Operator-file layouts: a directory and a dcap-qvl style bundle. */
