@@ -219,9 +219,10 @@ int audit_get(audit_log *log, MDB_txn *txn, uint64_t seq, audit_record *r) TV_WU
 int audit_last_checkpoint(audit_log *log, MDB_txn *txn, audit_checkpoint *c) TV_WUR;
 
 /* Sign (not store) a checkpoint over [first_seq, last_seq] with the current
- * hash at last_seq and time now (time_ns 0 = now). Errors: TV_ERR_NOT_INITIALISED
- * (no key), TV_ERR_INVALID (first > last or last == 0), TV_ERR_NOT_FOUND
- * (last_seq not in the log). */
+ * hash at last_seq and time now (time_ns 0 = now), after audit_verify_tail.
+ * Errors: TV_ERR_NOT_INITIALISED (no key), TV_ERR_INVALID (first > last or
+ * last == 0), TV_ERR_NOT_FOUND (last_seq not in the log), TV_ERR_INTEGRITY
+ * (the records up to last_seq do not verify: nothing is signed). */
 int audit_sign_checkpoint(audit_log *log, MDB_txn *txn, uint64_t first_seq, uint64_t last_seq,
                           int64_t time_ns, audit_checkpoint *out) TV_WUR;
 
@@ -231,6 +232,28 @@ int audit_sign_checkpoint(audit_log *log, MDB_txn *txn, uint64_t first_seq, uint
  * was nothing to checkpoint or no key. Errors as audit_append. */
 int audit_checkpoint_now(audit_log *log, MDB_txn *txn, int64_t time_ns,
                          audit_checkpoint *out) TV_WUR;
+
+/* The audit log in data.mdb is on the host's disk too. Records appended
+ * while the vault holds its root key are covered by a MAC'd head: after each
+ * write transaction that appends, audit_seal_head stores in audit_meta
+ * "head.mac" = u64 seq | hash | keyed BLAKE2b-256(domain, seq, hash) under
+ * the key set by audit_log_set_mac_key (derived from the root key). No key
+ * set: a no-op. Errors as mdb_put. */
+#define AUDIT_MAC_KEY_LEN 32
+int audit_log_set_mac_key(audit_log *log, const uint8_t key[AUDIT_MAC_KEY_LEN]) TV_WUR;
+int audit_seal_head(audit_log *log, MDB_txn *txn) TV_WUR;
+
+/* Check the records up to `upto` before anything vouches for them: from the
+ * last stored checkpoint at or below upto (its signature must verify with
+ * the log's key when one is set, and its head must be the stored record's
+ * hash) every record must decode, carry the next seq, chain and recompute,
+ * up to the first stored checkpoint at or above upto (its signed head must
+ * be reached), else up to the MAC'd head (its MAC must verify and its hash
+ * be reached) or upto, whichever is later. audit_sign_checkpoint calls it,
+ * so no record that does not verify is ever signed. Returns 0, or
+ * TV_ERR_INTEGRITY with *bad_seq (may be NULL) the first seq that does not
+ * verify, or an LMDB error. */
+int audit_verify_tail(audit_log *log, MDB_txn *txn, uint64_t upto, uint64_t *bad_seq) TV_WUR;
 
 /* A callback over records/checkpoints: return 0 to continue, 1 to stop
  * early (the iteration then returns 0), or a negative tv_err to abort with it. */

@@ -18,7 +18,12 @@ struct audit_log {
     MDB_dbi meta;  /* "audit_meta" */
     uint8_t *sk;   /* sodium_malloc'd Ed25519 secret key, NULL until set */
     uint8_t pk[AUDIT_PK_LEN];
+    uint8_t *mk; /* sodium_malloc'd head MAC key, NULL until set */
 };
+
+#define HEAD_MAC_KEY    "head.mac"
+#define HEAD_MAC_DOMAIN "teevault-audit-head-v1"
+#define HEAD_MAC_LEN    (8 + AUDIT_HASH_LEN + 32)
 
 #define CKPT_VAL_LEN (1 + 8 + 8 + AUDIT_HASH_LEN + 8 + AUDIT_SIG_LEN)
 
@@ -128,6 +133,8 @@ void audit_log_close(audit_log *log)
         return;
     if (log->sk)
         sodium_free(log->sk);
+    if (log->mk)
+        sodium_free(log->mk);
     sodium_memzero(log, sizeof(*log));
     free(log);
 }
@@ -290,6 +297,13 @@ int audit_sign_checkpoint(audit_log *log, MDB_txn *txn, uint64_t first_seq, uint
         return TV_ERR_NOT_INITIALISED;
     if (last_seq == 0 || first_seq > last_seq)
         return TV_ERR_INVALID;
+    /* Only what verifies is signed: the chain up to last_seq recomputes from
+     * a checkpoint of ours, and matches the MAC'd head (docs/AUDIT.md). */
+    {
+        uint64_t bad = 0;
+        if ((r = audit_verify_tail(log, txn, last_seq, &bad)) < 0)
+            return r;
+    }
     if ((r = audit_get(log, txn, last_seq, &rec)) < 0)
         return r;
     memset(&c, 0, sizeof(c));
@@ -449,6 +463,229 @@ int audit_list_checkpoints(audit_log *log, MDB_txn *txn, uint64_t from, uint64_t
     if (g != 0 && g != MDB_NOTFOUND) {
         r = audit_mdb_err(g);
         goto out;
+    }
+    r = TV_OK;
+out:
+    mdb_cursor_close(cur);
+    return r;
+}
+
+int audit_log_set_mac_key(audit_log *log, const uint8_t key[AUDIT_MAC_KEY_LEN])
+{
+    if (!log || !key)
+        return TV_ERR_INVALID;
+    if (!log->mk && !(log->mk = sodium_malloc(AUDIT_MAC_KEY_LEN)))
+        return TV_ERR_NOMEM;
+    sodium_mprotect_readwrite(log->mk);
+    memcpy(log->mk, key, AUDIT_MAC_KEY_LEN);
+    sodium_mprotect_readonly(log->mk);
+    return TV_OK;
+}
+
+static void head_mac(const audit_log *log, uint64_t seq, const uint8_t hash[AUDIT_HASH_LEN],
+                     uint8_t out[32])
+{
+    crypto_generichash_state st;
+    uint8_t s8[8];
+    proto_put_be64(s8, seq);
+    crypto_generichash_init(&st, log->mk, AUDIT_MAC_KEY_LEN, 32);
+    crypto_generichash_update(&st, (const uint8_t *)HEAD_MAC_DOMAIN, sizeof(HEAD_MAC_DOMAIN));
+    crypto_generichash_update(&st, s8, 8);
+    crypto_generichash_update(&st, hash, AUDIT_HASH_LEN);
+    crypto_generichash_final(&st, out, 32);
+}
+
+/* Read and check head.mac: 1 and (*seq, hash) when present and its MAC
+ * verifies, 0 when absent, TV_ERR_INTEGRITY when it does not verify. */
+static int read_head_mac(audit_log *log, MDB_txn *txn, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN])
+{
+    MDB_val k = {sizeof(HEAD_MAC_KEY) - 1, (void *)HEAD_MAC_KEY}, val;
+    uint8_t mac[32];
+    const uint8_t *p;
+    int g = mdb_get(txn, log->meta, &k, &val);
+    if (g == MDB_NOTFOUND)
+        return 0;
+    if (g != 0)
+        return mdb_err(g);
+    p = val.mv_data;
+    if (val.mv_size != HEAD_MAC_LEN)
+        return TV_ERR_INTEGRITY;
+    *seq = proto_be64(p);
+    head_mac(log, *seq, p + 8, mac);
+    if (sodium_memcmp(mac, p + 8 + AUDIT_HASH_LEN, 32) != 0)
+        return TV_ERR_INTEGRITY;
+    memcpy(hash, p + 8, AUDIT_HASH_LEN);
+    return 1;
+}
+
+int audit_seal_head(audit_log *log, MDB_txn *txn)
+{
+    uint8_t v[HEAD_MAC_LEN], h[AUDIT_HASH_LEN], mh[AUDIT_HASH_LEN];
+    uint64_t seq = 0, ms = 0;
+    MDB_val k = {sizeof(HEAD_MAC_KEY) - 1, (void *)HEAD_MAC_KEY}, val = {sizeof(v), v};
+    MDB_cursor *cur = NULL;
+    MDB_val ck, cv;
+    uint8_t key[8];
+    int r, g;
+    if (!log || !log->mk)
+        return TV_OK;
+    if ((r = audit_head(log, txn, &seq, h)) < 0)
+        return r;
+    if (seq == 0)
+        return TV_OK;
+    /* Only extend what was sealed before: the record at the old sealed head
+     * still has its hash, and every record after it chains and recomputes
+     * (nothing in data.mdb changed under us since). */
+    if ((r = read_head_mac(log, txn, &ms, mh)) < 0)
+        return r;
+    if (r == 1) {
+        if (ms > seq)
+            return TV_ERR_INTEGRITY; /* records removed */
+        if ((r = mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
+            return r;
+        proto_put_be64(key, ms);
+        ck.mv_data = key;
+        ck.mv_size = 8;
+        g = mdb_cursor_get(cur, &ck, &cv, MDB_SET_KEY);
+        r = TV_ERR_INTEGRITY;
+        if (g != 0 || cv.mv_size < AUDIT_HASH_LEN ||
+            sodium_memcmp((const uint8_t *)cv.mv_data + cv.mv_size - AUDIT_HASH_LEN, mh,
+                          AUDIT_HASH_LEN) != 0)
+            goto out;
+        for (uint64_t s = ms + 1; s <= seq; s++) {
+            g = mdb_cursor_get(cur, &ck, &cv, MDB_NEXT);
+            if (g != 0 || ck.mv_size != 8 || proto_be64(ck.mv_data) != s ||
+                audit_value_check(cv.mv_data, cv.mv_size, s, mh, mh) < 0)
+                goto out;
+        }
+        mdb_cursor_close(cur);
+        cur = NULL;
+    }
+    proto_put_be64(v, seq);
+    memcpy(v + 8, h, AUDIT_HASH_LEN);
+    head_mac(log, seq, h, v + 8 + AUDIT_HASH_LEN);
+    r = mdb_err(mdb_put(txn, log->meta, &k, &val, 0));
+out:
+    mdb_cursor_close(cur);
+    return r;
+}
+
+/* The stored checkpoint nearest to seq: with below, the last one whose
+ * last_seq <= seq; else the first one whose last_seq >= seq. */
+static int ckpt_near(audit_log *log, MDB_txn *txn, uint64_t seq, int below, audit_checkpoint *c)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, val;
+    uint8_t key[8];
+    int g, r;
+    if ((r = mdb_err(mdb_cursor_open(txn, log->ckpts, &cur))) < 0)
+        return r;
+    proto_put_be64(key, seq);
+    k.mv_data = key;
+    k.mv_size = 8;
+    g = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
+    if (below) {
+        if (g == MDB_NOTFOUND)
+            g = mdb_cursor_get(cur, &k, &val, MDB_LAST);
+        else if (g == 0 && (k.mv_size != 8 || proto_be64(k.mv_data) != seq))
+            g = mdb_cursor_get(cur, &k, &val, MDB_PREV);
+    }
+    r = g == 0 ? decode_ckpt(&k, &val, c) : mdb_err(g);
+    mdb_cursor_close(cur);
+    return r;
+}
+
+int audit_verify_tail(audit_log *log, MDB_txn *txn, uint64_t upto, uint64_t *bad_seq)
+{
+    audit_checkpoint lo, hi;
+    uint8_t prev[AUDIT_HASH_LEN] = {0}, want[AUDIT_HASH_LEN], msg[AUDIT_CKPT_MSG_LEN];
+    uint64_t s = 0, target = upto, m_seq = 0;
+    int r, have_lo, have_hi, have_m = 0;
+    MDB_cursor *cur = NULL;
+    MDB_val k, val;
+    uint8_t key[8];
+
+    if (bad_seq)
+        *bad_seq = 0;
+    if (upto == 0)
+        return TV_OK;
+    /* From the last checkpoint at or below upto (its signature ours, its
+     * head the stored record's hash)... */
+    r = ckpt_near(log, txn, upto, 1, &lo);
+    if (r < 0 && r != TV_ERR_NOT_FOUND)
+        return r;
+    have_lo = r == 0;
+    r = ckpt_near(log, txn, upto, 0, &hi);
+    if (r < 0 && r != TV_ERR_NOT_FOUND)
+        return r;
+    have_hi = r == 0;
+    if (log->sk) {
+        audit_checkpoint *cs[2] = {have_lo ? &lo : NULL, have_hi ? &hi : NULL};
+        for (int i = 0; i < 2; i++) {
+            if (!cs[i])
+                continue;
+            audit_checkpoint_message(cs[i], msg);
+            if (crypto_sign_verify_detached(cs[i]->sig, msg, sizeof(msg), log->pk) != 0) {
+                if (bad_seq)
+                    *bad_seq = cs[i]->last_seq;
+                return TV_ERR_INTEGRITY;
+            }
+        }
+    }
+    if (have_lo) {
+        s = lo.last_seq;
+        memcpy(prev, lo.head_hash, AUDIT_HASH_LEN);
+    }
+    /* ...to a signed checkpoint at or above upto, else to the MAC'd head
+     * (records written while the key was unknown have no MAC: past it the
+     * chain is only checked to recompute). */
+    if (have_hi) {
+        target = hi.last_seq;
+        memcpy(want, hi.head_hash, AUDIT_HASH_LEN);
+    } else if (log->mk) {
+        if ((r = read_head_mac(log, txn, &m_seq, want)) < 0) {
+            if (bad_seq)
+                *bad_seq = upto;
+            return r;
+        }
+        have_m = r == 1;
+        if (have_m && m_seq > target)
+            target = m_seq;
+    }
+    if ((r = mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
+        return r;
+    /* The checkpoint's own record first: its stored hash is what was signed. */
+    proto_put_be64(key, s ? s : 1);
+    k.mv_data = key;
+    k.mv_size = 8;
+    int g = mdb_cursor_get(cur, &k, &val, MDB_SET_KEY);
+    if (s && g == 0) {
+        if (val.mv_size < AUDIT_HASH_LEN ||
+            sodium_memcmp((const uint8_t *)val.mv_data + val.mv_size - AUDIT_HASH_LEN, prev,
+                          AUDIT_HASH_LEN) != 0) {
+            g = -1;
+        } else {
+            g = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
+        }
+    }
+    while (s < target) {
+        if (g != 0 || k.mv_size != 8 || proto_be64(k.mv_data) != s + 1 ||
+            audit_value_check(val.mv_data, val.mv_size, s + 1, prev, prev) < 0) {
+            if (bad_seq)
+                *bad_seq = s + 1;
+            r = g == MDB_NOTFOUND || g == 0 || g == -1 ? TV_ERR_INTEGRITY : mdb_err(g);
+            goto out;
+        }
+        s++;
+        if ((have_hi && s == target) || (have_m && s == m_seq)) {
+            if (sodium_memcmp(prev, want, AUDIT_HASH_LEN) != 0) {
+                if (bad_seq)
+                    *bad_seq = s;
+                r = TV_ERR_INTEGRITY;
+                goto out;
+            }
+        }
+        g = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
     }
     r = TV_OK;
 out:

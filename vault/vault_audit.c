@@ -365,6 +365,8 @@ static int lmdb_batch(struct vault_audit *w, pending *p, size_t n, int force_ckp
             goto out;
         }
     }
+    if ((r = audit_seal_head(w->log, txn)) < 0)
+        goto out;
     r = vault_db_commit(txn);
     txn = NULL;
     if (r < 0)
@@ -819,6 +821,8 @@ static int journal_replay(struct vault_audit *w)
                    "or a forgery); its records are not replayed, and audit record %llu says so",
                    w->jpath, rep.off, (unsigned long long)rep.seq, (unsigned long long)note.seq);
     }
+    if ((r = audit_seal_head(w->log, txn)) < 0)
+        goto out;
     r = vault_db_commit(txn);
     txn = NULL;
     if (r < 0 || (r = sync_if_needed(w)) < 0)
@@ -1052,42 +1056,65 @@ static int audit_key_bind(struct vault *v)
 int vault_audit_unlock(struct vault *v)
 {
     int r;
-    uint8_t seed[VAULT_KEY_LEN];
+    uint8_t seed[VAULT_KEY_LEN], mkey[VAULT_KEY_LEN], jkey[VAULT_KEY_LEN];
+    struct vault_audit *w;
     if (!v || !v->auditw || !v->kr)
         return TV_ERR_NOT_INITIALISED;
-    if ((r = vault_keyring_derive(v->kr, "teevault/audit", seed)) < 0)
-        return r;
+    w = v->auditw;
     /* The writer thread reads the key while a batch is in flight (for its
      * checkpoint): replace it only in between. The completed batch stays
      * for wake_cb: its callbacks must not run inside this handler. */
-    if (v->auditw->thr_started) {
-        struct vault_audit *w = v->auditw;
+    if (w->thr_started) {
         pthread_mutex_lock(&w->mu);
         while (w->job == JOB_QUEUED)
             pthread_cond_wait(&w->cv, &w->mu);
         pthread_mutex_unlock(&w->mu);
     }
+    if ((r = vault_keyring_derive(v->kr, "teevault/audit", seed)) < 0 ||
+        (r = vault_keyring_derive(v->kr, "teevault/audit-head", mkey)) < 0 ||
+        (r = vault_keyring_derive(v->kr, "teevault/journal", jkey)) < 0)
+        goto out;
+    if ((r = audit_log_set_seed(w->log, seed)) < 0 || (r = audit_log_set_mac_key(w->log, mkey)) < 0)
+        goto out;
+    /* The key is this vault's audit key (or refuse, saying what to do)
+     * before anything is checked or signed with it. */
+    if ((r = audit_key_bind(v)) < 0)
+        goto out;
+    /* The log in data.mdb is host-writable too: check what the next
+     * checkpoint would sign before anything is added (the journal's replay
+     * seals the head), and refuse to start on a forgery. */
     {
-        struct vault_audit *w = v->auditw;
-        if (w->jour) {
-            uint8_t jkey[VAULT_KEY_LEN];
-            r = vault_keyring_derive(v->kr, "teevault/journal", jkey);
-            if (r == 0)
-                r = audit_journal_set_key(w->jour, jkey);
-            sodium_memzero(jkey, sizeof(jkey));
-            if (r == 0 && w->jpending)
-                r = journal_replay(w);
-            if (r < 0) {
-                sodium_memzero(seed, sizeof(seed));
-                return r;
-            }
+        MDB_txn *t = NULL;
+        uint64_t head = 0, bad = 0;
+        if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, MDB_RDONLY, &t))) < 0)
+            goto out;
+        r = audit_head(w->log, t, &head, NULL);
+        if (r == 0)
+            r = audit_verify_tail(w->log, t, head, &bad);
+        mdb_txn_abort(t);
+        if (r == TV_ERR_INTEGRITY) {
+            vault_logf(VAULT_LOG_ERROR, "audit_log",
+                       "the audit log in data.mdb does not verify at seq %llu (records altered, "
+                       "removed or reordered after they were written, or a checkpoint replaced); "
+                       "the vault signs nothing it cannot verify and refuses to start",
+                       (unsigned long long)bad);
+            w->jblocked = 1; /* fail closed */
         }
+        if (r < 0)
+            goto out;
     }
-    r = audit_log_set_seed(v->auditw->log, seed);
+    if (w->jour) {
+        if ((r = audit_journal_set_key(w->jour, jkey)) < 0)
+            goto out;
+        if (w->jpending && (r = journal_replay(w)) < 0)
+            goto out;
+    }
+    r = TV_OK;
+out:
     sodium_memzero(seed, sizeof(seed));
-    if (r < 0)
-        return r;
-    return audit_key_bind(v);
+    sodium_memzero(mkey, sizeof(mkey));
+    sodium_memzero(jkey, sizeof(jkey));
+    return r;
 }
 
 int vault_audit_flush(struct vault *v)
@@ -1189,8 +1216,8 @@ int vault_audit_append_txn(struct vault *v, MDB_txn *txn, const vault_call *c, i
     }
     record_from_call(c, outcome, &rec);
     w->lmdb_moved = 1; /* the next batch adopts LMDB's head if txn commits */
-    if ((r = drain_into(w, txn)) == 0)
-        r = audit_append(w->log, txn, &rec);
+    if ((r = drain_into(w, txn)) == 0 && (r = audit_append(w->log, txn, &rec)) == 0)
+        r = audit_seal_head(w->log, txn);
     if (r < 0 && r != TV_ERR_STORAGE_FULL)
         r = TV_ERR_AUDIT;
     return r;

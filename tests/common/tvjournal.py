@@ -4,6 +4,7 @@ fuzz seeds of tests/fuzz/corpus/audit_journal (gen_seeds below).
 
     canonical(seq, time_ns, principal, method, ...)   canonical record bytes
     chain_hash(prev, canon)                            BLAKE2b-256 chain hash
+    decode(canon) -> dict                              its fields
     sealed(prev, seq, **fields) -> (value, hash)       canonical | prev | hash
     frame(first, values, key=None, magic=b"TVJ2")      one journal frame; with
                                                        key=None the trailer is
@@ -32,6 +33,26 @@ def canonical(seq, time_ns=1, principal="anonymous", method="", secret="", versi
     return (b"\x01" + struct.pack(">Qq", seq, time_ns) + _lv(principal) + _lv(method) +
             _lv(secret) + struct.pack(">QI", version, status) + _lv(request_id) + _lv(peer) +
             _lv(detail))
+
+
+def decode(canon):
+    """canonical bytes -> dict of the fields (the inverse of canonical())."""
+    assert canon[0] == 1
+    seq, time_ns = struct.unpack(">Qq", canon[1:17])
+    p, out = 17, {"seq": seq, "time_ns": time_ns}
+
+    def lv():
+        nonlocal p
+        (n,) = struct.unpack(">I", canon[p:p + 4])
+        v = canon[p + 4:p + 4 + n].decode("latin-1")
+        p += 4 + n
+        return v
+    out["principal"], out["method"], out["secret"] = lv(), lv(), lv()
+    out["version"], out["status"] = struct.unpack(">QI", canon[p:p + 12])
+    p += 12
+    out["request_id"], out["peer"], out["detail"] = lv(), lv(), lv()
+    assert p == len(canon)
+    return out
 
 
 def chain_hash(prev, canon):

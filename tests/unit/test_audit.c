@@ -303,6 +303,130 @@ static void test_reopen_continues(void)
     drop_log(db, log);
 }
 
+/* Overwrite record seq in data.mdb with a forgery (principal changed) and
+ * re-chain every record after it with the unkeyed chain hash, as a host
+ * editing data.mdb could. */
+static void forge_lmdb(vault_db *db, audit_log *log, uint64_t seq, uint64_t head)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    audit_record prev, r;
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    CHECK(mdb_dbi_open(txn, "audit", 0, &dbi) == 0);
+    CHECK(audit_get(log, txn, seq - 1, &prev) == 0);
+    for (uint64_t s = seq; s <= head; s++) {
+        proto_buf b;
+        uint8_t key[8];
+        MDB_val k = {8, key}, v;
+        CHECK(audit_get(log, txn, s, &r) == 0);
+        if (s == seq)
+            audit_record_set_str(r.principal, AUDIT_PRINCIPAL_MAX, "user:mallory", 12);
+        proto_buf_init(&b, 0);
+        CHECK(audit_record_seal(&r, s - 1, prev.hash, &b) == 0);
+        proto_put_be64(key, s);
+        v.mv_size = b.len;
+        v.mv_data = b.d;
+        CHECK(mdb_put(txn, dbi, &k, &v, 0) == 0);
+        proto_buf_free(&b);
+        prev = r;
+    }
+    CHECK(vault_db_commit(txn) == 0);
+}
+
+static int seal_head(vault_db *db, audit_log *log)
+{
+    MDB_txn *txn;
+    int r;
+    if ((r = vault_db_wtxn(db, &txn)) < 0)
+        return r;
+    if ((r = audit_seal_head(log, txn)) < 0) {
+        mdb_txn_abort(txn);
+        return r;
+    }
+    return vault_db_commit(txn);
+}
+
+/* data.mdb is on the host's disk: records after the last checkpoint that
+ * were altered (and re-chained), cut off, or a replaced checkpoint are
+ * never signed; the MAC'd head is what makes an unsigned tail verifiable. */
+static void test_lmdb_tail_verified_before_signing(void)
+{
+    static const uint8_t MK[AUDIT_MAC_KEY_LEN] = {9, 9, 9};
+    vault_db *db = NULL;
+    audit_log *log = NULL;
+    MDB_txn *txn;
+    audit_checkpoint c;
+    uint64_t bad = 0;
+
+    /* records 1..5 checkpointed, 6..12 not; the head MAC'd at 12 */
+    make_log(&db, &log);
+    CHECK(audit_log_set_mac_key(log, MK) == 0);
+    CHECK(seal_head(db, log) == 0);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_verify_tail(log, txn, 12, &bad), 0);
+    mdb_txn_abort(txn);
+
+    /* record 9 altered and 10..12 re-chained: the chain recomputes, the
+     * MAC'd head does not match; nothing is signed, nothing stored */
+    forge_lmdb(db, log, 9, 12);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_verify_tail(log, txn, 12, &bad), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(bad, 12);
+    CHECK_EQ_INT(audit_sign_checkpoint(log, txn, 6, 12, 0, &c), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(audit_sign_checkpoint(log, txn, 1, 10, 0, &c), TV_ERR_INTEGRITY);
+    /* what a checkpoint already vouches for still signs */
+    CHECK_EQ_INT(audit_sign_checkpoint(log, txn, 1, 5, 0, &c), 0);
+    mdb_txn_abort(txn);
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_checkpoint_now(log, txn, 0, &c), TV_ERR_INTEGRITY);
+    mdb_txn_abort(txn);
+    drop_log(db, log);
+
+    /* the tail cut off (records 11, 12 deleted) */
+    make_log(&db, &log);
+    CHECK(audit_log_set_mac_key(log, MK) == 0);
+    CHECK(seal_head(db, log) == 0);
+    {
+        MDB_dbi dbi;
+        uint8_t key[8];
+        MDB_val k = {8, key};
+        CHECK(vault_db_wtxn(db, &txn) == 0);
+        CHECK(mdb_dbi_open(txn, "audit", 0, &dbi) == 0);
+        for (uint64_t s = 11; s <= 12; s++) {
+            proto_put_be64(key, s);
+            CHECK(mdb_del(txn, dbi, &k, NULL) == 0);
+        }
+        CHECK(vault_db_commit(txn) == 0);
+    }
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_verify_tail(log, txn, 10, &bad), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(bad, 11);
+    CHECK_EQ_INT(audit_sign_checkpoint(log, txn, 6, 10, 0, &c), TV_ERR_INTEGRITY);
+    mdb_txn_abort(txn);
+    drop_log(db, log);
+
+    /* a record under the checkpoint altered: the signed head no longer
+     * matches the chain */
+    make_log(&db, &log);
+    CHECK(audit_log_set_mac_key(log, MK) == 0);
+    CHECK(seal_head(db, log) == 0);
+    forge_lmdb(db, log, 3, 12);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_verify_tail(log, txn, 4, &bad), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(audit_sign_checkpoint(log, txn, 1, 12, 0, &c), TV_ERR_INTEGRITY);
+    mdb_txn_abort(txn);
+    drop_log(db, log);
+
+    /* without the MAC key (a vault before unseal) the same re-chained tail
+     * only has to recompute: why the head is MAC'd */
+    make_log(&db, &log);
+    forge_lmdb(db, log, 9, 12);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_verify_tail(log, txn, 12, &bad), 0);
+    mdb_txn_abort(txn);
+    drop_log(db, log);
+}
+
 static void test_aborted_append_leaves_no_trace(void)
 {
     vault_db *db = NULL;
@@ -1710,6 +1834,7 @@ int main(void)
     RUN(test_checkpoint_timer);
     RUN(test_storage_high_water);
     RUN(test_rpc_audit_handlers);
+    RUN(test_lmdb_tail_verified_before_signing);
     RUN(test_journal_file);
     RUN(test_journal_tamper);
     RUN(test_journal_writer);
