@@ -506,7 +506,7 @@ static int read_head_mac(audit_log *log, MDB_txn *txn, uint64_t *seq, uint8_t ha
     if (g == MDB_NOTFOUND)
         return 0;
     if (g != 0)
-        return mdb_err(g);
+        return audit_mdb_err(g);
     p = val.mv_data;
     if (val.mv_size != HEAD_MAC_LEN)
         return TV_ERR_INTEGRITY;
@@ -541,7 +541,7 @@ int audit_seal_head(audit_log *log, MDB_txn *txn)
     if (r == 1) {
         if (ms > seq)
             return TV_ERR_INTEGRITY; /* records removed */
-        if ((r = mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
+        if ((r = audit_mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
             return r;
         proto_put_be64(key, ms);
         ck.mv_data = key;
@@ -564,7 +564,7 @@ int audit_seal_head(audit_log *log, MDB_txn *txn)
     proto_put_be64(v, seq);
     memcpy(v + 8, h, AUDIT_HASH_LEN);
     head_mac(log, seq, h, v + 8 + AUDIT_HASH_LEN);
-    r = mdb_err(mdb_put(txn, log->meta, &k, &val, 0));
+    r = audit_mdb_err(mdb_put(txn, log->meta, &k, &val, 0));
 out:
     mdb_cursor_close(cur);
     return r;
@@ -578,7 +578,7 @@ static int ckpt_near(audit_log *log, MDB_txn *txn, uint64_t seq, int below, audi
     MDB_val k, val;
     uint8_t key[8];
     int g, r;
-    if ((r = mdb_err(mdb_cursor_open(txn, log->ckpts, &cur))) < 0)
+    if ((r = audit_mdb_err(mdb_cursor_open(txn, log->ckpts, &cur))) < 0)
         return r;
     proto_put_be64(key, seq);
     k.mv_data = key;
@@ -590,7 +590,7 @@ static int ckpt_near(audit_log *log, MDB_txn *txn, uint64_t seq, int below, audi
         else if (g == 0 && (k.mv_size != 8 || proto_be64(k.mv_data) != seq))
             g = mdb_cursor_get(cur, &k, &val, MDB_PREV);
     }
-    r = g == 0 ? decode_ckpt(&k, &val, c) : mdb_err(g);
+    r = g == 0 ? decode_ckpt(&k, &val, c) : audit_mdb_err(g);
     mdb_cursor_close(cur);
     return r;
 }
@@ -652,7 +652,7 @@ int audit_verify_tail(audit_log *log, MDB_txn *txn, uint64_t upto, uint64_t *bad
         if (have_m && m_seq > target)
             target = m_seq;
     }
-    if ((r = mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
+    if ((r = audit_mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
         return r;
     /* The checkpoint's own record first: its stored hash is what was signed. */
     proto_put_be64(key, s ? s : 1);
@@ -673,7 +673,7 @@ int audit_verify_tail(audit_log *log, MDB_txn *txn, uint64_t upto, uint64_t *bad
             audit_value_check(val.mv_data, val.mv_size, s + 1, prev, prev) < 0) {
             if (bad_seq)
                 *bad_seq = s + 1;
-            r = g == MDB_NOTFOUND || g == 0 || g == -1 ? TV_ERR_INTEGRITY : mdb_err(g);
+            r = g == MDB_NOTFOUND || g == 0 || g == -1 ? TV_ERR_INTEGRITY : audit_mdb_err(g);
             goto out;
         }
         s++;
