@@ -164,78 +164,15 @@ int vault_ident_sign_attest(struct vault *v, const uint8_t nonce[32], const uint
 
 /* ---------------------------------------------------------------- config */
 
-static void h_str(crypto_hash_sha256_state *st, const char *key, const char *val)
-{
-    uint8_t l[4];
-    size_t kl = strlen(key), vl = val ? strlen(val) : 0;
-    proto_put_be32(l, (uint32_t)kl);
-    crypto_hash_sha256_update(st, l, 4);
-    crypto_hash_sha256_update(st, (const uint8_t *)key, kl);
-    /* An unset string and "" differ: 0xffffffff marks unset. */
-    proto_put_be32(l, val ? (uint32_t)vl : 0xffffffffu);
-    crypto_hash_sha256_update(st, l, 4);
-    if (vl)
-        crypto_hash_sha256_update(st, (const uint8_t *)val, vl);
-}
-
-static void h_num(crypto_hash_sha256_state *st, const char *key, uint64_t n)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)n);
-    h_str(st, key, buf);
-}
-
 int vault_ident_config_hash(struct vault *v, uint8_t out[32])
 {
-    static const char dom[] = "teevault-config-hash-v1";
-    const vault_config *c = v ? v->cfg : NULL;
-    crypto_hash_sha256_state st;
-
     if (!out)
         return TV_ERR_INVALID;
     memset(out, 0, 32);
-    if (!c)
+    if (!v || !v->cfg)
         return 0;
-    /* Every key that changes what the vault does, in a fixed order; the file
-     * path is not one (the same settings elsewhere hash the same). */
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)dom, sizeof dom);
-    h_str(&st, "state_dir", c->state_dir);
-    h_str(&st, "listen.unix_socket", c->unix_socket);
-    h_num(&st, "listen.unix_mode", c->unix_mode);
-    h_str(&st, "listen.tcp_address", c->tcp_address);
-    h_str(&st, "listen.tls_cert", c->tls_cert);
-    h_str(&st, "listen.tls_key", c->tls_key);
-    h_str(&st, "listen.tls_client_ca", c->tls_client_ca);
-    h_num(&st, "listen.tls_client_auth", (uint64_t)c->tls_client_auth);
-    h_str(&st, "tee.backend", c->tee_backend);
-    h_str(&st, "tee.seal_policy", c->seal_policy);
-    h_str(&st, "tee.root", c->tee_root);
-    h_str(&st, "tee.sim_signer", c->sim_signer);
-    h_num(&st, "limits.max_connections", c->max_connections);
-    h_num(&st, "limits.max_inflight_per_conn", c->max_inflight_per_conn);
-    h_num(&st, "limits.idle_timeout", c->idle_timeout);
-    h_num(&st, "limits.io_timeout", c->io_timeout);
-    h_num(&st, "limits.max_value_bytes", c->max_value_bytes);
-    h_num(&st, "limits.map_size", c->map_size);
-    h_num(&st, "audit.checkpoint_records", c->audit_checkpoint_records);
-    h_num(&st, "audit.checkpoint_seconds", c->audit_checkpoint_seconds);
-    h_num(&st, "audit.high_water_percent", c->audit_high_water_percent);
-    h_num(&st, "auth.password_time_cost", c->password_time_cost);
-    h_num(&st, "auth.password_memory", c->password_memory);
-    h_num(&st, "auth.token_default_ttl", c->token_default_ttl);
-    h_num(&st, "auth.token_max_ttl", c->token_max_ttl);
-    h_num(&st, "auth.login_rate", c->login_rate);
-    h_num(&st, "auth.login_burst", c->login_burst);
-    h_num(&st, "attestation.session_ttl", c->attest_session_ttl);
-    h_num(&st, "attestation.nonce_ttl", c->attest_nonce_ttl);
-    h_num(&st, "attestation.max_sessions", c->attest_max_sessions);
-    h_str(&st, "attestation.collateral", c->attest_collateral);
-    h_str(&st, "attestation.sim_platform_dir", c->attest_sim_platform_dir);
-    h_num(&st, "security.operator_plaintext_reads", (uint64_t)c->operator_plaintext_reads);
-    h_num(&st, "dev", (uint64_t)c->dev);
-    crypto_hash_sha256_final(&st, out);
-    return 0;
+    /* One canonical form of the effective configuration (vault_config.h). */
+    return vault_config_hash(v->cfg, out);
 }
 
 /* ---------------------------------------------------------------- TLS */
