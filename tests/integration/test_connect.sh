@@ -68,10 +68,17 @@ for flag in --http1.1 --http2-prior-knowledge; do
         -H 'content-type: application/json' "${auth[@]}" --data-binary @"$TV_DIR/big.json" \
         "$BASE.Secrets/Put")
     [ "$code" = 200 ] || tv_fail "$flag 100 KB Put with a valid token -> $code"
+    # The server answers 413 and closes without reading the rest of the body,
+    # so curl may hit EPIPE (exit 55) or a reset (56) while still sending:
+    # either way nothing past the 16 KiB cap was taken. A 200 still fails.
+    rc=0
     code=$(curl -sS $flag --unix-socket "$TV_SOCK" -o /dev/null -w '%{http_code}' \
         -H 'content-type: application/json' -H 'authorization: Bearer tvs.bogus' \
-        --data-binary @"$TV_DIR/big.json" "$BASE.Secrets/Put")
-    [ "$code" = 413 ] || tv_fail "$flag 100 KB Put with a bad token -> $code (want 413)"
+        --data-binary @"$TV_DIR/big.json" "$BASE.Secrets/Put" 2>/dev/null) || rc=$?
+    case "$rc:$code" in
+        0:413 | 55:413 | 56:413 | 55:000 | 56:000) ;;
+        *) tv_fail "$flag 100 KB Put with a bad token -> curl $rc, HTTP $code (want 413 or a close)" ;;
+    esac
     echo "ok   $flag 100 KB Put: 200 with a valid token, 413 (pre-auth cap) with a bad one"
 done
 out=$(connect --http1.1 Secrets/Get '{"name":"connect/big"}' "${auth[@]}")
