@@ -1,10 +1,11 @@
 """Protobuf stubs for teevault.v1 and the ttrpc envelope.
 
 Generated from proto/teevault.proto and proto/ttrpc.proto, never committed:
-the build (CMake, `teevault_py_stubs`) writes them to a directory named by
-TEEVAULT_PY_STUBS; without it they are generated on first use with
+the tests and scripts/dev.sh name their directory with TEEVAULT_PY_STUBS;
+without it they are generated on first use with
 grpc_tools (Debian's python3-grpc-tools) into a cache directory keyed by the
-hash of the .proto files.
+hash of the .proto files. A stubs directory made from other .proto files (its
+.proto-hash stamp differs) is regenerated.
 """
 from __future__ import annotations
 
@@ -45,14 +46,32 @@ def generate(out_dir: str, src: Optional[str] = None) -> None:
             raise ImportError("teevault: protoc failed on " + p)
 
 
-def _cache_dir() -> str:
+def _proto_hash() -> str:
     src = proto_dir()
     h = hashlib.sha256()
     for p in PROTOS:
         with open(os.path.join(src, p), "rb") as f:
             h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def _cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "teevault", "py-stubs-" + h.hexdigest()[:16])
+    return os.path.join(base, "teevault", "py-stubs-" + _proto_hash())
+
+
+_STAMP = ".proto-hash"
+
+
+def _current(d: str, want: Tuple[str, ...], stamp: str) -> bool:
+    """Are the stubs in d all there and made from these .proto files?"""
+    if not all(os.path.isfile(os.path.join(d, m)) for m in want):
+        return False
+    try:
+        with open(os.path.join(d, _STAMP), encoding="ascii") as f:
+            return f.read().strip() == stamp
+    except OSError:
+        return False
 
 
 _mods: Optional[Tuple[ModuleType, ModuleType]] = None
@@ -65,22 +84,23 @@ def load() -> Tuple[ModuleType, ModuleType]:
         return _mods
     d = os.environ.get("TEEVAULT_PY_STUBS") or _cache_dir()
     want = ("teevault_pb2.py", "teevault_pb2_grpc.py", "ttrpc_pb2.py")
-    if not all(os.path.isfile(os.path.join(d, m)) for m in want):
-        # Generate next to the target and rename, so concurrent first uses
-        # never import a half-written module.
+    stamp = _proto_hash()
+    if not _current(d, want, stamp):
+        # Stubs missing, or made from other .proto files (a build directory
+        # kept across a proto change): generate next to the target and move
+        # each file in with an atomic rename, so a concurrent user never
+        # imports a half-written module.
         parent = os.path.dirname(os.path.abspath(d))
-        os.makedirs(parent, exist_ok=True)
+        os.makedirs(d, exist_ok=True)
         tmp = tempfile.mkdtemp(dir=parent, prefix=".stubs-")
         generate(tmp)
-        if os.path.isdir(d) and not os.listdir(d):
-            os.rmdir(d)
-        try:
-            os.rename(tmp, d)
-        except OSError:
-            # Another process won the race (theirs is identical).
-            for m in os.listdir(tmp):
-                os.unlink(os.path.join(tmp, m))
-            os.rmdir(tmp)
+        with open(os.path.join(tmp, _STAMP), "w", encoding="ascii") as f:
+            f.write(stamp + "\n")
+        for m in want + (_STAMP,):
+            os.replace(os.path.join(tmp, m), os.path.join(d, m))
+        for m in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, m))
+        os.rmdir(tmp)
     if d not in sys.path:
         sys.path.insert(0, d)
     _mods = (importlib.import_module("teevault_pb2"), importlib.import_module("ttrpc_pb2"))
