@@ -50,7 +50,14 @@ export interface VaultReport {
   policyHash: Buffer;
   auditHead: Buffer;
   auditSeq: number;
+  /** The pin attestFunction checks Attest replies against (zeros: uninitialised vault). */
+  vaultId: Buffer;
+  signPubkey: Buffer;
+  stateVersion: number;
 }
+
+/** A pin from a vault id and signing key known out of band (as tv_client_pin_vault). */
+export declare function vaultPin(vaultId: Bytes, signPubkey: Bytes): { evidenceType: 'pinned'; vaultId: Buffer; signPubkey: Buffer };
 
 export interface VerifyVaultOptions {
   /** The sim platform's Ed25519 public key (<platform dir>/sim_platform.pub). */
@@ -133,12 +140,13 @@ export declare class Client {
   status(): Promise<Record<string, unknown>>;
   verifyVault(opts?: VerifyVaultOptions): Promise<VaultReport>;
   challenge(): Promise<Buffer>;
-  attestFunction(name: string, codeHash: Bytes, producer: Producer, vault?: VaultReport): Promise<FunctionSession>;
+  /** Refused before the Challenge unless `vault` (verifyVault's result or vaultPin) pins the vault's signing key. */
+  attestFunction(name: string, codeHash: Bytes, producer: Producer, vault: VaultReport | { vaultId: Bytes; signPubkey: Bytes }): Promise<FunctionSession>;
   close(): void;
 }
 
 export declare function verifyAttestReply(resp: Record<string, unknown>, ctx: {
-  name: string; nonce: Buffer; ephPk: Uint8Array; vault?: VaultReport;
+  name: string; nonce: Buffer; ephPk: Uint8Array; vault?: VaultReport | { vaultId: Bytes; signPubkey: Bytes };
 }): void;
 
 export declare const crypto: {

@@ -146,6 +146,7 @@ def main() -> int:
     ap.add_argument("--transport")
     ap.add_argument("--tee", default="sim")
     ap.add_argument("--tee-root")
+    ap.add_argument("--vault-pin", help="VAULT_ID_HEX:SIGN_KEY_HEX, for hardware vaults")
     ap.add_argument("--time-limit", type=float, default=5.0)
     ap.add_argument("--memory-limit-mb", type=int, default=256)
     ap.add_argument("--print-measurement", action="store_true")
@@ -173,8 +174,14 @@ def main() -> int:
         print("py-runtime: vault verified (sim report, audit seq %d)" % report.audit_seq,
               file=sys.stderr)
     else:
-        print("py-runtime: WARNING: the vault's hardware report is not verified by the Python "
-              "client", file=sys.stderr)
+        # The Python client cannot verify a hardware report: the vault's signing
+        # identity must be pinned from a report verified elsewhere (libteevault).
+        vid, _, key = (o.vault_pin or "").partition(":")
+        try:
+            report = T.vault_pin(bytes.fromhex(vid), bytes.fromhex(key))
+        except (ValueError, T.TeevaultError):
+            ap.error("--tee %s needs --vault-pin VAULT_ID_HEX:SIGN_KEY_HEX (from a report "
+                     "verified with libteevault)" % o.tee)
     producer = T.open_producer(o.tee, o.tee_root, measurement=measurement()) \
         if o.tee == "sim" else T.open_producer(o.tee, o.tee_root)
     with vault.attest_function(o.name, code_hash(o.code), producer, report) as session:

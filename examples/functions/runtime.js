@@ -35,7 +35,8 @@ const codeHash = (file) => nodeCrypto.createHash('sha256').update(fs.readFileSyn
 function usage(msg) {
   if (msg) console.error('runtime.js: ' + msg);
   console.error('usage: runtime.js --name NAME --code FILE --entry FN [--args JSON] [--addr ADDR] [--transport grpc|ttrpc]\n' +
-    '                  [--tee sim|gramine-sgx|tsm|dstack] [--tee-root DIR] [--time-limit-ms N] [--memory-limit-mb N]\n' +
+    '                  [--tee sim|gramine-sgx|tsm|dstack] [--tee-root DIR] [--vault-pin VAULT_ID_HEX:SIGN_KEY_HEX]\n' +
+    '                  [--time-limit-ms N] [--memory-limit-mb N]\n' +
     '       runtime.js --print-measurement | --print-code-hash FILE');
   process.exit(2);
 }
@@ -43,7 +44,7 @@ function usage(msg) {
 function parse(argv) {
   const o = { tee: 'sim', entry: 'main', args: '[]', timeLimitMs: 2000, memoryLimitMb: 32 };
   const map = { '--name': 'name', '--code': 'code', '--entry': 'entry', '--args': 'args', '--addr': 'addr', '--transport': 'transport',
-    '--tee': 'tee', '--tee-root': 'teeRoot', '--time-limit-ms': 'timeLimitMs', '--memory-limit-mb': 'memoryLimitMb', '--print-code-hash': 'printCodeHash' };
+    '--tee': 'tee', '--tee-root': 'teeRoot', '--vault-pin': 'vaultPin', '--time-limit-ms': 'timeLimitMs', '--memory-limit-mb': 'memoryLimitMb', '--print-code-hash': 'printCodeHash' };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--print-measurement') { o.printMeasurement = true; continue; }
     const k = map[argv[i]];
@@ -71,7 +72,12 @@ async function main() {
     report = await vault.verifyVault({ simPlatformPk: fs.readFileSync(path.join(o.teeRoot, 'sim_platform.pub')) });
     console.error(`runtime: vault verified (sim report, audit seq ${report.auditSeq})`);
   } else {
-    console.error('runtime: WARNING: the vault\'s hardware report is not verified by the JavaScript client');
+    // The JavaScript client cannot verify a hardware report: the vault's
+    // signing identity must be pinned from a report verified elsewhere
+    // (e.g. `teevault attest vault` with libteevault).
+    const m = /^([0-9a-f]{64}):([0-9a-f]{64})$/i.exec(o.vaultPin || '');
+    if (!m) usage(`--tee ${o.tee} needs --vault-pin VAULT_ID_HEX:SIGN_KEY_HEX (from a report verified with libteevault)`);
+    report = T.vaultPin(Buffer.from(m[1], 'hex'), Buffer.from(m[2], 'hex'));
   }
   const producer = T.openProducer(o.tee, o.teeRoot, { measurement: measurement() });
   const session = await vault.attestFunction(o.name, codeHash(o.code), producer, report);

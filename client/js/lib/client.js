@@ -90,7 +90,14 @@ class Client {
       throw vErr("the vault's evidence does not bind this nonce and its audit key");
     }
     if (measurement && !crypto.ctEqual(b(measurement), rep.measurement)) throw vErr("the vault's measurement is not the pinned one", 'policy');
-    return { evidenceType: type, debug: rep.debug, measurement: b(rep.measurement), auditPubkey: apk, policyHash: ph, auditHead: ah, auditSeq: Number(r.audit_seq) };
+    const vaultId = b(r.vault_id), signPubkey = b(r.sign_pubkey);
+    // An initialised vault signs its state with the key the report binds.
+    if (vaultId.some((x) => x) && !crypto.ed25519Verify(signPubkey,
+      crypto.stateMessage(vaultId, r.state_version, r.audit_seq, ah), r.state_signature)) {
+      throw vErr("the vault's state checkpoint is not signed by its bound signing key");
+    }
+    return { evidenceType: type, debug: rep.debug, measurement: b(rep.measurement), auditPubkey: apk, policyHash: ph, auditHead: ah,
+      auditSeq: Number(r.audit_seq), vaultId, signPubkey, stateVersion: Number(r.state_version) };
   }
 
   async challenge() {
@@ -110,6 +117,8 @@ class Client {
     await crypto.ready();
     if (!name || Buffer.byteLength(name) > MAX_FN_NAME) throw new TeevaultError(`function name must be 1-${MAX_FN_NAME} bytes`, Code.INVALID_ARGUMENT, 'invalid');
     if (b(codeHash).length > MAX_CODE_HASH) throw new TeevaultError(`code hash longer than ${MAX_CODE_HASH} bytes`, Code.INVALID_ARGUMENT, 'invalid');
+    // Before the Challenge: nothing is sent to an unverified vault.
+    if (!vault || !b(vault.signPubkey).some((x) => x)) throw noPin();
     const nonce = await this.challenge();
     const eph = crypto.ephemeralKeypair();
     let r, key;
@@ -127,16 +136,41 @@ class Client {
   }
 }
 
+const noPin = () => new TeevaultError('no vault is pinned: verify the vault first (verifyVault) or pin its key (vaultPin)', Code.PERMISSION_DENIED, 'policy');
+
+/** A pin from a vault id and signing key known out of band (as tv_client_pin_vault). */
+function vaultPin(vaultId, signPubkey) {
+  vaultId = b(vaultId); signPubkey = b(signPubkey);
+  if (vaultId.length !== 32 || signPubkey.length !== 32 || !vaultId.some((x) => x) || !signPubkey.some((x) => x)) {
+    throw new TeevaultError('a vault pin is a non-zero 32-byte vault id and signing key', Code.INVALID_ARGUMENT, 'invalid');
+  }
+  return { evidenceType: 'pinned', vaultId, signPubkey };
+}
+
 /**
- * Everything the client checks on an AttestResponse before trusting it. The
- * one place to extend when the vault signs its Attest reply (session_pubkey,
- * eph_pk, nonce, function name, vault id; issue 12): that signature is
- * verified here against the key pinned from `vault` (verifyVault's result).
+ * Everything the client checks on an AttestResponse before trusting it, as
+ * libteevault's check_reply_sig: a usable token and session key, the vault
+ * id of the pinned vault, and the vault's Ed25519 signature (by the key its
+ * verified Report binds) over "teevault-attest-reply-v1\0" || vault_id ||
+ * nonce || eph_pk || session_pubkey || len||name || expires_at ||
+ * state_version || audit_seq || audit_head. A relay that swaps the session
+ * key, strips the signature or answers for another vault is refused.
  */
-function verifyAttestReply(resp, { name, nonce, ephPk, vault }) { // eslint-disable-line no-unused-vars
+function verifyAttestReply(resp, { name, nonce, ephPk, vault }) {
   const tok = resp.session_token;
+  const vErr = (m) => new TeevaultError(m, Code.PERMISSION_DENIED, 'verify');
   if (!tok || tok.length > 128) throw new TeevaultError('the vault returned no usable session token', 0, 'protocol');
   if (b(resp.session_pubkey).length !== 32) throw new TeevaultError('the vault returned no session public key (a vault older than this client?)', 0, 'protocol');
+  if (!vault || !b(vault.signPubkey).some((x) => x)) throw noPin();
+  if (b(resp.signature).length !== 64 || b(resp.vault_id).length !== 32 || b(resp.audit_head).length !== 32) {
+    throw vErr('the Attest reply is not signed by the vault (no signature: a vault older than this client, or a relay in between)');
+  }
+  if (!crypto.ctEqual(resp.vault_id, vault.vaultId)) throw vErr('the Attest reply comes from another vault than the one verified');
+  const msg = crypto.attestReplyMessage(resp.vault_id, nonce, ephPk, resp.session_pubkey, name, resp.expires_at,
+    resp.state_version, resp.audit_seq, resp.audit_head);
+  if (!crypto.ed25519Verify(vault.signPubkey, msg, resp.signature)) {
+    throw vErr("the Attest reply's signature does not verify with the pinned vault key (session key swapped or reply forged: a relay in between?)");
+  }
 }
 
 class FunctionSession {
@@ -159,4 +193,4 @@ class FunctionSession {
   }
 }
 
-module.exports = { Client, FunctionSession, verifyAttestReply };
+module.exports = { Client, FunctionSession, verifyAttestReply, vaultPin };

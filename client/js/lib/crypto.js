@@ -47,6 +47,27 @@ function reportBinding(nonce, r) {
     be64(r.state_version || 0)])).digest();
 }
 
+const STATE_DOMAIN = Buffer.from('teevault-state-v1\0');
+const ATTEST_REPLY_DOMAIN = Buffer.from('teevault-attest-reply-v1\0');
+
+/** What the vault's state signature covers (seal_state_message). */
+function stateMessage(vaultId, stateVersion, auditSeq, auditHead) {
+  return Buffer.concat([STATE_DOMAIN, buf(vaultId), be64(stateVersion || 0), be64(auditSeq || 0), buf(auditHead)]);
+}
+
+/** What the vault signs in an Attest reply (seal_attest_reply_message). */
+function attestReplyMessage(vaultId, nonce, ephPk, sessionPk, name, expiresAt, stateVersion, auditSeq, auditHead) {
+  return Buffer.concat([ATTEST_REPLY_DOMAIN, buf(vaultId), buf(nonce), buf(ephPk), buf(sessionPk),
+    lp(Buffer.from(name)), be64(BigInt.asUintN(64, BigInt(expiresAt || 0))), be64(stateVersion || 0),
+    be64(auditSeq || 0), buf(auditHead)]);
+}
+
+function ed25519Verify(pk, msg, sig) {
+  pk = buf(pk); sig = buf(sig);
+  if (pk.length !== 32 || sig.length !== 64) return false;
+  try { return S().crypto_sign_verify_detached(sig, msg, pk); } catch (_) { return false; }
+}
+
 /** A fresh X25519 pair {publicKey, privateKey} (Uint8Array; wipe privateKey with wipe()). */
 function ephemeralKeypair() { return S().crypto_box_keypair(); }
 
@@ -208,6 +229,6 @@ function detectType(ev) {
   return null;
 }
 
-module.exports = { ready, REPORT_VERSION, attestBinding, reportBinding, ephemeralKeypair, wipe, deriveSessionKey, sessionKey,
+module.exports = { ready, REPORT_VERSION, stateMessage, attestReplyMessage, ed25519Verify, attestBinding, reportBinding, ephemeralKeypair, wipe, deriveSessionKey, sessionKey,
   getAad, openSealed, seal, ctEqual, randomBytes, simReportProduce, simReportParse, simReportVerify,
   evidenceIdentity, checkBound, detectType, SIM_REPORT_LEN };

@@ -53,3 +53,27 @@ test('sim report: round trip, pinned key, tampering', async () => {
   const rsv = Buffer.from(ev); rsv[11] = 1;
   assert.throws(() => c.simReportParse(rsv), /reserved/);
 });
+
+test('Attest reply: the vault signature is checked against the pinned key', async () => {
+  const s = await c.ready();
+  const { verifyAttestReply, vaultPin } = require('../lib/client');
+  const kp = s.crypto_sign_keypair(), vid = nodeCrypto.randomBytes(32);
+  const pin = vaultPin(vid, kp.publicKey);
+  const nonce = nodeCrypto.randomBytes(32), eph = nodeCrypto.randomBytes(32), spk = nodeCrypto.randomBytes(32), head = nodeCrypto.randomBytes(32);
+  const sig = Buffer.from(s.crypto_sign_detached(c.attestReplyMessage(vid, nonce, eph, spk, 'fn', '1234', '7', '9', head), kp.privateKey));
+  const resp = { session_token: 'tvf.x', session_pubkey: spk, vault_id: vid, expires_at: '1234', state_version: '7', audit_seq: '9', audit_head: head, signature: sig };
+  const check = (r, name = 'fn', vault = pin) => verifyAttestReply(r, { name, nonce, ephPk: eph, vault });
+  check(resp);
+  for (const [k, v] of [['session_pubkey', nodeCrypto.randomBytes(32)], ['expires_at', '99999'], ['audit_seq', '10'],
+    ['signature', Buffer.alloc(0)], ['vault_id', nodeCrypto.randomBytes(32)]]) {
+    assert.throws(() => check({ ...resp, [k]: v }), (e) => e.code === 7, k);
+  }
+  assert.throws(() => check(resp, 'other-fn'), /signature does not verify/);
+  assert.throws(() => check(resp, 'fn', null), /no vault is pinned/);
+  assert.throws(() => check(resp, 'fn', vaultPin(vid, s.crypto_sign_keypair().publicKey)), /signature does not verify/);
+  assert.throws(() => vaultPin(Buffer.alloc(32), Buffer.alloc(32)), /non-zero/);
+  const m = c.attestReplyMessage(Buffer.alloc(32, 86), Buffer.alloc(32, 78), Buffer.alloc(32, 69), Buffer.alloc(32, 83), 'ab', -1, 2, 3, Buffer.alloc(32, 72));
+  assert.deepEqual(m.subarray(0, 25), Buffer.from('teevault-attest-reply-v1\0'));
+  assert.deepEqual(m.subarray(25 + 128, 25 + 128 + 6), Buffer.from([0, 0, 0, 2, 97, 98]));
+  assert.deepEqual(m.subarray(25 + 134, 25 + 142), Buffer.alloc(8, 0xff));
+});

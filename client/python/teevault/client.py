@@ -31,7 +31,9 @@ class Secret:
 
 @dataclass
 class VaultReport:
-    """What verify_vault() established about the vault."""
+    """What verify_vault() established about the vault. vault_id and
+    sign_pubkey are the pin attest_function() checks Attest replies against
+    (zeros: an uninitialised vault, which signs nothing)."""
     evidence_type: str
     debug: bool
     measurement: bytes
@@ -39,6 +41,20 @@ class VaultReport:
     policy_hash: bytes
     audit_head: bytes
     audit_seq: int
+    vault_id: bytes = bytes(32)
+    sign_pubkey: bytes = bytes(32)
+    state_version: int = 0
+
+
+def vault_pin(vault_id: bytes, sign_pubkey: bytes) -> VaultReport:
+    """A pin made from a vault id and signing key known out of band (as
+    libteevault's tv_client_pin_vault), for attest_function(vault=...)."""
+    if len(vault_id) != 32 or len(sign_pubkey) != 32 or not any(vault_id) or \
+            not any(sign_pubkey):
+        raise TeevaultError("a vault pin is a non-zero 32-byte vault id and signing key",
+                            INVALID_ARGUMENT, "invalid")
+    return VaultReport("pinned", False, b"", b"", b"", b"", 0, bytes(vault_id),
+                       bytes(sign_pubkey), 0)
 
 
 class _Part:
@@ -185,8 +201,15 @@ class Client:
             raise VerifyError("the vault's evidence does not bind this nonce and its audit key")
         if measurement is not None and not crypto.ct_equal(measurement, rep.measurement):
             raise VerifyError("the vault's measurement is not the pinned one", "policy")
+        if any(r.vault_id):
+            # An initialised vault signs its state with the key the report binds.
+            if not crypto.ed25519_verify(r.sign_pubkey, crypto.state_message(
+                    r.vault_id, r.state_version, r.audit_seq, r.audit_head), r.state_signature):
+                raise VerifyError("the vault's state checkpoint is not signed by its bound "
+                                  "signing key")
         return VaultReport(typ, rep.debug, rep.measurement, bytes(r.audit_pubkey),
-                           bytes(r.policy_hash), bytes(r.audit_head), r.audit_seq)
+                           bytes(r.policy_hash), bytes(r.audit_head), r.audit_seq,
+                           bytes(r.vault_id), bytes(r.sign_pubkey), r.state_version)
 
     # ------------------------------------------------------ the function path
     def challenge(self) -> bytes:
@@ -205,6 +228,10 @@ class Client:
         """
         pb = _pb()
         _check_fn_args(name, code_hash)
+        if vault is None or not any(vault.sign_pubkey):
+            # Before the Challenge: nothing is sent to an unverified vault.
+            raise VerifyError("no vault is pinned: verify the vault first (verify_vault) or pin "
+                              "its key (vault_pin)", "policy")
         nonce = self.challenge()
         eph_pk, eph_sk = crypto.ephemeral_keypair()
         try:
@@ -232,11 +259,13 @@ def _check_fn_args(name: str, code_hash: bytes) -> None:
 
 def verify_attest_reply(resp: Any, *, name: str, nonce: bytes, eph_pk: bytes,
                         vault: Optional[VaultReport]) -> None:
-    """Everything the client checks on an AttestResponse before trusting it.
-
-    The one place to extend when the vault signs its Attest reply
-    (session_pubkey, eph_pk, nonce, function name, vault id; issue 12): that
-    signature is verified here against the key pinned from `vault`.
+    """Everything the client checks on an AttestResponse before trusting it,
+    as libteevault's check_reply_sig: a usable token and session key, the
+    vault id of the pinned vault, and the vault's Ed25519 signature (by the
+    key its verified Report binds) over "teevault-attest-reply-v1\\0" ||
+    vault_id || nonce || eph_pk || session_pubkey || len||name || expires_at ||
+    state_version || audit_seq || audit_head. A relay that swaps the session
+    key, strips the signature or answers for another vault is refused.
     """
     tok = resp.session_token
     if not tok or len(tok) > 128:
@@ -244,6 +273,20 @@ def verify_attest_reply(resp: Any, *, name: str, nonce: bytes, eph_pk: bytes,
     if len(resp.session_pubkey) != 32:
         raise TeevaultError("the vault returned no session public key "
                             "(a vault older than this client?)", 0, "protocol")
+    if vault is None or len(vault.sign_pubkey) != 32 or not any(vault.sign_pubkey):
+        raise VerifyError("no vault is pinned: verify the vault first (verify_vault) or pin "
+                          "its key (vault_pin)", "policy")
+    if len(resp.signature) != 64 or len(resp.vault_id) != 32 or len(resp.audit_head) != 32:
+        raise VerifyError("the Attest reply is not signed by the vault (no signature: a vault "
+                          "older than this client, or a relay in between)")
+    if not crypto.ct_equal(resp.vault_id, vault.vault_id):
+        raise VerifyError("the Attest reply comes from another vault than the one verified")
+    msg = crypto.attest_reply_message(resp.vault_id, nonce, eph_pk, resp.session_pubkey, name,
+                                      resp.expires_at, resp.state_version, resp.audit_seq,
+                                      resp.audit_head)
+    if not crypto.ed25519_verify(vault.sign_pubkey, msg, resp.signature):
+        raise VerifyError("the Attest reply's signature does not verify with the pinned vault "
+                          "key (session key swapped or reply forged: a relay in between?)")
 
 
 class _Secrets:

@@ -53,6 +53,36 @@ def report_binding(nonce: bytes, r: Any) -> bytes:
                           struct.pack(">QQ", r.audit_seq, r.state_version)).digest()
 
 
+STATE_DOMAIN = b"teevault-state-v1\0"
+ATTEST_REPLY_DOMAIN = b"teevault-attest-reply-v1\0"
+
+
+def state_message(vault_id: bytes, state_version: int, audit_seq: int, audit_head: bytes) -> bytes:
+    """What the vault's state signature covers (seal_state_message)."""
+    return STATE_DOMAIN + bytes(vault_id) + struct.pack(">QQ", state_version, audit_seq) + \
+        bytes(audit_head)
+
+
+def attest_reply_message(vault_id: bytes, nonce: bytes, eph_pk: bytes, session_pk: bytes,
+                         name: str, expires_at: int, state_version: int, audit_seq: int,
+                         audit_head: bytes) -> bytes:
+    """What the vault signs in an Attest reply (seal_attest_reply_message)."""
+    return (ATTEST_REPLY_DOMAIN + bytes(vault_id) + bytes(nonce) + bytes(eph_pk) +
+            bytes(session_pk) + _lp(name.encode()) +
+            struct.pack(">QQQ", expires_at & 0xFFFFFFFFFFFFFFFF, state_version, audit_seq) +
+            bytes(audit_head))
+
+
+def ed25519_verify(pk: bytes, msg: bytes, sig: bytes) -> bool:
+    if len(pk) != 32 or len(sig) != 64:
+        return False
+    try:
+        nacl.signing.VerifyKey(bytes(pk)).verify(msg, bytes(sig))
+        return True
+    except nacl.exceptions.BadSignatureError:
+        return False
+
+
 def ephemeral_keypair() -> Tuple[bytes, bytearray]:
     """A fresh X25519 pair: (public, secret as a bytearray the caller wipes)."""
     pk, sk = sodium.crypto_box_keypair()

@@ -111,5 +111,61 @@ class SimReport(unittest.TestCase):
             crypto.sim_report_parse(bytes(bad))
 
 
+class AttestReply(unittest.TestCase):
+    """verify_attest_reply: the vault's signature over the reply (issue 12)."""
+
+    def setUp(self):
+        from types import SimpleNamespace
+        from teevault.client import VaultReport
+        self.sk = nacl.signing.SigningKey(os.urandom(32))
+        self.vid = os.urandom(32)
+        self.pin = VaultReport("sim", False, b"", b"", b"", b"", 0, self.vid,
+                               bytes(self.sk.verify_key), 0)
+        self.nonce, self.eph = os.urandom(32), os.urandom(32)
+        spk, head = os.urandom(32), os.urandom(32)
+        msg = crypto.attest_reply_message(self.vid, self.nonce, self.eph, spk, "fn", 1234, 7, 9,
+                                          head)
+        self.resp = SimpleNamespace(session_token="tvf.x", session_pubkey=spk, vault_id=self.vid,
+                                    expires_at=1234, state_version=7, audit_seq=9,
+                                    audit_head=head, signature=self.sk.sign(msg).signature)
+
+    def check(self, resp=None, name="fn", vault="pin"):
+        from teevault.client import verify_attest_reply
+        verify_attest_reply(resp or self.resp, name=name, nonce=self.nonce, eph_pk=self.eph,
+                            vault=self.pin if vault == "pin" else vault)
+
+    def test_layout(self):
+        m = crypto.attest_reply_message(b"V" * 32, b"N" * 32, b"E" * 32, b"S" * 32, "ab", -1, 2,
+                                        3, b"H" * 32)
+        self.assertEqual(m, b"teevault-attest-reply-v1\0" + b"V" * 32 + b"N" * 32 + b"E" * 32 +
+                         b"S" * 32 + b"\0\0\0\x02ab" + b"\xff" * 8 +
+                         (2).to_bytes(8, "big") + (3).to_bytes(8, "big") + b"H" * 32)
+        self.assertEqual(crypto.state_message(b"V" * 32, 2, 3, b"H" * 32),
+                         b"teevault-state-v1\0" + b"V" * 32 + (2).to_bytes(8, "big") +
+                         (3).to_bytes(8, "big") + b"H" * 32)
+
+    def test_accepts_the_vaults_signature(self):
+        self.check()
+
+    def test_refusals(self):
+        import copy
+        from teevault.client import vault_pin
+        for field, val in (("session_pubkey", os.urandom(32)), ("expires_at", 99999),
+                           ("audit_seq", 10), ("signature", b""), ("vault_id", os.urandom(32))):
+            r = copy.copy(self.resp)
+            setattr(r, field, val)
+            with self.assertRaises(VerifyError, msg=field):
+                self.check(r)
+        with self.assertRaises(VerifyError):
+            self.check(name="other-fn")  # signed for another function
+        with self.assertRaises(VerifyError):
+            self.check(vault=None)  # nothing pinned
+        other = vault_pin(self.vid, bytes(nacl.signing.SigningKey(os.urandom(32)).verify_key))
+        with self.assertRaises(VerifyError):
+            self.check(vault=other)  # signed, but not by the pinned key
+        with self.assertRaises(TeevaultError):
+            vault_pin(bytes(32), bytes(32))
+
+
 if __name__ == "__main__":
     unittest.main()
