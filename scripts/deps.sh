@@ -12,6 +12,7 @@ PKGS=(
   python3-grpcio python3-protobuf python3-nacl python3-grpc-tools # client/python, test_grpc
   libnghttp2-dev # teevaultd: gRPC and Connect over HTTP/2
   curl nghttp2-client # test_connect (curl), bench-compare.sh (h2load)
+  scdoc # test_package_docs: every man page renders (the package build runs it)
   strace # test_package: teevaultd's system calls vs. its unit's SystemCallFilter
 )
 # client/js and examples/functions need Node.js >= 18 with npm (their npm

@@ -25,6 +25,17 @@ miss() {
   errors=$((errors + 1))
 }
 
+# Every man page renders: scdoc refuses, for example, a line starting with '-'
+# or an indented '[' that it takes for a list or a table, and the package
+# build (scripts/build-deb.sh) then fails.
+if command -v scdoc >/dev/null; then
+  for page in "$SRC"/packaging/man/*.scd; do
+    scdoc <"$page" >/dev/null 2>"${TMPDIR:-/tmp}/scdoc.err.$$" ||
+      miss "scdoc refuses $(basename "$page"): $(cat "${TMPDIR:-/tmp}/scdoc.err.$$")"
+  done
+  rm -f "${TMPDIR:-/tmp}/scdoc.err.$$"
+fi
+
 # "  name   help" lines under "Commands:" in a --help output.
 commands_of() {
   "$TV" "$@" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p'
