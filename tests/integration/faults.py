@@ -284,7 +284,7 @@ def case_conns(sock, pid, n, rss_max_mib):
 # ------------------------------------------------------------------ oversized
 
 
-def case_oversize(sock, token_file, pid, max_value=1 << 20):
+def case_oversize(sock, token_file, pid, senders=16, max_value=1 << 20):
     md = auth(token_file)
     c = T.Conn(sock, timeout=30)
     c.call(SYS, "Health", b"", md)  # a valid token lifts the 16 KiB pre-auth cap
@@ -309,7 +309,7 @@ def case_oversize(sock, token_file, pid, max_value=1 << 20):
                                       T.field_bytes(2, b"w" * (4 * 1024 * 1024 - 300)), md))
     check(len(big) - 10 <= 4 * 1024 * 1024, "frame under the 4 MiB cap (%d)" % (len(big) - 10))
     conns = []
-    for _ in range(16):
+    for _ in range(senders):
         k = T.Conn(sock, timeout=60)
         k.call(SYS, "Health", b"", md)  # authenticated: the 4 MiB cap applies
         conns.append(k)
@@ -323,14 +323,14 @@ def case_oversize(sock, token_file, pid, max_value=1 << 20):
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    senders = [threading.Thread(target=k.send, args=(big,)) for k in conns]
-    for s in senders:
+    sending = [threading.Thread(target=k.send, args=(big,)) for k in conns]
+    for s in sending:
         s.start()
     codes = []
     for k in conns:
         fr = k.recv_frame()
         codes.append(T.parse_response(fr[4])[0] if fr else None)
-    for s in senders:
+    for s in sending:
         s.join()
     stop.append(1)
     th.join()
@@ -339,8 +339,8 @@ def case_oversize(sock, token_file, pid, max_value=1 << 20):
     figure("oversize_rss_mib", "%.1f -> peak %.1f -> %.1f" % (rss0 / 1024, peak[0] / 1024,
                                                               rss1 / 1024))
     check(all(x is not None and x != OK for x in codes),
-          "16 concurrent 4 MiB Puts over max_value_bytes all refused with a status (%s)"
-          % sorted(set(codes), key=str))
+          "%d concurrent 4 MiB Puts over max_value_bytes all refused with a status (%s)"
+          % (senders, sorted(set(codes), key=str)))
     code, _, _ = T.Conn(sock).call(SYS, "Health")
     check(code == OK, "served after the burst of 4 MiB frames")
     # A header claiming 4 GiB from an authenticated connection: closed, nothing buffered.
@@ -364,7 +364,7 @@ def main():
     elif cmd == "conns":
         case_conns(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif cmd == "oversize":
-        case_oversize(args[0], args[1], int(args[2]))
+        case_oversize(args[0], args[1], int(args[2]), int(args[3]) if len(args) > 3 else 16)
     else:
         print(__doc__)
         return 2
