@@ -1,7 +1,8 @@
 /*
  * rpc_attestation: the teevault.v1.Attestation service (DESIGN.md §5).
  *
- *   Challenge  public     a 32-byte single-use nonce, valid 60 s
+ *   Challenge  public     a 32-byte single-use nonce, valid 60 s (stateless:
+ *                         a MAC over time and random bytes, see vault_attest.h)
  *   Attest     public     evidence + function name + code hash + ephemeral
  *                         X25519 key + nonce → function session token and
  *                         the vault's X25519 key for the session, signed by
@@ -39,9 +40,7 @@ static int rpc_challenge(vault_call *c, const ProtobufCMessage *msg, proto_buf *
 
     (void)msg;
     if ((r = vault_attest_challenge(c->v, nonce, &exp)) < 0) {
-        vault_call_errf(c, "%s",
-                        r == TV_ERR_RESOURCE ? "too many outstanding challenges; try again later"
-                                             : tv_strerror(r));
+        vault_call_errf(c, "%s", tv_strerror(r));
         return r;
     }
     resp.nonce.data = nonce;

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "proto_buf.h"
 #include "seal.h"
 #include "seal_fnget.h"
 #include "seal_producers.h"
@@ -24,45 +25,64 @@
 #include "vault_functions.h"
 #include "vault_record.h"
 
-#define NONCE_BUCKETS   1024
-#define SESSION_BUCKETS 4096
-#define TOKEN_RAW_LEN   32
+#define TOKEN_RAW_LEN 32
+#define NIL           UINT32_MAX
 
-typedef struct att_nonce {
-    uint8_t nonce[VAULT_ATTEST_NONCE_LEN];
-    int64_t expires;
-    struct att_nonce *next;
-} att_nonce;
+/* Nonce layout (32 bytes): u32be issue time || 12 random bytes || 16-byte
+ * keyed BLAKE2b of the first 16 bytes under a per-process key. */
+#define NONCE_T_LEN    4
+#define NONCE_BODY_LEN 16
+#define NONCE_MAC_LEN  16
 
-/* A nonce that left the outstanding table (used, or found expired), kept in a
- * fixed ring only so a later attempt is told "replay" / "expired" instead of
- * "unknown". It does not count against max_nonces. */
-typedef struct att_retired {
+/* Session slots come in chunks: one calloc'ed metadata array and one
+ * sodium_malloc'ed key array per chunk (a few guarded mappings in all,
+ * not several per session). */
+#define SESS_CHUNK      4096u
+#define SESS_BUCKET_MAX (1u << 20)
+
+/* A used nonce, remembered until it expires (or is evicted, see floor). */
+typedef struct att_used {
     uint8_t nonce[VAULT_ATTEST_NONCE_LEN];
-    int err; /* TV_ERR_REPLAY or TV_ERR_EXPIRED */
-} att_retired;
+    uint32_t t;     /* issue time from the nonce */
+    uint32_t hnext; /* bucket chain (ring positions), NIL ends */
+} att_used;
 
 typedef struct att_session {
     uint8_t hash[32];
     int64_t expires;
+    uint32_t hnext;      /* bucket chain, NIL ends */
+    uint32_t prev, next; /* age list when live (oldest first), free list when not */
+    int live;
     char name[VAULT_ID_MAX];
-    uint8_t *key; /* SEAL_FNGET_KEY_LEN, sodium_malloc (wiped by sodium_free) */
     char **policies;
     size_t n_policies;
-    struct att_session *next;
 } att_session;
 
 struct vault_attest {
     uint32_t session_ttl, nonce_ttl;
-    size_t max_nonces, max_sessions;
+    size_t max_replay, max_sessions;
     int has_sim_pk;
     uint8_t sim_pk[32];
     seal_collateral *collateral;
-    att_nonce *nonces[NONCE_BUCKETS]; /* outstanding (issued, unused) */
-    size_t n_nonces;
-    att_retired *retired; /* ring of max_nonces entries */
-    size_t retired_next, retired_n;
-    att_session *sessions[SESSION_BUCKETS];
+    uint8_t *nonce_key; /* 32 B, sodium_malloc: MACs the nonces it issues */
+    /* Replay set: a ring of used nonces in the order they were used, indexed
+     * by a hash of the nonce. When the ring is full the oldest entry leaves
+     * and `floor` rises to its issue time: a nonce issued at or before the
+     * floor is refused, so a forgotten nonce can never be used again. */
+    att_used *used;
+    uint32_t *used_buckets;
+    uint32_t used_nb; /* power of two */
+    size_t used_head, used_n;
+    uint32_t floor;
+    int has_floor;
+    /* Sessions. */
+    att_session **chunks; /* [n_chunks] arrays of SESS_CHUNK slots */
+    uint8_t **key_chunks; /* [n_chunks] sodium_malloc'ed, SESS_CHUNK keys each */
+    size_t n_chunks, max_chunks;
+    uint32_t *buckets;           /* [nb] slot index, NIL */
+    uint32_t nb;                 /* power of two */
+    uint32_t free_head;          /* free slots, NIL */
+    uint32_t age_head, age_tail; /* live sessions, oldest first */
     size_t n_sessions;
     int64_t time_offset;
 };
@@ -84,9 +104,19 @@ static int64_t now_of(const struct vault_attest *a)
     return (int64_t)time(NULL) + a->time_offset;
 }
 
-static size_t bucket(const uint8_t *p, size_t n)
+/* Index into a power-of-two table from bytes that are uniformly random to
+ * an outsider (a SHA-256 output, or a nonce's MAC). */
+static uint32_t bucket_of(const uint8_t *p, uint32_t nb)
 {
-    return ((size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16) % n;
+    return proto_be32(p) & (nb - 1);
+}
+
+static uint32_t pow2_at_least(size_t n, uint32_t cap)
+{
+    uint32_t b = 64;
+    while (b < n && b < cap)
+        b <<= 1;
+    return b;
 }
 
 static void strv_free(char **v, size_t n)
@@ -96,37 +126,35 @@ static void strv_free(char **v, size_t n)
     free(v);
 }
 
-static void session_free(att_session *s)
+static att_session *slot(const struct vault_attest *a, uint32_t i)
 {
-    strv_free(s->policies, s->n_policies);
-    if (s->key)
-        sodium_free(s->key);
-    sodium_memzero(s, sizeof *s);
-    free(s);
+    return &a->chunks[i / SESS_CHUNK][i % SESS_CHUNK];
+}
+
+static uint8_t *slot_key(const struct vault_attest *a, uint32_t i)
+{
+    return a->key_chunks[i / SESS_CHUNK] + (size_t)(i % SESS_CHUNK) * SEAL_FNGET_KEY_LEN;
 }
 
 static void state_free(struct vault_attest *a)
 {
     if (!a)
         return;
-    for (size_t i = 0; i < NONCE_BUCKETS; i++) {
-        att_nonce *n = a->nonces[i];
-        while (n) {
-            att_nonce *nx = n->next;
-            free(n);
-            n = nx;
-        }
+    for (size_t c = 0; c < a->n_chunks; c++) {
+        for (size_t i = 0; i < SESS_CHUNK; i++)
+            strv_free(a->chunks[c][i].policies, a->chunks[c][i].n_policies);
+        sodium_memzero(a->chunks[c], SESS_CHUNK * sizeof(att_session));
+        free(a->chunks[c]);
+        sodium_free(a->key_chunks[c]); /* wipes the keys */
     }
-    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
-        att_session *s = a->sessions[i];
-        while (s) {
-            att_session *nx = s->next;
-            session_free(s);
-            s = nx;
-        }
-    }
+    free(a->chunks);
+    free(a->key_chunks);
+    free(a->buckets);
+    free(a->used);
+    free(a->used_buckets);
+    if (a->nonce_key)
+        sodium_free(a->nonce_key);
     seal_collateral_free(a->collateral);
-    free(a->retired);
     sodium_memzero(a, sizeof *a);
     free(a);
 }
@@ -153,11 +181,24 @@ int vault_attest_configure(struct vault *v, const vault_attest_params *p)
         return TV_ERR_CRYPTO;
     if (!(a = calloc(1, sizeof *a)))
         return TV_ERR_NOMEM;
-    a->session_ttl = p->session_ttl ? p->session_ttl : 900;
-    a->nonce_ttl = p->nonce_ttl ? p->nonce_ttl : 60;
-    a->max_nonces = p->max_nonces ? p->max_nonces : 4096;
-    a->max_sessions = p->max_sessions ? p->max_sessions : 65536;
-    if (!(a->retired = calloc(a->max_nonces, sizeof *a->retired))) {
+    a->session_ttl = p->session_ttl ? p->session_ttl : VAULT_ATTEST_DEFAULT_SESSION_TTL;
+    a->nonce_ttl = p->nonce_ttl ? p->nonce_ttl : VAULT_ATTEST_DEFAULT_NONCE_TTL;
+    a->max_replay = p->max_replay ? p->max_replay : VAULT_ATTEST_DEFAULT_MAX_REPLAY;
+    a->max_sessions = p->max_sessions ? p->max_sessions : VAULT_ATTEST_DEFAULT_MAX_SESSIONS;
+    if (a->max_replay > NIL - 1 || a->max_sessions > NIL - 1) {
+        r = TV_ERR_INVALID;
+        goto out;
+    }
+    a->used_nb = pow2_at_least(a->max_replay, SESS_BUCKET_MAX);
+    a->nb = pow2_at_least(a->max_sessions, SESS_BUCKET_MAX);
+    a->max_chunks = (a->max_sessions + SESS_CHUNK - 1) / SESS_CHUNK;
+    a->free_head = a->age_head = a->age_tail = NIL;
+    if (!(a->used = calloc(a->max_replay, sizeof *a->used)) ||
+        !(a->used_buckets = malloc(a->used_nb * sizeof *a->used_buckets)) ||
+        !(a->buckets = malloc(a->nb * sizeof *a->buckets)) ||
+        !(a->chunks = calloc(a->max_chunks, sizeof *a->chunks)) ||
+        !(a->key_chunks = calloc(a->max_chunks, sizeof *a->key_chunks)) ||
+        !(a->nonce_key = sodium_malloc(crypto_generichash_KEYBYTES))) {
         r = TV_ERR_NOMEM;
         goto out;
     }
@@ -172,6 +213,9 @@ int vault_attest_configure(struct vault *v, const vault_attest_params *p)
         r = TV_ERR_POLICY;
         goto out;
     }
+    memset(a->used_buckets, 0xff, a->used_nb * sizeof *a->used_buckets);
+    memset(a->buckets, 0xff, a->nb * sizeof *a->buckets);
+    randombytes_buf(a->nonce_key, crypto_generichash_KEYBYTES);
     if (p->sim_pk) {
         memcpy(a->sim_pk, p->sim_pk, 32);
         a->has_sim_pk = 1;
@@ -217,40 +261,22 @@ void vault_attest_test_advance(struct vault *v, int64_t delta)
 
 /* ---------------------------------------------------------------- nonces */
 
-static void retire(struct vault_attest *a, const uint8_t nonce[VAULT_ATTEST_NONCE_LEN], int err)
+static void nonce_mac(const struct vault_attest *a, const uint8_t body[NONCE_BODY_LEN],
+                      uint8_t mac[NONCE_MAC_LEN])
 {
-    att_retired *e = &a->retired[a->retired_next];
-    memcpy(e->nonce, nonce, VAULT_ATTEST_NONCE_LEN);
-    e->err = err;
-    a->retired_next = (a->retired_next + 1) % a->max_nonces;
-    if (a->retired_n < a->max_nonces)
-        a->retired_n++;
-}
-
-/* Move expired outstanding nonces to the retired ring. */
-static void nonce_sweep(struct vault_attest *a, int64_t now)
-{
-    for (size_t i = 0; i < NONCE_BUCKETS; i++) {
-        att_nonce **pp = &a->nonces[i];
-        while (*pp) {
-            att_nonce *n = *pp;
-            if (now >= n->expires) {
-                *pp = n->next;
-                retire(a, n->nonce, TV_ERR_EXPIRED);
-                free(n);
-                a->n_nonces--;
-            } else {
-                pp = &n->next;
-            }
-        }
-    }
+    static const char dom[] = "teevault-nonce-v1";
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, a->nonce_key, crypto_generichash_KEYBYTES, NONCE_MAC_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)dom, sizeof dom);
+    crypto_generichash_update(&st, body, NONCE_BODY_LEN);
+    crypto_generichash_final(&st, mac, NONCE_MAC_LEN);
+    sodium_memzero(&st, sizeof st);
 }
 
 int vault_attest_challenge(struct vault *v, uint8_t nonce[VAULT_ATTEST_NONCE_LEN],
                            int64_t *expires_at)
 {
     struct vault_attest *a;
-    att_nonce *n;
     int64_t now;
     int r;
 
@@ -258,46 +284,75 @@ int vault_attest_challenge(struct vault *v, uint8_t nonce[VAULT_ATTEST_NONCE_LEN
         return TV_ERR_INVALID;
     if ((r = get_state(v, &a)) < 0)
         return r;
+    /* Stateless: nothing is stored until an Attest presents the nonce. */
     now = now_of(a);
-    if (a->n_nonces >= a->max_nonces)
-        nonce_sweep(a, now);
-    if (a->n_nonces >= a->max_nonces)
-        return TV_ERR_RESOURCE;
-    if (!(n = calloc(1, sizeof *n)))
-        return TV_ERR_NOMEM;
-    randombytes_buf(n->nonce, sizeof n->nonce);
-    n->expires = now + a->nonce_ttl;
-    n->next = a->nonces[bucket(n->nonce, NONCE_BUCKETS)];
-    a->nonces[bucket(n->nonce, NONCE_BUCKETS)] = n;
-    a->n_nonces++;
-    memcpy(nonce, n->nonce, VAULT_ATTEST_NONCE_LEN);
-    *expires_at = n->expires;
+    proto_put_be32(nonce, (uint32_t)now);
+    randombytes_buf(nonce + NONCE_T_LEN, NONCE_BODY_LEN - NONCE_T_LEN);
+    nonce_mac(a, nonce, nonce + NONCE_BODY_LEN);
+    *expires_at = (int64_t)(uint32_t)now + a->nonce_ttl;
     return 0;
 }
 
-/* Consume: 0, TV_ERR_REPLAY, TV_ERR_EXPIRED or TV_ERR_UNAUTHENTICATED. */
+static void used_unlink(struct vault_attest *a, uint32_t pos)
+{
+    uint32_t *pp = &a->used_buckets[bucket_of(a->used[pos].nonce + NONCE_BODY_LEN, a->used_nb)];
+    while (*pp != NIL && *pp != pos)
+        pp = &a->used[*pp].hnext;
+    if (*pp == pos)
+        *pp = a->used[pos].hnext;
+}
+
+/* Drop the oldest used nonce; floor rises to its issue time when it has
+ * not expired yet (it could otherwise be used again). */
+static void used_pop(struct vault_attest *a, int64_t now)
+{
+    att_used *e = &a->used[a->used_head];
+    if (now < (int64_t)e->t + a->nonce_ttl && (!a->has_floor || e->t > a->floor)) {
+        a->floor = e->t;
+        a->has_floor = 1;
+    }
+    used_unlink(a, (uint32_t)a->used_head);
+    a->used_head = (a->used_head + 1) % a->max_replay;
+    a->used_n--;
+}
+
+/* Check and spend a nonce: 0, TV_ERR_REPLAY, TV_ERR_EXPIRED or
+ * TV_ERR_UNAUTHENTICATED (not issued by this process). */
 static int nonce_consume(struct vault_attest *a, const uint8_t nonce[VAULT_ATTEST_NONCE_LEN])
 {
+    uint8_t mac[NONCE_MAC_LEN];
     int64_t now = now_of(a);
-    att_nonce **pp = &a->nonces[bucket(nonce, NONCE_BUCKETS)];
+    uint32_t t = proto_be32(nonce), b, pos;
+    int ok;
 
-    for (; *pp; pp = &(*pp)->next) {
-        att_nonce *n = *pp;
-        int r;
-        if (sodium_memcmp(n->nonce, nonce, VAULT_ATTEST_NONCE_LEN) != 0)
-            continue;
-        r = now >= n->expires ? TV_ERR_EXPIRED : 0;
-        *pp = n->next;
-        retire(a, n->nonce, r == 0 ? TV_ERR_REPLAY : TV_ERR_EXPIRED);
-        free(n);
-        a->n_nonces--;
-        return r;
-    }
-    /* Not outstanding: only the failure path scans the retired ring. */
-    for (size_t i = 0; i < a->retired_n; i++)
-        if (memcmp(a->retired[i].nonce, nonce, VAULT_ATTEST_NONCE_LEN) == 0)
-            return a->retired[i].err;
-    return TV_ERR_UNAUTHENTICATED;
+    nonce_mac(a, nonce, mac);
+    ok = sodium_memcmp(mac, nonce + NONCE_BODY_LEN, NONCE_MAC_LEN) == 0;
+    sodium_memzero(mac, sizeof mac);
+    if (!ok)
+        return TV_ERR_UNAUTHENTICATED;
+    if (now >= (int64_t)t + a->nonce_ttl)
+        return TV_ERR_EXPIRED;
+    /* Older than the replay set remembers: refused like an expired one. */
+    if (a->has_floor && t <= a->floor)
+        return TV_ERR_EXPIRED;
+    b = bucket_of(nonce + NONCE_BODY_LEN, a->used_nb);
+    for (pos = a->used_buckets[b]; pos != NIL; pos = a->used[pos].hnext)
+        if (sodium_memcmp(a->used[pos].nonce, nonce, VAULT_ATTEST_NONCE_LEN) == 0)
+            return TV_ERR_REPLAY;
+    /* Forget what has expired (used in about issue order), then make room. */
+    while (a->used_n && now >= (int64_t)a->used[a->used_head].t + a->nonce_ttl)
+        used_pop(a, now);
+    if (a->used_n == a->max_replay)
+        used_pop(a, now);
+    if (a->has_floor && t <= a->floor)
+        return TV_ERR_EXPIRED; /* the pop above just passed it */
+    pos = (uint32_t)((a->used_head + a->used_n) % a->max_replay);
+    memcpy(a->used[pos].nonce, nonce, VAULT_ATTEST_NONCE_LEN);
+    a->used[pos].t = t;
+    a->used[pos].hnext = a->used_buckets[b];
+    a->used_buckets[b] = pos;
+    a->used_n++;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -313,32 +368,96 @@ static void session_hash(const uint8_t raw[TOKEN_RAW_LEN], uint8_t out[32])
     sodium_memzero(&st, sizeof st);
 }
 
-static void session_sweep(struct vault_attest *a, int64_t now, const char *name)
+/* Unlink live slot i from its bucket and the age list, wipe it and its key,
+ * and put it on the free list. */
+static void session_remove(struct vault_attest *a, uint32_t i)
 {
-    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
-        att_session **pp = &a->sessions[i];
-        while (*pp) {
-            att_session *s = *pp;
-            if (now >= s->expires || (name && strcmp(s->name, name) == 0)) {
-                *pp = s->next;
-                session_free(s);
-                a->n_sessions--;
-            } else {
-                pp = &s->next;
-            }
-        }
-    }
+    att_session *s = slot(a, i);
+    uint32_t *pp = &a->buckets[bucket_of(s->hash, a->nb)];
+    while (*pp != NIL && *pp != i)
+        pp = &slot(a, *pp)->hnext;
+    if (*pp == i)
+        *pp = s->hnext;
+    if (s->prev != NIL)
+        slot(a, s->prev)->next = s->next;
+    else
+        a->age_head = s->next;
+    if (s->next != NIL)
+        slot(a, s->next)->prev = s->prev;
+    else
+        a->age_tail = s->prev;
+    strv_free(s->policies, s->n_policies);
+    sodium_memzero(s, sizeof *s);
+    sodium_memzero(slot_key(a, i), SEAL_FNGET_KEY_LEN);
+    s->next = a->free_head;
+    a->free_head = i;
+    a->n_sessions--;
+}
+
+/* Sessions share one TTL, so the age list is in expiry order: drop expired
+ * ones from its head (O(1) per session over its lifetime). */
+static void session_expire(struct vault_attest *a, int64_t now)
+{
+    while (a->age_head != NIL && now >= slot(a, a->age_head)->expires)
+        session_remove(a, a->age_head);
 }
 
 void vault_attest_drop_function(struct vault *v, const char *name)
 {
-    if (v && v->attest && name)
-        session_sweep(v->attest, now_of(v->attest), name);
+    struct vault_attest *a;
+    if (!v || !(a = v->attest) || !name)
+        return;
+    for (uint32_t i = a->age_head, nx; i != NIL; i = nx) {
+        nx = slot(a, i)->next;
+        if (strcmp(slot(a, i)->name, name) == 0)
+            session_remove(a, i);
+    }
 }
 
 size_t vault_attest_session_count(struct vault *v)
 {
     return v && v->attest ? v->attest->n_sessions : 0;
+}
+
+/* A free slot: from the free list, else a new chunk while under
+ * max_sessions. NIL when the table is full (or no memory for a chunk). */
+static uint32_t slot_alloc(struct vault_attest *a, int *nomem)
+{
+    uint32_t i;
+    *nomem = 0;
+    if (a->free_head == NIL) {
+        size_t c = a->n_chunks;
+        att_session *m;
+        uint8_t *k;
+        if (c == a->max_chunks || a->n_sessions >= a->max_sessions)
+            return NIL;
+        if (!(m = calloc(SESS_CHUNK, sizeof *m))) {
+            *nomem = 1;
+            return NIL;
+        }
+        if (!(k = sodium_malloc((size_t)SESS_CHUNK * SEAL_FNGET_KEY_LEN))) {
+            free(m);
+            *nomem = 1;
+            return NIL;
+        }
+        sodium_memzero(k, (size_t)SESS_CHUNK * SEAL_FNGET_KEY_LEN);
+        a->chunks[c] = m;
+        a->key_chunks[c] = k;
+        a->n_chunks++;
+        /* Thread the new slots onto the free list, lowest index first. */
+        for (uint32_t j = SESS_CHUNK; j-- > 0;) {
+            uint32_t idx = (uint32_t)(c * SESS_CHUNK + j);
+            if (idx >= a->max_sessions)
+                continue;
+            m[j].next = a->free_head;
+            a->free_head = idx;
+        }
+    }
+    if (a->n_sessions >= a->max_sessions || a->free_head == NIL)
+        return NIL;
+    i = a->free_head;
+    a->free_head = slot(a, i)->next;
+    return i;
 }
 
 static int session_create(struct vault_attest *a, const char *name, const uint8_t eph_pk[32],
@@ -349,23 +468,23 @@ static int session_create(struct vault_attest *a, const char *name, const uint8_
     uint8_t raw[TOKEN_RAW_LEN], sk[crypto_scalarmult_SCALARBYTES], pk[crypto_scalarmult_BYTES];
     att_session *s = NULL;
     int64_t now = now_of(a);
-    size_t plen = strlen(VAULT_ATTEST_TOKEN_PREFIX), b;
-    int r = TV_ERR_INTERNAL;
+    size_t plen = strlen(VAULT_ATTEST_TOKEN_PREFIX);
+    uint32_t i, b;
+    int nomem = 0, r = TV_ERR_INTERNAL;
 
-    if (a->n_sessions >= a->max_sessions)
-        session_sweep(a, now, NULL);
-    if (a->n_sessions >= a->max_sessions)
-        return TV_ERR_RESOURCE;
-    if (!(s = calloc(1, sizeof *s)))
-        return TV_ERR_NOMEM;
+    session_expire(a, now);
+    if ((i = slot_alloc(a, &nomem)) == NIL)
+        return nomem ? TV_ERR_NOMEM : TV_ERR_RESOURCE;
+    s = slot(a, i);
+    memset(s, 0, sizeof *s);
     if (n_policies) {
         if (!(s->policies = calloc(n_policies, sizeof *s->policies))) {
             r = TV_ERR_NOMEM;
             goto out;
         }
-        for (size_t i = 0; i < n_policies; i++) {
-            if (!(s->policies[i] = strdup(policies[i]))) {
-                s->n_policies = i;
+        for (size_t k = 0; k < n_policies; k++) {
+            if (!(s->policies[k] = strdup(policies[k]))) {
+                s->n_policies = k;
                 r = TV_ERR_NOMEM;
                 goto out;
             }
@@ -374,17 +493,13 @@ static int session_create(struct vault_attest *a, const char *name, const uint8_
     }
     snprintf(s->name, sizeof s->name, "%s", name);
     /* Per-session key pair: forward secrecy per session. Only the derived
-     * key is kept; sk is wiped below on every path. */
-    if (!(s->key = sodium_malloc(SEAL_FNGET_KEY_LEN))) {
-        r = TV_ERR_NOMEM;
-        goto out;
-    }
+     * key is kept (in the chunk's guarded key array); sk is wiped below. */
     randombytes_buf(sk, sizeof sk);
     if (crypto_scalarmult_base(pk, sk) != 0) {
         r = TV_ERR_CRYPTO;
         goto out;
     }
-    if ((r = seal_fn_session_key(s->key, sk, eph_pk, eph_pk, pk)) < 0)
+    if ((r = seal_fn_session_key(slot_key(a, i), sk, eph_pk, eph_pk, pk)) < 0)
         goto out;
     s->expires = now + a->session_ttl;
     randombytes_buf(raw, sizeof raw);
@@ -393,9 +508,17 @@ static int session_create(struct vault_attest *a, const char *name, const uint8_
     sodium_bin2base64(token + plen, VAULT_ATTEST_TOKEN_BUF - plen, raw, sizeof raw,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof raw);
-    b = bucket(s->hash, SESSION_BUCKETS);
-    s->next = a->sessions[b];
-    a->sessions[b] = s;
+    b = bucket_of(s->hash, a->nb);
+    s->hnext = a->buckets[b];
+    a->buckets[b] = i;
+    s->live = 1;
+    s->next = NIL;
+    s->prev = a->age_tail;
+    if (a->age_tail != NIL)
+        slot(a, a->age_tail)->next = i;
+    else
+        a->age_head = i;
+    a->age_tail = i;
     a->n_sessions++;
     memcpy(session_pk, pk, sizeof pk);
     if (session_id)
@@ -405,9 +528,31 @@ static int session_create(struct vault_attest *a, const char *name, const uint8_
     r = 0;
 out:
     sodium_memzero(sk, sizeof sk);
-    if (s)
-        session_free(s);
+    if (s) {
+        /* Not linked anywhere yet: wipe and return the slot. */
+        strv_free(s->policies, s->n_policies);
+        sodium_memzero(s, sizeof *s);
+        sodium_memzero(slot_key(a, i), SEAL_FNGET_KEY_LEN);
+        s->next = a->free_head;
+        a->free_head = i;
+    }
     return r;
+}
+
+/* Live slot with session id `id`, or NIL (an expired one is removed). */
+static uint32_t session_lookup(struct vault_attest *a, const uint8_t id[32])
+{
+    for (uint32_t i = a->buckets[bucket_of(id, a->nb)]; i != NIL; i = slot(a, i)->hnext) {
+        att_session *s = slot(a, i);
+        if (sodium_memcmp(s->hash, id, 32) != 0)
+            continue;
+        if (now_of(a) >= s->expires) {
+            session_remove(a, i);
+            return NIL;
+        }
+        return i;
+    }
+    return NIL;
 }
 
 int vault_attest_resolve_session(struct vault *v, const char *token, size_t token_len,
@@ -417,7 +562,8 @@ int vault_attest_resolve_session(struct vault *v, const char *token, size_t toke
     uint8_t raw[TOKEN_RAW_LEN], h[32];
     size_t plen = strlen(VAULT_ATTEST_TOKEN_PREFIX), bin_len = 0;
     vault_principal p;
-    att_session **pp;
+    att_session *s;
+    uint32_t i;
     int r = TV_ERR_UNAUTHENTICATED;
 
     if (!v || !out || !token)
@@ -433,69 +579,52 @@ int vault_attest_resolve_session(struct vault *v, const char *token, size_t toke
     session_hash(raw, h);
     sodium_memzero(raw, sizeof raw);
     memset(&p, 0, sizeof p);
-    for (pp = &a->sessions[bucket(h, SESSION_BUCKETS)]; *pp; pp = &(*pp)->next) {
-        att_session *s = *pp;
-        if (sodium_memcmp(s->hash, h, sizeof h) != 0)
-            continue;
-        if (now_of(a) >= s->expires) {
-            *pp = s->next;
-            session_free(s);
-            a->n_sessions--;
-            r = TV_ERR_UNAUTHENTICATED;
+    if ((i = session_lookup(a, h)) == NIL)
+        goto out;
+    s = slot(a, i);
+    p.kind = VAULT_PRINCIPAL_FUNCTION;
+    snprintf(p.id, sizeof p.id, "%s", s->name);
+    memcpy(p.fn_session, s->hash, sizeof p.fn_session);
+    if (s->n_policies) {
+        if (!(p.policies = calloc(s->n_policies, sizeof *p.policies))) {
+            r = TV_ERR_NOMEM;
             goto out;
         }
-        p.kind = VAULT_PRINCIPAL_FUNCTION;
-        snprintf(p.id, sizeof p.id, "%s", s->name);
-        memcpy(p.fn_session, s->hash, sizeof p.fn_session);
-        if (s->n_policies) {
-            if (!(p.policies = calloc(s->n_policies, sizeof *p.policies))) {
+        for (size_t k = 0; k < s->n_policies; k++) {
+            if (!(p.policies[k] = strdup(s->policies[k]))) {
+                p.n_policies = k;
                 r = TV_ERR_NOMEM;
                 goto out;
             }
-            for (size_t i = 0; i < s->n_policies; i++) {
-                if (!(p.policies[i] = strdup(s->policies[i]))) {
-                    p.n_policies = i;
-                    r = TV_ERR_NOMEM;
-                    goto out;
-                }
-            }
-            p.n_policies = s->n_policies;
         }
-        *out = p;
-        memset(&p, 0, sizeof p);
-        r = 0;
-        goto out;
+        p.n_policies = s->n_policies;
     }
+    *out = p;
+    memset(&p, 0, sizeof p);
+    r = 0;
 out:
     strv_free(p.policies, p.n_policies);
     sodium_memzero(h, sizeof h);
     return r;
 }
 
-static att_session *session_find(struct vault_attest *a, const uint8_t id[32])
-{
-    for (att_session *s = a->sessions[bucket(id, SESSION_BUCKETS)]; s; s = s->next)
-        if (sodium_memcmp(s->hash, id, 32) == 0)
-            return now_of(a) < s->expires ? s : NULL;
-    return NULL;
-}
-
 int vault_attest_seal_get(struct vault *v, const uint8_t session_id[32], const char *name,
                           uint64_t version, const uint8_t *pt, size_t len, uint8_t **out,
                           size_t *out_len)
 {
-    att_session *s;
+    uint32_t i;
     uint8_t *buf;
     int r;
 
     if (!v || !session_id || !name || (!pt && len) || !out || !out_len ||
         len > SIZE_MAX - SEAL_FNGET_OVERHEAD)
         return TV_ERR_INVALID;
-    if (!v->attest || !(s = session_find(v->attest, session_id)))
+    if (!v->attest || (i = session_lookup(v->attest, session_id)) == NIL)
         return TV_ERR_UNAUTHENTICATED;
     if (!(buf = malloc(len + SEAL_FNGET_OVERHEAD)))
         return TV_ERR_NOMEM;
-    if ((r = seal_fn_get_seal(s->key, name, strlen(name), version, pt, len, buf)) < 0) {
+    if ((r = seal_fn_get_seal(slot_key(v->attest, i), name, strlen(name), version, pt, len, buf)) <
+        0) {
         free(buf);
         return r;
     }
@@ -676,7 +805,8 @@ int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
     if ((r = session_create(a, fi->name, rq->eph_pk, fi->acl_policies, fi->n_acl_policies, token,
                             session_pk, NULL, expires_at)) < 0) {
         setf(why, whylen, "%s",
-             r == TV_ERR_RESOURCE  ? "too many live function sessions"
+             r == TV_ERR_RESOURCE  ? "too many live function sessions (attestation.max_sessions); "
+                                     "retry when sessions expire"
              : r == TV_ERR_INVALID ? "eph_pubkey is a low-order X25519 point (no shared key)"
                                    : tv_strerror(r));
         goto out;

@@ -3,21 +3,31 @@
  * sessions (DESIGN.md §5, issue 5.5).
  *
  * State (struct vault_attest, hung off v->attest, in memory only):
- *  - nonces: 32 random bytes each, issued by Challenge, valid nonce_ttl
- *    seconds (60), consumed by the first Attest that presents them — even a
- *    failing one (single use, whatever the outcome). At most max_nonces are
- *    outstanding (issued, unused, unexpired; TV_ERR_RESOURCE beyond, after
- *    sweeping expired ones). The last max_nonces used or expired nonces are
- *    remembered in a fixed ring so the caller is told "replayed" or
- *    "expired" rather than "unknown"; an older one is "unknown" — refused
- *    all the same.
+ *  - nonces are stateless (issue 14): 32 bytes = u32be issue time || 12
+ *    random bytes || a 16-byte keyed BLAKE2b MAC of the first 16 under a
+ *    per-process key. Challenge stores nothing, so a Challenge flood costs
+ *    nothing and locks nobody out. Attest checks the MAC (else "not issued by
+ *    this vault"), the age (nonce_ttl, default 60 s: else "expired"), then
+ *    enters the nonce into a bounded replay set (max_replay entries, default
+ *    65536) — before the evidence is looked at, so a nonce is single use
+ *    whatever the outcome. When the set is full the oldest used nonce leaves
+ *    it and a floor rises to its issue time: nonces issued at or before the
+ *    floor are refused as expired, so a forgotten nonce is never accepted
+ *    twice. Restarting the daemon invalidates every outstanding nonce.
  *  - sessions: token "tvf." + base64url(32 random bytes) (47 chars); only
  *    SHA-256("teevault-fn-session-v1\0" || raw) is kept, with the function
  *    name, its ACL policies (copied at Attest time), the session key and the
  *    expiry (session_ttl, default 900 s). The session key (seal_fnget.h) is
  *    derived at Attest from a fresh vault X25519 key pair per session and the
- *    function's eph_pk; the vault's secret key is wiped at once, the session
- *    key lives in sodium_malloc memory and is freed (wiped) with the session. Restarting the daemon
+ *    function's eph_pk; the vault's secret key is wiped at once. Session
+ *    slots come in chunks of 4096: one sodium_malloc'ed key array per chunk
+ *    (guard pages, mlock, no-dump) — a handful of mappings for 100,000
+ *    sessions, not several each. Lookup and insert are O(1) (hash table on
+ *    the token hash); expired sessions leave from the head of an age list.
+ *    At max_sessions live (default 131072) Attest fails with TV_ERR_RESOURCE
+ *    ("too many live function sessions") after expired ones are dropped;
+ *    nothing else is affected. A session serves any number of Gets until it
+ *    expires: a function reuses it across invocations. Restarting the daemon
  * drops every session: functions attest again. Registering (Write) or deleting a function drops its
  * sessions.
  *
@@ -52,24 +62,31 @@
 #define VAULT_ATTEST_TOKEN_BUF     64
 #define VAULT_ATTEST_EVIDENCE_MAX  (256u * 1024)
 
+#define VAULT_ATTEST_DEFAULT_SESSION_TTL  900
+#define VAULT_ATTEST_DEFAULT_NONCE_TTL    60
+#define VAULT_ATTEST_DEFAULT_MAX_REPLAY   65536
+#define VAULT_ATTEST_DEFAULT_MAX_SESSIONS 131072
+
 typedef struct vault_attest_params {
     uint32_t session_ttl;         /* seconds; 0 = 900 */
     uint32_t nonce_ttl;           /* seconds; 0 = 60 */
-    size_t max_nonces;            /* outstanding nonces; 0 = 4096 */
-    size_t max_sessions;          /* live sessions; 0 = 65536 */
+    size_t max_replay;            /* used nonces remembered; 0 = 65536 */
+    size_t max_sessions;          /* live sessions; 0 = 131072 */
     const uint8_t *sim_pk;        /* 32 B sim platform public key, or NULL (see above) */
     const char *sim_platform_dir; /* read its sim_platform.pub/key when sim_pk is NULL */
     const char *collateral;       /* SGX/TDX collateral dir or bundle file, or NULL */
 } vault_attest_params;
 
 /* (Re)configure; replaces the state (drops nonces and sessions). p NULL =
- * defaults. Errors: TV_ERR_NOMEM, seal_collateral_load errors, sim key errors. */
+ * defaults. Errors: TV_ERR_INVALID (a bound over 2^32 - 2), TV_ERR_NOMEM,
+ * seal_collateral_load errors, sim key errors. */
 int vault_attest_configure(struct vault *v, const vault_attest_params *p) TV_WUR;
 /* Free v->attest (wiping session hashes). NULL-safe, idempotent. */
 void vault_attest_close(struct vault *v);
 
-/* Challenge: a fresh nonce and its expiry (unix seconds).
- * Errors: TV_ERR_RESOURCE (too many outstanding), TV_ERR_NOMEM. */
+/* Challenge: a fresh nonce and its expiry (unix seconds). Stores nothing.
+ * Errors: TV_ERR_INVALID (NULL arguments), TV_ERR_NOMEM (first use only:
+ * the state is created). */
 int vault_attest_challenge(struct vault *v, uint8_t nonce[VAULT_ATTEST_NONCE_LEN],
                            int64_t *expires_at) TV_WUR;
 
@@ -92,12 +109,12 @@ typedef struct vault_attest_req {
  * expiry.
  * why (whylen) always gets a sentence on failure (no secret in it).
  * Errors: TV_ERR_INVALID (sizes, type, name), TV_ERR_REPLAY (nonce used),
- * TV_ERR_EXPIRED (nonce expired), TV_ERR_UNAUTHENTICATED (nonce never issued
- * or forgotten), TV_ERR_DENIED (no such function), TV_ERR_FORMAT /
- * TV_ERR_VERIFY (evidence), TV_ERR_INTEGRITY (report_data is not the
- * binding), TV_ERR_POLICY (debug, TCB, identity not the registered one, sim
- * not accepted), TV_ERR_RESOURCE, TV_ERR_NOMEM, storage errors; TV_ERR_INVALID
- * also when eph_pk is a low-order X25519 point (no session key). */
+ * TV_ERR_EXPIRED (nonce expired, or older than the replay set's floor),
+ * TV_ERR_UNAUTHENTICATED (nonce not issued by this process), TV_ERR_DENIED (no such function),
+ * TV_ERR_FORMAT / TV_ERR_VERIFY (evidence), TV_ERR_INTEGRITY (report_data is not the binding),
+ * TV_ERR_POLICY (debug, TCB, identity not the registered one, sim not accepted), TV_ERR_RESOURCE
+ * (max_sessions live), TV_ERR_NOMEM, storage errors; TV_ERR_INVALID also when eph_pk is a low-order
+ * X25519 point (no session key). */
 int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
                         char token[VAULT_ATTEST_TOKEN_BUF], uint8_t session_pk[32],
                         int64_t *expires_at, char *why, size_t whylen) TV_WUR;

@@ -47,7 +47,8 @@ int vault_config_defaults(vault_config *c)
     c->login_burst = 5;
     c->attest_session_ttl = 900;
     c->attest_nonce_ttl = 60;
-    c->attest_max_sessions = 65536;
+    c->attest_max_sessions = 131072;
+    c->attest_max_replay = 65536;
     c->witness_interval = 5;
     if (vault_config_set(&c->state_dir, "/var/lib/teevault") < 0 ||
         vault_config_set(&c->unix_socket, "/run/teevault/teevault.sock") < 0 ||
@@ -315,6 +316,9 @@ static int on_key(void *user, const char *sec, const char *key, const char *val)
     } else if (IS("attestation", "max_sessions")) {
         if (parse_uint(val, 1, 10000000, &c->attest_max_sessions) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected 1..10000000, got \"%s\"", qk, val);
+    } else if (IS("attestation", "max_replay")) {
+        if (parse_uint(val, 64, 10000000, &c->attest_max_replay) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 64..10000000, got \"%s\"", qk, val);
     } else if (IS("attestation", "collateral")) {
         r = set_opt(&c->attest_collateral, val);
     } else if (IS("attestation", "sim_platform_dir")) {

@@ -62,7 +62,8 @@ typedef struct vault_config {
     /* [attestation] */
     unsigned attest_session_ttl;   /* seconds a function session lives; default 900 */
     unsigned attest_nonce_ttl;     /* seconds a challenge nonce lives; default 60 */
-    unsigned attest_max_sessions;  /* live function sessions; default 65536 */
+    unsigned attest_max_sessions;  /* live function sessions; default 131072 */
+    unsigned attest_max_replay;    /* used nonces remembered (replay set); default 65536 */
     char *attest_collateral;       /* SGX/TDX collateral dir or bundle file; NULL = none */
     char *attest_sim_platform_dir; /* sim platform key dir; NULL = tee root or state_dir */
     /* [witness] (docs/ATTESTATION.md "Witness"): where signed state

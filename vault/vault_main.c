@@ -315,6 +315,7 @@ int main(int argc, char **argv)
         vault_attest_params atp = {.session_ttl = cfg.attest_session_ttl,
                                    .nonce_ttl = cfg.attest_nonce_ttl,
                                    .max_sessions = cfg.attest_max_sessions,
+                                   .max_replay = cfg.attest_max_replay,
                                    .sim_platform_dir = cfg.attest_sim_platform_dir,
                                    .collateral = cfg.attest_collateral};
         if ((r = vault_attest_configure(&v, &atp)) < 0) {
