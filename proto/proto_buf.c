@@ -23,7 +23,7 @@ void proto_buf_wrap(proto_buf *b, const void *data, size_t len)
 void proto_buf_free(proto_buf *b)
 {
     if (!b->readonly && b->d) {
-        sodium_memzero(b->d, b->cap);
+        sodium_memzero(b->d, b->dirty < b->cap ? b->dirty : b->cap);
         free(b->d);
     }
     size_t max = b->readonly ? 0 : b->max_len;
@@ -38,8 +38,8 @@ void proto_buf_reset(proto_buf *b)
         return;
     }
     if (b->d)
-        sodium_memzero(b->d, b->cap);
-    b->off = b->len = 0;
+        sodium_memzero(b->d, b->dirty < b->cap ? b->dirty : b->cap);
+    b->off = b->len = b->dirty = 0;
 }
 
 int proto_buf_reserve(proto_buf *b, size_t n)
@@ -49,8 +49,11 @@ int proto_buf_reserve(proto_buf *b, size_t n)
     size_t max = b->max_len ? b->max_len : PROTO_BUF_MAX;
     if (b->len > max || max - b->len < n)
         return TV_ERR_TOO_LARGE;
-    if (b->cap - b->len >= n)
+    if (b->cap - b->len >= n) {
+        if (b->len + n > b->dirty)
+            b->dirty = b->len + n;
         return TV_OK;
+    }
     size_t want = b->len + n;
     size_t ncap = b->cap ? b->cap : 256;
     while (ncap < want)
@@ -61,11 +64,12 @@ int proto_buf_reserve(proto_buf *b, size_t n)
         return TV_ERR_NOMEM;
     if (b->d) {
         memcpy(nd, b->d, b->len);
-        sodium_memzero(b->d, b->cap);
+        sodium_memzero(b->d, b->dirty < b->cap ? b->dirty : b->cap);
         free(b->d);
     }
     b->d = nd;
     b->cap = ncap;
+    b->dirty = want;
     return TV_OK;
 }
 

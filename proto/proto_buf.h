@@ -4,7 +4,11 @@
  * A buffer owns a heap region [0, cap) of which [off, len) is unread data.
  * Every read checks bounds with subtraction that cannot overflow
  * (len - off < n) in all builds. proto_buf_free() wipes the memory before
- * releasing it, so a buffer may hold key material or secret values.
+ * releasing it, so a buffer may hold key material or secret values. Wipes
+ * cover what was reserved since the last wipe (`dirty`), not the whole
+ * allocation: a buffer that once held 4 MiB costs a 4 MiB wipe once, not on
+ * every later reset (issue 14). WARNING: write into d only after
+ * proto_buf_reserve() covered the bytes.
  *
  * Writers append at len, growing up to max_len (0 = PROTO_BUF_MAX).
  */
@@ -25,6 +29,8 @@ typedef struct proto_buf {
     size_t cap;     /* allocated size */
     size_t max_len; /* growth limit; 0 = PROTO_BUF_MAX */
     int readonly;   /* wraps memory it does not own */
+    size_t dirty;   /* [0, dirty) may hold data since the last wipe: every
+                       writer reserves before writing, and reserve raises it */
 } proto_buf;
 
 /* Initialise an empty owning buffer with a growth limit (0 = PROTO_BUF_MAX). */

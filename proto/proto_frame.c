@@ -136,7 +136,11 @@ void proto_frame_next(proto_frame_reader *r)
 {
     if (r->dead)
         return;
-    proto_buf_reset(&r->body);
+    /* A large frame's buffer is not kept for the connection's lifetime. */
+    if (r->body.cap > 65536)
+        proto_buf_free(&r->body);
+    else
+        proto_buf_reset(&r->body);
     r->hhave = 0;
     memset(&r->h, 0, sizeof(r->h));
     r->ready = 0;

@@ -36,6 +36,7 @@ static int sys_status(vault_call *c, const ProtobufCMessage *req, proto_buf *out
     struct vault *v = c->v;
     Teevault__V1__StatusResponse st;
     seal_identity id;
+    char fill_warning[512];
     int r;
 
     (void)req;
@@ -80,6 +81,15 @@ static int sys_status(vault_call *c, const ProtobufCMessage *req, proto_buf *out
             st.audit_pubkey.len = sizeof(ai.pubkey);
         }
         st.audit_used_percent = ai.used_percent;
+        if (ai.used_percent >= ai.warn_percent) {
+            /* Say it well before writes are refused, with the fix that works. */
+            snprintf(fill_warning, sizeof(fill_warning),
+                     "%s%sthe store is %u%% full; new secret writes are refused at %u%%: raise "
+                     "[limits] map_size and restart",
+                     st.warning ? st.warning : "", st.warning ? "; " : "", ai.used_percent,
+                     ai.high_water_percent);
+            st.warning = fill_warning;
+        }
     }
     r = vault_pack(out, &st.base);
     return r;

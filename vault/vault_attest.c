@@ -28,9 +28,9 @@
 #define TOKEN_RAW_LEN 32
 #define NIL           UINT32_MAX
 
-/* Nonce layout (32 bytes): u32be issue time || 12 random bytes || 16-byte
- * keyed BLAKE2b of the first 16 bytes under a per-process key. */
-#define NONCE_T_LEN    4
+/* Nonce layout (32 bytes): u64be issue time (unix ms) || 8 random bytes ||
+ * 16-byte keyed BLAKE2b of the first 16 bytes under a per-process key. */
+#define NONCE_T_LEN    8
 #define NONCE_BODY_LEN 16
 #define NONCE_MAC_LEN  16
 
@@ -43,7 +43,7 @@
 /* A used nonce, remembered until it expires (or is evicted, see floor). */
 typedef struct att_used {
     uint8_t nonce[VAULT_ATTEST_NONCE_LEN];
-    uint32_t t;     /* issue time from the nonce */
+    int64_t t;      /* issue time from the nonce (unix ms) */
     uint32_t hnext; /* bucket chain (ring positions), NIL ends */
 } att_used;
 
@@ -73,7 +73,7 @@ struct vault_attest {
     uint32_t *used_buckets;
     uint32_t used_nb; /* power of two */
     size_t used_head, used_n;
-    uint32_t floor;
+    int64_t floor; /* unix ms */
     int has_floor;
     /* Sessions. */
     att_session **chunks; /* [n_chunks] arrays of SESS_CHUNK slots */
@@ -102,6 +102,13 @@ static void setf(char *dst, size_t n, const char *fmt, ...)
 static int64_t now_of(const struct vault_attest *a)
 {
     return (int64_t)time(NULL) + a->time_offset;
+}
+
+static int64_t now_ms_of(const struct vault_attest *a)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((int64_t)ts.tv_sec + a->time_offset) * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Index into a power-of-two table from bytes that are uniformly random to
@@ -285,11 +292,11 @@ int vault_attest_challenge(struct vault *v, uint8_t nonce[VAULT_ATTEST_NONCE_LEN
     if ((r = get_state(v, &a)) < 0)
         return r;
     /* Stateless: nothing is stored until an Attest presents the nonce. */
-    now = now_of(a);
-    proto_put_be32(nonce, (uint32_t)now);
+    now = now_ms_of(a);
+    proto_put_be64(nonce, (uint64_t)now);
     randombytes_buf(nonce + NONCE_T_LEN, NONCE_BODY_LEN - NONCE_T_LEN);
     nonce_mac(a, nonce, nonce + NONCE_BODY_LEN);
-    *expires_at = (int64_t)(uint32_t)now + a->nonce_ttl;
+    *expires_at = (now + (int64_t)a->nonce_ttl * 1000) / 1000;
     return 0;
 }
 
@@ -307,7 +314,7 @@ static void used_unlink(struct vault_attest *a, uint32_t pos)
 static void used_pop(struct vault_attest *a, int64_t now)
 {
     att_used *e = &a->used[a->used_head];
-    if (now < (int64_t)e->t + a->nonce_ttl && (!a->has_floor || e->t > a->floor)) {
+    if (now < e->t + (int64_t)a->nonce_ttl * 1000 && (!a->has_floor || e->t > a->floor)) {
         a->floor = e->t;
         a->has_floor = 1;
     }
@@ -321,8 +328,9 @@ static void used_pop(struct vault_attest *a, int64_t now)
 static int nonce_consume(struct vault_attest *a, const uint8_t nonce[VAULT_ATTEST_NONCE_LEN])
 {
     uint8_t mac[NONCE_MAC_LEN];
-    int64_t now = now_of(a);
-    uint32_t t = proto_be32(nonce), b, pos;
+    int64_t now = now_ms_of(a), ttl = (int64_t)a->nonce_ttl * 1000;
+    int64_t t = (int64_t)proto_be64(nonce);
+    uint32_t b, pos;
     int ok;
 
     nonce_mac(a, nonce, mac);
@@ -330,17 +338,18 @@ static int nonce_consume(struct vault_attest *a, const uint8_t nonce[VAULT_ATTES
     sodium_memzero(mac, sizeof mac);
     if (!ok)
         return TV_ERR_UNAUTHENTICATED;
-    if (now >= (int64_t)t + a->nonce_ttl)
-        return TV_ERR_EXPIRED;
-    /* Older than the replay set remembers: refused like an expired one. */
-    if (a->has_floor && t <= a->floor)
-        return TV_ERR_EXPIRED;
+    /* Remembered: say "replay" (the more useful answer) before "expired". */
     b = bucket_of(nonce + NONCE_BODY_LEN, a->used_nb);
     for (pos = a->used_buckets[b]; pos != NIL; pos = a->used[pos].hnext)
         if (sodium_memcmp(a->used[pos].nonce, nonce, VAULT_ATTEST_NONCE_LEN) == 0)
             return TV_ERR_REPLAY;
+    if (now >= t + ttl)
+        return TV_ERR_EXPIRED;
+    /* Older than the replay set remembers: refused like an expired one. */
+    if (a->has_floor && t <= a->floor)
+        return TV_ERR_EXPIRED;
     /* Forget what has expired (used in about issue order), then make room. */
-    while (a->used_n && now >= (int64_t)a->used[a->used_head].t + a->nonce_ttl)
+    while (a->used_n && now >= a->used[a->used_head].t + ttl)
         used_pop(a, now);
     if (a->used_n == a->max_replay)
         used_pop(a, now);

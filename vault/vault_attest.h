@@ -3,8 +3,8 @@
  * sessions (DESIGN.md §5, issue 5.5).
  *
  * State (struct vault_attest, hung off v->attest, in memory only):
- *  - nonces are stateless (issue 14): 32 bytes = u32be issue time || 12
- *    random bytes || a 16-byte keyed BLAKE2b MAC of the first 16 under a
+ *  - nonces are stateless (issue 14): 32 bytes = u64be issue time (unix
+ *    ms) || 8 random bytes || a 16-byte keyed BLAKE2b MAC of the first 16 under a
  *    per-process key. Challenge stores nothing, so a Challenge flood costs
  *    nothing and locks nobody out. Attest checks the MAC (else "not issued by
  *    this vault"), the age (nonce_ttl, default 60 s: else "expired"), then

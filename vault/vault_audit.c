@@ -77,6 +77,7 @@
 
 #include "audit.h"
 #include "proto_buf.h"
+#include "vault_audit_agg.h"
 #include "vault_db.h"
 #include "vault_record.h"
 #include "vault_keyring.h"
@@ -86,7 +87,7 @@ typedef struct pending {
     audit_record rec;
     const vault_write *job; /* a write to apply in the batch, or NULL */
     void *job_arg;
-    vault_audit_done_fn done;
+    vault_audit_done_fn done; /* NULL: nobody waits (aggregate records) */
     void *arg;
     int status; /* set by the commit, passed to done */
 } pending;
@@ -104,6 +105,11 @@ struct vault_audit {
     vault_audit_opts o;
     struct event *flush_ev;
     struct event *ckpt_ev;
+    /* Anonymous probes and failed authentications (vault_audit_agg.h):
+     * loop thread only; written every o.aggregate_seconds. */
+    vault_audit_agg *agg;
+    struct event *agg_ev;
+    int64_t fill_warned_ns; /* last "store filling up" warning (CLOCK_REALTIME ns) */
     /* Loop thread only: the batch being filled. */
     pending *q;
     size_t nq, capq;
@@ -517,7 +523,8 @@ static int run_batch(struct vault_audit *w, pending *p, size_t n, int force_ckpt
 static void finish_batch(pending *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        p[i].done(p[i].arg, p[i].status);
+        if (p[i].done)
+            p[i].done(p[i].arg, p[i].status);
     free(p);
 }
 
@@ -675,6 +682,75 @@ static void ckpt_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Loop thread: room for k more records in the queue. */
+static int queue_reserve(struct vault_audit *w, size_t k)
+{
+    if (w->capq - w->nq >= k)
+        return TV_OK;
+    size_t nc = w->capq ? w->capq : 64;
+    while (nc - w->nq < k)
+        nc *= 2;
+    pending *q = realloc(w->q, nc * sizeof(*q));
+    if (!q)
+        return TV_ERR_NOMEM;
+    w->q = q;
+    w->capq = nc;
+    return TV_OK;
+}
+
+/* Loop thread: move the interval's aggregate records into the queue (they
+ * commit with the next batch; nobody waits for them). Returns how many. */
+static size_t agg_push(struct vault_audit *w)
+{
+    size_t n, k = vault_audit_agg_pending(w->agg);
+    audit_record *recs;
+    if (k == 0 || queue_reserve(w, k) < 0 || !(recs = calloc(k, sizeof(*recs))))
+        return 0;
+    n = vault_audit_agg_take(w->agg, recs, k, now_ns());
+    for (size_t i = 0; i < n; i++) {
+        pending *p = &w->q[w->nq++];
+        memset(p, 0, sizeof(*p));
+        p->rec = recs[i];
+        p->status = TV_ERR_AUDIT;
+    }
+    free(recs);
+    return n;
+}
+
+/* Warn (at most every 10 minutes) while the store is past warn_percent,
+ * well before secret writes are refused at high_water_percent. */
+static void fill_check(struct vault_audit *w)
+{
+    uint64_t used = 0, map = 0;
+    int64_t now = now_ns();
+    unsigned pct;
+    if (vault_db_usage(w->v->db, &used, &map) < 0 || map == 0)
+        return;
+    pct = (unsigned)(used * 100 / map);
+    if (pct < w->o.warn_percent)
+        return;
+    if (w->fill_warned_ns && now - w->fill_warned_ns < (int64_t)600 * 1000000000)
+        return;
+    w->fill_warned_ns = now;
+    vault_logf(VAULT_LOG_WARN, "storage_filling",
+               "the store is %u%% full (%llu of %llu MiB); new secret writes are refused at "
+               "%u%% ([audit] high_water_percent): raise [limits] map_size and restart",
+               pct, (unsigned long long)(used >> 20), (unsigned long long)(map >> 20),
+               w->o.high_water_percent);
+}
+
+static void agg_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct vault_audit *w = arg;
+    (void)fd;
+    (void)what;
+    fill_check(w);
+    if (agg_push(w) && !w->scheduled) {
+        w->scheduled = 1;
+        event_active(w->flush_ev, EV_TIMEOUT, 0);
+    }
+}
+
 static int writer_start(struct vault_audit *w)
 {
     if (pipe2(w->wake_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
@@ -711,6 +787,9 @@ static void writer_free(struct vault_audit *w)
         event_free(w->flush_ev);
     if (w->ckpt_ev)
         event_free(w->ckpt_ev);
+    if (w->agg_ev)
+        event_free(w->agg_ev);
+    vault_audit_agg_free(w->agg);
     if (w->v && w->v->db && w->v->db->before_wtxn_arg == w) {
         w->v->db->before_wtxn = NULL;
         w->v->db->before_wtxn_arg = NULL;
@@ -927,6 +1006,14 @@ int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
         w->o.ckpt_every_ms = 10000;
     if (w->o.high_water_percent == 0 || w->o.high_water_percent > 100)
         w->o.high_water_percent = 90;
+    if (w->o.aggregate_seconds == 0)
+        w->o.aggregate_seconds = 60;
+    if (w->o.warn_percent == 0 || w->o.warn_percent >= w->o.high_water_percent)
+        w->o.warn_percent = w->o.high_water_percent > 15 ? w->o.high_water_percent - 15 : 1;
+    if (!(w->agg = vault_audit_agg_new(now_ns()))) {
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
     w->fail_file = getenv("TEEVAULT_TEST_AUDIT_FAIL_FILE");
     /* Bench comparison only (tests/bench): the slow mode group commit replaces. */
     const char *pr = getenv("TEEVAULT_BENCH_AUDIT_FSYNC_PER_RECORD");
@@ -957,9 +1044,12 @@ int vault_audit_open(struct vault *v, const vault_audit_opts *opts)
     if (v->base) {
         struct timeval tv = {(time_t)(w->o.ckpt_every_ms / 1000),
                              (suseconds_t)(w->o.ckpt_every_ms % 1000) * 1000};
+        struct timeval atv = {(time_t)w->o.aggregate_seconds, 0};
         w->flush_ev = event_new(v->base, -1, 0, flush_cb, w);
         w->ckpt_ev = event_new(v->base, -1, EV_PERSIST, ckpt_cb, w);
-        if (!w->flush_ev || !w->ckpt_ev || event_add(w->ckpt_ev, &tv) != 0) {
+        w->agg_ev = event_new(v->base, -1, EV_PERSIST, agg_cb, w);
+        if (!w->flush_ev || !w->ckpt_ev || !w->agg_ev || event_add(w->ckpt_ev, &tv) != 0 ||
+            event_add(w->agg_ev, &atv) != 0) {
             r = TV_ERR_NOMEM;
             goto out;
         }
@@ -1121,6 +1211,7 @@ int vault_audit_flush(struct vault *v)
 {
     if (!v || !v->auditw)
         return TV_ERR_AUDIT;
+    (void)agg_push(v->auditw);
     return flush_queue(v->auditw, 1);
 }
 
@@ -1130,6 +1221,7 @@ void vault_audit_close(struct vault *v)
     if (!v || !v->auditw)
         return;
     w = v->auditw;
+    (void)agg_push(w);
     (void)flush_queue(w, 1); /* waits for the batch in flight */
     pthread_mutex_lock(&w->mu);
     vault_logf(VAULT_LOG_INFO, "audit_close",
@@ -1154,14 +1246,8 @@ static int enqueue(struct vault *v, const vault_call *c, int outcome, const vaul
     if (!v || !v->auditw)
         return TV_ERR_AUDIT; /* fail closed: no writer, no reply */
     w = v->auditw;
-    if (w->nq == w->capq) {
-        size_t nc = w->capq ? w->capq * 2 : 64;
-        pending *q = realloc(w->q, nc * sizeof(*q));
-        if (!q)
-            return TV_ERR_NOMEM;
-        w->q = q;
-        w->capq = nc;
-    }
+    if (queue_reserve(w, 1) < 0)
+        return TV_ERR_NOMEM;
     p = &w->q[w->nq++];
     record_from_call(c, outcome, &p->rec);
     p->job = job;
@@ -1181,6 +1267,13 @@ static int enqueue(struct vault *v, const vault_call *c, int outcome, const vaul
 int vault_audit_submit(struct vault *v, const vault_call *c, int outcome, vault_audit_done_fn done,
                        void *arg)
 {
+    /* Anonymous probes and failed authentications take no effect: counted
+     * for the interval's aggregate record, answered at once. */
+    if (v && v->auditw && v->auditw->agg && vault_audit_agg_wanted(c, outcome)) {
+        vault_audit_agg_count(v->auditw->agg, c, outcome);
+        done(arg, TV_OK);
+        return TV_OK;
+    }
     return enqueue(v, c, outcome, NULL, NULL, done, arg);
 }
 
@@ -1237,11 +1330,31 @@ int vault_audit_settle(struct vault *v)
         return TV_ERR_AUDIT;
     w = v->auditw;
     before_wtxn(w);
-    if (w->jcount == 0)
+    /* The interval's aggregate records so far become visible too: they are
+     * appended here with the journal's records. */
+    size_t k = vault_audit_agg_pending(w->agg);
+    pending *p = NULL;
+    if (k && (p = calloc(k, sizeof(*p)))) {
+        audit_record *recs = calloc(k, sizeof(*recs));
+        if (recs) {
+            k = vault_audit_agg_take(w->agg, recs, k, now_ns());
+            for (size_t i = 0; i < k; i++)
+                p[i].rec = recs[i];
+            free(recs);
+        } else {
+            k = 0;
+        }
+    } else {
+        k = 0;
+    }
+    if (w->jcount == 0 && k == 0) {
+        free(p);
         return TV_OK;
-    if ((r = reconcile(w)) < 0 || (r = lmdb_batch(w, NULL, 0, 0)) < 0)
+    }
+    if ((r = reconcile(w)) < 0 || (r = lmdb_batch(w, p, k, 0)) < 0)
         vault_logf(VAULT_LOG_ERROR, "audit_commit", "journal not moved into the audit log: %s",
                    tv_strerror(r));
+    free(p);
     return r;
 }
 
@@ -1319,6 +1432,8 @@ int vault_audit_get_info(struct vault *v, vault_audit_info *out)
     i.has_pubkey = audit_log_pubkey(w->log, i.pubkey) == 0;
     i.used_percent = vault_audit_used_percent(v);
     i.high_water_percent = w->o.high_water_percent;
+    i.warn_percent = w->o.warn_percent;
+    i.aggregated = vault_audit_agg_total(w->agg);
     pthread_mutex_lock(&w->mu);
     i.last_ckpt_seq = w->last_ckpt_seq;
     i.batches = w->batches;

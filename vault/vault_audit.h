@@ -9,6 +9,14 @@
  *   commit and `done` runs once it is durable (status 0) or failed (< 0). The
  *   server sends the reply only from `done`; on failure it sends an error and
  *   never the value (fail-closed).
+ * - Except anonymous probes (Health, Status, Challenge, Report without a
+ *   token) and failed authentications (a token that does not resolve, a
+ *   failed Login), which take no effect: vault_audit_submit counts them per
+ *   peer (vault_audit_agg.h) and runs `done` at once; one aggregate record
+ *   per peer is written every aggregate_seconds (and at settle, flush and
+ *   close). So a stranger's flood grows the log by at most 65 records per
+ *   interval. Attest, Login successes and every authenticated call keep
+ *   their own record.
  */
 #ifndef VAULT_AUDIT_H
 #define VAULT_AUDIT_H
@@ -21,8 +29,9 @@
 
 typedef void (*vault_audit_done_fn)(void *arg, int status);
 
-/* Queue the record for call c with outcome (0 or a tv_err). `done` is called
- * exactly once, possibly before this function returns. Returns 0, or a
+/* Queue the record for call c with outcome (0 or a tv_err), or count it
+ * for the aggregate record (see above; then `done` gets 0 at once). `done`
+ * is called exactly once, possibly before this function returns. Returns 0, or a
  * tv_err when the record could not even be queued (then `done` is not called):
  * TV_ERR_AUDIT when the writer is not open (fail closed), TV_ERR_NOMEM.
  * Status passed to done: 0, TV_ERR_STORAGE_FULL (map full) or TV_ERR_AUDIT. */
@@ -61,6 +70,8 @@ typedef struct vault_audit_opts {
     int journal;                 /* 0: the journal with an event loop only; 1: always;
                                     -1: never (an existing one is still replayed) */
     size_t journal_bytes;        /* 0 = AUDIT_JOURNAL_DEFAULT_SIZE (8 MiB) */
+    uint32_t aggregate_seconds;  /* aggregate records every this often (0 = 60) */
+    uint32_t warn_percent;       /* warn in the log at/above this fill (0 = high_water - 15) */
 } vault_audit_opts;
 
 /* Open the audit DBs in v->db's environment and create the writer
@@ -126,6 +137,8 @@ typedef struct vault_audit_info {
     uint64_t last_ckpt_seq;      /* last_seq of the newest stored checkpoint */
     unsigned used_percent;       /* as vault_audit_used_percent */
     unsigned high_water_percent; /* configured mark */
+    unsigned warn_percent;       /* Status and the log warn from this fill */
+    uint64_t aggregated;         /* requests counted into aggregate records since open */
     uint64_t batches;            /* group commits since open */
     uint64_t records;            /* records committed through the writer since open */
     uint64_t failed_commits;     /* commits that failed since open */

@@ -39,6 +39,8 @@ int vault_config_defaults(vault_config *c)
     c->audit_checkpoint_records = 1000;
     c->audit_checkpoint_seconds = 10;
     c->audit_high_water_percent = 90;
+    c->audit_warn_percent = 75;
+    c->audit_aggregate_seconds = 60;
     c->password_time_cost = 3;
     c->password_memory = 64ull * 1024 * 1024;
     c->token_default_ttl = 86400;
@@ -282,6 +284,12 @@ static int on_key(void *user, const char *sec, const char *key, const char *val)
     } else if (IS("audit", "checkpoint_seconds")) {
         if (parse_uint(val, 1, 86400, &c->audit_checkpoint_seconds) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected seconds 1..86400, got \"%s\"", qk, val);
+    } else if (IS("audit", "warn_percent")) {
+        if (parse_uint(val, 1, 99, &c->audit_warn_percent) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..99, got \"%s\"", qk, val);
+    } else if (IS("audit", "aggregate_seconds")) {
+        if (parse_uint(val, 1, 3600, &c->audit_aggregate_seconds) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected seconds 1..3600, got \"%s\"", qk, val);
     } else if (IS("audit", "high_water_percent")) {
         if (parse_uint(val, 50, 99, &c->audit_high_water_percent) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected 50..99, got \"%s\"", qk, val);

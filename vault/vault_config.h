@@ -52,6 +52,8 @@ typedef struct vault_config {
     unsigned audit_checkpoint_records; /* checkpoint after N records; default 1000 */
     unsigned audit_checkpoint_seconds; /* ... or after T seconds; default 10 */
     unsigned audit_high_water_percent; /* refuse secret writes at this fill; default 90 */
+    unsigned audit_warn_percent;       /* warn in the log from this fill; default 75 */
+    unsigned audit_aggregate_seconds;  /* anonymous probes: one record per peer per T; 60 */
     /* [auth] */
     unsigned password_time_cost; /* Argon2id t for user passwords; default 3 */
     uint64_t password_memory;    /* Argon2id memory, bytes; default 64 MiB */

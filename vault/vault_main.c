@@ -326,7 +326,9 @@ int main(int argc, char **argv)
     }
     vault_audit_opts ao = {.ckpt_every_records = cfg.audit_checkpoint_records,
                            .ckpt_every_ms = cfg.audit_checkpoint_seconds * 1000u,
-                           .high_water_percent = cfg.audit_high_water_percent};
+                           .high_water_percent = cfg.audit_high_water_percent,
+                           .warn_percent = cfg.audit_warn_percent,
+                           .aggregate_seconds = cfg.audit_aggregate_seconds};
     if ((r = vault_audit_open(&v, &ao)) < 0) {
         vault_log(VAULT_LOG_ERROR, "startup", "error", "cannot open the audit log", "reason",
                   tv_strerror(r), (const char *)NULL);

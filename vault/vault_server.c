@@ -240,7 +240,8 @@ static void list_del(vreq **head, vreq *r)
     r->prev = r->next = NULL;
 }
 
-/* evbuffer reference cleanup: wipe the whole allocation, then free it. */
+/* evbuffer reference cleanup: wipe what was written (extra = the buffer's
+ * dirty length), then free it. */
 static void frame_cleanup(const void *data, size_t len, void *extra)
 {
     (void)len;
@@ -290,7 +291,7 @@ static void conn_send(vconn *c, uint32_t sid, int err, const char *msg, const ui
         }
         /* EAGAIN (or an error the bufferevent will report): queue it. */
     }
-    if (evbuffer_add_reference(ob, fb.d, fb.len, frame_cleanup, (void *)(uintptr_t)fb.cap) < 0) {
+    if (evbuffer_add_reference(ob, fb.d, fb.len, frame_cleanup, (void *)(uintptr_t)fb.dirty) < 0) {
         proto_buf_free(&fb);
         conn_close_later(c, "cannot queue reply");
         return;

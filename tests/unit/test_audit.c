@@ -26,6 +26,7 @@
 #include "vault.h"
 #include "vault_registry.h"
 #include "vault_audit.h"
+#include "vault_audit_agg.h"
 #include "vault_db.h"
 #include "vault_keyring.h"
 
@@ -1818,6 +1819,82 @@ static void test_journal_writer(void)
     rm_tmp();
 }
 
+/* Aggregate records (issue 14): which calls are aggregated, peer keys, the
+ * bound on peers and the detail's "+k more" tail. */
+static void test_aggregate(void)
+{
+    vault_principal none = {0}, op = {0};
+    vault_call c;
+    audit_record recs[VAULT_AUDIT_AGG_PEERS + 1];
+    char key[64], peer[32];
+    vault_audit_agg *a = vault_audit_agg_new(1000000000);
+    size_t n;
+
+    CHECK(a != NULL);
+    memset(&c, 0, sizeof c);
+    c.principal = &none;
+    c.peer = "unix";
+    c.service = "teevault.v1.Sys";
+    c.method = "Health";
+    CHECK_EQ_INT(vault_audit_agg_wanted(&c, 0), 1);
+    op.kind = VAULT_PRINCIPAL_OPERATOR;
+    c.principal = &op; /* an operator's Health is audited on its own */
+    CHECK_EQ_INT(vault_audit_agg_wanted(&c, 0), 0);
+    c.principal = &none;
+    c.service = "teevault.v1.Secrets";
+    c.method = "Get";
+    CHECK_EQ_INT(vault_audit_agg_wanted(&c, TV_ERR_UNAUTHENTICATED), 1);
+    CHECK_EQ_INT(vault_audit_agg_wanted(&c, TV_ERR_DENIED), 0);
+    c.service = "teevault.v1.Auth";
+    c.method = "Login";
+    CHECK_EQ_INT(vault_audit_agg_wanted(&c, TV_ERR_RESOURCE), 1);
+    CHECK_EQ_INT(vault_audit_agg_wanted(&c, 0), 0); /* a success makes a token */
+    c.service = "teevault.v1.Attestation";
+    c.method = "Attest";
+    CHECK_EQ_INT(vault_audit_agg_wanted(&c, TV_ERR_UNAUTHENTICATED), 0);
+    c.service = "teevault.v1.Sys";
+    c.method = "Initialize";
+    CHECK_EQ_INT(vault_audit_agg_wanted(&c, 0), 0);
+
+    vault_audit_agg_peer_key("10.1.2.3:5555", key, sizeof key);
+    CHECK(strcmp(key, "10.1.2.3") == 0);
+    vault_audit_agg_peer_key("[::1]:5555", key, sizeof key);
+    CHECK(strcmp(key, "::1") == 0);
+    vault_audit_agg_peer_key("uid:1000", key, sizeof key);
+    CHECK(strcmp(key, "uid:1000") == 0);
+
+    /* 100 peers, 12 kinds for the first: 64 named peers + "other". */
+    c.method = "Health";
+    for (int i = 0; i < 100; i++) {
+        snprintf(peer, sizeof peer, "10.0.0.%d:%d", i, 40000 + i);
+        c.peer = peer;
+        vault_audit_agg_count(a, &c, 0);
+        vault_audit_agg_count(a, &c, 0); /* another connection, same address */
+    }
+    c.peer = "10.0.0.0:1";
+    for (int i = 0; i < 12; i++) {
+        static char m[12][16];
+        snprintf(m[i], sizeof m[i], "M%d", i);
+        c.method = m[i];
+        vault_audit_agg_count(a, &c, i % 2 ? TV_ERR_UNAUTHENTICATED : 0);
+    }
+    CHECK_EQ_INT(vault_audit_agg_pending(a), VAULT_AUDIT_AGG_PEERS + 1);
+    n = vault_audit_agg_take(a, recs, VAULT_AUDIT_AGG_PEERS + 1, 61000000000);
+    CHECK_EQ_INT(n, VAULT_AUDIT_AGG_PEERS + 1);
+    CHECK(strcmp(recs[0].peer, "10.0.0.0") == 0);
+    CHECK(strcmp(recs[0].method, "aggregate") == 0);
+    CHECK(strcmp(recs[0].principal, "anonymous") == 0);
+    CHECK_EQ_INT(recs[0].status, 16);
+    CHECK(strncmp(recs[0].detail, "60s n=14 Sys/Health=2", 21) == 0);
+    CHECK(strstr(recs[0].detail, " more") != NULL);
+    CHECK(strcmp(recs[1].detail, "60s n=2 Sys/Health=2") == 0);
+    CHECK(strcmp(recs[VAULT_AUDIT_AGG_PEERS].peer, "other") == 0);
+    CHECK(strcmp(recs[VAULT_AUDIT_AGG_PEERS].detail, "60s n=72 Sys/Health=72") == 0);
+    CHECK_EQ_INT(vault_audit_agg_pending(a), 0);
+    CHECK_EQ_INT(vault_audit_agg_total(a), 212);
+    vault_audit_agg_free(a);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1838,5 +1915,6 @@ int main(void)
     RUN(test_journal_file);
     RUN(test_journal_tamper);
     RUN(test_journal_writer);
+    RUN(test_aggregate);
     return tv_test_finish();
 }
