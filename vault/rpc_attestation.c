@@ -110,46 +110,83 @@ static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
     return r;
 }
 
+/* Report's evidence (a quote; with dstack an HTTP call) and the policy
+ * hash run on the server's worker thread (issue 14): begin reads the audit
+ * head and signs the state here, work does the rest there, finish packs the
+ * reply here (vault_ident.h). */
+static void report_work(void *arg)
+{
+    vault_ident_report_work(arg);
+}
+
+static void report_discard(void *arg)
+{
+    vault_ident_report_job *job = arg;
+    free(job->out.evidence);
+    free(job);
+}
+
+static int report_finish(vault_call *c, void *arg, proto_buf *out)
+{
+    vault_ident_report_job *job = arg;
+    vault_ident_report *rep = &job->out;
+    Teevault__V1__ReportResponse resp = TEEVAULT__V1__REPORT_RESPONSE__INIT;
+    int r = job->r;
+
+    if (r < 0) {
+        vault_call_errf(c, "the vault's evidence cannot be made: %s", tv_strerror(r));
+        goto out;
+    }
+    resp.evidence.data = rep->evidence;
+    resp.evidence.len = rep->evidence_len;
+    resp.evidence_type = (char *)(uintptr_t)rep->type;
+    resp.audit_pubkey.data = rep->f.audit_pubkey;
+    resp.audit_pubkey.len = sizeof rep->f.audit_pubkey;
+    resp.policy_hash.data = rep->f.policy_hash;
+    resp.policy_hash.len = sizeof rep->f.policy_hash;
+    resp.audit_head.data = rep->f.audit_head;
+    resp.audit_head.len = sizeof rep->f.audit_head;
+    resp.audit_seq = rep->f.audit_seq;
+    resp.report_version = SEAL_REPORT_VERSION;
+    resp.vault_id.data = rep->f.vault_id;
+    resp.vault_id.len = sizeof rep->f.vault_id;
+    resp.sign_pubkey.data = rep->f.sign_pubkey;
+    resp.sign_pubkey.len = sizeof rep->f.sign_pubkey;
+    resp.config_hash.data = rep->f.config_hash;
+    resp.config_hash.len = sizeof rep->f.config_hash;
+    resp.tls_key_hash.data = rep->f.tls_key_hash;
+    resp.tls_key_hash.len = sizeof rep->f.tls_key_hash;
+    resp.state_version = rep->f.state_version;
+    resp.state_signature.data = rep->state_sig;
+    resp.state_signature.len = sizeof rep->state_sig;
+    r = vault_pack(out, &resp.base);
+out:
+    report_discard(job);
+    return r;
+}
+
+static const vault_offload report_offload_ops = {report_work, report_finish, report_discard};
+
 static int rpc_report(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
 {
     const Teevault__V1__ReportRequest *req = (const Teevault__V1__ReportRequest *)msg;
-    Teevault__V1__ReportResponse resp = TEEVAULT__V1__REPORT_RESPONSE__INIT;
-    vault_ident_report rep;
+    vault_ident_report_job *job;
     int r;
 
-    memset(&rep, 0, sizeof rep);
-    if ((r = vault_ident_report_make(c->v, req->nonce.data, req->nonce.len, &rep)) < 0) {
+    (void)out;
+    if (!(job = calloc(1, sizeof *job)))
+        return TV_ERR_NOMEM;
+    if ((r = vault_ident_report_begin(c->v, req->nonce.data, req->nonce.len, job)) < 0) {
         vault_call_errf(c, "%s",
                         r == TV_ERR_INVALID       ? "nonce must be 32 bytes"
                         : r == TV_ERR_UNAVAILABLE ? "the vault has no TEE backend"
                                                   : tv_strerror(r));
+        free(job);
         return r;
     }
-    resp.evidence.data = rep.evidence;
-    resp.evidence.len = rep.evidence_len;
-    resp.evidence_type = (char *)(uintptr_t)rep.type;
-    resp.audit_pubkey.data = rep.f.audit_pubkey;
-    resp.audit_pubkey.len = sizeof rep.f.audit_pubkey;
-    resp.policy_hash.data = rep.f.policy_hash;
-    resp.policy_hash.len = sizeof rep.f.policy_hash;
-    resp.audit_head.data = rep.f.audit_head;
-    resp.audit_head.len = sizeof rep.f.audit_head;
-    resp.audit_seq = rep.f.audit_seq;
-    resp.report_version = SEAL_REPORT_VERSION;
-    resp.vault_id.data = rep.f.vault_id;
-    resp.vault_id.len = sizeof rep.f.vault_id;
-    resp.sign_pubkey.data = rep.f.sign_pubkey;
-    resp.sign_pubkey.len = sizeof rep.f.sign_pubkey;
-    resp.config_hash.data = rep.f.config_hash;
-    resp.config_hash.len = sizeof rep.f.config_hash;
-    resp.tls_key_hash.data = rep.f.tls_key_hash;
-    resp.tls_key_hash.len = sizeof rep.f.tls_key_hash;
-    resp.state_version = rep.f.state_version;
-    resp.state_signature.data = rep.state_sig;
-    resp.state_signature.len = sizeof rep.state_sig;
-    r = vault_pack(out, &resp.base);
-    free(rep.evidence);
-    return r;
+    c->offload = &report_offload_ops;
+    c->offload_arg = job;
+    return 0;
 }
 
 static const vault_handler attestation_handlers[] = {

@@ -229,9 +229,13 @@ static int rpc_login(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
     if (r < 0) {
         if (r == TV_ERR_UNAUTHENTICATED)
             snprintf(c->errmsg, sizeof(c->errmsg), "invalid user name or password");
+        else if (r == TV_ERR_RESOURCE && delay == 0)
+            snprintf(c->errmsg, sizeof(c->errmsg),
+                     "a login for this user from this peer is in progress (one at a time); "
+                     "retry when it completes");
         else if (r == TV_ERR_RESOURCE)
             snprintf(c->errmsg, sizeof(c->errmsg),
-                     "too many failed logins for this user from this address; retry in %u ms",
+                     "too many login attempts (this user, this peer or all logins); retry in %u ms",
                      delay);
         else
             vault_call_store_error(c, r);

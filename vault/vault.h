@@ -110,6 +110,8 @@ typedef struct vault_call {
     void *offload_arg;
     const vault_write *write; /* see vault_write */
     void *write_arg;
+    int refused_early;       /* the server refused the call before its handler
+                                (a per-peer budget): audited in the aggregate */
     uint32_t reply_delay_ms; /* handler asks the server to hold the reply
                                 (login back-off); the server uses a timer */
     char errmsg[256];

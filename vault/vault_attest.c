@@ -4,7 +4,9 @@
  */
 #include "vault_attest.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,14 @@ struct vault_attest {
     uint32_t age_head, age_tail; /* live sessions, oldest first */
     size_t n_sessions;
     int64_t time_offset;
+    /* Policy hash cache (vault_attest_policy_hash): valid while policy_gen
+     * equals cached_gen. Any thread reads; writers bump policy_gen after
+     * their commit (vault_attest_policy_changed). */
+    atomic_uint_fast64_t policy_gen;
+    pthread_mutex_t cache_mu;
+    uint64_t cached_gen;
+    int cached_valid;
+    uint8_t cached_hash[32];
 };
 
 static void setf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -162,6 +172,7 @@ static void state_free(struct vault_attest *a)
     if (a->nonce_key)
         sodium_free(a->nonce_key);
     seal_collateral_free(a->collateral);
+    pthread_mutex_destroy(&a->cache_mu);
     sodium_memzero(a, sizeof *a);
     free(a);
 }
@@ -188,6 +199,8 @@ int vault_attest_configure(struct vault *v, const vault_attest_params *p)
         return TV_ERR_CRYPTO;
     if (!(a = calloc(1, sizeof *a)))
         return TV_ERR_NOMEM;
+    pthread_mutex_init(&a->cache_mu, NULL);
+    atomic_init(&a->policy_gen, 1);
     a->session_ttl = p->session_ttl ? p->session_ttl : VAULT_ATTEST_DEFAULT_SESSION_TTL;
     a->nonce_ttl = p->nonce_ttl ? p->nonce_ttl : VAULT_ATTEST_DEFAULT_NONCE_TTL;
     a->max_replay = p->max_replay ? p->max_replay : VAULT_ATTEST_DEFAULT_MAX_REPLAY;
@@ -861,15 +874,36 @@ static int hash_db(vault_db *db, MDB_txn *txn, enum vault_tbl t, uint8_t tag,
     return rc == MDB_NOTFOUND ? 0 : vault_db_err(rc);
 }
 
+void vault_attest_policy_changed(struct vault *v)
+{
+    if (v && v->attest)
+        atomic_fetch_add(&v->attest->policy_gen, 1);
+}
+
 int vault_attest_policy_hash(struct vault *v, uint8_t out[32])
 {
     static const char dom[] = "teevault-policy-hash-v1";
     crypto_hash_sha256_state st;
     MDB_txn *txn = NULL;
+    struct vault_attest *a = v ? v->attest : NULL;
+    uint64_t gen = 0;
     int r;
 
     if (!v || !v->db)
         return TV_ERR_NOT_INITIALISED;
+    if (a) {
+        /* The generation is read BEFORE the transaction: a write committed
+         * after this point bumps it again, so a hash computed from older
+         * data is never filed under the newer generation. */
+        gen = atomic_load(&a->policy_gen);
+        pthread_mutex_lock(&a->cache_mu);
+        if (a->cached_valid && a->cached_gen == gen) {
+            memcpy(out, a->cached_hash, 32);
+            pthread_mutex_unlock(&a->cache_mu);
+            return 0;
+        }
+        pthread_mutex_unlock(&a->cache_mu);
+    }
     if ((r = vault_db_rtxn(v->db, &txn)) < 0)
         return r;
     crypto_hash_sha256_init(&st);
@@ -878,6 +912,13 @@ int vault_attest_policy_hash(struct vault *v, uint8_t out[32])
         (r = hash_db(v->db, txn, VAULT_TBL_FUNCTIONS, 'F', &st)) < 0)
         goto out;
     crypto_hash_sha256_final(&st, out);
+    if (a) {
+        pthread_mutex_lock(&a->cache_mu);
+        memcpy(a->cached_hash, out, 32);
+        a->cached_gen = gen;
+        a->cached_valid = 1;
+        pthread_mutex_unlock(&a->cache_mu);
+    }
     r = 0;
 out:
     mdb_txn_abort(txn);

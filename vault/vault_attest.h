@@ -133,8 +133,14 @@ int vault_attest_seal_get(struct vault *v, const uint8_t session_id[32], const c
 /* Report: vault_ident.h (Report v2). */
 
 /* SHA-256("teevault-policy-hash-v1\0" || for db in (policies, functions):
- * u8 tag || for each record u32be klen || key || u32be vlen || value). */
+ * u8 tag || for each record u32be klen || key || u32be vlen || value).
+ * Cached: recomputed (one scan of both DBs) only after
+ * vault_attest_policy_changed(). Any thread (its own read transaction). */
 int vault_attest_policy_hash(struct vault *v, uint8_t out[32]) TV_WUR;
+
+/* WARNING: whoever commits a change to the policies or functions DB calls
+ * this AFTER the commit, or Report keeps binding the old policy hash. */
+void vault_attest_policy_changed(struct vault *v);
 
 /* Function sessions for vault_auth_resolve (declared weak in vault_auth.h):
  * tokens with the "tvf." prefix. */

@@ -64,6 +64,9 @@ int vault_audit_agg_wanted(const vault_call *c, int outcome)
     /* Anyone with a valid token or session is audited on their own. */
     if (c->principal && c->principal->kind != VAULT_PRINCIPAL_NONE)
         return 0;
+    /* Refused for a per-peer budget (vault_peer.h) before any work. */
+    if (outcome == TV_ERR_RESOURCE && c->refused_early)
+        return 1;
     /* Attest names a function and may create a session: always its own record. */
     if (!strcmp(c->service, "teevault.v1.Attestation") && !strcmp(c->method, "Attest"))
         return 0;

@@ -12,7 +12,9 @@
  *   status UNAUTHENTICATED if any failure was counted (else OK),
  *   detail "60s n=53012 Sys/Health=53000 Auth/Login!UNAUTHENTICATED=12 ..."
  *
- * (a detail too long for the record ends with "+k more"). Requests that
+ * (a detail too long for the record ends with "+k more"). Calls the server
+ * refused before their handler ran (a per-peer budget, c->refused_early)
+ * are counted here too, whoever they name. Requests that
  * touch a secret, policy, token, user or function (every authenticated
  * call, Login successes, every Attest) are never aggregated: they keep
  * their own record, durable before they take effect.

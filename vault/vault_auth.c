@@ -1166,15 +1166,31 @@ out:
 typedef struct backoff_slot {
     uint8_t key[16]; /* H(user || 0 || peer) prefix; all-zero = free */
     uint32_t failures;
+    uint32_t inflight; /* attempts begun and not finished (issue 14) */
     int64_t locked_until_ms;
     int64_t last_ms;
 } backoff_slot;
 
 static backoff_slot g_backoff[BACKOFF_SLOTS];
 
+/* Peers (address without port, or "uid:N") with a successful login in the
+ * last RECENT_OK_MS: they keep a reserved share of the login budgets, so
+ * strangers draining them cannot lock a working operator out (issue 14). */
+#define RECENT_OK_SLOTS 64
+#define RECENT_OK_MS    (60 * 60 * 1000)
+/* Per-user lock: after this many failures for one user from any peers,
+ * peers without a recent success back off on that user too. */
+#define USER_FAIL_FREE 10
+typedef struct recent_ok {
+    uint8_t key[16];
+    int64_t at_ms;
+} recent_ok;
+static recent_ok g_recent_ok[RECENT_OK_SLOTS];
+
 void vault_auth_backoff_reset(void)
 {
     memset(g_backoff, 0, sizeof(g_backoff));
+    memset(g_recent_ok, 0, sizeof(g_recent_ok));
     g_bucket_milli = -1;
 }
 
@@ -1244,6 +1260,41 @@ static backoff_slot *backoff_find(const uint8_t key[16], int64_t now_ms, bool cr
     return victim;
 }
 
+static void peer_key(const char *peer, uint8_t key[16])
+{
+    uint8_t h[32];
+    crypto_hash_sha256(h, (const uint8_t *)peer, peer_host_len(peer));
+    memcpy(key, h, 16);
+}
+
+static int recent_ok_has(const char *peer, int64_t now_ms)
+{
+    uint8_t k[16];
+    peer_key(peer, k);
+    for (size_t i = 0; i < RECENT_OK_SLOTS; i++)
+        if (g_recent_ok[i].at_ms && now_ms - g_recent_ok[i].at_ms < RECENT_OK_MS &&
+            memcmp(g_recent_ok[i].key, k, 16) == 0)
+            return 1;
+    return 0;
+}
+
+static void recent_ok_add(const char *peer, int64_t now_ms)
+{
+    uint8_t k[16];
+    recent_ok *victim = &g_recent_ok[0];
+    peer_key(peer, k);
+    for (size_t i = 0; i < RECENT_OK_SLOTS; i++) {
+        if (memcmp(g_recent_ok[i].key, k, 16) == 0) {
+            victim = &g_recent_ok[i];
+            break;
+        }
+        if (g_recent_ok[i].at_ms < victim->at_ms)
+            victim = &g_recent_ok[i];
+    }
+    memcpy(victim->key, k, 16);
+    victim->at_ms = now_ms;
+}
+
 static uint32_t backoff_delay(uint32_t failures)
 {
     uint64_t d = g_params.backoff_base_ms;
@@ -1264,11 +1315,15 @@ static const char *dummy_hash(void)
     return g_dummy_hash;
 }
 
-static int budget_take(int64_t now_ms, uint32_t *delay_ms)
+/* Take one password verification from the global budget. A peer without a
+ * recent success may not take the last half of the bucket: that share is
+ * kept for peers that logged in recently (issue 14). */
+static int budget_take(int64_t now_ms, uint32_t *delay_ms, int reserved_ok)
 {
     if (g_params.login_rate == 0)
         return 0;
     int64_t cap = (int64_t)g_params.login_burst * 1000;
+    int64_t floor_milli = reserved_ok ? 0 : cap / 2;
     if (g_bucket_milli < 0) {
         g_bucket_milli = cap;
         g_bucket_last_ms = now_ms;
@@ -1279,8 +1334,8 @@ static int budget_take(int64_t now_ms, uint32_t *delay_ms)
             g_bucket_milli = cap;
         g_bucket_last_ms = now_ms;
     }
-    if (g_bucket_milli < 1000) {
-        int64_t need = 1000 - g_bucket_milli;
+    if (g_bucket_milli < 1000 + floor_milli) {
+        int64_t need = 1000 + floor_milli - g_bucket_milli;
         *delay_ms = (uint32_t)((need + g_params.login_rate - 1) / g_params.login_rate);
         return TV_ERR_RESOURCE;
     }
@@ -1296,8 +1351,11 @@ int vault_auth_kdf_budget_take(int64_t now_ms, uint32_t *delay_ms)
 
 struct vault_login {
     char user[VAULT_USER_NAME_MAX + 1];
-    uint8_t key[16];       /* back-off key */
-    char enc[ENCODED_MAX]; /* hash to verify against (the dummy for unknown users) */
+    char peer[VAULT_ID_MAX]; /* for the recent-success table */
+    uint8_t key[16];         /* back-off key (user, peer) */
+    uint8_t ukey[16];        /* back-off key (user, any peer) */
+    int counted;             /* holds an in-flight count on key's slot */
+    char enc[ENCODED_MAX];   /* hash to verify against (the dummy for unknown users) */
     int known;
     char *pw; /* sodium_malloc'd copy */
     size_t pwlen;
@@ -1308,6 +1366,13 @@ void vault_auth_login_free(vault_login *job)
 {
     if (!job)
         return;
+    if (job->counted) {
+        for (size_t i = 0; i < BACKOFF_SLOTS; i++)
+            if (memcmp(g_backoff[i].key, job->key, 16) == 0 && g_backoff[i].inflight) {
+                g_backoff[i].inflight--;
+                break;
+            }
+    }
     if (job->pw)
         sodium_free(job->pw);
     sodium_memzero(job, sizeof(*job));
@@ -1331,7 +1396,10 @@ int vault_auth_login_begin(struct vault *v, const char *user, const char *passwo
         return TV_ERR_NOMEM;
     job->result = -1;
     snprintf(job->user, sizeof(job->user), "%s", user);
+    snprintf(job->peer, sizeof(job->peer), "%s", peer);
     backoff_key(user, peer, job->key);
+    backoff_key(user, "*", job->ukey);
+    int known_peer = recent_ok_has(peer, now_ms);
     backoff_slot *s = backoff_find(job->key, now_ms, false);
     if (s && now_ms < s->locked_until_ms) {
         /* Locked: refuse without looking at the password, and hold the reply. */
@@ -1339,8 +1407,28 @@ int vault_auth_login_begin(struct vault *v, const char *user, const char *passwo
         r = TV_ERR_RESOURCE;
         goto out;
     }
-    if ((r = budget_take(now_ms, delay_ms)) < 0)
+    /* One attempt at a time per (user, peer): pipelined guesses wait for
+     * the previous verdict and its back-off instead of skipping it. */
+    if (s && s->inflight) {
+        *delay_ms = 0;
+        r = TV_ERR_RESOURCE;
         goto out;
+    }
+    /* Per user, from every peer together: strangers spreading guesses over
+     * many peers lock the user for strangers only. */
+    backoff_slot *us = backoff_find(job->ukey, now_ms, false);
+    if (us && !known_peer && now_ms < us->locked_until_ms) {
+        *delay_ms = (uint32_t)(us->locked_until_ms - now_ms);
+        r = TV_ERR_RESOURCE;
+        goto out;
+    }
+    if ((r = budget_take(now_ms, delay_ms, known_peer)) < 0)
+        goto out;
+    if ((s = backoff_find(job->key, now_ms, true)) != NULL) {
+        s->inflight++;
+        s->last_ms = now_ms;
+        job->counted = 1;
+    }
     if ((r = own_rtxn(v, &txn, &own)) < 0)
         goto out;
     vault_user_info ui;
@@ -1406,6 +1494,13 @@ int vault_auth_login_finish(struct vault *v, MDB_txn *txn, vault_login *job, int
             *delay_ms = backoff_delay(s->failures);
             s->locked_until_ms = now_ms + *delay_ms;
         }
+        if ((s = backoff_find(job->ukey, now_ms, true)) != NULL) {
+            if (s->failures < UINT32_MAX)
+                s->failures++;
+            s->last_ms = now_ms;
+            if (s->failures > USER_FAIL_FREE)
+                s->locked_until_ms = now_ms + backoff_delay(s->failures - USER_FAIL_FREE);
+        }
         r = TV_ERR_UNAUTHENTICATED;
         goto done;
     }
@@ -1420,8 +1515,13 @@ int vault_auth_login_finish(struct vault *v, MDB_txn *txn, vault_login *job, int
     }
     if (r < 0)
         goto out;
-    if ((s = backoff_find(job->key, now_ms, false)) != NULL)
+    if ((s = backoff_find(job->key, now_ms, false)) != NULL) {
+        uint32_t inflight = s->inflight;
         memset(s, 0, sizeof(*s));
+        memcpy(s->key, job->key, 16); /* keep the slot: job still counts in it */
+        s->inflight = inflight;
+    }
+    recent_ok_add(job->peer, now_ms);
     r = vault_auth_token_create(v, txn, job->user, job->user, ui.policies, ui.n_policies, 0, 0,
                                 now_ms / 1000, out, outlen, info);
 out:

@@ -15,11 +15,18 @@
  * Revoking deletes the record. Expired records are refused and removed by
  * vault_auth_tidy().
  *
- * Login back-off: per (user, peer address without the port) failure counter
- * kept in enclave memory;
+ * Login back-off: per (user, peer) failure counter kept in enclave memory
+ * (peer = the address without the port, or "uid:N" on the Unix socket);
  * after n consecutive failures the pair is locked for base * 2^(n-1) ms
  * (capped). Attempts while locked are refused without checking the password.
  * The handler passes the delay to the server in c->reply_delay_ms.
+ * Issue 14: an attempt in flight counts: a second one for the same (user,
+ * peer) is refused until the first has its verdict (pipelining cannot skip
+ * the back-off); per user across all peers, after 10 failures peers
+ * without a recent success back off too; and the global budget (login_rate)
+ * keeps its last half for peers with a successful login in the last hour,
+ * so strangers draining it cannot lock a working operator out. The per-peer
+ * budget for failed authentications is the server's (vault_peer.h).
  *
  * WARNING: passwords and token strings are never logged, put in errors or in
  * audit fields; callers must wipe buffers that held them (sodium_memzero).

@@ -29,6 +29,14 @@ int vault_config_defaults(vault_config *c)
     c->tls_client_auth = VAULT_TLS_CLIENT_OFF;
     c->max_connections = 1024;
     c->max_inflight_per_conn = 64;
+    c->max_connections_per_peer = 128;
+    c->peer_public_rate = 1000;
+    c->peer_public_burst = 2000;
+    c->peer_authfail_rate = 5;
+    c->peer_authfail_burst = 20;
+    c->handshake_timeout = 10;
+    c->auth_timeout = 30;
+    c->max_output_bytes = 16ull << 20;
     c->idle_timeout = 300;
     c->io_timeout = 30;
     c->max_value_bytes = 1024 * 1024;
@@ -254,6 +262,32 @@ static int on_key(void *user, const char *sec, const char *key, const char *val)
     } else if (IS("limits", "max_connections")) {
         if (parse_uint(val, 1, 1000000, &c->max_connections) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected 1..1000000, got \"%s\"", qk, val);
+    } else if (IS("limits", "max_connections_per_peer")) {
+        if (parse_uint(val, 1, 1000000, &c->max_connections_per_peer) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..1000000, got \"%s\"", qk, val);
+    } else if (IS("limits", "peer_public_rate")) {
+        if (parse_uint(val, 1, 10000000, &c->peer_public_rate) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..10000000, got \"%s\"", qk, val);
+    } else if (IS("limits", "peer_public_burst")) {
+        if (parse_uint(val, 1, 10000000, &c->peer_public_burst) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..10000000, got \"%s\"", qk, val);
+    } else if (IS("limits", "peer_authfail_rate")) {
+        if (parse_uint(val, 1, 1000000, &c->peer_authfail_rate) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..1000000, got \"%s\"", qk, val);
+    } else if (IS("limits", "peer_authfail_burst")) {
+        if (parse_uint(val, 1, 1000000, &c->peer_authfail_burst) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected 1..1000000, got \"%s\"", qk, val);
+    } else if (IS("limits", "handshake_timeout")) {
+        if (parse_uint(val, 1, 3600, &c->handshake_timeout) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected seconds 1..3600, got \"%s\"", qk, val);
+    } else if (IS("limits", "auth_timeout")) {
+        if (parse_uint(val, 1, 86400, &c->auth_timeout) < 0)
+            return fail(x, TV_ERR_INVALID, "%s: expected seconds 1..86400, got \"%s\"", qk, val);
+    } else if (IS("limits", "max_output_bytes")) {
+        if (vault_config_parse_size(val, &c->max_output_bytes) < 0 ||
+            c->max_output_bytes < (1u << 20))
+            return fail(x, TV_ERR_INVALID, "%s: expected a size of at least 1M, got \"%s\"", qk,
+                        val);
     } else if (IS("limits", "max_inflight_per_conn")) {
         if (parse_uint(val, 1, 65536, &c->max_inflight_per_conn) < 0)
             return fail(x, TV_ERR_INVALID, "%s: expected 1..65536, got \"%s\"", qk, val);

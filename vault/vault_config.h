@@ -41,10 +41,19 @@ typedef struct vault_config {
     /* [limits] */
     unsigned max_connections;       /* default 1024 */
     unsigned max_inflight_per_conn; /* default 64 */
-    unsigned idle_timeout;          /* seconds; default 300 */
-    unsigned io_timeout;            /* seconds a write may stall; default 30 */
-    uint64_t max_value_bytes;       /* default 1 MiB */
-    uint64_t map_size;              /* LMDB map size, bytes; default 1 GiB */
+    /* Strangers (issue 14, vault_peer.h): per peer (Unix uid / TCP address). */
+    unsigned max_connections_per_peer; /* default 128 */
+    unsigned peer_public_rate;         /* unauthenticated calls/s per peer; default 1000 */
+    unsigned peer_public_burst;        /* default 2000 */
+    unsigned peer_authfail_rate;       /* failed authentications/s per peer; default 5 */
+    unsigned peer_authfail_burst;      /* default 20 */
+    unsigned handshake_timeout;        /* seconds for the TLS handshake; default 10 */
+    unsigned auth_timeout;             /* seconds to the first authenticated request; 30 */
+    uint64_t max_output_bytes;         /* queued output, all connections; default 16 MiB */
+    unsigned idle_timeout;             /* seconds; default 300 */
+    unsigned io_timeout;               /* seconds a write may stall; default 30 */
+    uint64_t max_value_bytes;          /* default 1 MiB */
+    uint64_t map_size;                 /* LMDB map size, bytes; default 1 GiB */
     /* [log] */
     int log_level;  /* enum vault_log_level; default info */
     int log_format; /* enum vault_log_format; default text */

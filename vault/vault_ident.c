@@ -226,16 +226,15 @@ int vault_ident_tls_key_hash(struct vault *v, uint8_t out[32])
 
 /* ---------------------------------------------------------------- Report */
 
-int vault_ident_report_make(struct vault *v, const uint8_t *nonce, size_t nonce_len,
-                            vault_ident_report *out)
+int vault_ident_report_begin(struct vault *v, const uint8_t *nonce, size_t nonce_len,
+                             vault_ident_report_job *job)
 {
     vault_ident_report o;
     vault_audit_info ai;
     seal_state st;
-    uint8_t rd[SEAL_REPORT_DATA_LEN];
     int r;
 
-    if (!v || !out || !nonce || nonce_len != 32)
+    if (!v || !job || !nonce || nonce_len != 32)
         return TV_ERR_INVALID;
     if (!v->seal)
         return TV_ERR_UNAVAILABLE;
@@ -258,13 +257,47 @@ int vault_ident_report_make(struct vault *v, const uint8_t *nonce, size_t nonce_
         o.f.audit_seq = st.audit_seq;
         o.f.state_version = st.state_version;
     }
-    if ((r = vault_attest_policy_hash(v, o.f.policy_hash)) < 0 ||
-        (r = vault_ident_config_hash(v, o.f.config_hash)) < 0 ||
+    /* The TLS key hash reads the certificate once, then is cached in
+     * v->ident: loop thread only. */
+    if ((r = vault_ident_config_hash(v, o.f.config_hash)) < 0 ||
         (r = vault_ident_tls_key_hash(v, o.f.tls_key_hash)) < 0)
         return r;
-    seal_report_binding_v2(nonce, &o.f, rd);
-    if ((r = v->seal->ops->evidence(v->seal, rd, &o.evidence, &o.evidence_len, &o.type)) < 0)
+    memset(job, 0, sizeof *job);
+    job->v = v;
+    memcpy(job->nonce, nonce, 32);
+    job->out = o;
+    job->r = TV_ERR_INTERNAL;
+    return 0;
+}
+
+void vault_ident_report_work(vault_ident_report_job *job)
+{
+    vault_ident_report *o = &job->out;
+    uint8_t rd[SEAL_REPORT_DATA_LEN];
+    struct vault *v = job->v;
+    int r;
+
+    if ((r = vault_attest_policy_hash(v, o->f.policy_hash)) < 0) {
+        job->r = r;
+        return;
+    }
+    seal_report_binding_v2(job->nonce, &o->f, rd);
+    job->r = v->seal->ops->evidence(v->seal, rd, &o->evidence, &o->evidence_len, &o->type);
+}
+
+int vault_ident_report_make(struct vault *v, const uint8_t *nonce, size_t nonce_len,
+                            vault_ident_report *out)
+{
+    vault_ident_report_job job;
+    int r;
+
+    if (!out)
+        return TV_ERR_INVALID;
+    if ((r = vault_ident_report_begin(v, nonce, nonce_len, &job)) < 0)
         return r;
-    *out = o;
+    vault_ident_report_work(&job);
+    if (job.r < 0)
+        return job.r;
+    *out = job.out;
     return 0;
 }

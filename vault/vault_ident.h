@@ -75,6 +75,28 @@ typedef struct vault_ident_report {
 int vault_ident_report_make(struct vault *v, const uint8_t *nonce, size_t nonce_len,
                             vault_ident_report *out) TV_WUR;
 
+/* The same Report in two steps, so the slow parts run on the server's
+ * worker thread (issue 14: the backend's evidence is a quote, with dstack an
+ * HTTP call with long timeouts; the policy hash scans two tables):
+ *   begin (loop thread)  validates; reads the audit key, the signed state,
+ *                        the signing key, config and TLS key hashes into
+ *                        job (errors as vault_ident_report_make's before the
+ *                        evidence).
+ *   work  (any thread)   policy hash (cached, vault_attest_policy_hash),
+ *                        binding, evidence; touches only job, the backend
+ *                        and its own read transaction. job->r is 0 (job->out
+ *                        filled; the caller frees job->out.evidence) or the
+ *                        error. */
+typedef struct vault_ident_report_job {
+    struct vault *v;
+    uint8_t nonce[32];
+    vault_ident_report out;
+    int r;
+} vault_ident_report_job;
+int vault_ident_report_begin(struct vault *v, const uint8_t *nonce, size_t nonce_len,
+                             vault_ident_report_job *job) TV_WUR;
+void vault_ident_report_work(vault_ident_report_job *job);
+
 /* Free v->ident (wiping the signing key). NULL-safe, idempotent. */
 void vault_ident_close(struct vault *v);
 

@@ -159,3 +159,30 @@ void vault_logf(int level, const char *event, const char *fmt, ...)
     va_end(ap);
     vault_log(level, event, "msg", msg, (const char *)NULL);
 }
+
+int vault_log_limit_allow(vault_log_limit *l, uint64_t now_ms, uint64_t *suppressed)
+{
+    unsigned rate = l->per_sec ? l->per_sec : 20, burst = l->burst ? l->burst : 100;
+    int64_t cap = (int64_t)burst * 1000;
+    if (!l->started) {
+        l->started = 1;
+        l->milli = cap;
+        l->t_ms = now_ms;
+    } else if (now_ms > l->t_ms) {
+        uint64_t dt = now_ms - l->t_ms;
+        if (dt > 3600000)
+            dt = 3600000;
+        l->milli += (int64_t)dt * rate;
+        if (l->milli > cap)
+            l->milli = cap;
+        l->t_ms = now_ms;
+    }
+    if (l->milli < 1000) {
+        l->suppressed++;
+        return 0;
+    }
+    l->milli -= 1000;
+    *suppressed = l->suppressed;
+    l->suppressed = 0;
+    return 1;
+}

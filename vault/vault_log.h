@@ -10,6 +10,8 @@
 #ifndef VAULT_LOG_H
 #define VAULT_LOG_H
 
+#include <stdint.h>
+
 #include "tv_err.h"
 
 enum vault_log_level {
@@ -46,5 +48,26 @@ void vault_log(int level, const char *event, ...) __attribute__((sentinel));
 /* Shorthand: event with a printf-formatted "msg" field. */
 void vault_logf(int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Rate limit for repeated lines (issue 14: a stranger's failing requests
+ * must not fill the disk with WARN lines). A limiter allows `burst` lines,
+ * refilled at `per_sec` lines per second; a refused line is counted, and the
+ * next allowed one reports the count (*suppressed), so nothing goes missing
+ * silently. The owner keeps the struct (zero-initialised = 20/s, burst 100).
+ * Loop thread only.
+ */
+typedef struct vault_log_limit {
+    unsigned per_sec, burst; /* 0 = 20, 100 */
+    int64_t milli;           /* tokens x 1000; < 0 until first use */
+    uint64_t t_ms;
+    uint64_t suppressed;
+    int started;
+} vault_log_limit;
+
+/* 1 when a line may be written now (then *suppressed = the lines refused
+ * since the last allowed one, and the count restarts), 0 when not (the
+ * line is counted). now_ms: any monotonic milliseconds. */
+int vault_log_limit_allow(vault_log_limit *l, uint64_t now_ms, uint64_t *suppressed);
 
 #endif

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "teevault.pb-c.h"
+#include "vault_attest.h"
 #include "vault_audit.h"
 #include "vault_auth.h"
 #include "vault_db.h"
@@ -64,6 +65,9 @@ int vault_call_commit_audited(vault_call *c, MDB_txn *txn)
     if ((r = vault_db_commit(txn)) < 0)
         return vault_call_store_error(c, r);
     c->audited = 1;
+    /* Policies and functions change only through here: Report's cached
+     * policy hash is recomputed on its next use (cheap when unchanged). */
+    vault_attest_policy_changed(c->v);
     return 0;
 }
 

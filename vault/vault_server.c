@@ -49,6 +49,7 @@
 #include "vault_log.h"
 #include "vault_h1.h"
 #include "vault_h2.h"
+#include "vault_peer.h"
 #include "vault_registry.h"
 #include "vault_rpc.h"
 #include "vault_web.h"
@@ -58,6 +59,8 @@
 #define OUT_PAUSE_AT   ((size_t)PROTO_FRAME_MAX)
 #define OUT_RESUME_LOW ((size_t)1 << 20)
 #define SVC_MAX        128
+#define ACCEPT_BATCH   32
+#define THROTTLE_MS    100
 #define METHOD_MAX     64
 #define TTRPC_MD_MAX   64 /* metadata entries per ttrpc request */
 
@@ -105,6 +108,8 @@ typedef struct vconn {
     char peer[80];
     uint64_t id;
     int tls;
+    int handshaken;  /* TLS handshake done (always set for Unix) */
+    int throttled;   /* a call was refused by a per-peer budget: pause reading */
     int authed;      /* a request carried a valid token: 4 MiB frames */
     int read_paused; /* we disabled EV_READ (in-flight cap or back-pressure) */
     int eof;         /* peer shut its side: finish in-flight work, then close */
@@ -112,6 +117,10 @@ typedef struct vconn {
     unsigned inflight;
     size_t pending_out; /* reply bytes held by in-flight requests (audit, delay) */
     vreq *reqs;
+    /* Per-peer accounting (vault_peer.h): NULL once released. */
+    vault_peer *pa;
+    struct event *deadline_ev; /* TLS handshake, then first authenticated request */
+    size_t out_seen;           /* this connection's share of s->out_total */
 } vconn;
 
 struct vault_server {
@@ -138,6 +147,15 @@ struct vault_server {
     int worker_stop;
     int wake_fd[2];
     struct event *wake_ev;
+    /* Strangers (issue 14): per-peer limits, the global output budget (bytes
+     * queued on every connection's output; a connection with output queued
+     * stops being read while the total is over cfg->max_output_bytes), and
+     * rate limits for repeated log lines. */
+    vault_peers *peers;
+    size_t n_open; /* connections not closing (the max_connections count) */
+    size_t out_total;
+    unsigned accepts_in_pass; /* accepts since the listeners were last re-enabled */
+    vault_log_limit log_anon, log_auth, log_conn;
 };
 
 /* ------------------------------------------------------------ memory */
@@ -400,6 +418,24 @@ static void web_reply(vconn *c, uint32_t sid, int kind, const vault_method *m, i
     vault_web_reply_free(&wr);
 }
 
+/* Keep s->out_total = bytes queued on every connection's output. */
+static void out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    vconn *c = arg;
+    (void)b;
+    c->out_seen += info->n_added;
+    c->s->out_total += info->n_added;
+    c->out_seen -= info->n_deleted;
+    c->s->out_total -= info->n_deleted;
+}
+
+/* May a repeated line be logged now? Adds "suppressed" to the caller's
+ * fields via *n. */
+static int log_allowed(vault_log_limit *l, uint64_t *n)
+{
+    return vault_log_limit_allow(l, vault_now_us() / 1000, n);
+}
+
 static void req_free(vreq *q)
 {
     if (q->call.offload && q->call.offload_arg)
@@ -437,14 +473,23 @@ static void req_finish(vreq *q)
      * (formatting plus a write to stderr per request) was ~8% of a Get's
      * instructions. Failures stay visible at WARN. */
     int level = q->status < 0 ? VAULT_LOG_WARN : VAULT_LOG_DEBUG;
-    if (vault_log_enabled(level)) {
-        char ms[32], code[16];
+    uint64_t supp = 0;
+    /* Failures are rate-limited (a stranger's flood must not fill the disk
+     * with WARN lines), anonymous ones apart from everyone else's; the next
+     * line written says how many were suppressed. */
+    if (vault_log_enabled(level) &&
+        (q->status >= 0 ||
+         log_allowed(q->principal.kind == VAULT_PRINCIPAL_NONE ? &q->s->log_anon : &q->s->log_auth,
+                     &supp))) {
+        char ms[32], code[16], sup[24];
         snprintf(ms, sizeof(ms), "%.3f", (double)(vault_now_us() - q->t0_us) / 1000.0);
         snprintf(code, sizeof(code), "%d", grpc);
+        snprintf(sup, sizeof(sup), "%llu", (unsigned long long)supp);
         vault_log(level, "rpc", "id", q->call.request_id, "peer", q->call.peer, "service",
                   q->call.service, "method", q->call.method, "principal", principal_label(q),
                   "user", q->principal.user, "code", code, "error",
-                  q->status < 0 ? q->call.errmsg : "", "ms", ms, (const char *)NULL);
+                  q->status < 0 ? q->call.errmsg : "", "ms", ms, supp ? "suppressed" : NULL,
+                  supp ? sup : NULL, (const char *)NULL);
     }
     if (!c) {
         list_del(&q->s->detached, q);
@@ -642,6 +687,8 @@ static void offload_submit(vault_server *s, vreq *q)
     pthread_mutex_unlock(&s->wmu);
 }
 
+static int is_auth_attempt(const vault_method *m);
+
 /* Run one call on connection c, whatever its transport: the request object,
  * the call context (principal, peer, metadata, deadline), the shared run
  * (vault_call_run), then the offload worker or the audit step. md and
@@ -688,6 +735,29 @@ static void server_call(vconn *c, uint32_t sid, const vault_method *m, int kind,
     list_add(&c->reqs, q);
     c->inflight++;
 
+    /* Per-peer budgets (vault_peer.h): a connection that has not
+     * authenticated pays for each call from its peer's public budget, and
+     * Login/Attest need its failed-authentication budget. Refused calls do
+     * no work; their audit is the peer's aggregate record. */
+    if (!c->authed && c->pa) {
+        uint64_t now = vault_now_us();
+        int r = vault_peer_take_public(s->peers, c->pa, now);
+        if (r == 0 && is_auth_attempt(m))
+            r = vault_peer_auth_allowed(s->peers, c->pa, now);
+        if (r < 0) {
+            q->status = TV_ERR_RESOURCE;
+            q->call.refused_early = 1;
+            c->throttled = 1; /* conn_process stops reading it for a while */
+            vault_call_errf(&q->call,
+                            "too many requests from %s (per-peer limit); slow down and retry",
+                            c->pa->key);
+            q->call.md = NULL;
+            q->call.n_md = 0;
+            req_after_handler(q);
+            return;
+        }
+    }
+
     {
         int token_ok = 0;
         q->status = vault_call_run(m, &q->call, &q->principal, &token_ok, payload, len, &q->out);
@@ -699,6 +769,7 @@ static void server_call(vconn *c, uint32_t sid, const vault_method *m, int kind,
                 vault_h2_set_body_max(c->h2, PROTO_FRAME_MAX + 5);
             if (c->proto == P_H1)
                 vault_h1_set_body_max(&c->h1, PROTO_FRAME_MAX * 2); /* JSON: base64 */
+            evtimer_del(c->deadline_ev);                            /* authenticated: no deadline */
         }
     }
     /* The metadata is the transport's: not valid after this call. */
@@ -709,6 +780,13 @@ static void server_call(vconn *c, uint32_t sid, const vault_method *m, int kind,
         return;
     }
     req_after_handler(q);
+}
+
+/* Login and Attest: what a failed-authentication budget guards. */
+static int is_auth_attempt(const vault_method *m)
+{
+    return (!strcmp(m->service, "teevault.v1.Auth") && !strcmp(m->method, "Login")) ||
+           (!strcmp(m->service, "teevault.v1.Attestation") && !strcmp(m->method, "Attest"));
 }
 
 /* ttrpc: decide and run one request. Called with the envelope decoded. */
@@ -762,6 +840,16 @@ static void req_after_handler(vreq *q)
     struct vault *v = q->s->v;
     if (q->status < 0)
         proto_buf_reset(&q->out);
+    /* A failed authentication (a token that did not resolve, a refused
+     * Login or Attest) is charged to the peer; budget refusals are not. */
+    if (q->status < 0 && q->status != TV_ERR_RESOURCE && q->conn && q->conn->pa &&
+        q->principal.kind == VAULT_PRINCIPAL_NONE &&
+        (q->status == TV_ERR_UNAUTHENTICATED ||
+         (q->call.service && q->call.method &&
+          ((!strcmp(q->call.service, "teevault.v1.Auth") && !strcmp(q->call.method, "Login")) ||
+           (!strcmp(q->call.service, "teevault.v1.Attestation") &&
+            !strcmp(q->call.method, "Attest"))))))
+        vault_peer_auth_failed(q->s->peers, q->conn->pa, vault_now_us());
     /* Replies waiting for the audit commit count against the output budget. */
     q->out_counted = q->out.len;
     if (q->conn)
@@ -826,9 +914,23 @@ static void handle_frame(vconn *c)
 
 /* ------------------------------------------------------------ connections */
 
+/* The connection stops counting against its peer and max_connections
+ * (at close time, so an evicted connection makes room at once). */
+static void conn_release(vconn *c)
+{
+    if (c->pa) {
+        vault_peers_detach(c->s->peers, c->pa);
+        c->pa = NULL;
+    }
+    if (!c->closing)
+        c->s->n_open--;
+}
+
 static void conn_free(vconn *c)
 {
     vault_server *s = c->s;
+    conn_release(c);
+    c->closing = 1;
     while (c->reqs) {
         vreq *q = c->reqs;
         list_del(&c->reqs, q);
@@ -854,6 +956,9 @@ static void conn_free(vconn *c)
         event_free(c->kick_ev);
     if (c->frame_ev)
         event_free(c->frame_ev);
+    if (c->deadline_ev)
+        event_free(c->deadline_ev);
+    s->out_total -= c->out_seen;
     proto_frame_reader_free(&c->rd);
     vault_h2_free(c->h2);
     vault_h1_free(&c->h1);
@@ -869,15 +974,20 @@ static void close_cb(evutil_socket_t fd, short what, void *arg)
 
 static void conn_close_later(vconn *c, const char *why)
 {
+    uint64_t supp = 0;
     if (c->closing)
         return;
+    conn_release(c);
     c->closing = 1;
-    if (why) {
-        char id[24];
+    if (why && vault_log_enabled(VAULT_LOG_INFO) && log_allowed(&c->s->log_conn, &supp)) {
+        char id[24], sup[24];
         snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+        snprintf(sup, sizeof(sup), "%llu", (unsigned long long)supp);
         vault_log(VAULT_LOG_INFO, "conn_close", "conn", id, "peer", c->peer, "reason", why,
-                  (const char *)NULL);
+                  supp ? "suppressed" : NULL, supp ? sup : NULL, (const char *)NULL);
     }
+    if (c->deadline_ev)
+        evtimer_del(c->deadline_ev);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     event_active(c->close_ev, 0, 0);
 }
@@ -1156,6 +1266,15 @@ static void conn_process(vconn *c)
             conn_pause(c);
             return;
         }
+        /* Global output budget: while every connection's queued output
+         * together is over max_output_bytes, a connection that has output
+         * of its own waiting is not read (its write_cb resumes it). Readers
+         * that keep up have nothing queued and go on. */
+        if (c->s->out_total >= c->s->v->cfg->max_output_bytes &&
+            evbuffer_get_length(outb) + c->pending_out > 0) {
+            conn_pause(c);
+            return;
+        }
         if (evbuffer_get_length(in) == 0)
             break;
         struct evbuffer_iovec vec;
@@ -1173,6 +1292,16 @@ static void conn_process(vconn *c)
         if (st == PROTO_FRAME_READY) {
             handle_frame(c);
             proto_frame_next(&c->rd);
+        }
+        if (c->throttled && !c->closing) {
+            /* Over its peer's budget: leave its pipelined requests in the
+             * kernel for THROTTLE_MS instead of refusing each one (a
+             * refusal costs a reply; a paused socket costs nothing). */
+            struct timeval tv = {0, THROTTLE_MS * 1000};
+            c->throttled = 0;
+            conn_pause(c);
+            event_add(c->kick_ev, &tv);
+            return;
         }
     }
     if (c->read_paused && !c->closing && !c->eof) {
@@ -1212,8 +1341,14 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     vconn *c = arg;
     if (c->closing)
         return;
-    if (what & BEV_EVENT_CONNECTED)
+    if (what & BEV_EVENT_CONNECTED) {
+        if (!c->authed) {
+            struct timeval tv = {.tv_sec = c->s->v->cfg->auth_timeout};
+            evtimer_add(c->deadline_ev, &tv);
+        }
+        c->handshaken = 1;
         return;
+    }
     if (what & BEV_EVENT_TIMEOUT) {
         if ((what & BEV_EVENT_READING) && c->inflight > 0) {
             /* Silent because it waits for us, not idle. */
@@ -1248,6 +1383,7 @@ static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
     vault_server *s = arg;
     (void)fd;
     (void)what;
+    s->accepts_in_pass = 0;
     if (s->unix_l)
         evconnlistener_enable(s->unix_l);
     if (s->tcp_l)
@@ -1291,28 +1427,124 @@ static void peer_name(const struct sockaddr *sa, char *out, size_t outlen)
     }
 }
 
+/* The TLS handshake, then the first authenticated request, must come in
+ * time (auth_timeout): a connection that only holds a slot is closed. One
+ * with requests in flight gets until they finish. */
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    vconn *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->closing || c->authed)
+        return;
+    if (c->inflight > 0) {
+        struct timeval tv = {1, 0};
+        evtimer_add(c->deadline_ev, &tv);
+        return;
+    }
+    conn_close_later(c, c->handshaken ? "no authenticated request within auth_timeout"
+                                      : "TLS handshake not completed within handshake_timeout");
+}
+
+/* Idle and unauthenticated: holds a slot and nothing else. */
+static int conn_evictable(vconn *c)
+{
+    return !c->closing && !c->authed && c->inflight == 0 && c->rd.hhave == 0 &&
+           evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+}
+
+/* Close the oldest evictable connection of peer p or, when p is NULL, of
+ * the peer holding the most connections (so one stranger's slot holders go
+ * before anyone else's idle connection). 1 when one was closed. */
+static int evict_one(vault_server *s, const vault_peer *p)
+{
+    vconn *victim = NULL;
+    int global = !p;
+    if (!p) {
+        for (vconn *c = s->conns; c; c = c->next)
+            if (c->pa && conn_evictable(c) && (!p || c->pa->conns > p->conns))
+                p = c->pa;
+    }
+    for (vconn *c = s->conns; c; c = c->next) /* newest first: the last match is the oldest */
+        if ((!p || c->pa == p) && conn_evictable(c))
+            victim = c;
+    if (!victim)
+        return 0;
+    conn_close_later(victim, global
+                                 ? "evicted: idle and unauthenticated (max_connections)"
+                                 : "evicted: idle and unauthenticated (max_connections_per_peer)");
+    return 1;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
     vault_server *s = arg;
     vconn *c = NULL;
-    int tls = (l == s->tcp_l);
+    vault_peer *pa = NULL;
+    int tls = (l == s->tcp_l), trusted = 0, r;
+    char key[VAULT_PEER_KEY_MAX];
+    uint64_t supp = 0;
     (void)salen;
 
-    if (s->n_conns >= s->v->cfg->max_connections) {
-        vault_log(VAULT_LOG_WARN, "conn_refused", "reason", "max_connections reached",
-                  (const char *)NULL);
+    /* Who is it (Unix: SO_PEERCRED uid; TCP: the address), and is there
+     * room? When full, the oldest idle unauthenticated connection (of this
+     * peer, or of anyone) makes room rather than everyone being refused. */
+    /* libevent accepts until the backlog is empty: a connection storm would
+     * hold the loop for the whole backlog. After ACCEPT_BATCH, pause the
+     * listeners for a millisecond so requests in between are served. */
+    if (++s->accepts_in_pass >= ACCEPT_BATCH) {
+        struct timeval tv = {0, 1000};
+        if (s->unix_l)
+            evconnlistener_disable(s->unix_l);
+        if (s->tcp_l)
+            evconnlistener_disable(s->tcp_l);
+        evtimer_add(s->accept_resume_ev, &tv);
+    }
+    vault_peer_identify(fd, sa, key, &trusted);
+    if (s->n_open >= s->v->cfg->max_connections && !evict_one(s, NULL)) {
+        if (log_allowed(&s->log_conn, &supp))
+            vault_logf(VAULT_LOG_WARN, "conn_refused",
+                       "max_connections reached and every connection is busy or authenticated "
+                       "(peer %s; %llu more refused)",
+                       key, (unsigned long long)supp);
+        evutil_closesocket(fd);
+        return;
+    }
+    r = vault_peers_attach(s->peers, key, trusted, &pa);
+    if (r == TV_ERR_RESOURCE) {
+        vault_peer *p = NULL;
+        /* The peer is at its cap: evict its own oldest idle connection. */
+        for (vconn *o = s->conns; o && !p; o = o->next)
+            if (o->pa && !strcmp(o->pa->key, key))
+                p = o->pa;
+        if (p && evict_one(s, p))
+            r = vault_peers_attach(s->peers, key, trusted, &pa);
+    }
+    if (r < 0) {
+        if (log_allowed(&s->log_conn, &supp))
+            vault_logf(VAULT_LOG_WARN, "conn_refused", "peer %s: %s (%llu more refused)", key,
+                       r == TV_ERR_RESOURCE ? "max_connections_per_peer reached" : "out of memory",
+                       (unsigned long long)supp);
         evutil_closesocket(fd);
         return;
     }
     if (!(c = calloc(1, sizeof(*c)))) {
+        vault_peers_detach(s->peers, pa);
         evutil_closesocket(fd);
         return;
     }
     c->s = s;
     c->id = ++s->next_conn_id;
     c->tls = tls;
-    peer_name(sa, c->peer, sizeof(c->peer));
+    c->handshaken = !tls;
+    c->pa = pa;
+    s->n_open++;
+    /* Unix peers are named by uid in logs and audit records. */
+    if (sa->sa_family == AF_UNIX)
+        snprintf(c->peer, sizeof(c->peer), "%s", key);
+    else
+        peer_name(sa, c->peer, sizeof(c->peer));
     proto_frame_reader_init(&c->rd, PROTO_FRAME_REQUEST, PROTO_FRAME_PREAUTH_MAX);
     if (tls) {
         int one = 1;
@@ -1336,13 +1568,14 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->close_ev = event_new(s->base, -1, 0, close_cb, c);
     c->kick_ev = event_new(s->base, -1, 0, kick_cb, c);
     c->frame_ev = evtimer_new(s->base, frame_timeout_cb, c);
+    c->deadline_ev = evtimer_new(s->base, deadline_cb, c);
     /* Link first so conn_free's accounting holds on every path below. */
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
     s->n_conns++;
-    if (!c->bev || !c->close_ev || !c->kick_ev || !c->frame_ev) {
+    if (!c->bev || !c->close_ev || !c->kick_ev || !c->frame_ev || !c->deadline_ev) {
         vault_log(VAULT_LOG_ERROR, "conn_error", "reason", "out of memory", (const char *)NULL);
         conn_free(c);
         return;
@@ -1352,6 +1585,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_set_timeouts(c->bev, &idle, &io);
     bufferevent_setwatermark(c->bev, EV_WRITE, OUT_RESUME_LOW, 0);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    evbuffer_add_cb(bufferevent_get_output(c->bev), out_cb, c);
+    {
+        struct timeval dl = {.tv_sec =
+                                 tls ? s->v->cfg->handshake_timeout : s->v->cfg->auth_timeout};
+        evtimer_add(c->deadline_ev, &dl);
+    }
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     if (vault_log_enabled(VAULT_LOG_DEBUG)) {
         char id[24];
@@ -1541,6 +1780,15 @@ int vault_server_new(struct vault *v, vault_server **out, char *err, size_t errl
     s->base = v->base;
     s->wake_fd[0] = s->wake_fd[1] = -1;
     randombytes_buf(s->rid_prefix, sizeof(s->rid_prefix));
+    {
+        vault_peer_limits pl = {.max_conns = cfg->max_connections_per_peer,
+                                .public_rate = cfg->peer_public_rate,
+                                .public_burst = cfg->peer_public_burst,
+                                .authfail_rate = cfg->peer_authfail_rate,
+                                .authfail_burst = cfg->peer_authfail_burst};
+        if ((r = vault_peers_new(&pl, &s->peers)) < 0)
+            goto out;
+    }
     if ((r = vault_registry_check(err, errlen)) < 0)
         goto out;
     if ((r = worker_start(s)) < 0) {
@@ -1602,6 +1850,7 @@ void vault_server_free(vault_server *s)
     }
     if (s->accept_resume_ev)
         event_free(s->accept_resume_ev);
+    vault_peers_free(s->peers);
     SSL_CTX_free(s->ssl_ctx);
     free(s);
 }

@@ -28,18 +28,30 @@ def health(c):
 def main():
     path = sys.argv[1]
 
-    # Connection cap: 20 served, the 21st is closed at once.
+    # Connection cap: 20 served. When all 20 are busy (a frame in progress),
+    # the 21st is closed at once.
     conns = [T.Conn(path) for _ in range(20)]
     check(all(health(c) for c in conns), "20 connections (the cap) all served")
-    extra = T.Conn(path)
-    check(extra.closed_by_peer(3), "connection 21 over max_connections is closed")
-    extra.close()
-    conns.pop().close()
-    time.sleep(0.2)
-    c = T.Conn(path)
-    check(health(c), "after one closes, a new connection is served")
-    conns.append(c)
     for c in conns:
+        c.send(T.header(100, 1))  # a frame started: not idle (io_timeout = 2 s)
+    time.sleep(0.1)
+    extra = T.Conn(path)
+    check(extra.closed_by_peer(1.5), "connection 21 over max_connections is closed (all busy)")
+    extra.close()
+    for c in conns:
+        c.close()
+    time.sleep(0.3)
+
+    # Issue 14: when the 20 are idle and unauthenticated (slot holders), the
+    # 21st is served and the OLDEST idle one is evicted instead of everyone
+    # being locked out (the old daemon refused every newcomer for 300 s).
+    conns = [T.Conn(path) for _ in range(20)]
+    check(all(health(c) for c in conns), "20 idle connections opened")
+    extra = T.Conn(path)
+    check(health(extra), "connection 21 is served when the others are idle")
+    check(conns[0].closed_by_peer(2), "the oldest idle connection was evicted for it")
+    check(health(conns[-1]), "a newer idle connection is still served")
+    for c in conns + [extra]:
         c.close()
     time.sleep(0.2)
 

@@ -44,6 +44,7 @@ echo "ok   a second daemon on a live socket is refused"
 
 tv_py "$TV_HERE/limits.py" "$TV_SOCK" || tv_fail "limit checks failed"
 grep -q 'max_connections reached' "$TV_LOG" || tv_fail "connection cap not logged"
+grep -q 'evicted: idle and unauthenticated' "$TV_LOG" || tv_fail "eviction not logged"
 grep -q 'idle timeout' "$TV_LOG" || tv_fail "idle timeout not logged"
 grep -q 'frame not completed within io_timeout' "$TV_LOG" || tv_fail "slow-drip cut-off not logged"
 

@@ -630,6 +630,11 @@ static void test_report(void)
     /* The policy hash covers the functions DB. */
     CHECK_EQ_INT(vault_attest_policy_hash(&V, ph1), 0);
     CHECK_EQ_INT(register_fn("fn-c", runtime2, code_b, 1, NULL, 0), 0);
+    /* Cached (issue 14): this write bypassed vault_call_commit_audited, so
+     * the hash stays until the writer says it changed. */
+    CHECK_EQ_INT(vault_attest_policy_hash(&V, ph2), 0);
+    CHECK(memcmp(ph1, ph2, 32) == 0);
+    vault_attest_policy_changed(&V);
     CHECK_EQ_INT(vault_attest_policy_hash(&V, ph2), 0);
     CHECK(memcmp(ph1, ph2, 32) != 0);
 }

@@ -254,15 +254,19 @@ static void test_backoff(void)
                                   sizeof(tok), &ti, &delay),
                  TV_ERR_RESOURCE);
 
-    /* another peer, and another user from the same peer, are not affected */
+    /* Per user (issue 14): bob failed more than 10 times in all, so a peer
+     * without a recent success is refused on bob too, before any password
+     * check; another user from the same peer is not affected. */
     CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "guess", 5, "10.0.0.2:5000", t, tok,
                                   sizeof(tok), &ti, &delay),
-                 TV_ERR_UNAUTHENTICATED);
-    CHECK_EQ_INT(delay, 250);
+                 TV_ERR_RESOURCE);
+    CHECK(delay > 0);
     CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "alice", "correct horse", 13, "10.0.0.1:5000", t, tok,
                                   sizeof(tok), &ti, &delay),
                  0);
     vault_token_info_clear(&ti);
+    /* ... and 10.0.0.1 now has a recent success: bob's per-user lock does
+     * not apply to it (its own per-pair lock is over). */
 
     /* success after the lock resets the counter */
     CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.0.0.1:5000", t, tok,
@@ -460,27 +464,38 @@ static void test_budget(void)
     uint32_t delay = 0;
     int64_t t = 1700000000000LL;
     memset(&ti, 0, sizeof(ti));
-    /* three from different peers pass the budget (they fail on the password) */
-    for (int i = 0; i < 3; i++) {
-        char peer[32];
-        snprintf(peer, sizeof(peer), "10.1.0.%d:1", i);
-        CHECK_EQ_INT(
-            vault_auth_login(&g_v, NULL, "bob", "nope", 4, peer, t, tok, sizeof(tok), &ti, &delay),
-            TV_ERR_UNAUTHENTICATED);
+    /* Issue 14: half the bucket (1.5 of 3) is kept for peers with a recent
+     * success. A stranger passes the budget (and fails on the password)... */
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "nope", 4, "10.1.0.0:1", t, tok, sizeof(tok),
+                                  &ti, &delay),
+                 TV_ERR_UNAUTHENTICATED);
+    /* ... the next stranger is refused before any Argon2id work, even with
+     * the right password: only the reserved share is left. */
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.1.0.9:1", t, tok, sizeof(tok),
+                                  &ti, &delay),
+                 TV_ERR_RESOURCE);
+    CHECK_EQ_INT(delay, 250);
+    /* 750 ms later the bucket is full again: 10.1.0.9 logs in (3 -> 2). */
+    t += 750;
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.1.0.9:1", t, tok, sizeof(tok),
+                                  &ti, &delay),
+                 0);
+    vault_token_info_clear(&ti);
+    /* Strangers cannot take the reserve; 10.1.0.9 (recent success) can,
+     * down to the last token. */
+    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "nope", 4, "10.1.0.3:1", t, tok, sizeof(tok),
+                                  &ti, &delay),
+                 TV_ERR_RESOURCE);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.1.0.9:2", t, tok,
+                                      sizeof(tok), &ti, &delay),
+                     0);
+        vault_token_info_clear(&ti);
     }
-    /* the fourth is refused before any Argon2id work, even with the right password */
     CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.1.0.9:1", t, tok, sizeof(tok),
                                   &ti, &delay),
                  TV_ERR_RESOURCE);
     CHECK_EQ_INT(delay, 500);
-    /* 500 ms later one verification is available again */
-    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.1.0.9:1", t + 500, tok,
-                                  sizeof(tok), &ti, &delay),
-                 0);
-    vault_token_info_clear(&ti);
-    CHECK_EQ_INT(vault_auth_login(&g_v, NULL, "bob", "pw-bob", 6, "10.1.0.9:1", t + 500, tok,
-                                  sizeof(tok), &ti, &delay),
-                 TV_ERR_RESOURCE);
     p.login_rate = 0;
     CHECK_EQ_INT(vault_auth_configure(&p), 0);
     vault_auth_backoff_reset();
@@ -520,6 +535,24 @@ static void test_login_steps(void)
     CHECK_EQ_INT(vault_auth_login_finish(&g_v, NULL, job, t, tok, sizeof(tok), &ti, &delay), 0);
     CHECK(!strcmp(ti.user, "gina"));
     vault_token_info_clear(&ti);
+    /* Issue 14: an attempt in flight counts. A second begin for the same
+     * (user, peer) is refused (no delay: retry after the verdict) until the
+     * first is finished or dropped; another peer (one with a recent success:
+     * the global budget is low by now) is not affected. */
+    {
+        vault_login *j2 = NULL;
+        CHECK_EQ_INT(vault_auth_login_begin(&g_v, "gina", "x", 1, "uid:7", t, &job, &delay), 0);
+        CHECK_EQ_INT(vault_auth_login_begin(&g_v, "gina", "y", 1, "uid:7", t, &j2, &delay),
+                     TV_ERR_RESOURCE);
+        CHECK_EQ_INT(delay, 0);
+        CHECK_EQ_INT(vault_auth_login_begin(&g_v, "gina", "y", 1, "unix", t, &j2, &delay), 0);
+        vault_auth_login_free(j2);
+        vault_auth_login_free(job);
+        job = NULL;
+        CHECK_EQ_INT(vault_auth_login_begin(&g_v, "gina", "x", 1, "uid:7", t, &job, &delay), 0);
+        vault_auth_login_free(job);
+        job = NULL;
+    }
     CHECK_EQ_INT(vault_auth_user_delete(&g_v, NULL, "gina", NULL), 0);
     vault_auth_backoff_reset();
 }
