@@ -108,11 +108,12 @@ typedef struct vconn {
     char peer[80];
     uint64_t id;
     int tls;
-    int handshaken;  /* TLS handshake done (always set for Unix) */
-    int throttled;   /* a call was refused by a per-peer budget: pause reading */
-    int authed;      /* a request carried a valid token: 4 MiB frames */
-    int read_paused; /* we disabled EV_READ (in-flight cap or back-pressure) */
-    int eof;         /* peer shut its side: finish in-flight work, then close */
+    int handshaken;             /* TLS handshake done (always set for Unix) */
+    int throttled;              /* a call was refused by a per-peer budget: pause reading */
+    uint64_t throttle_until_us; /* not read before this (CLOCK_MONOTONIC us) */
+    int authed;                 /* a request carried a valid token: 4 MiB frames */
+    int read_paused;            /* we disabled EV_READ (in-flight cap or back-pressure) */
+    int eof;                    /* peer shut its side: finish in-flight work, then close */
     int closing;
     unsigned inflight;
     size_t pending_out; /* reply bytes held by in-flight requests (audit, delay) */
@@ -1239,6 +1240,22 @@ static void conn_process(vconn *c)
     struct evbuffer *outb = bufferevent_get_output(c->bev);
     unsigned cap = c->s->v->cfg->max_inflight_per_conn;
 
+    /* Throttled (see below): replies draining (write_cb) or finishing
+     * (req_finish) do not resume it early; the kick timer does. */
+    if (c->throttle_until_us) {
+        uint64_t now = vault_now_us();
+        if (now < c->throttle_until_us) {
+            conn_pause(c);
+            /* An early activation of kick_ev consumed its timeout: re-arm. */
+            if (!event_pending(c->kick_ev, EV_TIMEOUT, NULL)) {
+                uint64_t left = c->throttle_until_us - now;
+                struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+                event_add(c->kick_ev, &tv);
+            }
+            return;
+        }
+        c->throttle_until_us = 0;
+    }
     if (c->proto == P_UNKNOWN && !c->closing) {
         int r = conn_sniff(c);
         if (r < 0) {
@@ -1299,6 +1316,7 @@ static void conn_process(vconn *c)
              * refusal costs a reply; a paused socket costs nothing). */
             struct timeval tv = {0, THROTTLE_MS * 1000};
             c->throttled = 0;
+            c->throttle_until_us = vault_now_us() + THROTTLE_MS * 1000;
             conn_pause(c);
             event_add(c->kick_ev, &tv);
             return;

@@ -33,14 +33,19 @@ elif case in ("flood", "login"):
     else:
         body = T.field_bytes(1, b"admin") + T.field_bytes(2, b"not-the-password")
         reqs = [T.encode_request("teevault.v1.Auth", "Login", body)] * 30
+    t0 = time.time()
     c.send(b"".join(T.frame(c.next_sid(), r) for r in reqs))
     codes = {}
     for _ in reqs:
-        fr = c.recv_frame()
+        try:
+            fr = c.recv_frame()
+        except OSError:  # reset: closed by the server (auth_timeout)
+            fr = None
         if fr is None:
             codes["closed"] = codes.get("closed", 0) + 1
             break
         k = str(T.parse_response(fr[4])[0])
         codes[k] = codes.get(k, 0) + 1
     out["codes"] = codes
+    out["elapsed_s"] = round(time.time() - t0, 2)
 print(json.dumps(out))

@@ -8,7 +8,9 @@
 #                    own oldest evicted for its newer ones
 #   deadline         a connection that never authenticates is closed after
 #                    auth_timeout
-#   public flood     1,000 pipelined Health: refused past the peer's burst
+#   public flood     1,000 pipelined Health: past the peer's burst, refused
+#                    and paused, so they take seconds (the old daemon
+#                    answered all at once)
 #   login storm      30 pipelined wrong passwords: all but a few refused
 #                    before any Argon2id work (one attempt in flight per
 #                    user and peer, the peer's failed-authentication
@@ -66,7 +68,10 @@ pass "a connection that never authenticates is closed after auth_timeout"
 
 out=$(stranger flood) || fail "stranger flood: $out"
 echo "flood: $out"
-check "$out" 'd["codes"].get("8", 0) >= 500 and d["codes"].get("0", 0) >= 150' \
+# Burst 200 at once, then ~100/s: a refusal pauses the connection for 100 ms
+# (its pipelined requests wait in the kernel), so the 1,000 take seconds;
+# the connection never authenticates, so auth_timeout (2 s) ends it first.
+check "$out" 'd["codes"].get("8", 0) >= 10 and 150 <= d["codes"].get("0", 0) <= 600' \
   "the public budget (burst 200, 100/s) does not hold"
 expect_rc 0 status
 pass "public flood: refused past the peer's budget, the operator is served"
