@@ -1346,7 +1346,9 @@ static int budget_take(int64_t now_ms, uint32_t *delay_ms, int reserved_ok)
 int vault_auth_kdf_budget_take(int64_t now_ms, uint32_t *delay_ms)
 {
     *delay_ms = 0;
-    return budget_take(now_ms, delay_ms);
+    /* Recover is anonymous: it never draws on the share kept for peers
+     * with a recent successful login. */
+    return budget_take(now_ms, delay_ms, 0);
 }
 
 struct vault_login {
