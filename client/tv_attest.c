@@ -98,7 +98,7 @@ int tv_client_pin_vault(tv_client *c, const uint8_t vault_id[32], const uint8_t 
 /* Freshness: a signed state of the pinned vault must not be older than the
  * newest this connection has seen (nor, with a known_vaults file, than the
  * newest this user has seen: file "" = none). Then it becomes the newest. */
-static int see_state(tv_client *c, const seal_state *st, const char *file, int use_file)
+static int see_state(tv_client *c, const seal_state *st, const tv_known_snapshot *snap)
 {
     tv_known_state now;
     int r;
@@ -116,7 +116,7 @@ static int see_state(tv_client *c, const seal_state *st, const char *file, int u
         if (now.state_version < c->seen.state_version || now.audit_seq < c->seen.audit_seq)
             return 0;
     }
-    if (use_file && (r = tv_known_vaults_check(c, file, &now)) < 0)
+    if (snap && (r = tv_known_vaults_check(c, snap, &now)) < 0)
         return r;
     c->seen = now;
     c->seen_valid = 1;
@@ -155,7 +155,7 @@ static int check_reply_sig(tv_client *c, const Teevault__V1__AttestResponse *res
         return tv_fail(c, TV_ERR_VERIFY,
                        "the Attest reply's signature does not verify with the pinned vault key "
                        "(session key swapped or reply forged: a relay in between?)");
-    return see_state(c, &st, NULL, 0);
+    return see_state(c, &st, NULL);
 }
 
 /* Attestation.Attest; on success s->token / s->expires_at / s->key are set,
@@ -442,6 +442,7 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
     uint8_t nonce[32], want[SEAL_REPORT_DATA_LEN];
     static const uint8_t zero[32];
     seal_report_fields f;
+    tv_known_snapshot known;
     const uint8_t *m = NULL;
     size_t mlen = 0;
     enum seal_ev_type t;
@@ -455,13 +456,16 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
     }
     if (sodium_init() < 0)
         return tv_fail(c, TV_ERR_CRYPTO, "libsodium cannot be initialised");
+    /* What this user knew before asking: the reply is judged against it. */
+    if ((r = tv_known_vaults_snapshot(c, o->no_known_vaults ? "" : o->known_vaults, &known)) < 0)
+        return r;
     randombytes_buf(nonce, sizeof nonce);
     teevault__v1__report_request__init(&req);
     req.nonce.data = nonce;
     req.nonce.len = sizeof nonce;
     if ((r = tv_call(c, TV_SVC_ATTESTATION, "Report", &req.base,
                      &teevault__v1__report_response__descriptor, (ProtobufCMessage **)&resp)) < 0)
-        return r;
+        goto out;
     if (resp->report_version != SEAL_REPORT_VERSION) {
         r = tv_fail(c, TV_ERR_FORMAT,
                     "the vault's report is version %u; this library verifies version %d",
@@ -581,12 +585,13 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
         if (c->seen_valid && sodium_memcmp(c->seen.vault_id, f.vault_id, 32) != 0)
             c->seen_valid = 0; /* another vault: its own history */
         if ((r = tv_client_pin_vault(c, f.vault_id, f.sign_pubkey)) < 0 ||
-            (r = see_state(c, &st, o->known_vaults, !o->no_known_vaults)) < 0)
+            (r = see_state(c, &st, &known)) < 0)
             goto out;
     }
     *out = rep;
     r = 0;
 out:
+    tv_known_snapshot_free(&known);
     seal_collateral_free(col);
     free(v);
     tv_msg_free((ProtobufCMessage *)resp);

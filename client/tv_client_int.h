@@ -5,6 +5,7 @@
 #ifndef TV_CLIENT_INT_H
 #define TV_CLIENT_INT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,11 +47,31 @@ typedef struct tv_known_state tv_known_state;
 int tv_known_older(tv_client *c, const tv_known_state *known, const tv_known_state *now,
                    const char *where, int64_t seen_at) TV_WUR;
 
-/* Check `now` against the known_vaults file (path: NULL = default,
- * "" = no file) and record it there when it is not older. Errors as
- * tv_known_older, TV_ERR_IO (cannot read, lock or write the file; the file
- * is unchanged), TV_ERR_TOO_LARGE, TV_ERR_INVALID (no default path). */
-int tv_known_vaults_check(tv_client *c, const char *path, const tv_known_state *now) TV_WUR;
+/* The known_vaults file as it was before a request was sent: the reply is
+ * judged against this, not against lines other clients of the same user
+ * recorded while the request was in flight (their replies may be signed
+ * later than this one's: not a rollback). */
+typedef struct tv_known_snapshot {
+    int taken; /* 0: no file in use (path ""), nothing to compare */
+    char path[PATH_MAX];
+    size_t n;
+    tv_known_state *e; /* malloc'ed, n entries */
+} tv_known_snapshot;
+
+/* Read the file (path: NULL = default, "" = no file: snap->taken = 0).
+ * Errors: TV_ERR_IO (cannot read it), TV_ERR_TOO_LARGE, TV_ERR_NOMEM,
+ * TV_ERR_INVALID (no default path). Free with tv_known_snapshot_free. */
+int tv_known_vaults_snapshot(tv_client *c, const char *path, tv_known_snapshot *snap) TV_WUR;
+void tv_known_snapshot_free(tv_known_snapshot *snap);
+
+/* Check `now` against the snapshot's line for its vault id (tv_known_older)
+ * and record it in the file unless the file already holds a newer state of
+ * that vault (recorded since the snapshot by another client). A line with
+ * another signing key is refused whenever it was written. Errors as
+ * tv_known_older, TV_ERR_IO (cannot lock or write the file; the file is
+ * unchanged), TV_ERR_TOO_LARGE. */
+int tv_known_vaults_check(tv_client *c, const tv_known_snapshot *snap,
+                          const tv_known_state *now) TV_WUR;
 
 /* Service names on the wire. */
 #define TV_SVC_SYS         "teevault.v1.Sys"

@@ -127,25 +127,87 @@ int tv_known_older(tv_client *c, const tv_known_state *known, const tv_known_sta
                    now->audit_seq, where, known->state_version, known->audit_seq, when, where);
 }
 
-int tv_known_vaults_check(tv_client *c, const char *path_opt, const tv_known_state *now)
+/* Read every parsable line of the open file `in` into snap (size bounded). */
+static int read_entries(tv_client *c, FILE *in, tv_known_snapshot *snap)
 {
-    char path[PATH_MAX], lockp[PATH_MAX + 8], tmpp[PATH_MAX + 8], line[KNOWN_LINE_MAX];
-    char vid[65], head[65], spk[65];
-    FILE *in = NULL, *out = NULL;
-    int lockfd = -1, fd = -1, found = 0, r = TV_ERR_INTERNAL;
-    size_t total = 0;
+    char line[KNOWN_LINE_MAX];
+    size_t total = 0, cap = 0;
 
+    while (fgets(line, sizeof line, in)) {
+        tv_known_state k;
+        int64_t seen = 0;
+        total += strlen(line);
+        if (total > KNOWN_MAX_BYTES)
+            return tv_fail(c, TV_ERR_TOO_LARGE, "%s is larger than %u bytes", snap->path,
+                           KNOWN_MAX_BYTES);
+        if (line[0] == '#' || parse_line(line, &k, &seen) != 0)
+            continue;
+        if (snap->n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            tv_known_state *e = realloc(snap->e, ncap * sizeof *e);
+            if (!e)
+                return tv_fail(c, TV_ERR_NOMEM, "out of memory");
+            snap->e = e;
+            cap = ncap;
+        }
+        snap->e[snap->n++] = k;
+    }
+    return 0;
+}
+
+int tv_known_vaults_snapshot(tv_client *c, const char *path_opt, tv_known_snapshot *snap)
+{
+    FILE *in;
+    int r;
+
+    memset(snap, 0, sizeof *snap);
     if (path_opt && !*path_opt)
         return 0; /* remembering switched off by the caller */
     if (path_opt) {
-        if (strlen(path_opt) >= sizeof path)
+        if (strlen(path_opt) >= sizeof snap->path)
             return tv_fail(c, TV_ERR_TOO_LARGE, "known_vaults path too long");
-        snprintf(path, sizeof path, "%s", path_opt);
-    } else if ((r = default_path(path, sizeof path)) < 0) {
+        snprintf(snap->path, sizeof snap->path, "%s", path_opt);
+    } else if ((r = default_path(snap->path, sizeof snap->path)) < 0) {
         return tv_fail(c, r,
                        "no place for known_vaults: set TEEVAULT_KNOWN_VAULTS or HOME "
                        "(or pass tv_vault_verify_opts.known_vaults)");
     }
+    snap->taken = 1;
+    if (!(in = fopen(snap->path, "re")))
+        return errno == ENOENT
+                   ? 0
+                   : tv_fail(c, TV_ERR_IO, "cannot read %s: %s", snap->path, strerror(errno));
+    r = read_entries(c, in, snap);
+    fclose(in);
+    if (r < 0)
+        tv_known_snapshot_free(snap);
+    return r;
+}
+
+void tv_known_snapshot_free(tv_known_snapshot *snap)
+{
+    if (snap) {
+        free(snap->e);
+        memset(snap, 0, sizeof *snap);
+    }
+}
+
+int tv_known_vaults_check(tv_client *c, const tv_known_snapshot *snap, const tv_known_state *now)
+{
+    char lockp[PATH_MAX + 8], tmpp[PATH_MAX + 8], line[KNOWN_LINE_MAX];
+    char vid[65], head[65], spk[65];
+    const char *path = snap->path;
+    FILE *in = NULL, *out = NULL;
+    int lockfd = -1, fd = -1, found = 0, r = TV_ERR_INTERNAL;
+    size_t total = 0;
+
+    if (!snap->taken)
+        return 0;
+    /* Judged against what this user knew when the request was sent. */
+    for (size_t i = 0; i < snap->n; i++)
+        if (sodium_memcmp(snap->e[i].vault_id, now->vault_id, 32) == 0 &&
+            (r = tv_known_older(c, &snap->e[i], now, path, 0)) < 0)
+            return r;
     snprintf(lockp, sizeof lockp, "%s.lock", path);
     snprintf(tmpp, sizeof tmpp, "%s.tmp", path);
     if (make_parents(path) < 0)
@@ -184,12 +246,20 @@ int tv_known_vaults_check(tv_client *c, const char *path_opt, const tv_known_sta
         if (line[0] != '#' && parse_line(line, &k, &seen) == 0 &&
             sodium_memcmp(k.vault_id, now->vault_id, 32) == 0 && !found) {
             found = 1;
-            if ((r = tv_known_older(c, &k, now, path, seen)) < 0)
-                goto out; /* the file is left as it was */
-            /* Keep the newer of the two (equal or newer than known here). */
-            fprintf(out, "%s %" PRIu64 " %" PRIu64 " %s %s %lld\n", vid, now->state_version,
-                    now->audit_seq, head, spk, (long long)time(NULL));
-            continue;
+            /* Another client of this user recorded a newer state while this
+             * request was in flight: keep it (not a rollback of this reply:
+             * it was signed earlier). Another key or a fork still fails. */
+            if (now->state_version < k.state_version || now->audit_seq < k.audit_seq) {
+                if (sodium_memcmp(now->sign_pk, k.sign_pk, 32) != 0 &&
+                    (r = tv_known_older(c, &k, now, path, seen)) < 0)
+                    goto out;
+            } else {
+                if ((r = tv_known_older(c, &k, now, path, seen)) < 0)
+                    goto out; /* the file is left as it was */
+                fprintf(out, "%s %" PRIu64 " %" PRIu64 " %s %s %lld\n", vid, now->state_version,
+                        now->audit_seq, head, spk, (long long)time(NULL));
+                continue;
+            }
         }
         fputs(line, out);
         if (!strchr(line, '\n'))

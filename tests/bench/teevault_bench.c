@@ -210,10 +210,8 @@ static int pin_sim_vault(tv_client *c, const char *dir)
     if (n != sizeof pk)
         return TV_ERR_FORMAT;
     vo.sim_pk = pk;
-    /* A load generator is not a freshness client: its connections verify
-     * Reports concurrently, and a Report signed earlier may arrive after a
-     * later one was recorded, which a shared known_vaults file would call a
-     * rollback. Each connection still checks the states it sees itself. */
+    /* A load generator leaves the user's known_vaults file alone; each
+     * connection still checks the states it sees itself. */
     vo.no_known_vaults = 1;
     return tv_attest_verify_vault(c, &vo, &rep);
 }
