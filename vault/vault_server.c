@@ -1133,6 +1133,32 @@ static int conn_sniff(vconn *c)
 
 /* HTTP/2: feed the session, at most 16 KiB at a time so the in-flight and
  * output budgets are checked between chunks. */
+/* A call on c was refused by its peer's budget (server_call set
+ * c->throttled): leave its pipelined requests in the kernel for THROTTLE_MS
+ * instead of refusing each one (a refusal costs a reply; a paused socket
+ * costs nothing). The same for every transport: ttrpc frames, HTTP/2
+ * streams, HTTP/1.1 requests. 1 when c is now paused. */
+static int conn_throttle(vconn *c)
+{
+    struct timeval tv = {0, THROTTLE_MS * 1000};
+    if (!c->throttled || c->closing)
+        return 0;
+    c->throttled = 0;
+    c->throttle_until_us = vault_now_us() + THROTTLE_MS * 1000;
+    conn_pause(c);
+    event_add(c->kick_ev, &tv);
+    return 1;
+}
+
+/* Global output budget: while every connection's queued output together is
+ * over max_output_bytes, a connection that has output of its own waiting is
+ * not read (its write_cb resumes it). Readers that keep up have nothing
+ * queued and go on. 1 when c must pause. */
+static int over_output_budget(vconn *c, size_t own)
+{
+    return c->s->out_total >= c->s->v->cfg->max_output_bytes && own > 0;
+}
+
 static void conn_process_h2(vconn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -1140,8 +1166,8 @@ static void conn_process_h2(vconn *c)
     unsigned cap = c->s->v->cfg->max_inflight_per_conn;
 
     while (!c->closing && !c->h2_dead) {
-        if (c->inflight >= cap ||
-            evbuffer_get_length(outb) + c->pending_out + vault_h2_held(c->h2) >= OUT_PAUSE_AT) {
+        size_t own = evbuffer_get_length(outb) + c->pending_out + vault_h2_held(c->h2);
+        if (c->inflight >= cap || own >= OUT_PAUSE_AT || over_output_budget(c, own)) {
             conn_pause(c);
             frame_timer_update(c);
             return;
@@ -1152,7 +1178,10 @@ static void conn_process_h2(vconn *c)
         struct evbuffer_iovec vec;
         if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
             break;
-        n = vec.iov_len < 16384 ? vec.iov_len : 16384;
+        /* Unauthenticated: small bites, so a throttle (conn_throttle) stops
+         * a pipelined flood after a few streams, not a chunk's worth. */
+        size_t bite = c->authed ? 16384 : 1024;
+        n = vec.iov_len < bite ? vec.iov_len : bite;
         c->h2_in_recv = 1;
         int r = vault_h2_recv(c->h2, vec.iov_base, n);
         c->h2_in_recv = 0;
@@ -1170,6 +1199,8 @@ static void conn_process_h2(vconn *c)
             break;
         }
         h2_flush(c);
+        if (conn_throttle(c))
+            return;
     }
     h2_flush(c);
     if (c->read_paused && !c->closing && !c->eof) {
@@ -1186,8 +1217,13 @@ static void conn_process_h2(vconn *c)
 static void conn_process_h1(vconn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *outb = bufferevent_get_output(c->bev);
 
     while (!c->closing && !c->h1_busy) {
+        if (over_output_budget(c, evbuffer_get_length(outb) + c->pending_out)) {
+            conn_pause(c);
+            return;
+        }
         size_t n = evbuffer_get_length(in);
         if (n == 0)
             break;
@@ -1222,6 +1258,8 @@ static void conn_process_h1(vconn *c)
             vault_h1_request(&c->h1, &rq);
             c->h1_busy = 1;
             web_request(c, &rq);
+            if (conn_throttle(c))
+                return;
         }
     }
     if (c->read_paused && !c->closing && !c->eof) {
@@ -1283,12 +1321,7 @@ static void conn_process(vconn *c)
             conn_pause(c);
             return;
         }
-        /* Global output budget: while every connection's queued output
-         * together is over max_output_bytes, a connection that has output
-         * of its own waiting is not read (its write_cb resumes it). Readers
-         * that keep up have nothing queued and go on. */
-        if (c->s->out_total >= c->s->v->cfg->max_output_bytes &&
-            evbuffer_get_length(outb) + c->pending_out > 0) {
+        if (over_output_budget(c, evbuffer_get_length(outb) + c->pending_out)) {
             conn_pause(c);
             return;
         }
@@ -1310,17 +1343,8 @@ static void conn_process(vconn *c)
             handle_frame(c);
             proto_frame_next(&c->rd);
         }
-        if (c->throttled && !c->closing) {
-            /* Over its peer's budget: leave its pipelined requests in the
-             * kernel for THROTTLE_MS instead of refusing each one (a
-             * refusal costs a reply; a paused socket costs nothing). */
-            struct timeval tv = {0, THROTTLE_MS * 1000};
-            c->throttled = 0;
-            c->throttle_until_us = vault_now_us() + THROTTLE_MS * 1000;
-            conn_pause(c);
-            event_add(c->kick_ev, &tv);
+        if (conn_throttle(c))
             return;
-        }
     }
     if (c->read_paused && !c->closing && !c->eof) {
         c->read_paused = 0;

@@ -7,6 +7,10 @@ test_peer_limits.sh. Usage: peer_attack.py SOCK CASE; prints one JSON line.
            within auth_timeout (2 s)?
   flood    1,000 pipelined Health on one connection: status counts
   login    30 pipelined Logins with wrong passwords: status counts
+  h2flood  1,000 concurrent gRPC Health calls on one HTTP/2 connection
+           (Debian's python3-grpcio): gRPC status counts
+  h1flood  1,000 pipelined Connect (HTTP/1.1, JSON) Health requests on one
+           connection: HTTP status counts ("200", "429", "closed")
 """
 import json
 import sys
@@ -46,6 +50,64 @@ elif case in ("flood", "login"):
             break
         k = str(T.parse_response(fr[4])[0])
         codes[k] = codes.get(k, 0) + 1
+    out["codes"] = codes
+    out["elapsed_s"] = round(time.time() - t0, 2)
+elif case == "h2flood":
+    import grpc
+
+    ch = grpc.insecure_channel("unix:" + sock)
+    health = ch.unary_unary("/teevault.v1.Sys/Health")  # raw bytes in and out
+    t0 = time.time()
+    futs = [health.future(b"", timeout=30) for _ in range(1000)]
+    codes = {}
+    for f in futs:
+        try:
+            f.result()
+            k = "0"
+        except grpc.RpcError as e:
+            k = str(e.code().value[0])
+        codes[k] = codes.get(k, 0) + 1
+    out["codes"] = codes
+    out["elapsed_s"] = round(time.time() - t0, 2)
+    ch.close()
+elif case == "h1flood":
+    import socket
+
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(30)
+    s.connect(sock)
+    req = (b"POST /teevault.v1.Sys/Health HTTP/1.1\r\nHost: vault\r\n"
+           b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+    t0 = time.time()
+    s.sendall(req * 1000)
+    buf, codes, n = b"", {}, 0
+    while n < 1000:
+        while b"\r\n\r\n" not in buf:
+            try:
+                d = s.recv(65536)
+            except OSError:
+                d = b""
+            if not d:
+                break
+            buf += d
+        if b"\r\n\r\n" not in buf:
+            codes["closed"] = codes.get("closed", 0) + 1
+            break
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        k = lines[0].split()[1].decode()
+        ln = 0
+        for h in lines[1:]:
+            if h.lower().startswith(b"content-length:"):
+                ln = int(h.split(b":", 1)[1])
+        while len(buf) < ln:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        buf = buf[ln:]
+        codes[k] = codes.get(k, 0) + 1
+        n += 1
     out["codes"] = codes
     out["elapsed_s"] = round(time.time() - t0, 2)
 print(json.dumps(out))

@@ -11,6 +11,8 @@
 #   public flood     1,000 pipelined Health: past the peer's burst, refused
 #                    and paused, so they take seconds (the old daemon
 #                    answered all at once)
+#   h2 / h1 flood    the same flood over gRPC (HTTP/2) and Connect
+#                    (HTTP/1.1): the same budget, the same pause
 #   login storm      30 pipelined wrong passwords: all but a few refused
 #                    before any Argon2id work (one attempt in flight per
 #                    user and peer, the peer's failed-authentication
@@ -75,6 +77,26 @@ check "$out" 'd["codes"].get("8", 0) >= 10 and 150 <= d["codes"].get("0", 0) <= 
   "the public budget (burst 200, 100/s) does not hold"
 expect_rc 0 status
 pass "public flood: refused past the peer's budget, the operator is served"
+
+# The same budget holds whatever the transport: 1,000 gRPC calls on one
+# HTTP/2 connection, 1,000 pipelined Connect requests on HTTP/1.1. The
+# stranger's bucket refilled during the previous case's pause: wait 2 s more.
+sleep 2
+out=$(stranger h2flood) || fail "stranger h2flood: $out"
+echo "h2flood: $out"
+# Refused streams pause the connection too (the daemon before this fix
+# answered ~660 of the 1,000 with RESOURCE_EXHAUSTED at once, no pause).
+check "$out" '10 <= d["codes"].get("8", 0) <= 300 and 150 <= d["codes"].get("0", 0) <= 700' \
+  "the public budget (and its pause) does not hold over gRPC (HTTP/2)"
+expect_rc 0 status
+pass "gRPC flood: refused past the peer's budget (RESOURCE_EXHAUSTED), the operator is served"
+sleep 2
+out=$(stranger h1flood) || fail "stranger h1flood: $out"
+echo "h1flood: $out"
+check "$out" '5 <= d["codes"].get("429", 0) <= 100 and 150 <= d["codes"].get("200", 0) <= 600' \
+  "the public budget (and its pause) does not hold over Connect (HTTP/1.1)"
+expect_rc 0 status
+pass "Connect flood: refused past the peer's budget (HTTP 429), the operator is served"
 
 out=$(stranger login) || fail "stranger login: $out"
 echo "login: $out"
