@@ -233,6 +233,29 @@ int audit_sign_checkpoint(audit_log *log, MDB_txn *txn, uint64_t first_seq, uint
 int audit_checkpoint_now(audit_log *log, MDB_txn *txn, int64_t time_ns,
                          audit_checkpoint *out) TV_WUR;
 
+/* The first seq still stored (0 when the log is empty): 1 until a prefix
+ * was pruned. Errors: TV_ERR_INTEGRITY, LMDB errors. */
+int audit_first_seq(audit_log *log, MDB_txn *txn, uint64_t *seq) TV_WUR;
+
+/* Retention (`teevault audit archive`, docs/AUDIT.md "Archive"): inside
+ * write txn, drop the records below `upto` once the caller has shown it
+ * holds them: hash must be the stored hash of record `upto`, and the
+ * records up to it must verify (audit_verify_tail). Record `upto` stays as
+ * the anchor of the live log, with a stored checkpoint signed over it
+ * (signed and stored here if there was none), so an archive ending at
+ * `upto` and an export of the live log from `upto` verify as one chain.
+ * At most `max` records are dropped per call (bounded transaction size);
+ * call again until *first_kept == upto. Checkpoints below the first kept
+ * record are dropped too. Outputs: *dropped (records removed now),
+ * *first_kept (first seq still stored).
+ * Errors: TV_ERR_NOT_INITIALISED (no signing key), TV_ERR_INVALID (upto is
+ * 0, past the head or already dropped), TV_ERR_CAS (hash is not the
+ * record's: the archive ends elsewhere), TV_ERR_INTEGRITY (the records do
+ * not verify: nothing is dropped), TV_ERR_STORAGE_FULL, LMDB errors. The
+ * caller aborts txn on error. */
+int audit_prune(audit_log *log, MDB_txn *txn, uint64_t upto, const uint8_t hash[AUDIT_HASH_LEN],
+                uint64_t max, uint64_t *dropped, uint64_t *first_kept) TV_WUR;
+
 /* The audit log in data.mdb is on the host's disk too. Records appended
  * while the vault holds its root key are covered by a MAC'd head: after each
  * write transaction that appends, audit_seal_head stores in audit_meta
@@ -342,15 +365,16 @@ enum audit_verdict {
 
 typedef struct audit_verify_result {
     enum audit_verdict verdict;
-    uint64_t bad_seq;     /* first bad (or first unverified) seq; 0 if none */
-    uint64_t line;        /* 1-based line number of the problem; 0 if none */
-    char why[256];        /* one sentence */
-    uint64_t records;     /* record lines read */
-    uint64_t checkpoints; /* valid checkpoints */
-    uint64_t first_seq;   /* first record's seq (0 when none) */
-    uint64_t covered_to;  /* last seq vouched for by a valid checkpoint */
-    uint64_t last_seq;    /* last record's seq */
-    int pubkey_from_file; /* 1 when the key came from the export itself */
+    uint64_t bad_seq;                  /* first bad (or first unverified) seq; 0 if none */
+    uint64_t line;                     /* 1-based line number of the problem; 0 if none */
+    char why[256];                     /* one sentence */
+    uint64_t records;                  /* record lines read */
+    uint64_t checkpoints;              /* valid checkpoints */
+    uint64_t first_seq;                /* first record's seq (0 when none) */
+    uint64_t covered_to;               /* last seq vouched for by a valid checkpoint */
+    uint64_t last_seq;                 /* last record's seq */
+    int pubkey_from_file;              /* 1 when the key came from the export itself */
+    uint8_t last_hash[AUDIT_HASH_LEN]; /* hash of the last record (zeros when none) */
 } audit_verify_result;
 
 /* Sans-I/O streaming verifier: feed lines in order, then finish. */
@@ -365,6 +389,13 @@ int audit_verifier_new(const uint8_t *pk, audit_verifier **out) TV_WUR;
  * problem later lines are ignored. Returns 0 while the export is good so far,
  * TV_ERR_INTEGRITY once a problem was found (details at finish). */
 int audit_verifier_line(audit_verifier *v, const char *line, size_t len) TV_WUR;
+
+/* The lines that follow are another file continuing this one (an archive,
+ * then the next archive or an export of the live log): it starts with its
+ * own header (the same public key), and its first record is either the
+ * previous file's last record again (the anchor the vault kept, checked to
+ * be identical and counted once) or the one after it. */
+void audit_verifier_next_file(audit_verifier *v);
 
 /* Final verdict into *res. Returns 0 only for AUDIT_OK, else TV_ERR_INTEGRITY
  * (or TV_ERR_VERIFY for AUDIT_NO_KEY). */

@@ -318,13 +318,13 @@ int audit_sign_checkpoint(audit_log *log, MDB_txn *txn, uint64_t first_seq, uint
     return TV_OK;
 }
 
+static int ckpt_store(audit_log *log, MDB_txn *txn, const audit_checkpoint *c, unsigned flags);
+
 int audit_checkpoint_now(audit_log *log, MDB_txn *txn, int64_t time_ns, audit_checkpoint *out)
 {
     int r;
     uint64_t head, first = 1;
     audit_checkpoint last, c;
-    uint8_t key[8], v[CKPT_VAL_LEN];
-    MDB_val k, val;
 
     if (!log->sk)
         return 0;
@@ -339,29 +339,139 @@ int audit_checkpoint_now(audit_log *log, MDB_txn *txn, int64_t time_ns, audit_ch
         return 0;
     if ((r = audit_sign_checkpoint(log, txn, first, head, time_ns, &c)) < 0)
         return r;
+    if ((r = ckpt_store(log, txn, &c, MDB_APPEND)) < 0)
+        return r;
+    if (out)
+        *out = c;
+    return 1;
+}
+
+/* Store signed checkpoint c (keyed by last_seq) and the key that signed it. */
+static int ckpt_store(audit_log *log, MDB_txn *txn, const audit_checkpoint *c, unsigned flags)
+{
+    uint8_t key[8], v[CKPT_VAL_LEN];
+    MDB_val k, val;
+    int r;
+
     v[0] = AUDIT_FORMAT;
-    proto_put_be64(v + 1, c.first_seq);
-    proto_put_be64(v + 9, c.last_seq);
-    memcpy(v + 17, c.head_hash, AUDIT_HASH_LEN);
-    proto_put_be64(v + 17 + AUDIT_HASH_LEN, (uint64_t)c.time_ns);
-    memcpy(v + 25 + AUDIT_HASH_LEN, c.sig, AUDIT_SIG_LEN);
-    proto_put_be64(key, c.last_seq);
+    proto_put_be64(v + 1, c->first_seq);
+    proto_put_be64(v + 9, c->last_seq);
+    memcpy(v + 17, c->head_hash, AUDIT_HASH_LEN);
+    proto_put_be64(v + 17 + AUDIT_HASH_LEN, (uint64_t)c->time_ns);
+    memcpy(v + 25 + AUDIT_HASH_LEN, c->sig, AUDIT_SIG_LEN);
+    proto_put_be64(key, c->last_seq);
     k.mv_data = key;
     k.mv_size = 8;
     val.mv_data = v;
     val.mv_size = sizeof(v);
-    if ((r = audit_mdb_err(mdb_put(txn, log->ckpts, &k, &val, MDB_APPEND))) < 0)
+    if ((r = audit_mdb_err(mdb_put(txn, log->ckpts, &k, &val, flags))) < 0)
         return r;
     /* Remember which key signs, so an operator can see a key change. */
     k.mv_data = (void *)"pubkey";
     k.mv_size = 6;
     val.mv_data = log->pk;
     val.mv_size = AUDIT_PK_LEN;
-    if ((r = audit_mdb_err(mdb_put(txn, log->meta, &k, &val, 0))) < 0)
+    return audit_mdb_err(mdb_put(txn, log->meta, &k, &val, 0));
+}
+
+int audit_first_seq(audit_log *log, MDB_txn *txn, uint64_t *seq)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, val;
+    int r, g;
+    if ((r = audit_mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
         return r;
-    if (out)
-        *out = c;
-    return 1;
+    g = mdb_cursor_get(cur, &k, &val, MDB_FIRST);
+    if (g == 0 && k.mv_size != 8)
+        r = TV_ERR_INTEGRITY;
+    else if (g == 0)
+        *seq = proto_be64(k.mv_data);
+    else if (g == MDB_NOTFOUND)
+        *seq = 0;
+    else
+        r = audit_mdb_err(g);
+    mdb_cursor_close(cur);
+    return r;
+}
+
+int audit_prune(audit_log *log, MDB_txn *txn, uint64_t upto, const uint8_t hash[AUDIT_HASH_LEN],
+                uint64_t max, uint64_t *dropped, uint64_t *first_kept)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, val;
+    audit_record rec;
+    audit_checkpoint c;
+    uint64_t head = 0, first = 0, n = 0, bad = 0;
+    uint8_t key[8];
+    int r, g;
+
+    if (!log || !txn || !hash || !dropped || !first_kept || max == 0)
+        return TV_ERR_INVALID;
+    if (!log->sk)
+        return TV_ERR_NOT_INITIALISED;
+    if ((r = audit_head(log, txn, &head, NULL)) < 0 || (r = audit_first_seq(log, txn, &first)) < 0)
+        return r;
+    if (upto == 0 || upto > head || upto < first)
+        return TV_ERR_INVALID;
+    /* The caller's archive must end in this very record... */
+    if ((r = audit_get(log, txn, upto, &rec)) < 0)
+        return r;
+    if (sodium_memcmp(rec.hash, hash, AUDIT_HASH_LEN) != 0)
+        return TV_ERR_CAS;
+    /* ...which must verify from a checkpoint of ours, and stays behind as
+     * the anchor with a stored checkpoint signed over it (so the tail check
+     * and every later export start there). */
+    if ((r = audit_verify_tail(log, txn, upto, &bad)) < 0)
+        return r;
+    proto_put_be64(key, upto);
+    k.mv_data = key;
+    k.mv_size = 8;
+    g = mdb_get(txn, log->ckpts, &k, &val);
+    if (g == MDB_NOTFOUND) {
+        if ((r = audit_sign_checkpoint(log, txn, first, upto, 0, &c)) < 0 ||
+            (r = ckpt_store(log, txn, &c, MDB_NOOVERWRITE)) < 0)
+            return r;
+    } else if ((r = audit_mdb_err(g)) < 0) {
+        return r;
+    }
+    /* Drop at most max records from the bottom, then the checkpoints below
+     * the anchor. */
+    if ((r = audit_mdb_err(mdb_cursor_open(txn, log->recs, &cur))) < 0)
+        return r;
+    while (n < max && (g = mdb_cursor_get(cur, &k, &val, MDB_FIRST)) == 0) {
+        if (k.mv_size != 8) {
+            r = TV_ERR_INTEGRITY;
+            goto out;
+        }
+        if (proto_be64(k.mv_data) >= upto)
+            break;
+        if ((r = audit_mdb_err(mdb_cursor_del(cur, 0))) < 0)
+            goto out;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    cur = NULL;
+    if ((r = audit_first_seq(log, txn, &first)) < 0)
+        goto out;
+    if ((r = audit_mdb_err(mdb_cursor_open(txn, log->ckpts, &cur))) < 0)
+        goto out;
+    while ((g = mdb_cursor_get(cur, &k, &val, MDB_FIRST)) == 0) {
+        if (k.mv_size != 8) {
+            r = TV_ERR_INTEGRITY;
+            goto out;
+        }
+        if (proto_be64(k.mv_data) >= first)
+            break;
+        if ((r = audit_mdb_err(mdb_cursor_del(cur, 0))) < 0)
+            goto out;
+    }
+    *dropped = n;
+    *first_kept = first;
+    r = TV_OK;
+out:
+    sodium_memzero(&rec, sizeof(rec));
+    mdb_cursor_close(cur);
+    return r;
 }
 
 /* "user:alice" selects "user:alice" and "user:alice token:<id>" (a user's

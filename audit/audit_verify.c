@@ -18,6 +18,7 @@ struct audit_verifier {
     int have_pk;
     uint8_t pk[AUDIT_PK_LEN];
     int header_seen;
+    int joining; /* audit_verifier_next_file: the next record may repeat the last */
     int failed;
     int have_rec;
     uint64_t last_seq;
@@ -79,6 +80,26 @@ static int on_record(audit_verifier *v, const audit_record *r)
     static const uint8_t zero[AUDIT_HASH_LEN];
     uint8_t h[AUDIT_HASH_LEN];
 
+    if (v->joining && v->have_rec) {
+        /* The first record of a later file: the previous file's last record
+         * again (an archive's anchor, where the live log starts), or the
+         * one after it. */
+        v->joining = 0;
+        if (r->seq == v->last_seq) {
+            if (audit_record_hash(r, h) < 0 || sodium_memcmp(h, r->hash, AUDIT_HASH_LEN) != 0 ||
+                sodium_memcmp(h, v->last_hash, AUDIT_HASH_LEN) != 0)
+                return fail(v, AUDIT_BAD_CHAIN, r->seq,
+                            "the next file starts at seq %" PRIu64
+                            " but its record differs from the previous file's",
+                            r->seq);
+            return TV_OK;
+        }
+        if (r->seq != v->last_seq + 1)
+            return fail(v, AUDIT_BAD_CHAIN, v->last_seq + 1,
+                        "the files do not continue each other: one ends at seq %" PRIu64
+                        ", the next starts at seq %" PRIu64,
+                        v->last_seq, r->seq);
+    }
     if (!v->have_rec) {
         if (r->seq == 0)
             return fail(v, AUDIT_BAD_CHAIN, 0, "record has seq 0 (sequence numbers start at 1)");
@@ -103,6 +124,7 @@ static int on_record(audit_verifier *v, const audit_record *r)
     v->have_rec = 1;
     v->last_seq = r->seq;
     memcpy(v->last_hash, h, AUDIT_HASH_LEN);
+    memcpy(v->res.last_hash, h, AUDIT_HASH_LEN);
     v->res.last_seq = r->seq;
     v->res.records++;
     return TV_OK;
@@ -160,6 +182,12 @@ int audit_verifier_line(audit_verifier *v, const char *line, size_t len)
         if (v->parsed.type != AUDIT_LINE_HEADER)
             return fail(v, AUDIT_BAD_FORMAT, 0, "the export does not start with a header line");
         v->header_seen = 1;
+        if (v->joining && v->parsed.has_pubkey && v->have_pk && !v->have_pk_arg) {
+            if (sodium_memcmp(v->parsed.pubkey, v->pk, AUDIT_PK_LEN) != 0)
+                return fail(v, AUDIT_BAD_CHECKPOINT, 0,
+                            "the next file's public key differs from the previous file's");
+            return TV_OK;
+        }
         if (v->parsed.has_pubkey) {
             if (v->have_pk_arg) {
                 if (sodium_memcmp(v->parsed.pubkey, v->pk_arg, AUDIT_PK_LEN) != 0)
@@ -181,6 +209,14 @@ int audit_verifier_line(audit_verifier *v, const char *line, size_t len)
     default:
         return fail(v, AUDIT_BAD_FORMAT, v->have_rec ? v->last_seq + 1 : 0, "a second header line");
     }
+}
+
+void audit_verifier_next_file(audit_verifier *v)
+{
+    if (v->failed || !v->header_seen)
+        return;
+    v->header_seen = 0;
+    v->joining = 1;
 }
 
 int audit_verifier_finish(audit_verifier *v, audit_verify_result *res)

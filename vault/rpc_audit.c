@@ -1,9 +1,11 @@
 /*
- * rpc_audit: the teevault.v1.Audit service (List, Head, Export).
+ * rpc_audit: the teevault.v1.Audit service (List, Head, Export, Prune).
  *
  * Access: admin on "sys/audit" for every method (operators only; a function
- * can never hold admin). Each call is itself audited through group commit
- * (VAULT_M_READ), so reading the log leaves a trace in it.
+ * can never hold admin); Prune also needs destroy on "sys/audit" (it drops
+ * history the vault holds, once the caller shows it archived it). Reads are
+ * audited through group commit (VAULT_M_READ), so reading the log leaves a
+ * trace in it; Prune's record commits in the transaction that drops.
  *
  * Export pages: one reply holds at most RPC_AUDIT_PAGE records; the reply
  * then says next_from (call again with from = next_from and to = last_seq).
@@ -21,13 +23,15 @@
 #include "vault_acl.h"
 #include "vault_audit.h"
 #include "vault_db.h"
+#include "vault_log.h"
 
 /* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
 
 #define RPC_AUDIT_LIST_DEFAULT 100
 #define RPC_AUDIT_LIST_MAX     1000
-#define RPC_AUDIT_PAGE         2048 /* 2048 x <= 1.4 KiB stays under the 4 MiB frame */
+#define RPC_AUDIT_PAGE         2048  /* 2048 x <= 1.4 KiB stays under the 4 MiB frame */
+#define RPC_AUDIT_PRUNE_MAX    20000 /* records dropped per Prune call (one write txn) */
 
 static int require_admin(vault_call *c)
 {
@@ -293,10 +297,85 @@ out:
     return r;
 }
 
+static int rpc_audit_prune(vault_call *c, const ProtobufCMessage *req, proto_buf *out)
+{
+    const Teevault__V1__AuditPruneRequest *rq = (const Teevault__V1__AuditPruneRequest *)req;
+    Teevault__V1__AuditPruneResponse resp = TEEVAULT__V1__AUDIT_PRUNE_RESPONSE__INIT;
+    uint64_t dropped = 0, first = 0;
+    MDB_txn *txn = NULL;
+    char why[200];
+    int r;
+
+    if ((r = require_admin(c)) < 0 || (r = need_log(c)) < 0)
+        return r;
+    r = vault_acl_check(c->v, c->principal, "sys/audit", VAULT_CAP_DESTROY, why, sizeof(why));
+    if (r < 0) {
+        if (r == TV_ERR_DENIED) {
+            vault_call_errf(c, "dropping archived audit records needs destroy on \"sys/audit\": %s",
+                            why);
+            snprintf(c->audit_detail, sizeof(c->audit_detail), "denied: no destroy on sys/audit");
+        } else {
+            vault_call_errf(c, "access check failed");
+        }
+        return r;
+    }
+    if (rq->upto == 0 || rq->head_hash.len != AUDIT_HASH_LEN) {
+        vault_call_errf(c, "upto and the 32-byte hash of record upto are required");
+        return TV_ERR_INVALID;
+    }
+    /* Journalled records into LMDB first: upto may be among them. */
+    if ((r = vault_audit_settle(c->v)) < 0) {
+        vault_call_errf(c, "the audit log cannot be settled (%s)", tv_strerror(r));
+        return r;
+    }
+    if ((r = vault_call_begin(c, &txn, 1)) < 0)
+        return r;
+    r = audit_prune(c->v->audit, txn, rq->upto, rq->head_hash.data, RPC_AUDIT_PRUNE_MAX, &dropped,
+                    &first);
+    if (r < 0) {
+        mdb_txn_abort(txn);
+        switch (r) {
+        case TV_ERR_CAS:
+            vault_call_errf(c,
+                            "record %llu's hash is not the one given: the archive does not end in "
+                            "this vault's record; nothing was dropped",
+                            (unsigned long long)rq->upto);
+            break;
+        case TV_ERR_INVALID:
+            vault_call_errf(c,
+                            "record %llu is not in the log (past the head, or already dropped); "
+                            "nothing was dropped",
+                            (unsigned long long)rq->upto);
+            break;
+        case TV_ERR_INTEGRITY:
+            vault_call_errf(c, "the audit records up to %llu do not verify; nothing was dropped",
+                            (unsigned long long)rq->upto);
+            break;
+        default:
+            vault_call_store_error(c, r);
+        }
+        return r;
+    }
+    snprintf(c->audit_detail, sizeof(c->audit_detail),
+             "archived: dropped %llu records, log starts at %llu (anchor %llu)",
+             (unsigned long long)dropped, (unsigned long long)first, (unsigned long long)rq->upto);
+    if ((r = vault_call_commit_audited(c, txn)) < 0)
+        return r;
+    vault_db_usage_changed(c->v->db); /* the fill level drops now, not in a second */
+    vault_logf(VAULT_LOG_INFO, "audit_archive",
+               "dropped %llu archived audit records; the log starts at seq %llu (anchor %llu)",
+               (unsigned long long)dropped, (unsigned long long)first,
+               (unsigned long long)rq->upto);
+    resp.dropped = dropped;
+    resp.first_seq = first;
+    return vault_pack(out, &resp.base);
+}
+
 static const vault_handler audit_handlers[] = {
     {"List", rpc_audit_list, VAULT_M_READ},
     {"Head", rpc_audit_head, VAULT_M_READ},
     {"Export", rpc_audit_export, VAULT_M_READ},
+    {"Prune", rpc_audit_prune, 0},
     {NULL, NULL, 0},
 };
 

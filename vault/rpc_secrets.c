@@ -101,8 +101,9 @@ static int store_err(vault_call *c, const char *name, uint64_t version, int r)
                  "secret %s: stored record failed its integrity check (tampered storage?)", q);
         break;
     case TV_ERR_STORAGE_FULL:
-        vault_call_errf(c, "storage full: nothing was written; raise [limits] map_size in "
-                           "teevault.conf and restart");
+        vault_call_errf(c, "storage full: nothing was written; archive the audit log (teevault "
+                           "audit archive --out FILE) or raise [limits] map_size in teevault.conf "
+                           "and restart");
         break;
     case TV_ERR_TOO_LARGE:
         vault_call_errf(c, "value for %s exceeds the limit of %llu bytes", q,
@@ -359,7 +360,8 @@ static int rpc_put(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
         if (r == TV_ERR_STORAGE_FULL)
             snprintf(c->errmsg, sizeof(c->errmsg),
                      "storage full: the store is above its high-water mark (the rest is kept "
-                     "for audit records); raise [limits] map_size in teevault.conf and restart");
+                     "for audit records); archive the audit log (teevault audit archive --out "
+                     "FILE) or raise [limits] map_size in teevault.conf and restart");
         else
             vault_call_errf(c, "audit log unavailable: %s", tv_strerror(r));
         return r;

@@ -84,7 +84,8 @@ static int sys_status(vault_call *c, const ProtobufCMessage *req, proto_buf *out
         if (ai.used_percent >= ai.warn_percent) {
             /* Say it well before writes are refused, with the fix that works. */
             snprintf(fill_warning, sizeof(fill_warning),
-                     "%s%sthe store is %u%% full; new secret writes are refused at %u%%: raise "
+                     "%s%sthe store is %u%% full; new secret writes are refused at %u%%: "
+                     "archive the audit log (teevault audit archive --out FILE) or raise "
                      "[limits] map_size and restart",
                      st.warning ? st.warning : "", st.warning ? "; " : "", ai.used_percent,
                      ai.high_water_percent);

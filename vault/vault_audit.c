@@ -734,7 +734,8 @@ static void fill_check(struct vault_audit *w)
     w->fill_warned_ns = now;
     vault_logf(VAULT_LOG_WARN, "storage_filling",
                "the store is %u%% full (%llu of %llu MiB); new secret writes are refused at "
-               "%u%% ([audit] high_water_percent): raise [limits] map_size and restart",
+               "%u%% ([audit] high_water_percent): archive the audit log (teevault audit "
+               "archive --out FILE) or raise [limits] map_size and restart",
                pct, (unsigned long long)(used >> 20), (unsigned long long)(map >> 20),
                w->o.high_water_percent);
 }
@@ -1396,6 +1397,20 @@ int vault_audit_write_allowed(struct vault *v)
             w->disk_roomy_until = now + 100000000;
     }
     return TV_OK;
+}
+
+int vault_audit_reserve_allowed(struct vault *v, unsigned *pct_out)
+{
+    uint64_t used = 0, map = 0;
+    unsigned pct;
+    if (!v || !v->auditw || !v->db)
+        return TV_OK;
+    pct = (v->auditw->o.high_water_percent + 100) / 2;
+    if (pct_out)
+        *pct_out = pct;
+    if (vault_db_usage(v->db, &used, &map) < 0 || map == 0)
+        return TV_OK; /* cannot tell: the audit commit itself fails closed */
+    return used * 100 >= map * pct ? TV_ERR_STORAGE_FULL : TV_OK;
 }
 
 unsigned vault_audit_used_percent(struct vault *v)

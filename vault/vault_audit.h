@@ -126,6 +126,14 @@ void vault_audit_close(struct vault *v);
  * TV_ERR_AUDIT when the writer is not open. */
 int vault_audit_write_allowed(struct vault *v) TV_WUR;
 
+/* The last part of the store, above (high_water + 100) / 2 percent (95 by
+ * default), is kept for getting out of a full store: archiving the audit
+ * log (Audit.Export, Audit.Prune), Sys.Status and Login. 0 when other
+ * calls may still add audit records; TV_ERR_STORAGE_FULL with *pct_out
+ * (may be NULL) the reserve's threshold when they are refused
+ * (vault_call_run). No writer: 0 (nothing is audited there). */
+int vault_audit_reserve_allowed(struct vault *v, unsigned *pct_out) TV_WUR;
+
 /* How full the store is, 0..100 (last used page / map size). 0 when unknown. */
 unsigned vault_audit_used_percent(struct vault *v);
 

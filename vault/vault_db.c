@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit_lmdb.h"
@@ -139,6 +140,66 @@ void vault_db_close(vault_db *db)
     free(db);
 }
 
+void vault_db_usage_changed(vault_db *db)
+{
+    if (db)
+        atomic_store(&db->free_until_ns, 0);
+}
+
+/* Pages on LMDB's free list: each entry of the free DB (dbi 0) is a page
+ * list whose first word is its length (mdb_stat -f counts the same). A
+ * scan, so at most once a second. */
+static uint64_t free_pages(vault_db *db)
+{
+    struct timespec ts;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint64_t n = 0;
+    int64_t now;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    if (now < atomic_load(&db->free_until_ns))
+        return atomic_load(&db->free_pages);
+    if (mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) != 0)
+        return atomic_load(&db->free_pages);
+    if (mdb_cursor_open(txn, 0, &cur) == 0) {
+        while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+            size_t len;
+            if (v.mv_size < sizeof(len))
+                continue;
+            memcpy(&len, v.mv_data, sizeof(len));
+            n += len;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    atomic_store(&db->free_pages, n);
+    atomic_store(&db->free_until_ns, now + 1000000000);
+    return n;
+}
+
+/* Free pages are used up as records are written, so a stale count makes
+ * the store look emptier than it is: counted once a second while the store
+ * is under half full, every 50 ms above (where the audit margins are). */
+static uint64_t free_pages_for(vault_db *db, uint64_t pages, uint64_t map_pages)
+{
+    uint64_t fp = free_pages(db);
+    if (map_pages && (pages > fp ? pages - fp : 0) * 2 >= map_pages) {
+        struct timespec ts;
+        int64_t now, until = atomic_load(&db->free_until_ns);
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        if (until - now > 50000000) {
+            atomic_store(&db->free_until_ns, 0);
+            fp = free_pages(db);
+            atomic_store(&db->free_until_ns, now + 50000000);
+        }
+    }
+    return fp;
+}
+
 int vault_db_usage(vault_db *db, uint64_t *used_bytes, uint64_t *map_bytes)
 {
     MDB_envinfo info;
@@ -148,8 +209,11 @@ int vault_db_usage(vault_db *db, uint64_t *used_bytes, uint64_t *map_bytes)
         return r;
     if ((r = vault_db_err(mdb_env_stat(db->env, &st))) < 0)
         return r;
-    if (used_bytes)
-        *used_bytes = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (used_bytes) {
+        uint64_t pages = (uint64_t)info.me_last_pgno + 1;
+        uint64_t fp = free_pages_for(db, pages, info.me_mapsize / st.ms_psize);
+        *used_bytes = (pages > fp ? pages - fp : 1) * st.ms_psize;
+    }
     if (map_bytes)
         *map_bytes = info.me_mapsize;
     return 0;

@@ -57,6 +57,10 @@ typedef struct vault_db {
     MDB_txn *sv_txn;
     _Atomic uint64_t sv_pending;
     _Atomic uint64_t sv_committed;
+    /* vault_db_usage: pages on LMDB's free list, counted again after
+     * free_until_ns (CLOCK_MONOTONIC_COARSE). Any thread. */
+    _Atomic uint64_t free_pages;
+    _Atomic int64_t free_until_ns;
 } vault_db;
 
 /* Open (creating if needed) the environment in directory `dir` (which must
@@ -103,8 +107,14 @@ int vault_db_commit(MDB_txn *txn) TV_WUR;
  * is kept); TV_ERR_INVALID. */
 int vault_state_lock(const char *dir, int *fd_out, long *holder) TV_WUR;
 
-/* Bytes in use (last used page * page size) and the map size. Either pointer
- * may be NULL. Returns 0 or a mapped error. */
+/* Bytes in use and the map size. Either pointer may be NULL. In use = the
+ * pages up to the last used one minus the pages on LMDB's free list (freed
+ * by deletions, e.g. an archived audit prefix, and reused before the file
+ * grows); the free list is counted at most once a second, and again after
+ * vault_db_usage_changed(). Returns 0 or a mapped error. */
 int vault_db_usage(vault_db *db, uint64_t *used_bytes, uint64_t *map_bytes) TV_WUR;
+
+/* Much was freed (Audit.Prune): count the free list on the next call. */
+void vault_db_usage_changed(vault_db *db);
 
 #endif

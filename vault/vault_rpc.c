@@ -106,11 +106,22 @@ static const char *find_bearer(const vault_call *c, size_t *len)
     return *len ? t : NULL;
 }
 
+/* What may still run in the store's last part (vault_audit_reserve_allowed):
+ * the way out of a full store. Health and Status (anonymous ones cost no
+ * record of their own), Login (an operator needs a token), and the Audit
+ * service (export, archive). */
+static int keeps_reserve(const vault_method *m)
+{
+    return !strcmp(m->service, "teevault.v1.Sys") || !strcmp(m->service, "teevault.v1.Audit") ||
+           (!strcmp(m->service, "teevault.v1.Auth") && !strcmp(m->method, "Login"));
+}
+
 int vault_call_run(const vault_method *m, vault_call *call, vault_principal *principal,
                    int *token_ok, const uint8_t *payload, size_t len, proto_buf *out)
 {
     struct vault *v = call->v;
     ProtobufCMessage *msg = NULL;
+    unsigned reserve_pct = 0;
     int status;
 
     *token_ok = 0;
@@ -149,6 +160,13 @@ int vault_call_run(const vault_method *m, vault_call *call, vault_principal *pri
     } else if (principal->kind == VAULT_PRINCIPAL_FUNCTION && !(m->flags & VAULT_M_FUNCTION)) {
         status = TV_ERR_DENIED;
         vault_call_errf(call, "function sessions may not call %s/%s", call->service, call->method);
+    } else if (!keeps_reserve(m) && vault_audit_reserve_allowed(v, &reserve_pct) < 0) {
+        status = TV_ERR_STORAGE_FULL;
+        vault_call_errf(call,
+                        "storage full: the store is past %u%%, kept for archiving the audit log; "
+                        "archive it (teevault audit archive --out FILE) or raise [limits] "
+                        "map_size and restart",
+                        reserve_pct);
     } else if (!(msg = protobuf_c_message_unpack(m->req_desc, &vault_wiping_allocator, len,
                                                  payload))) {
         status = TV_ERR_INVALID;

@@ -1895,6 +1895,132 @@ static void test_aggregate(void)
     vault_audit_agg_free(a);
 }
 
+/* Feed every '\n'-terminated line of text to v; the first problem stops it. */
+static void feed_lines(audit_verifier *v, const char *text, int max_lines)
+{
+    const char *p = text, *nl;
+    int n = 0;
+    while ((nl = strchr(p, '\n')) && (max_lines < 0 || n < max_lines)) {
+        if (audit_verifier_line(v, p, (size_t)(nl - p)) < 0)
+            return;
+        p = nl + 1;
+        n++;
+    }
+}
+
+/* Retention (issue 14): audit_prune drops a verified prefix, keeps the
+ * anchor with a signed checkpoint; archive + live verify as one; the tail
+ * check and later checkpoints work from the anchor; a wrong hash, a seq
+ * out of range and a forged prefix drop nothing. */
+static void test_prune_archive(void)
+{
+    static const uint8_t MK[AUDIT_MAC_KEY_LEN] = {7, 7, 7};
+    vault_db *db = NULL;
+    audit_log *log = NULL;
+    MDB_txn *txn;
+    audit_record r8;
+    audit_checkpoint c;
+    audit_verify_result res;
+    audit_verifier *v = NULL;
+    sbuf arch = {0}, live = {0};
+    uint8_t pk[32], zero[32] = {0};
+    uint64_t dropped = 0, first = 0, bad = 0, seq = 0;
+
+    make_log(&db, &log); /* 1..12, checkpoint at 5 */
+    CHECK(audit_log_set_mac_key(log, MK) == 0);
+    CHECK(seal_head(db, log) == 0);
+    CHECK(audit_log_pubkey(log, pk) == 0);
+    CHECK(export_all(db, log, 0, 8, &arch) == 0); /* the archive: 1..8 */
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_get(log, txn, 8, &r8) == 0);
+    mdb_txn_abort(txn);
+
+    /* refused: another hash, seq 0, past the head; nothing dropped */
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_prune(log, txn, 8, zero, 100, &dropped, &first), TV_ERR_CAS);
+    CHECK_EQ_INT(audit_prune(log, txn, 0, r8.hash, 100, &dropped, &first), TV_ERR_INVALID);
+    CHECK_EQ_INT(audit_prune(log, txn, 13, r8.hash, 100, &dropped, &first), TV_ERR_INVALID);
+    mdb_txn_abort(txn);
+
+    /* two bounded steps: 4, then the rest up to the anchor */
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_prune(log, txn, 8, r8.hash, 4, &dropped, &first), 0);
+    CHECK_EQ_INT(dropped, 4);
+    CHECK_EQ_INT(first, 5);
+    CHECK(vault_db_commit(txn) == 0);
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_prune(log, txn, 8, r8.hash, 100, &dropped, &first), 0);
+    CHECK_EQ_INT(dropped, 3);
+    CHECK_EQ_INT(first, 8);
+    CHECK(audit_append(log, txn, &(audit_record){.principal = "root", .method = "Audit/Prune"}) ==
+          0);
+    CHECK(audit_seal_head(log, txn) == 0);
+    CHECK(vault_db_commit(txn) == 0);
+
+    /* the vault: first 8 (the anchor, with its stored checkpoint), head 13;
+     * the tail verifies from the anchor and new checkpoints sign */
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_first_seq(log, txn, &seq) == 0);
+    CHECK_EQ_INT(seq, 8);
+    CHECK(audit_get(log, txn, 7, &r8) == TV_ERR_NOT_FOUND);
+    CHECK_EQ_INT(audit_verify_tail(log, txn, 13, &bad), 0);
+    mdb_txn_abort(txn);
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_checkpoint_now(log, txn, 0, &c), 1);
+    CHECK_EQ_INT(c.last_seq, 13);
+    CHECK(vault_db_commit(txn) == 0);
+    /* an already dropped seq cannot be named again */
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_prune(log, txn, 5, r8.hash, 100, &dropped, &first), TV_ERR_INVALID);
+    mdb_txn_abort(txn);
+
+    /* archive + live (8..13) verify as one; each alone too */
+    CHECK(export_all(db, log, 0, 0, &live) == 0);
+    CHECK(live.d && strstr(live.d, "{\"type\":\"record\",\"seq\":8,") != NULL);
+    CHECK(verify_text(arch.d, pk, &res) == 0);
+    CHECK(verify_text(live.d, pk, &res) == 0);
+    CHECK(audit_verifier_new(pk, &v) == 0);
+    CHECK(audit_verifier_line(v, arch.d, 0) == 0); /* empty line: ignored */
+    feed_lines(v, arch.d, -1);
+    audit_verifier_next_file(v);
+    feed_lines(v, live.d, -1);
+    CHECK_EQ_INT(audit_verifier_finish(v, &res), 0);
+    CHECK_EQ_INT(res.first_seq, 1);
+    CHECK_EQ_INT(res.last_seq, 13);
+    CHECK_EQ_INT(res.records, 13); /* the anchor counted once */
+    audit_verifier_free(v);
+
+    /* a gap between the files fails: archive 1..6 + live 8.. */
+    {
+        sbuf a6 = {0};
+        CHECK(export_all(db, log, 8, 13, &a6) == 0); /* sanity: exports from the anchor */
+        free(a6.d);
+        CHECK(audit_verifier_new(pk, &v) == 0);
+        feed_lines(v, arch.d, 7); /* header + records 1..6 */
+        audit_verifier_next_file(v);
+        feed_lines(v, live.d, -1);
+        CHECK(audit_verifier_finish(v, &res) != 0);
+        CHECK(strstr(res.why, "do not continue") != NULL);
+        audit_verifier_free(v);
+    }
+    free(arch.d);
+    free(live.d);
+    drop_log(db, log);
+
+    /* a forged prefix (record 3 altered, re-chained to 12): nothing dropped */
+    make_log(&db, &log);
+    CHECK(audit_log_set_mac_key(log, MK) == 0);
+    CHECK(seal_head(db, log) == 0);
+    forge_lmdb(db, log, 7, 12);
+    CHECK(vault_db_rtxn(db, &txn) == 0);
+    CHECK(audit_get(log, txn, 10, &r8) == 0);
+    mdb_txn_abort(txn);
+    CHECK(vault_db_wtxn(db, &txn) == 0);
+    CHECK_EQ_INT(audit_prune(log, txn, 10, r8.hash, 100, &dropped, &first), TV_ERR_INTEGRITY);
+    mdb_txn_abort(txn);
+    drop_log(db, log);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1916,5 +2042,6 @@ int main(void)
     RUN(test_journal_tamper);
     RUN(test_journal_writer);
     RUN(test_aggregate);
+    RUN(test_prune_archive);
     return tv_test_finish();
 }
