@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# deps: redis-server redis-tools etcd-server etcd-client golang-etcd-server-dev golang-go
+# deps: python3 cmake
 # teevault side by side with Redis and etcd on this machine (issue 7, item 2).
 #
 #   scripts/bench-compare.sh            # builds if needed, runs everything, prints one table
@@ -49,25 +52,16 @@ if ! [[ "$ROUNDS" =~ ^[0-9]+$ ]] || [ "$ROUNDS" -lt 1 ] || [ "$ROUNDS" -gt 20 ];
 fi
 
 # ---------------------------------------------------------------- packages
-need=()
-command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || need+=(redis-server redis-tools)
-command -v etcd >/dev/null || need+=(etcd-server)
-[ -d /usr/share/gocode/src/go.etcd.io/etcd/clientv3 ] || need+=(golang-etcd-server-dev)
-command -v go >/dev/null || need+=(golang-go)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "bench-compare: installing ${need[*]}" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# The '# deps:' lines above (etcdctl is etcd-client; redis-benchmark and
+# redis-cli are redis-tools); scripts/check-deps.py keeps them complete.
+"$ROOT/scripts/deps.sh" --for "$0"
 
 # ---------------------------------------------------------------- build
 TV_BIN="${TV_BIN:-$ROOT/build/bin}"
 if [ ! -x "$TV_BIN/teevaultd" ] || [ ! -x "$TV_BIN/teevault-bench" ]; then
   [ "$TV_BIN" = "$ROOT/build/bin" ] || die "no teevaultd / teevault-bench in $TV_BIN"
   echo "bench-compare: building teevault in $ROOT/build" >&2
+  "$ROOT/scripts/deps.sh"
   cmake -S "$ROOT" -B "$ROOT/build" >/dev/null
   cmake --build "$ROOT/build" -j"$(nproc)" --target teevaultd teevault-bench >/dev/null
 fi

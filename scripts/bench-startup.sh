@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# deps: python3 cmake
 # Start-up time with a large store and RSS with many idle connections
 # (issue 7 targets: < 200 ms with 1,000,000 secrets; < 64 MiB with 1,000).
 #
@@ -14,6 +16,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TV_BIN="${TV_BIN:-$ROOT/build/bin}"
+"$ROOT/scripts/deps.sh" --for "$0"
 N="${1:-1000000}"
 C="${2:-1000}"
 if ! [[ "$N" =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || ! [[ "$C" =~ ^[0-9]+$ ]]; then
@@ -22,6 +25,7 @@ if ! [[ "$N" =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || ! [[ "$C" =~ ^[0-9]+$ ]]; then
 fi
 if [ "$TV_BIN" = "$ROOT/build/bin" ] && ! [ -x "$TV_BIN/teevault-bench-fill" ]; then
   echo "bench-startup: building into $ROOT/build" >&2
+  "$ROOT/scripts/deps.sh"
   cmake -S "$ROOT" -B "$ROOT/build" >/dev/null
   cmake --build "$ROOT/build" -j"$(nproc)" --target teevaultd teevault_cli teevault-bench-fill >/dev/null
 fi

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# deps: dpkg-dev debhelper scdoc lintian devscripts fakeroot git
 # Build the Debian packages (teevault, libteevault1, libteevault-dev) into out/.
 #
 #   ./scripts/build-deb.sh              # from a clean checkout, as root or with sudo
@@ -47,7 +49,7 @@ for a in "$@"; do
     --nocheck) nocheck=1 ;;
     --no-deps) deps=0 ;;
     --no-lintian) lint=0 ;;
-    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^# (SPDX|deps:)/ { next } NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "build-deb.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,18 +58,9 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 
-# Packaging tools (debhelper >= 13.11 on bookworm provides dh-sequence-installsysusers).
-TOOLS=(dpkg-dev debhelper scdoc lintian devscripts fakeroot)
-if [ $deps -eq 1 ]; then
-  missing=()
-  for p in "${TOOLS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
-fi
+# Packaging tools, from the '# deps:' line above (debhelper >= 13.11 on
+# bookworm provides dh-sequence-installsysusers).
+[ $deps -eq 0 ] || ./scripts/deps.sh --for scripts/build-deb.sh
 
 # The source tree, copied. Everything here goes to $tmp and is deleted on exit.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/teevault-deb.XXXXXX")

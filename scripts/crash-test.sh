@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# deps: python3
 # Crash test as a bench: CYCLES (default 100) times, SIGKILL teevaultd during
 # a mixed Put/Get load, restart it, and check that every acknowledged write
 # is there with its value, that the audit export verifies, and that every
@@ -8,6 +10,7 @@
 # Prints per-cycle lines and a summary: cycles=.. acked_writes=.. lost=..
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/deps.sh --for scripts/crash-test.sh
 cycles=${1:-100}
 shift || true
 bin=${TV_BIN:-build/bin}

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# deps: clang-14 libclang-rt-14-dev
 # Build the libFuzzer targets with clang-14 (ASan+UBSan) and run each one for
 # SECONDS (default 600) starting from its seed corpus. New corpus entries go
 # to $FUZZ_BUILD_DIR/corpus/<name>/ (default build-fuzz; the committed seeds
@@ -7,6 +9,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/deps.sh --for scripts/fuzz.sh
 secs=${1:-600}
 shift || true
 B=${FUZZ_BUILD_DIR:-build-fuzz}

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# deps: nodejs npm
 # Install the npm packages of client/js and examples/functions once, into one
 # directory outside the source tree (default build/node), and print its
 # node_modules path for NODE_PATH. Reinstalls only when a package.json's
@@ -7,7 +9,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${1:-$ROOT/build/node}"
-command -v npm >/dev/null || { echo "npm-deps.sh: npm not found (scripts/deps.sh installs it)" >&2; exit 1; }
+# Debian's node and npm (the '# deps:' line) only when none is there; stdout is the result.
+command -v node >/dev/null && command -v npm >/dev/null || "$ROOT/scripts/deps.sh" --for "$0" >&2
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 manifest=$(node -e '

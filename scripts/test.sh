@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# deps: cmake
 # The README's test command: install dependencies, build, run every test;
 # then build and run the whole suite again under ASan+UBSan.
 # --quick skips the sanitizer pass.
