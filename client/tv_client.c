@@ -136,9 +136,17 @@ int tv_check_str(tv_client *c, const char *what, const char *s, size_t max)
 
 int tv_client_open(const char *addr, const tv_client_opts *opts, tv_client **out)
 {
+    return tv_client_open_ex(addr, opts, out, NULL);
+}
+
+int tv_client_open_ex(const char *addr, const tv_client_opts *opts, tv_client **out,
+                      tv_open_error *err)
+{
     int r = TV_ERR_INTERNAL;
     tv_client *c = NULL;
 
+    if (err)
+        memset(err, 0, sizeof(*err));
     if (!addr || !out)
         return TV_ERR_INVALID;
     if (sodium_init() < 0)
@@ -153,7 +161,7 @@ int tv_client_open(const char *addr, const tv_client_opts *opts, tv_client **out
         co.server_name = opts->server_name;
         co.timeout_ms = opts->timeout_ms;
     }
-    if ((r = tv_conn_open(addr, &co, &c->conn)) < 0)
+    if ((r = tv_conn_open_why(addr, &co, &c->conn, err)) < 0)
         goto out;
     *out = c;
     c = NULL;

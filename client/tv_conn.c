@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,49 @@ struct tv_conn {
     proto_frame_reader rd;
 };
 
+/* Record why opening failed (first cause wins) and return err. */
+static int why(tv_open_error *w, int err, int sys_errno, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int why(tv_open_error *w, int err, int sys_errno, const char *fmt, ...)
+{
+    if (w && !w->what[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(w->what, sizeof(w->what), fmt, ap);
+        va_end(ap);
+        w->sys_errno = sys_errno;
+    }
+    return err;
+}
+
+/* The first OpenSSL error's reason, or fallback; clears the queue. */
+static const char *ssl_reason(char *buf, size_t n, const char *fallback)
+{
+    unsigned long e = ERR_peek_error();
+    if (e) {
+        const char *rs = ERR_reason_error_string(e);
+        snprintf(buf, n, "%s", rs ? rs : fallback);
+    } else {
+        snprintf(buf, n, "%s", fallback);
+    }
+    ERR_clear_error();
+    return buf;
+}
+
+/* Why a PEM file cannot be used: errno from opening it, or OpenSSL's reason. */
+static int file_why(tv_open_error *w, const char *what, const char *path)
+{
+    char rb[160];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        return why(w, TV_ERR_IO, e, "cannot read %s \"%s\": %s", what, path, strerror(e));
+    }
+    fclose(f);
+    return why(w, TV_ERR_IO, 0, "%s \"%s\" is not usable: %s", what, path,
+               ssl_reason(rb, sizeof(rb), "no PEM data"));
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -63,37 +107,58 @@ static int wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
-static int connect_fd(int fd, const struct sockaddr *sa, socklen_t salen, uint64_t deadline)
+/* Connect fd, non-blocking, within the deadline. On failure *err_no is the
+ * errno of the failed step (ETIMEDOUT when the deadline passed). */
+static int connect_fd(int fd, const struct sockaddr *sa, socklen_t salen, uint64_t deadline,
+                      int *err_no)
 {
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+    *err_no = 0;
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        *err_no = errno;
         return TV_ERR_UNAVAILABLE;
+    }
     if (connect(fd, sa, salen) < 0) {
-        if (errno != EINPROGRESS)
+        if (errno != EINPROGRESS) {
+            *err_no = errno;
             return TV_ERR_UNAVAILABLE;
+        }
         int r = wait_fd(fd, POLLOUT, deadline);
-        if (r < 0)
+        if (r < 0) {
+            *err_no = r == TV_ERR_TIMEOUT ? ETIMEDOUT : errno;
             return r;
+        }
         int soerr = 0;
         socklen_t sl = sizeof(soerr);
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0)
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
+            *err_no = soerr ? soerr : errno;
             return TV_ERR_UNAVAILABLE;
+        }
     }
     return 0;
 }
 
-static int open_unix(tv_conn *c, const char *path, uint64_t deadline)
+static int open_unix(tv_conn *c, const char *path, uint64_t deadline, tv_open_error *w)
 {
     struct sockaddr_un sun;
+    int e = 0, r;
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
     size_t n = strlen(path);
-    if (n == 0 || n >= sizeof(sun.sun_path))
-        return TV_ERR_INVALID;
+    if (n == 0)
+        return why(w, TV_ERR_INVALID, 0, "unix: address without a path (unix:/path/to.sock)");
+    if (n >= sizeof(sun.sun_path))
+        return why(w, TV_ERR_INVALID, ENAMETOOLONG, "socket path is longer than %zu bytes",
+                   sizeof(sun.sun_path) - 1);
     memcpy(sun.sun_path, path, n);
-    if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-        return TV_ERR_UNAVAILABLE;
-    return connect_fd(c->fd, (struct sockaddr *)&sun, sizeof(sun), deadline);
+    if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+        e = errno;
+        return why(w, TV_ERR_UNAVAILABLE, e, "socket(AF_UNIX): %s", strerror(e));
+    }
+    if ((r = connect_fd(c->fd, (struct sockaddr *)&sun, sizeof(sun), deadline, &e)) < 0)
+        return why(w, r, e, "cannot connect to unix socket %s: %s", path,
+                   r == TV_ERR_TIMEOUT ? "timed out" : strerror(e));
+    return 0;
 }
 
 /* Split "host:port" / "[v6]:port" into caller buffers. */
@@ -127,64 +192,78 @@ static int split_hostport(const char *s, char *host, size_t hostlen, char *port,
     return 0;
 }
 
-static int open_tls(tv_conn *c, const char *hostport, const tv_conn_opts *o, uint64_t deadline)
+static int open_tls(tv_conn *c, const char *hostport, const tv_conn_opts *o, uint64_t deadline,
+                    tv_open_error *w)
 {
-    int r = TV_ERR_INTERNAL;
-    char host[256], port[16];
+    int r = TV_ERR_INTERNAL, eno = 0, gai;
+    char host[256], port[16], rb[200];
     struct addrinfo hints, *ai = NULL;
 
     if ((r = split_hostport(hostport, host, sizeof(host), port, sizeof(port))) < 0)
-        return r;
+        return why(w, r, 0, "\"%s\" is not host:port (tls://host:port, tls://[v6]:port)", hostport);
+    /* The files first: a missing CA file is the caller's to fix, whatever
+     * the network does. */
+    if (!(c->ctx = SSL_CTX_new(TLS_client_method())))
+        return why(w, TV_ERR_CRYPTO, 0, "SSL_CTX_new failed");
+    SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    if (o->cacert) {
+        if (SSL_CTX_load_verify_locations(c->ctx, o->cacert, NULL) != 1)
+            return file_why(w, "CA file", o->cacert);
+    } else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
+        return why(w, TV_ERR_IO, 0, "cannot load the system's CA store: %s",
+                   ssl_reason(rb, sizeof(rb), "unknown"));
+    }
+    if (o->client_cert) {
+        const char *key = o->client_key ? o->client_key : o->client_cert;
+        if (SSL_CTX_use_certificate_chain_file(c->ctx, o->client_cert) != 1)
+            return file_why(w, "client certificate", o->client_cert);
+        if (SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1)
+            return file_why(w, "client key", key);
+        if (SSL_CTX_check_private_key(c->ctx) != 1)
+            return why(w, TV_ERR_IO, 0, "client key \"%s\" does not match certificate \"%s\"", key,
+                       o->client_cert);
+    }
+
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_family = AF_UNSPEC;
-    if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
-        return TV_ERR_UNAVAILABLE;
+    if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0 || !ai) {
+        eno = gai == EAI_SYSTEM ? errno : 0;
+        return why(w, TV_ERR_UNAVAILABLE, eno, "cannot resolve host \"%s\": %s", host,
+                   gai ? gai_strerror(gai) : "no address");
+    }
     r = TV_ERR_UNAVAILABLE;
     for (struct addrinfo *p = ai; p; p = p->ai_next) {
         int fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
-        if (fd < 0)
+        if (fd < 0) {
+            eno = errno;
             continue;
+        }
         c->fd = fd;
-        if ((r = connect_fd(fd, p->ai_addr, p->ai_addrlen, deadline)) == 0)
+        if ((r = connect_fd(fd, p->ai_addr, p->ai_addrlen, deadline, &eno)) == 0)
             break;
         close(fd);
         c->fd = -1;
     }
     freeaddrinfo(ai);
     if (c->fd < 0)
-        return r;
+        return why(w, r, eno, "cannot connect to %s port %s: %s", host, port,
+                   r == TV_ERR_TIMEOUT ? "timed out" : strerror(eno));
 
-    if (!(c->ctx = SSL_CTX_new(TLS_client_method())))
-        return TV_ERR_CRYPTO;
-    SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION);
-    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-    if (o->cacert) {
-        if (SSL_CTX_load_verify_locations(c->ctx, o->cacert, NULL) != 1)
-            return TV_ERR_IO;
-    } else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
-        return TV_ERR_IO;
-    }
-    if (o->client_cert) {
-        const char *key = o->client_key ? o->client_key : o->client_cert;
-        if (SSL_CTX_use_certificate_chain_file(c->ctx, o->client_cert) != 1 ||
-            SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_check_private_key(c->ctx) != 1)
-            return TV_ERR_IO;
-    }
     if (!(c->ssl = SSL_new(c->ctx)))
-        return TV_ERR_CRYPTO;
+        return why(w, TV_ERR_CRYPTO, 0, "SSL_new failed");
     const char *name = o->server_name ? o->server_name : host;
     SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     if (SSL_set1_host(c->ssl, name) != 1)
-        return TV_ERR_CRYPTO;
+        return why(w, TV_ERR_CRYPTO, 0, "cannot set the TLS name \"%s\"", name);
     /* SNI only for names, not address literals. */
     if (!strchr(name, ':') && strspn(name, "0123456789.") != strlen(name))
         /* SSL_set_tlsext_host_name() is a macro that casts away const. */
         SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  (void *)(uintptr_t)name);
     if (SSL_set_fd(c->ssl, c->fd) != 1)
-        return TV_ERR_CRYPTO;
+        return why(w, TV_ERR_CRYPTO, 0, "SSL_set_fd failed");
     for (;;) {
         int rc = SSL_connect(c->ssl);
         if (rc == 1)
@@ -192,39 +271,61 @@ static int open_tls(tv_conn *c, const char *hostport, const tv_conn_opts *o, uin
         int e = SSL_get_error(c->ssl, rc);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             if ((r = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) < 0)
-                return r;
+                return why(w, r, r == TV_ERR_TIMEOUT ? ETIMEDOUT : errno,
+                           "TLS handshake with %s:%s timed out", host, port);
             continue;
         }
-        ERR_clear_error();
-        return TV_ERR_VERIFY;
+        long vr = SSL_get_verify_result(c->ssl);
+        if (vr != X509_V_OK) {
+            ERR_clear_error();
+            return why(w, TV_ERR_VERIFY, 0,
+                       "TLS: the certificate of %s:%s does not verify as \"%s\": %s", host, port,
+                       name, X509_verify_cert_error_string(vr));
+        }
+        if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) {
+            int se = errno;
+            ERR_clear_error();
+            return why(w, TV_ERR_VERIFY, se,
+                       "TLS: %s:%s closed the connection during the handshake%s%s", host, port,
+                       se ? ": " : "", se ? strerror(se) : "");
+        }
+        return why(w, TV_ERR_VERIFY, 0, "TLS handshake with %s:%s failed: %s", host, port,
+                   ssl_reason(rb, sizeof(rb), "unknown reason"));
     }
     return 0;
 }
 
 int tv_conn_open(const char *addr, const tv_conn_opts *opts, tv_conn **out)
 {
+    return tv_conn_open_why(addr, opts, out, NULL);
+}
+
+int tv_conn_open_why(const char *addr, const tv_conn_opts *opts, tv_conn **out, tv_open_error *w)
+{
     int r = TV_ERR_INTERNAL;
     tv_conn *c = NULL;
     tv_conn_opts none = {0};
     const tv_conn_opts *o = opts ? opts : &none;
 
+    if (w)
+        memset(w, 0, sizeof(*w));
     if (!addr || !out)
-        return TV_ERR_INVALID;
+        return why(w, TV_ERR_INVALID, 0, "no address");
     if (sodium_init() < 0)
-        return TV_ERR_CRYPTO;
+        return why(w, TV_ERR_CRYPTO, 0, "libsodium initialisation failed");
     if (!(c = calloc(1, sizeof(*c))))
-        return TV_ERR_NOMEM;
+        return why(w, TV_ERR_NOMEM, ENOMEM, "out of memory");
     c->fd = -1;
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
     c->next_sid = 1;
     proto_frame_reader_init(&c->rd, PROTO_FRAME_RESPONSE, PROTO_FRAME_MAX);
     uint64_t deadline = now_ms() + c->timeout_ms;
     if (strncmp(addr, "unix:", 5) == 0)
-        r = open_unix(c, addr + 5, deadline);
+        r = open_unix(c, addr + 5, deadline, w);
     else if (strncmp(addr, "tls://", 6) == 0)
-        r = open_tls(c, addr + 6, o, deadline);
+        r = open_tls(c, addr + 6, o, deadline, w);
     else
-        r = TV_ERR_INVALID;
+        r = why(w, TV_ERR_INVALID, 0, "address must be unix:/path/to.sock or tls://host:port");
     if (r < 0)
         goto out;
     *out = c;

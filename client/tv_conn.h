@@ -15,6 +15,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "teevault.h"
 #include "tv_err.h"
 
 typedef struct tv_conn tv_conn;
@@ -37,6 +38,13 @@ typedef struct tv_conn_opts {
  * TV_ERR_CRYPTO, TV_ERR_NOMEM.
  */
 int tv_conn_open(const char *addr, const tv_conn_opts *opts, tv_conn **out) TV_WUR;
+
+/* tv_conn_open that also says why it failed: on failure, when w is not NULL,
+ * w->what names what failed (the address, socket path, host, CA / key file)
+ * and why, and w->sys_errno is the errno of the system call that failed
+ * (ECONNREFUSED, EACCES, ENOENT, ...) or 0. w is cleared on entry. */
+int tv_conn_open_why(const char *addr, const tv_conn_opts *opts, tv_conn **out,
+                     tv_open_error *w) TV_WUR;
 
 /* Close the socket, wipe the token copy and free. NULL is ok. */
 void tv_conn_close(tv_conn *c);

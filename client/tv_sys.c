@@ -18,6 +18,8 @@ void tv_status_free(tv_status *s)
     free(s->seal_policy);
     free(s->audit_head);
     free(s->audit_pubkey);
+    free(s->state);
+    free(s->rotation_error);
     free(s);
 }
 
@@ -53,6 +55,18 @@ int tv_sys_status(tv_client *c, tv_status **out)
     s->audit_seq = resp->audit_seq;
     s->audit_used_percent = resp->audit_used_percent;
     s->operator_plaintext_reads = resp->operator_plaintext_reads;
+    s->sealed = resp->sealed;
+    s->rotation_running = resp->rotation_running;
+    s->rotation_epoch = resp->rotation_epoch;
+    s->rotation_rewrapped = resp->rotation_rewrapped;
+    s->rotation_visited = resp->rotation_visited;
+    s->rotation_total = resp->rotation_total;
+    /* A vault older than the state field: derive it. */
+    const char *state = resp->state && resp->state[0]
+                            ? resp->state
+                            : (resp->initialized ? "active" : "uninitialized");
+    if (!(s->state = tv_xstrdup(state)) || !(s->rotation_error = tv_xstrdup(resp->rotation_error)))
+        goto out;
     if (!(s->version = tv_xstrdup(resp->version)) ||
         !(s->tee_backend = tv_xstrdup(resp->tee_backend)) ||
         !(s->warning = tv_xstrdup(resp->warning)) ||
@@ -196,6 +210,11 @@ int tv_sys_recover(tv_client *c, const char *recovery_passphrase)
 
 int tv_sys_rotate(tv_client *c, uint64_t *kek_epoch, uint64_t *rewrapped)
 {
+    return tv_sys_rotate_ex(c, kek_epoch, rewrapped, NULL);
+}
+
+int tv_sys_rotate_ex(tv_client *c, uint64_t *kek_epoch, uint64_t *rewrapped, uint64_t *pending)
+{
     int r = TV_ERR_INTERNAL;
     Teevault__V1__Empty req;
     teevault__v1__empty__init(&req);
@@ -210,6 +229,8 @@ int tv_sys_rotate(tv_client *c, uint64_t *kek_epoch, uint64_t *rewrapped)
         *kek_epoch = resp->kek_epoch;
     if (rewrapped)
         *rewrapped = resp->rewrapped;
+    if (pending)
+        *pending = resp->pending;
     tv_msg_free((ProtobufCMessage *)resp);
     return 0;
 }

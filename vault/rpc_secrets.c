@@ -41,6 +41,7 @@
 #include "vault_config.h"
 #include "vault_names.h"
 #include "vault_store.h"
+#include "vault_lifecycle.h"
 
 /* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
@@ -153,10 +154,9 @@ static int sec_access(vault_call *c, const char *path, unsigned cap1, unsigned c
 
 static int need_store(vault_call *c)
 {
-    if (!c->v || !c->v->store) {
-        vault_call_errf(c, "the vault is not initialised");
-        return TV_ERR_NOT_INITIALISED;
-    }
+    if (!c->v || !c->v->store)
+        return c->v ? vault_inactive_error(c->v, c->errmsg, sizeof(c->errmsg))
+                    : TV_ERR_NOT_INITIALISED;
     return 0;
 }
 

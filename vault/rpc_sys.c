@@ -20,6 +20,8 @@
 #include "vault_auth.h"
 #include "vault_keyring.h"
 #include "vault_lifecycle.h"
+#include "vault_log.h"
+#include "vault_rotate.h"
 #include "vault_store.h"
 #include "vault_server.h"
 
@@ -71,6 +73,23 @@ static int sys_status(vault_call *c, const ProtobufCMessage *req, proto_buf *out
         }
     }
     st.operator_plaintext_reads = v->cfg->operator_plaintext_reads != 0;
+    if (vault_is_active(v)) {
+        st.state = (char *)(uintptr_t) "active";
+    } else if (v->db && vault_keyring_exists(v->db) == 1) {
+        st.state = (char *)(uintptr_t) "sealed";
+        st.sealed = 1;
+        st.initialized = 1;
+    } else {
+        st.state = (char *)(uintptr_t) "uninitialized";
+    }
+    vault_rotate_info ri;
+    vault_rotate_get_info(v, &ri);
+    st.rotation_running = ri.running != 0;
+    st.rotation_epoch = ri.epoch;
+    st.rotation_rewrapped = ri.rewrapped;
+    st.rotation_visited = ri.visited;
+    st.rotation_total = ri.total;
+    st.rotation_error = (char *)(uintptr_t)(ri.last_err ? tv_strerror(ri.last_err) : "");
     vault_audit_info ai;
     if (v->auditw && vault_audit_get_info(v, &ai) == 0) {
         st.audit_seq = ai.seq;
@@ -138,7 +157,9 @@ static int sys_initialize(vault_call *c, const ProtobufCMessage *req, proto_buf 
     }
     r = vault_initialize(c->v, c, 1, given, given ? strlen(given) : 0, token, sizeof(token), pass,
                          sizeof(pass), in->governance && in->governance->n_keys ? &gov : NULL);
-    if (r == TV_ERR_EXISTS)
+    if (r == TV_ERR_EXISTS && !vault_is_active(c->v))
+        r = vault_inactive_error(c->v, c->errmsg, sizeof(c->errmsg));
+    else if (r == TV_ERR_EXISTS)
         vault_call_errf(c, "the vault is already initialised");
     if (r < 0)
         return r;
@@ -253,7 +274,7 @@ static int sys_rotate(vault_call *c, const ProtobufCMessage *req, proto_buf *out
     Teevault__V1__RotateResponse resp;
     struct rotate_hook h = {c};
     uint32_t epoch = 0;
-    uint64_t rewrapped = 0;
+    uint64_t rewrapped = 0, pending = 0;
     char why[160];
     int r;
 
@@ -263,19 +284,37 @@ static int sys_rotate(vault_call *c, const ProtobufCMessage *req, proto_buf *out
         vault_call_errf(c, "rotate needs admin on sys/rotate: %s", why);
         return r;
     }
+    if (v->rotation) {
+        vault_rotate_info ri;
+        vault_rotate_get_info(v, &ri);
+        if (ri.running) {
+            vault_call_errf(c,
+                            "a rotation to epoch %u is still re-wrapping (%llu of %llu versions "
+                            "visited); wait for it (teevault status)",
+                            ri.epoch, (unsigned long long)ri.visited, (unsigned long long)ri.total);
+            return TV_ERR_RESOURCE;
+        }
+    }
     if ((r = vault_keyring_rotate(v->kr, rotate_txn_hook, &h, &epoch)) < 0)
         return r;
     c->audited = 1;
-    if ((r = vault_store_rewrap_all(v->store, &rewrapped)) < 0) {
-        snprintf(c->errmsg, sizeof(c->errmsg),
-                 "rotated to epoch %u, but re-wrapping stopped after %llu keys; "
-                 "older epochs stay readable, run rotate again",
-                 epoch, (unsigned long long)rewrapped);
+    if ((r = vault_rotate_start(v, &pending, &rewrapped)) < 0) {
+        vault_call_errf(c,
+                        "rotated to epoch %u, but re-wrapping stopped after %llu keys; "
+                        "older epochs stay readable, run rotate again",
+                        epoch, (unsigned long long)rewrapped);
         return r;
+    }
+    {
+        char n1[24], n2[24];
+        snprintf(n1, sizeof(n1), "%u", epoch);
+        snprintf(n2, sizeof(n2), "%llu", (unsigned long long)pending);
+        vault_log(VAULT_LOG_INFO, "rotate", "epoch", n1, "versions", n2, (const char *)NULL);
     }
     teevault__v1__rotate_response__init(&resp);
     resp.kek_epoch = epoch;
     resp.rewrapped = rewrapped;
+    resp.pending = pending;
     return vault_pack(out, &resp.base);
 }
 

@@ -190,6 +190,8 @@ struct vault {
     /* The state witness and its publisher (vault_witness.c); NULL when none
      * is configured. */
     struct vault_witness *witness;
+    /* Background KEK re-wrap after Sys.Rotate (vault_rotate.c); NULL when none ran. */
+    struct vault_rotation *rotation;
 };
 
 /* Run handler m for call c the way the server does, but synchronously: an

@@ -1,5 +1,6 @@
 #include "vault_lifecycle.h"
 #include "vault_governance.h"
+#include "vault_rotate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@ enum seal_policy vault_seal_policy(const struct vault *v)
 
 void vault_deactivate(struct vault *v)
 {
+    vault_rotate_stop(v); /* its steps run against this store */
     vault_store_free(v->store);
     v->store = NULL;
     vault_keyring_free(v->kr);
@@ -210,4 +212,14 @@ int vault_startup(struct vault *v)
     fprintf(stdout, "teevaultd --dev: root token written to %s\n", path);
     fflush(stdout);
     return TV_OK;
+}
+
+int vault_inactive_error(const struct vault *v, char *msg, size_t msglen)
+{
+    if (v->db && vault_keyring_exists(v->db) == 1) {
+        snprintf(msg, msglen, "%s", VAULT_SEALED_MSG);
+        return TV_ERR_SEALED;
+    }
+    snprintf(msg, msglen, "the vault is not initialised: run `teevault operator init`");
+    return TV_ERR_NOT_INITIALISED;
 }

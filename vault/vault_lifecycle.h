@@ -66,4 +66,11 @@ int vault_recover_complete(struct vault *v, vault_call *c, struct vault_recovery
  * init, TV_ERR_SEALED when recovery is needed, or another error. */
 int vault_startup(struct vault *v) TV_WUR;
 
+/* What every request that needs an active vault hears when it is not:
+ * TV_ERR_SEALED with VAULT_SEALED_MSG when the store holds a sealed root key
+ * (initialised, but not unsealed here), TV_ERR_NOT_INITIALISED otherwise;
+ * msg (msglen bytes) gets the sentence. */
+#define VAULT_SEALED_MSG "sealed: run `teevault operator recover` or check the TEE backend"
+int vault_inactive_error(const struct vault *v, char *msg, size_t msglen) TV_WUR;
+
 #endif

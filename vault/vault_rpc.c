@@ -11,6 +11,7 @@
 #include "vault_audit.h"
 #include "vault_auth.h"
 #include "vault_db.h"
+#include "vault_lifecycle.h"
 #include "vault_server.h"
 
 void vault_call_errf(vault_call *c, const char *fmt, ...)
@@ -144,8 +145,7 @@ int vault_call_run(const vault_method *m, vault_call *call, vault_principal *pri
         status = TV_ERR_TIMEOUT;
         vault_call_errf(call, "the call's deadline passed before it ran");
     } else if (!(m->flags & VAULT_M_UNINIT) && !vault_is_active(v)) {
-        status = TV_ERR_NOT_INITIALISED;
-        vault_call_errf(call, "the vault is not initialised");
+        status = vault_inactive_error(v, call->errmsg, sizeof(call->errmsg));
     } else if (!(m->flags & VAULT_M_PUBLIC) && principal->kind == VAULT_PRINCIPAL_NONE &&
                auth_err == TV_ERR_INTEGRITY) {
         /* The token's stored record does not verify (vault_record.h). */

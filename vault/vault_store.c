@@ -1017,108 +1017,118 @@ out:
 
 /* ---- KEK re-wrap ------------------------------------------------------ */
 
-int vault_store_rewrap_all(vault_store *s, uint64_t *rewrapped)
+_Static_assert(sizeof(((vault_rewrap_pos *)0)->last) == VKEY_MAX, "vault_rewrap_pos.last");
+
+int vault_store_rewrap_step(vault_store *s, vault_rewrap_pos *pos, size_t max_visit)
 {
     int r = TV_ERR_INTERNAL;
-    uint64_t count = 0;
-    uint8_t last[VKEY_MAX];
-    size_t last_len = 0;
-    int started = 0, done = 0;
     uint8_t *copy = NULL;
     size_t copy_cap = 0;
     uint8_t dek[DEK_LEN];
     uint32_t cur_epoch = vault_keyring_epoch(s->kr);
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, d;
+    int rc;
+    size_t visited = 0;
+    uint64_t count = 0;
+    vault_rewrap_pos np = *pos;
 
-    while (!done) {
-        MDB_txn *txn = NULL;
-        MDB_cursor *cur = NULL;
-        MDB_val k, d;
-        int rc, batch = 0;
-        if ((r = vault_db_wtxn(s->db, &txn)) < 0)
-            goto out;
-        if ((r = vault_db_err(mdb_cursor_open(txn, s->db->versions, &cur))) < 0) {
-            mdb_txn_abort(txn);
-            goto out;
-        }
-        if (started) {
-            k.mv_size = last_len;
-            k.mv_data = last;
-            rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-            if (rc == 0 && k.mv_size == last_len && memcmp(k.mv_data, last, last_len) == 0)
-                rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
-        } else {
-            rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-        }
-        for (; rc == 0 && batch < REWRAP_BATCH; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-            const uint8_t *kp = k.mv_data;
-            if (k.mv_size < 13 || k.mv_size > VKEY_MAX || rd32(kp) != k.mv_size - 12) {
-                r = TV_ERR_INTEGRITY;
-                break;
-            }
-            memcpy(last, kp, k.mv_size);
-            last_len = k.mv_size;
-            started = 1;
-            MDB_val pl;
-            if ((r = vault_record_open(s->db, VAULT_TBL_VERSIONS, last, last_len, &d, &pl, NULL)) <
-                0)
-                break;
-            if (pl.mv_size < VREC_OVER) {
-                r = TV_ERR_INTEGRITY;
-                break;
-            }
-            if (rd32((const uint8_t *)pl.mv_data + OFF_EPOCH) == cur_epoch)
-                continue;
-            size_t nlen = k.mv_size - 12;
-            const char *name = (const char *)last + 4;
-            uint64_t ver = rd64(last + 4 + nlen);
-            if ((r = unwrap_dek(s, name, nlen, ver, pl.mv_data, pl.mv_size, dek, NULL)) < 0)
-                break;
-            if (copy_cap < d.mv_size) {
-                free(copy);
-                if (!(copy = malloc(d.mv_size))) {
-                    copy_cap = 0;
-                    r = TV_ERR_NOMEM;
-                    break;
-                }
-                copy_cap = d.mv_size;
-            }
-            size_t len = d.mv_size;
-            memcpy(copy, d.mv_data, len);
-            if ((r = wrap_dek(s, name, nlen, ver, dek, copy + VAULT_RECORD_HDR)) < 0)
-                break;
-            sodium_memzero(dek, sizeof(dek));
-            MDB_val nd = {len, copy};
-            if ((r = vault_record_seal(s->db, VAULT_TBL_VERSIONS, last, last_len, &nd)) < 0)
-                break;
-            MDB_val kk = {last_len, last};
-            if ((r = vault_db_err(mdb_cursor_put(cur, &kk, &nd, MDB_CURRENT))) < 0)
-                break;
-            batch++;
-            count++;
-            r = 0;
-        }
-        sodium_memzero(dek, sizeof(dek));
-        if (r < 0) {
-            mdb_cursor_close(cur);
-            mdb_txn_abort(txn);
-            goto out;
-        }
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            r = vault_db_err(rc);
-            mdb_cursor_close(cur);
-            mdb_txn_abort(txn);
-            goto out;
-        }
-        if (rc == MDB_NOTFOUND)
-            done = 1;
-        mdb_cursor_close(cur);
-        if ((r = vault_db_commit(txn)) < 0)
-            goto out;
+    if (pos->done)
+        return 0;
+    if ((r = vault_db_wtxn(s->db, &txn)) < 0)
+        return r;
+    if ((r = vault_db_err(mdb_cursor_open(txn, s->db->versions, &cur))) < 0) {
+        mdb_txn_abort(txn);
+        return r;
     }
-    if (rewrapped)
-        *rewrapped = count;
+    if (np.started) {
+        k.mv_size = np.last_len;
+        k.mv_data = np.last;
+        rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+        if (rc == 0 && k.mv_size == np.last_len && memcmp(k.mv_data, np.last, np.last_len) == 0)
+            rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+    } else {
+        rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+    }
+    r = 0;
+    for (; rc == 0 && visited < max_visit; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        const uint8_t *kp = k.mv_data;
+        if (k.mv_size < 13 || k.mv_size > VKEY_MAX || rd32(kp) != k.mv_size - 12) {
+            r = TV_ERR_INTEGRITY;
+            break;
+        }
+        memcpy(np.last, kp, k.mv_size);
+        np.last_len = k.mv_size;
+        np.started = 1;
+        visited++;
+        MDB_val pl;
+        if ((r = vault_record_open(s->db, VAULT_TBL_VERSIONS, np.last, np.last_len, &d, &pl,
+                                   NULL)) < 0)
+            break;
+        if (pl.mv_size < VREC_OVER) {
+            r = TV_ERR_INTEGRITY;
+            break;
+        }
+        if (rd32((const uint8_t *)pl.mv_data + OFF_EPOCH) == cur_epoch)
+            continue;
+        size_t nlen = k.mv_size - 12;
+        const char *name = (const char *)np.last + 4;
+        uint64_t ver = rd64(np.last + 4 + nlen);
+        if ((r = unwrap_dek(s, name, nlen, ver, pl.mv_data, pl.mv_size, dek, NULL)) < 0)
+            break;
+        if (copy_cap < d.mv_size) {
+            free(copy);
+            if (!(copy = malloc(d.mv_size))) {
+                copy_cap = 0;
+                r = TV_ERR_NOMEM;
+                break;
+            }
+            copy_cap = d.mv_size;
+        }
+        size_t len = d.mv_size;
+        memcpy(copy, d.mv_data, len);
+        if ((r = wrap_dek(s, name, nlen, ver, dek, copy + VAULT_RECORD_HDR)) < 0)
+            break;
+        sodium_memzero(dek, sizeof(dek));
+        MDB_val nd = {len, copy};
+        if ((r = vault_record_seal(s->db, VAULT_TBL_VERSIONS, np.last, np.last_len, &nd)) < 0)
+            break;
+        MDB_val kk = {np.last_len, np.last};
+        if ((r = vault_db_err(mdb_cursor_put(cur, &kk, &nd, MDB_CURRENT))) < 0)
+            break;
+        count++;
+    }
+    sodium_memzero(dek, sizeof(dek));
+    if (r == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        r = vault_db_err(rc);
+    mdb_cursor_close(cur);
+    if (r < 0) {
+        mdb_txn_abort(txn);
+        goto out;
+    }
+    if ((r = vault_db_commit(txn)) < 0)
+        goto out;
+    np.done = rc == MDB_NOTFOUND;
+    np.rewrapped += count;
+    np.visited += visited;
+    *pos = np;
     r = 0;
 out:
     free(copy);
     return r;
+}
+
+int vault_store_rewrap_all(vault_store *s, uint64_t *rewrapped)
+{
+    int r;
+    vault_rewrap_pos pos;
+
+    memset(&pos, 0, sizeof(pos));
+    while (!pos.done)
+        if ((r = vault_store_rewrap_step(s, &pos, REWRAP_BATCH)) < 0)
+            return r;
+    if (rewrapped)
+        *rewrapped = pos.rewrapped;
+    return 0;
 }

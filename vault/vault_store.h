@@ -195,4 +195,22 @@ int vault_store_destroy(vault_store *s, const char *name, const uint64_t *versio
  * stay committed), TV_ERR_STORAGE_FULL, TV_ERR_IO, TV_ERR_NOMEM. */
 int vault_store_rewrap_all(vault_store *s, uint64_t *rewrapped) TV_WUR;
 
+/* Where a resumable re-wrap stands. Zero-initialise before the first step. */
+typedef struct vault_rewrap_pos {
+    uint8_t last[4 + 512 + 8]; /* the last version key visited (VKEY_MAX) */
+    size_t last_len;
+    int started;
+    int done;           /* every version has been visited */
+    uint64_t rewrapped; /* DEKs re-wrapped so far */
+    uint64_t visited;   /* versions visited so far */
+} vault_rewrap_pos;
+
+/* One bounded step of the re-wrap: one write transaction that visits at most
+ * max_visit versions after pos and re-wraps those not under the current
+ * epoch, then commits. Other requests run between steps (the daemon runs one
+ * step per event-loop turn, vault_rotate.c); versions written meanwhile are
+ * already under the current epoch. Errors: as vault_store_rewrap_all (pos is
+ * left at the last committed step). */
+int vault_store_rewrap_step(vault_store *s, vault_rewrap_pos *pos, size_t max_visit) TV_WUR;
+
 #endif

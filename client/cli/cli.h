@@ -13,10 +13,21 @@
 
 #include "teevault.h"
 
-/* Exit codes. */
-#define CLI_OK    0
-#define CLI_ERR   1
-#define CLI_USAGE 2
+/* Exit codes (teevault(1) EXIT STATUS). A script can tell "not found" from
+ * "vault down" without parsing messages. */
+#define CLI_OK          0
+#define CLI_ERR         1 /* any other error */
+#define CLI_USAGE       2 /* bad command line; also `status` on a sealed vault (as bao) */
+#define CLI_NOTFOUND    3 /* no such secret, version, user, policy, function */
+#define CLI_DENIED      4 /* permission denied: ACL, bad/expired token, socket permissions */
+#define CLI_SEALED      5 /* the vault is sealed */
+#define CLI_UNREACHABLE 6 /* cannot reach the vault: daemon down, refused, DNS, timeout */
+
+/* The exit code for a tv_err (CLI_ERR for those without their own). */
+int cli_exit_code(int err);
+
+/* What the CLI prints for any command on a sealed vault. */
+#define CLI_SEALED_MSG "sealed: run `teevault operator recover` or check the TEE backend"
 
 enum cli_format { CLI_FMT_TABLE = 0, CLI_FMT_JSON = 1 };
 
@@ -43,6 +54,7 @@ struct cli_ctx {
     const char *cert;       /* --client-cert or TEEVAULT_CLIENT_CERT */
     const char *key;        /* --client-key or TEEVAULT_CLIENT_KEY */
     const char *token_file; /* --token-file or TEEVAULT_TOKEN_FILE */
+    const char *field;      /* --field / -field NAME: print only that field's value */
     enum cli_format format;
     FILE *out;                 /* stdout; tests may redirect */
     FILE *err;                 /* stderr */
@@ -56,6 +68,9 @@ struct cli_ctx {
     int depth;
     int first[8];
     int item_fields;
+    FILE *field_out;  /* with field: the real output while ctx->out is a sink */
+    FILE *field_sink; /* /dev/null */
+    int field_found;
 };
 
 /* Dispatch argv[1] among `cmds` (n entries). argv[0] is the group's name.
@@ -96,11 +111,20 @@ int cli_fail(struct cli_ctx *ctx, int err);
 int cli_errorf(struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Open ctx->client from ctx->addr and the TLS settings, and set the token
- * (from --token-file, else TEEVAULT_TOKEN_FILE, else TEEVAULT_TOKEN) unless
- * need_token is 0; with CLI_TOKEN_OPTIONAL, no token given is not an error.
+ * (from --token-file, else TEEVAULT_TOKEN_FILE, else TEEVAULT_TOKEN, else the
+ * file `teevault login` stored, cli_token_path) unless need_token is 0; with
+ * CLI_TOKEN_OPTIONAL, no token given is not an error.
+ * A connection failure is reported with its cause (socket path, host, file,
+ * errno, TLS verification result) and a hint, and exits CLI_UNREACHABLE,
+ * CLI_DENIED (socket permissions), CLI_USAGE (malformed address) or CLI_ERR.
  * Returns 0 or an exit code after reporting. */
 #define CLI_TOKEN_OPTIONAL 2
 int cli_connect(struct cli_ctx *ctx, int need_token);
+
+/* Where `teevault login` keeps the token (like ~/.vault-token):
+ * $TEEVAULT_CONFIG_DIR/token, else $XDG_CONFIG_HOME/teevault/token, else
+ * $HOME/.config/teevault/token. 0 or -1 (no HOME, path too long). */
+int cli_token_path(char *buf, size_t n);
 
 /* --- numbers --- */
 /* Parse a decimal u64 (no sign, no junk). 0 ok, -1 bad. */
@@ -181,5 +205,6 @@ int attest_vault(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_function(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_acl(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_governance(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_health(struct cli_ctx *ctx, int argc, char **argv); /* cmd_status.c */
 
 #endif

@@ -26,6 +26,7 @@ enum {
     OPT_CACERT,
     OPT_CERT,
     OPT_KEY,
+    OPT_FIELD,
 };
 
 static const struct option global_opts[] = {
@@ -36,6 +37,7 @@ static const struct option global_opts[] = {
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"client-cert", required_argument, NULL, OPT_CERT},
     {"client-key", required_argument, NULL, OPT_KEY},
+    {"field", required_argument, NULL, OPT_FIELD},
 };
 
 int cli_parse_format(const char *s, enum cli_format *f)
@@ -146,6 +148,9 @@ int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const struct option *
         case OPT_KEY:
             ctx->key = optarg;
             continue;
+        case OPT_FIELD:
+            ctx->field = optarg;
+            continue;
         case ':':
             cli_usage_err(ctx, "option %s needs an argument", current_option(argc, argv));
             return '?';
@@ -191,7 +196,7 @@ int cli_usage(struct cli_ctx *ctx, int status)
     }
     fprintf(f,
             "\nGlobal options: --format=table|json  --addr=ADDR  --token-file=FILE\n"
-            "  --cacert=FILE  --client-cert=FILE  --client-key=FILE  --help\n"
+            "  --cacert=FILE  --client-cert=FILE  --client-key=FILE  --field=NAME  --help\n"
             "Environment: TEEVAULT_ADDR (default %s),\n"
             "  TEEVAULT_TOKEN_FILE or TEEVAULT_TOKEN, TEEVAULT_CACERT,\n"
             "  TEEVAULT_CLIENT_CERT, TEEVAULT_CLIENT_KEY\n",
@@ -223,11 +228,36 @@ int cli_errorf(struct cli_ctx *ctx, const char *fmt, ...)
     return CLI_ERR;
 }
 
+int cli_exit_code(int err)
+{
+    switch (err) {
+    case TV_ERR_NOT_FOUND:
+    case TV_ERR_DELETED:
+    case TV_ERR_DESTROYED:
+        return CLI_NOTFOUND;
+    case TV_ERR_DENIED:
+    case TV_ERR_UNAUTHENTICATED:
+        return CLI_DENIED;
+    case TV_ERR_SEALED:
+        return CLI_SEALED;
+    case TV_ERR_UNAVAILABLE:
+    case TV_ERR_TIMEOUT:
+        return CLI_UNREACHABLE;
+    default:
+        return CLI_ERR;
+    }
+}
+
 int cli_fail(struct cli_ctx *ctx, int err)
 {
     const char *msg = ctx->client ? tv_client_last_error(ctx->client) : "";
     const char *what = tv_strerror(err);
     fprintf(ctx->err, "%s: %s: ", ctx->prog, ctx->path[0] ? ctx->path : "error");
+    if (err == TV_ERR_SEALED) {
+        /* The same words whatever the vault said (an older vault says less). */
+        fprintf(ctx->err, "%s [%s]\n", CLI_SEALED_MSG, tv_errname(err));
+        return CLI_SEALED;
+    }
     if (!msg || !msg[0]) {
         fputs(what, ctx->err);
     } else {
@@ -237,7 +267,14 @@ int cli_fail(struct cli_ctx *ctx, int err)
         cli_term_puts(ctx->err, msg);
     }
     fprintf(ctx->err, " [%s]\n", tv_errname(err));
-    return CLI_ERR;
+    if (err == TV_ERR_UNAUTHENTICATED)
+        fprintf(ctx->err, "hint: log in again (`%s login`) or pass --token-file=FILE\n", ctx->prog);
+    else if (err == TV_ERR_NOT_INITIALISED)
+        fprintf(ctx->err, "hint: initialise it with `%s operator init`\n", ctx->prog);
+    else if (err == TV_ERR_UNAVAILABLE || err == TV_ERR_TIMEOUT)
+        fprintf(ctx->err, "hint: the connection to the vault was lost: is teevaultd running "
+                          "(systemctl status teevault)?\n");
+    return cli_exit_code(err);
 }
 
 int cli_dispatch(struct cli_ctx *ctx, const struct cli_cmd *cmds, size_t n, const char *group,
@@ -274,9 +311,105 @@ int cli_dispatch(struct cli_ctx *ctx, const struct cli_cmd *cmds, size_t n, cons
 
 /* ------------------------------------------------------------------ connect */
 
+int cli_token_path(char *buf, size_t n)
+{
+    const char *d = getenv("TEEVAULT_CONFIG_DIR"), *x = getenv("XDG_CONFIG_HOME");
+    const char *h = getenv("HOME");
+    int k;
+    if (d && d[0])
+        k = snprintf(buf, n, "%s/token", d);
+    else if (x && x[0] == '/')
+        k = snprintf(buf, n, "%s/teevault/token", x);
+    else if (h && h[0])
+        k = snprintf(buf, n, "%s/.config/teevault/token", h);
+    else
+        return -1;
+    return k > 0 && (size_t)k < n ? 0 : -1;
+}
+
+/* Report why the vault could not be reached, with a hint a person can act
+ * on, and return the exit code. */
+static int connect_failed(struct cli_ctx *ctx, int r, const tv_open_error *oe)
+{
+    char qa[300], qw[600], qp[300];
+    const char *a = ctx->addr;
+    int unix_addr = !strncmp(a, "unix:", 5);
+    const char *path = unix_addr ? a + 5 : "";
+    int e = oe->sys_errno;
+
+    cli_term_escape(qa, sizeof(qa), a, strlen(a));
+    cli_term_escape(qw, sizeof(qw), oe->what, strlen(oe->what));
+    cli_term_escape(qp, sizeof(qp), path, strlen(path));
+    fprintf(ctx->err, "%s: %s: cannot connect to %s: %s\n", ctx->prog,
+            ctx->path[0] ? ctx->path : "error", qa, oe->what[0] ? qw : tv_strerror(r));
+    if (r == TV_ERR_INVALID) {
+        if (a[0] == '/' || a[0] == '.')
+            fprintf(ctx->err, "hint: a socket path is written unix:%s (TLS: tls://host:port)\n",
+                    qa);
+        else
+            fprintf(ctx->err, "hint: addresses are unix:/path/to.sock or tls://host:port "
+                              "(--addr or TEEVAULT_ADDR)\n");
+        return CLI_USAGE;
+    }
+    if (unix_addr && e == EACCES) {
+        fprintf(ctx->err,
+                "hint: permission denied on the socket %s: only root and the group 'teevault' "
+                "may connect; add your user to it (sudo usermod -aG teevault \"$USER\", then log "
+                "in again) or run as root\n",
+                qp);
+        return CLI_DENIED;
+    }
+    if (unix_addr && e == ENOENT) {
+        fprintf(ctx->err,
+                "hint: there is no socket at %s: teevaultd is not running (systemctl status "
+                "teevault), or it listens elsewhere (--addr / TEEVAULT_ADDR)\n",
+                qp);
+        return CLI_UNREACHABLE;
+    }
+    if (unix_addr && e == ECONNREFUSED) {
+        struct stat st;
+        if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+            fprintf(ctx->err,
+                    "hint: %s is not a socket; point --addr / TEEVAULT_ADDR at "
+                    "teevaultd's socket (default %s)\n",
+                    qp, TEEVAULT_DEFAULT_ADDR);
+            return CLI_ERR;
+        }
+        fprintf(ctx->err,
+                "hint: connection refused: nothing listens on %s, the daemon is down "
+                "(systemctl status teevault; journalctl -u teevault)\n",
+                qp);
+        return CLI_UNREACHABLE;
+    }
+    if (e == ENOTDIR || e == ENOTSOCK) {
+        fprintf(ctx->err, "hint: %s is not a socket\n", qp);
+        return CLI_ERR;
+    }
+    if (!unix_addr && e == ECONNREFUSED) {
+        fprintf(ctx->err, "hint: connection refused: is teevaultd running with [tls] enabled "
+                          "on that port?\n");
+        return CLI_UNREACHABLE;
+    }
+    if (r == TV_ERR_VERIFY)
+        fprintf(ctx->err,
+                "hint: the vault's TLS certificate did not verify: pass the CA that signed it with "
+                "--cacert=FILE (or TEEVAULT_CACERT), and connect by the name in the "
+                "certificate\n");
+    else if (r == TV_ERR_IO && !ctx->cacert && strstr(oe->what, "CA store"))
+        fprintf(ctx->err, "hint: pass --cacert=FILE\n");
+    else if (r == TV_ERR_TIMEOUT)
+        fprintf(ctx->err, "hint: the vault did not answer in time: check the address, the network "
+                          "and that teevaultd is running\n");
+    else if (r == TV_ERR_UNAVAILABLE && strstr(oe->what, "resolve"))
+        fprintf(ctx->err, "hint: check the host name in --addr / TEEVAULT_ADDR\n");
+    return r == TV_ERR_UNAVAILABLE || r == TV_ERR_TIMEOUT ? CLI_UNREACHABLE : CLI_ERR;
+}
+
 int cli_connect(struct cli_ctx *ctx, int need_token)
 {
     int r;
+    tv_open_error oe;
+    char stored[4096];
     tv_client_opts o = {0};
     char *tok = NULL;
     size_t toklen = 0;
@@ -286,26 +419,27 @@ int cli_connect(struct cli_ctx *ctx, int need_token)
     o.cacert = ctx->cacert;
     o.client_cert = ctx->cert;
     o.client_key = ctx->key;
-    if ((r = tv_client_open(ctx->addr, &o, &ctx->client)) < 0) {
-        char q[300];
-        cli_errorf(ctx, "cannot connect to %s: %s",
-                   cli_term_escape(q, sizeof(q), ctx->addr, strlen(ctx->addr)), tv_strerror(r));
-        return CLI_ERR;
-    }
+    if ((r = tv_client_open_ex(ctx->addr, &o, &ctx->client, &oe)) < 0)
+        return connect_failed(ctx, r, &oe);
     if (!need_token)
         return 0;
+    const char *env = getenv("TEEVAULT_TOKEN");
+    if (!ctx->token_file && (!env || !env[0]) && cli_token_path(stored, sizeof(stored)) == 0 &&
+        access(stored, F_OK) == 0)
+        ctx->token_file = stored; /* the token `teevault login` kept */
     if (ctx->token_file) {
         if (cli_read_secret_file(ctx, ctx->token_file, 8192, 1, &tok, &toklen) < 0)
             return CLI_ERR;
         r = tv_client_set_token(ctx->client, tok);
         cli_secret_free(tok);
+        if (ctx->token_file == stored)
+            ctx->token_file = NULL;
     } else {
-        const char *env = getenv("TEEVAULT_TOKEN");
         if ((!env || !env[0]) && need_token == CLI_TOKEN_OPTIONAL)
             return 0;
         if (!env || !env[0])
-            return cli_errorf(ctx, "no token: pass --token-file=FILE or set TEEVAULT_TOKEN_FILE or "
-                                   "TEEVAULT_TOKEN (get one with 'teevault login')");
+            return cli_errorf(ctx, "no token: run 'teevault login', or pass --token-file=FILE, or "
+                                   "set TEEVAULT_TOKEN_FILE or TEEVAULT_TOKEN");
         r = tv_client_set_token(ctx->client, env);
     }
     if (r < 0)
@@ -743,8 +877,25 @@ static void json_member(struct cli_ctx *ctx, const char *key)
 }
 
 /* Table: start a field; top level "key<pad>", inside a list item "key=". */
+/* --field NAME: every top-level field but NAME goes to a sink; NAME's value
+ * goes to the real output, without its key. */
+static int field_select(struct cli_ctx *ctx, const char *key)
+{
+    if (!ctx->field || !ctx->field_sink || ctx->depth != 0)
+        return 0;
+    if (!strcmp(key, ctx->field)) {
+        ctx->out = ctx->field_out;
+        ctx->field_found = 1;
+    } else {
+        ctx->out = ctx->field_sink;
+    }
+    return 1;
+}
+
 static void table_field(struct cli_ctx *ctx, const char *key)
 {
+    if (field_select(ctx, key))
+        return;
     if (ctx->depth >= 2) {
         if (ctx->item_fields++)
             fputc(' ', ctx->out);
@@ -758,18 +909,32 @@ static void table_field_end(struct cli_ctx *ctx)
 {
     if (ctx->depth < 2)
         fputc('\n', ctx->out);
+    if (ctx->field && ctx->field_sink && ctx->depth == 0)
+        ctx->out = ctx->field_sink;
 }
 
 void cli_out_begin(struct cli_ctx *ctx)
 {
     ctx->depth = 0;
     ctx->first[0] = 1;
+    if (ctx->field && !ctx->field_sink) {
+        /* One value, as the table prints it: JSON does not apply. */
+        ctx->format = CLI_FMT_TABLE;
+        ctx->field_out = ctx->out;
+        if ((ctx->field_sink = fopen("/dev/null", "we")))
+            ctx->out = ctx->field_sink;
+    }
     if (is_json(ctx))
         fputc('{', ctx->out);
 }
 
 void cli_out_end(struct cli_ctx *ctx)
 {
+    if (ctx->field_sink) {
+        ctx->out = ctx->field_out;
+        fclose(ctx->field_sink);
+        ctx->field_sink = NULL;
+    }
     if (is_json(ctx))
         fputs("}\n", ctx->out);
     fflush(ctx->out);
@@ -835,15 +1000,20 @@ void cli_out_bool(struct cli_ctx *ctx, const char *key, int v)
 void cli_out_time(struct cli_ctx *ctx, const char *key, int64_t t)
 {
     char buf[32] = "-";
-    if (is_json(ctx)) {
-        cli_out_i64(ctx, key, t);
-        return;
-    }
     if (t > 0) {
         time_t tt = (time_t)t;
         struct tm tm;
         if (gmtime_r(&tt, &tm))
             strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    if (is_json(ctx)) {
+        /* RFC 3339 in UTC as in tables; null for "never" / "not set". */
+        json_member(ctx, key);
+        if (t > 0)
+            fprintf(ctx->out, "\"%s\"", buf);
+        else
+            fputs("null", ctx->out);
+        return;
     }
     table_field(ctx, key);
     fputs(buf, ctx->out);
@@ -893,6 +1063,7 @@ void cli_out_strv(struct cli_ctx *ctx, const char *key, char *const *v, size_t n
 
 void cli_out_list_begin(struct cli_ctx *ctx, const char *key)
 {
+    field_select(ctx, key);
     if (is_json(ctx)) {
         json_member(ctx, key);
         fputc('[', ctx->out);
@@ -908,6 +1079,8 @@ void cli_out_list_end(struct cli_ctx *ctx)
         fputc(']', ctx->out);
     if (ctx->depth > 0)
         ctx->depth--;
+    if (ctx->field && ctx->field_sink && ctx->depth == 0)
+        ctx->out = ctx->field_sink;
 }
 
 void cli_out_list_str(struct cli_ctx *ctx, const char *val)

@@ -113,7 +113,18 @@ static int kv_get(struct cli_ctx *ctx, int argc, char **argv)
         return r;
     if ((r = tv_secret_get(ctx->client, argv[optind], version, &value, &len, &got)) < 0)
         return cli_fail(ctx, r);
-    if (ctx->format == CLI_FMT_JSON) {
+    if (ctx->field && strcmp(ctx->field, "value") != 0) {
+        /* -field name|version; -field value is the raw value below. */
+        tv_free_secret(value);
+        cli_out_begin(ctx);
+        cli_out_str(ctx, "name", argv[optind]);
+        cli_out_u64(ctx, "version", got);
+        cli_out_end(ctx);
+        return CLI_OK;
+    }
+    if (ctx->field)
+        ctx->field_found = 1;
+    if (ctx->format == CLI_FMT_JSON && !ctx->field) {
         size_t b64len = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
         char *b64 = sodium_malloc(b64len);
         if (!b64) {
@@ -233,6 +244,45 @@ static int describe(struct cli_ctx *ctx, int argc, char **argv, int versions_onl
     return CLI_OK;
 }
 
+/* `vault kv metadata get` field names, for scripts written against Vault. */
+static int kv_metadata(struct cli_ctx *ctx, int argc, char **argv)
+{
+    tv_secret_meta *m = NULL;
+    uint64_t oldest = 0;
+    int r;
+
+    if ((r = cli_args(ctx, argc, argv, 1, 1)) != CLI_CONTINUE)
+        return r;
+    if ((r = cli_connect(ctx, 1)) != 0)
+        return r;
+    if ((r = tv_secret_describe(ctx->client, argv[optind], &m)) < 0)
+        return cli_fail(ctx, r);
+    for (size_t i = 0; i < m->n_versions; i++)
+        if (!m->versions[i].destroyed && (!oldest || m->versions[i].version < oldest))
+            oldest = m->versions[i].version;
+    cli_out_begin(ctx);
+    cli_out_str(ctx, "name", m->name);
+    cli_out_time(ctx, "created_time", m->created_at);
+    cli_out_u64(ctx, "current_version", m->current_version);
+    cli_out_u64(ctx, "max_versions", m->max_versions);
+    cli_out_u64(ctx, "oldest_version", oldest);
+    cli_out_time(ctx, "updated_time", m->updated_at);
+    cli_out_list_begin(ctx, "versions");
+    for (size_t i = 0; i < m->n_versions; i++) {
+        const tv_version_info *vi = &m->versions[i];
+        cli_out_item_begin(ctx);
+        cli_out_u64(ctx, "version", vi->version);
+        cli_out_time(ctx, "created_time", vi->created_at);
+        cli_out_time(ctx, "deletion_time", vi->deleted_at);
+        cli_out_bool(ctx, "destroyed", vi->destroyed);
+        cli_out_item_end(ctx);
+    }
+    cli_out_list_end(ctx);
+    cli_out_end(ctx);
+    tv_secret_meta_free(m);
+    return CLI_OK;
+}
+
 static int kv_describe(struct cli_ctx *ctx, int argc, char **argv)
 {
     return describe(ctx, argc, argv, 0);
@@ -317,11 +367,16 @@ static const struct cli_cmd kv_cmds[] = {
      "kv put NAME [--file=FILE] [--cas=N] [--max-versions=N] < value"},
     {"get", kv_get,
      "Print the value of NAME (latest live version, or --version=N) raw on stdout\n"
-     "(escaped on a terminal; base64 in --format=json).",
+     "(escaped on a terminal; base64 in --format=json). --field=value prints the\n"
+     "value, --field=version its version number.",
      "kv get NAME [--version=N]"},
     {"list", kv_list, "List secret names under PREFIX (all pages).", "kv list [PREFIX]"},
     {"describe", kv_describe, "Show NAME's metadata and versions (never values).",
      "kv describe NAME"},
+    {"metadata", kv_metadata,
+     "Show NAME's metadata with the field names of `vault kv metadata get`\n"
+     "(created_time, current_version, max_versions, oldest_version, updated_time, versions).",
+     "kv metadata NAME"},
     {"delete", kv_delete, "Soft-delete versions of NAME (default: the latest).",
      "kv delete NAME [--version=N]..."},
     {"undelete", kv_undelete, "Restore soft-deleted versions of NAME (default: the latest).",

@@ -1,17 +1,79 @@
 /* teevault login: Auth.Login, user + password for a token. */
 #include "cli.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-enum { OPT_USER = 0x2100, OPT_PASSFILE, OPT_TOKEN_OUT, OPT_FORCE };
+#include <sodium.h>
+
+enum { OPT_USER = 0x2100, OPT_PASSFILE, OPT_TOKEN_OUT, OPT_FORCE, OPT_NO_STORE };
 
 static const struct option login_opts[] = {
     {"user", required_argument, NULL, OPT_USER},
     {"password-file", required_argument, NULL, OPT_PASSFILE},
     {"token-out", required_argument, NULL, OPT_TOKEN_OUT},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"no-store", no_argument, NULL, OPT_NO_STORE},
     {0},
 };
+
+/* Keep the token where later commands find it (cli_token_path; like
+ * ~/.vault-token): directory 0700, file 0600, replaced atomically. */
+static int store_token(struct cli_ctx *ctx, const char *token, char *path, size_t pathlen)
+{
+    char tmp[4200], q[300];
+    char *slash;
+    int r;
+
+    if (cli_token_path(path, pathlen) < 0)
+        return cli_errorf(ctx, "cannot place the token file: set HOME or TEEVAULT_CONFIG_DIR, "
+                               "or use --token-out=FILE"),
+               -1;
+    /* Create the directory (and, under $HOME, .config) with mode 0700. */
+    if ((slash = strrchr(path, '/')) && slash != path) {
+        *slash = 0;
+        for (char *p = path + 1; *p; p++) {
+            if (*p != '/')
+                continue;
+            *p = 0;
+            (void)mkdir(path, 0700);
+            *p = '/';
+        }
+        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+            int e = errno;
+            cli_errorf(ctx, "cannot create %s: %s",
+                       cli_term_escape(q, sizeof(q), path, strlen(path)), strerror(e));
+            *slash = '/';
+            return -1;
+        }
+        *slash = '/';
+    }
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return cli_errorf(ctx, "token path too long"), -1;
+    (void)unlink(tmp);
+    size_t n = strlen(token);
+    char *line = malloc(n + 1);
+    if (!line)
+        return cli_errorf(ctx, "out of memory"), -1;
+    memcpy(line, token, n);
+    line[n] = '\n';
+    r = cli_write_private_file(ctx, tmp, line, n + 1, 0);
+    sodium_memzero(line, n + 1);
+    free(line);
+    if (r < 0)
+        return -1;
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        (void)unlink(tmp);
+        return cli_errorf(ctx, "cannot replace %s: %s",
+                          cli_term_escape(q, sizeof(q), path, strlen(path)), strerror(e)),
+               -1;
+    }
+    return 0;
+}
 
 void cli_print_token_info(struct cli_ctx *ctx, const tv_token_info *ti)
 {
@@ -54,7 +116,8 @@ int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
     char *pass = NULL, *token = NULL;
     tv_token_info *ti = NULL;
     size_t plen = 0;
-    int o, r, force = 0, ret = CLI_ERR;
+    int o, r, force = 0, no_store = 0, ret = CLI_ERR;
+    char stored[4096];
 
     while ((o = cli_getopt(ctx, argc, argv, login_opts)) != -1) {
         switch (o) {
@@ -70,14 +133,20 @@ int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
         case OPT_FORCE:
             force = 1;
             break;
+        case OPT_NO_STORE:
+            no_store = 1;
+            break;
         case 'h':
             fprintf(ctx->out,
                     "Usage: %s login [USER] [--user=USER] [--password-file=FILE]\n"
-                    "                [--token-out=FILE [--force]]\n\n"
+                    "                [--token-out=FILE [--force] | --no-store]\n\n"
                     "Trade a user name and password for a token. The password is prompted\n"
                     "with echo off, or read from --password-file ('-' = stdin); it is never\n"
-                    "taken from the command line. The token is printed, or written to\n"
-                    "--token-out with mode 0600 (use it with --token-file or TEEVAULT_TOKEN).\n",
+                    "taken from the command line. The token is kept (mode 0600) in\n"
+                    "~/.config/teevault/token ($XDG_CONFIG_HOME/teevault/token,\n"
+                    "$TEEVAULT_CONFIG_DIR/token), where later commands find it when no\n"
+                    "--token-file, TEEVAULT_TOKEN_FILE or TEEVAULT_TOKEN is given; or written\n"
+                    "to --token-out=FILE; --no-store prints it instead.\n",
                     ctx->prog);
             return CLI_OK;
         default:
@@ -86,6 +155,8 @@ int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
     }
     if ((r = cli_check_args(ctx, argc, 0, 1)) != CLI_CONTINUE)
         return r;
+    if (no_store && token_out)
+        return cli_usage_err(ctx, "--no-store and --token-out exclude each other");
     if (optind < argc) {
         if (user)
             return cli_usage_err(ctx, "give the user once");
@@ -104,6 +175,18 @@ int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
     if ((r = tv_auth_login(ctx->client, user, pass, &token, &ti)) < 0) {
         ret = cli_fail(ctx, r);
         goto out;
+    }
+    if (!token_out && !no_store) {
+        if (store_token(ctx, token, stored, sizeof(stored)) < 0) {
+            fprintf(ctx->err, "%s: the token is printed below instead\n", ctx->prog);
+        } else {
+            cli_out_begin(ctx);
+            cli_out_str(ctx, "token_stored", stored);
+            cli_print_token_info(ctx, ti);
+            cli_out_end(ctx);
+            ret = CLI_OK;
+            goto out;
+        }
     }
     ret = cli_emit_token(ctx, token, ti, token_out, force);
 out:

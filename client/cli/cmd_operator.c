@@ -1,12 +1,13 @@
-/* teevault operator init | recover: Sys.Initialize and Sys.Recover. */
+/* teevault operator init | recover | rotate: Sys.Initialize, Sys.Recover, Sys.Rotate. */
 #include "cli.h"
 
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
-enum { OPT_PASSFILE = 0x2000, OPT_TOKEN_OUT, OPT_FORCE, OPT_GOV_KEY, OPT_GOV_K };
+enum { OPT_PASSFILE = 0x2000, OPT_TOKEN_OUT, OPT_FORCE, OPT_GOV_KEY, OPT_GOV_K, OPT_NO_WAIT };
 #define MAX_GOV_KEYS 16
 
 static const struct option init_opts[] = {
@@ -167,6 +168,91 @@ out:
     return ret;
 }
 
+static const struct option rotate_opts[] = {
+    {"no-wait", no_argument, NULL, OPT_NO_WAIT},
+    {0},
+};
+
+/* Rotate: a new KEK epoch, then follow the vault's background re-wrap of the
+ * older DEKs (Status.rotation_*) with progress on stderr, until it is done. */
+static int op_rotate(struct cli_ctx *ctx, int argc, char **argv)
+{
+    uint64_t epoch = 0, rewrapped = 0, pending = 0;
+    tv_status *st = NULL;
+    int o, r, wait = 1, ret = CLI_ERR;
+    int tty = isatty(fileno(ctx->err));
+
+    while ((o = cli_getopt(ctx, argc, argv, rotate_opts)) != -1) {
+        switch (o) {
+        case OPT_NO_WAIT:
+            wait = 0;
+            break;
+        case 'h':
+            return cli_usage(ctx, CLI_OK);
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if ((r = cli_check_args(ctx, argc, 0, 0)) != CLI_CONTINUE)
+        return r;
+    if ((r = cli_connect(ctx, 1)) != 0)
+        return r;
+    if ((r = tv_sys_rotate_ex(ctx->client, &epoch, &rewrapped, &pending)) < 0)
+        return cli_fail(ctx, r);
+    fprintf(ctx->err, "%s: rotated to key epoch %llu; re-wrapping the data keys of %llu versions\n",
+            ctx->prog, (unsigned long long)epoch, (unsigned long long)pending);
+    if (wait && pending) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        uint64_t last = UINT64_MAX;
+        for (;;) {
+            if ((r = tv_sys_status(ctx->client, &st)) < 0) {
+                ret = cli_fail(ctx, r);
+                goto out;
+            }
+            if (st->rotation_epoch != epoch)
+                break; /* another rotation started meanwhile: it visits everything */
+            if (st->rotation_visited != last) {
+                last = st->rotation_visited;
+                fprintf(ctx->err, "%s%s: re-wrapped %llu keys, visited %llu of %llu versions%s",
+                        tty ? "\r" : "", ctx->prog, (unsigned long long)st->rotation_rewrapped,
+                        (unsigned long long)st->rotation_visited,
+                        (unsigned long long)st->rotation_total, tty ? "" : "\n");
+                fflush(ctx->err);
+            }
+            if (!st->rotation_running)
+                break;
+            tv_status_free(st);
+            st = NULL;
+            nanosleep(&ts, NULL);
+        }
+        if (tty)
+            fputc('\n', ctx->err);
+        if (st && st->rotation_epoch == epoch) {
+            rewrapped = st->rotation_rewrapped;
+            if (st->rotation_error[0]) {
+                char q[200];
+                ret = cli_errorf(
+                    ctx,
+                    "re-wrapping stopped after %llu keys: %s (older epochs stay "
+                    "readable; run rotate again)",
+                    (unsigned long long)rewrapped,
+                    cli_term_escape(q, sizeof(q), st->rotation_error, strlen(st->rotation_error)));
+                goto out;
+            }
+        }
+    }
+    cli_out_begin(ctx);
+    cli_out_u64(ctx, "kek_epoch", epoch);
+    cli_out_u64(ctx, "versions", pending);
+    cli_out_u64(ctx, "rewrapped", rewrapped);
+    cli_out_bool(ctx, "done", wait || !pending);
+    cli_out_end(ctx);
+    ret = CLI_OK;
+out:
+    tv_status_free(st);
+    return ret;
+}
+
 static const struct cli_cmd op_cmds[] = {
     {"init", op_init,
      "Initialise an empty vault. Prints the root token and, unless\n"
@@ -179,6 +265,12 @@ static const struct cli_cmd op_cmds[] = {
      "                          can receive plaintext (docs/POLICIES.md)",
      "operator init [--passphrase-file=FILE] [--token-out=FILE [--force]]\n"
      "              [--governance-key=FILE... --governance-threshold=K]"},
+    {"rotate", op_rotate,
+     "Start a new key-encryption-key epoch: new data keys are wrapped under it at once;\n"
+     "the vault re-wraps the existing ones in bounded steps while it keeps serving\n"
+     "requests. Progress is printed on stderr until the re-wrap is done.\n"
+     "  --no-wait               return once the new epoch is current",
+     "operator rotate [--no-wait]"},
     {"recover", op_recover,
      "Re-seal the root key to this enclave from the recovery passphrase\n"
      "(prompted with echo off, or read from --passphrase-file).",

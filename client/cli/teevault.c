@@ -35,24 +35,35 @@
  *   The CMake glob compiles the new file into tv_cli; nothing else changes
  *   (link an extra module library in client/CMakeLists.txt if you need one).
  *
- * Exit status: 0 ok, 1 error (including a refusal by the vault), 2 usage.
+ * Exit status (cli.h, teevault(1)): 0 ok, 1 error, 2 usage (and `status` on a
+ * sealed vault), 3 not found, 4 permission denied, 5 sealed, 6 unreachable.
+ * Report a tv_err with cli_fail(), which picks the code.
  */
 #include "cli.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#ifndef TV_VERSION
+#define TV_VERSION "0.1.0"
+#endif
+
 static const struct cli_cmd commands[] = {
-    {"status", cmd_status, "show the vault's state (no token needed)", "status"},
-    {"operator", cmd_operator, "initialise or recover the vault", "operator init|recover"},
+    {"status", cmd_status, "show the vault's state (no token needed); exit 2 when sealed",
+     "status [--health]"},
+    {"health", cmd_health, "is the vault active? (Sys.Health; exit 0 active, 2 sealed, 1 other)",
+     "health"},
+    {"operator", cmd_operator, "initialise or recover the vault, rotate its key",
+     "operator init|recover|rotate"},
     {"login", cmd_login, "trade a user name and password for a token", "login [USER]"},
     {"token", cmd_token, "create, revoke and look up tokens", "token create|revoke|lookup"},
     {"user", cmd_user, "manage operator users", "user add|passwd|delete|list"},
     {"policy", cmd_policy, "manage ACL policies", "policy write|read|list|delete"},
     {"kv", cmd_kv, "store and read secrets",
-     "kv put|get|list|describe|delete|undelete|destroy|versions"},
+     "kv put|get|list|describe|metadata|delete|undelete|destroy|versions"},
     {"audit", cmd_audit, "list, export and verify the audit log", "audit list|export|verify"},
     {"attest", cmd_attest, "verify TEE evidence offline, or the running vault",
      "attest verify|vault"},
@@ -91,6 +102,13 @@ int cli_run(struct cli_ctx *ctx, int argc, char **argv)
     if (!ctx->key)
         ctx->key = getenv("TEEVAULT_CLIENT_KEY");
 
+    /* Vault's spelling -field=NAME / -field NAME is --field (before "--"). */
+    for (int k = 1; k < argc && strcmp(argv[k], "--"); k++) {
+        if (!strcmp(argv[k], "-field"))
+            argv[k] = (char *)(uintptr_t) "--field";
+        else if (!strncmp(argv[k], "-field=", 7))
+            ctx->field = argv[k] + 7, argv[k] = (char *)(uintptr_t) "--format=table";
+    }
     /* Global options before the command word (also accepted after it, by
      * every command's cli_getopt): --opt=value or --opt value. */
     int i = 1;
@@ -100,6 +118,10 @@ int cli_run(struct cli_ctx *ctx, int argc, char **argv)
         const char **dst = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             break; /* the dispatcher prints the command list */
+        if (!strcmp(a, "--version") || !strcmp(a, "-v")) {
+            fprintf(ctx->out, "teevault %s\n", TV_VERSION);
+            return CLI_OK;
+        }
         if (nl == 8 && !strncmp(a, "--format", nl))
             dst = NULL;
         else if (nl == 6 && !strncmp(a, "--addr", nl))
@@ -112,6 +134,8 @@ int cli_run(struct cli_ctx *ctx, int argc, char **argv)
             dst = &ctx->cert;
         else if (nl == 12 && !strncmp(a, "--client-key", nl))
             dst = &ctx->key;
+        else if (nl == 7 && !strncmp(a, "--field", nl))
+            dst = &ctx->field;
         else {
             char q[96];
             return cli_usage_err(ctx, "unknown option %s",
@@ -127,6 +151,13 @@ int cli_run(struct cli_ctx *ctx, int argc, char **argv)
     }
     r = cli_dispatch(ctx, commands, sizeof(commands) / sizeof(commands[0]), "", argc - i + 1,
                      argv + i - 1);
+    if (r == CLI_OK && ctx->field && !ctx->field_found) {
+        char q[96];
+        fprintf(ctx->err, "%s: %s: no field %s in the output\n", ctx->prog,
+                ctx->path[0] ? ctx->path : "error",
+                cli_term_escape(q, sizeof(q), ctx->field, strlen(ctx->field)));
+        r = CLI_ERR;
+    }
     tv_client_close(ctx->client);
     ctx->client = NULL;
     fflush(ctx->out);

@@ -77,6 +77,21 @@ typedef struct tv_client_opts {
  * refusal by the vault (any other error) leaves the connection usable. */
 int tv_client_open(const char *addr, const tv_client_opts *opts, tv_client **out) TV_WUR;
 
+/* Why tv_client_open_ex failed. */
+typedef struct tv_open_error {
+    int sys_errno;  /* errno of the failing system call (ECONNREFUSED, EACCES,
+                     * ENOENT, ETIMEDOUT, ...), 0 when none (DNS, TLS, syntax) */
+    char what[512]; /* one line naming what failed and why: the socket path,
+                     * host and port, CA / certificate / key file, or the TLS
+                     * verification result. Contains caller-supplied bytes
+                     * (addr, file names): escape before printing. */
+} tv_open_error;
+
+/* tv_client_open, and on failure (when err is not NULL) the cause in *err
+ * (cleared on entry; on success err->what is ""). Same errors. */
+int tv_client_open_ex(const char *addr, const tv_client_opts *opts, tv_client **out,
+                      tv_open_error *err) TV_WUR;
+
 /* Close the connection, wipe the stored token and free the client. NULL ok. */
 void tv_client_close(tv_client *c);
 
@@ -129,6 +144,15 @@ typedef struct tv_status {
     size_t audit_pubkey_len;
     uint32_t audit_used_percent;
     int operator_plaintext_reads;
+    /* Added in 0.2 (at the end: the library allocates tv_status). */
+    int sealed;  /* initialised, but the root key is not unsealed here */
+    char *state; /* "active", "sealed" or "uninitialized" */
+    int rotation_running;
+    uint64_t rotation_epoch;     /* epoch of the running or last rotation */
+    uint64_t rotation_rewrapped; /* DEKs re-wrapped so far */
+    uint64_t rotation_visited;   /* versions visited so far ... */
+    uint64_t rotation_total;     /* ... of this many */
+    char *rotation_error;        /* why the last re-wrap stopped, "" if it did not */
 } tv_status;
 
 /* Sys.Status (no token needed). *out freed with tv_status_free(). */
@@ -154,8 +178,16 @@ int tv_sys_init(tv_client *c, const char *recovery_passphrase, char **root_token
  * TV_ERR_INVALID (empty passphrase). */
 int tv_sys_recover(tv_client *c, const char *recovery_passphrase) TV_WUR;
 
-/* Sys.Rotate: new KEK epoch. Either output may be NULL. */
+/* Sys.Rotate: new KEK epoch. Either output may be NULL. The vault re-wraps
+ * the existing DEKs in bounded steps after replying (other requests go on
+ * meanwhile); *rewrapped counts only those done before the reply. Follow the
+ * rest in tv_status's rotation_* fields.
+ * Errors: TV_ERR_RESOURCE (a previous rotation is still re-wrapping). */
 int tv_sys_rotate(tv_client *c, uint64_t *kek_epoch, uint64_t *rewrapped) TV_WUR;
+/* tv_sys_rotate, also returning how many versions the background re-wrap
+ * will visit (*pending; may be NULL). */
+int tv_sys_rotate_ex(tv_client *c, uint64_t *kek_epoch, uint64_t *rewrapped,
+                     uint64_t *pending) TV_WUR;
 
 /* ------------------------------------------------------------------ Auth */
 

@@ -56,6 +56,9 @@ tv_mkdir() {
         TV_OWN_DIR="$(mktemp -d /tmp/tv-itest.XXXXXX)"
     fi
     TV_DIR="$TV_OWN_DIR"
+    # The CLI keeps `teevault login`'s token under the config dir and uses it
+    # when no other token is given: each test gets its own, never ~/.config.
+    export TEEVAULT_CONFIG_DIR="$TV_DIR/cli-config"
 }
 
 # Wait until the daemon logs "ready" and Sys.Health answers on $TV_SOCK.

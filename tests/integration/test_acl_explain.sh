@@ -65,9 +65,9 @@ pass "function: allowed on its glob, denied elsewhere and for anything but read"
 # the caller's own token (root) and errors
 expect_rc 0 acl explain app/config --format=json
 [ "$(json allowed)" = true ] || fail "root may not read app/config: $OUT"
-expect_rc 1 acl explain --user nobody app/config
+expect_rc 3 acl explain --user nobody app/config
 expect_in "nobody" "$ERR"
-expect_rc 1 acl explain --function fn-none app/config
+expect_rc 3 acl explain --function fn-none app/config
 expect_rc 2 acl explain --user alice --function fn-f app/config
 expect_rc 2 acl explain --user alice
 expect_rc 2 acl explain

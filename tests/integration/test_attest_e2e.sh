@@ -119,7 +119,7 @@ pass "function B attests and reads its secret"
 
 # Deleting a function ends it: it can no longer attest.
 expect_rc 0 function delete fn-b
-expect_rc 1 function show fn-b
+expect_rc 3 function show fn-b
 run_fn "$T/runtime-b" "$T/rt-b" fn-b "$T/code-b.js" app/fn-b/key
 [ "$RC" -eq 1 ] || fail "a deleted function attested"
 expect_in "no function" "$ERR"

@@ -93,7 +93,7 @@ expect_one_record "$NEXT" teevault.v1.Auth/TokenCreate OK root-token:
 pass "Auth.TokenCreate: one record"
 
 # A denial is recorded too, with the caller and the reason.
-TEEVAULT_TOKEN="$(cat "$T/weak.tok")" expect_rc 1 audit list
+TEEVAULT_TOKEN="$(cat "$T/weak.tok")" expect_rc 4 audit list
 expect_in "denied" "$ERR"
 expect_one_record "$NEXT" teevault.v1.Audit/List PERMISSION_DENIED token:
 [ -n "$R_DETAIL" ] || fail "denied record has no detail"
@@ -101,7 +101,7 @@ pass "denied Audit.List recorded (principal $R_PRINCIPAL, detail '$R_DETAIL')"
 
 # An unknown token is recorded as an unauthenticated request (if it reaches
 # dispatch) and never as the root.
-TEEVAULT_TOKEN="tvs.bogus" expect_rc 1 audit list
+TEEVAULT_TOKEN="tvs.bogus" expect_rc 4 audit list
 lines="$(records_since "$NEXT")"
 if printf '%s\n' "$lines" | grep -q 'UNAUTHENTICATED'; then
   printf '%s\n' "$lines" | grep 'UNAUTHENTICATED' | grep -q '|root-token:' &&
@@ -195,7 +195,7 @@ expect_one_record "$NEXT" teevault.v1.Secrets/Get OK root-token:
 [ "$R_VERSION" = 1 ] || fail "Get record version '$R_VERSION'"
 pass "Secrets.Get: one record with name and version"
 
-expect_rc 1 kv get app/missing
+expect_rc 3 kv get app/missing
 expect_one_record "$NEXT" teevault.v1.Secrets/Get NOT_FOUND root-token:
 pass "failed Get recorded"
 

@@ -28,19 +28,19 @@ expect_rc 0 login alice --password-file="$T/alice.pw" --token-out="$T/alice.tok"
 # allowed read, denied reads (explicit and default deny), denied write
 expect_rc 0 --token-file="$T/alice.tok" kv get app/config
 [ "$OUT" = app-value ] || fail "alice read '$OUT'"
-expect_rc 1 --token-file="$T/alice.tok" kv get admin/master
+expect_rc 4 --token-file="$T/alice.tok" kv get admin/master
 expect_in "[denied]" "$ERR"
 case "$ERR$OUT" in *admin-value*) fail "denied read leaked the value" ;; esac
 tv_in 'x' --token-file="$T/alice.tok" kv put app/config
-[ "$RC" -eq 1 ] || fail "alice could write (exit $RC)"
-expect_rc 1 --token-file="$T/alice.tok" policy write evil "$T/app.hcl"
+[ "$RC" -eq 4 ] || fail "alice could write (exit $RC)"
+expect_rc 4 --token-file="$T/alice.tok" policy write evil "$T/app.hcl"
 pass "allowed read, denied read and write"
 
-expect_rc 1 --token-file="$T/alice.tok" kv get other/thing
+expect_rc 4 --token-file="$T/alice.tok" kv get other/thing
 expect_in "[denied]" "$ERR"
 case "$ERR$OUT" in *other-value*) fail "default-denied read leaked the value" ;; esac
-expect_rc 1 --token-file="$T/alice.tok" kv describe admin/master
-expect_rc 1 --token-file="$T/alice.tok" kv destroy app/config
+expect_rc 4 --token-file="$T/alice.tok" kv describe admin/master
+expect_rc 4 --token-file="$T/alice.tok" kv destroy app/config
 expect_rc 0 --token-file="$T/alice.tok" kv list app/
 expect_in "app/config" "$OUT"
 echo "PASS ($CHECKS checks)"

@@ -23,11 +23,11 @@ expect_rc 0 --format=json policy list
 expect_in '"app-read"' "$OUT"
 printf 'path "x" { capabilities = ["fly"] }\n' >"$T/bad.hcl"
 expect_rc 1 policy write broken "$T/bad.hcl"
-expect_rc 1 policy read broken
+expect_rc 3 policy read broken
 printf 'path "tmp/*" { capabilities = ["read"] }\n' >"$T/tmp.hcl"
 expect_rc 0 policy write tmp "$T/tmp.hcl"
 expect_rc 0 policy delete tmp
-expect_rc 1 policy read tmp
+expect_rc 3 policy read tmp
 pass "policy write/read/list/delete"
 
 # users
@@ -45,9 +45,9 @@ unset TEEVAULT_TOKEN
 expect_rc 0 login alice --password-file="$T/alice.pw" --token-out="$T/alice.tok"
 [ "$(mode_of "$T/alice.tok")" = 600 ] || fail "token file mode $(mode_of "$T/alice.tok")"
 printf 'wrong\n' >"$T/wrong.pw"
-expect_rc 1 login alice --password-file="$T/wrong.pw"
+expect_rc 4 login alice --password-file="$T/wrong.pw"
 expect_in "[unauthenticated]" "$ERR"
-expect_rc 1 login mallory --password-file="$T/wrong.pw"
+expect_rc 4 login mallory --password-file="$T/wrong.pw"
 # the token file can also come from the environment
 TEEVAULT_TOKEN_FILE="$T/alice.tok" expect_rc 0 token lookup
 expect_in "alice" "$OUT"
@@ -56,11 +56,11 @@ pass "login"
 # a user token can do what its policy allows and nothing else
 expect_rc 0 --token-file="$T/alice.tok" token lookup
 expect_in "alice" "$OUT"
-expect_rc 1 --token-file="$T/alice.tok" policy read app-read
+expect_rc 4 --token-file="$T/alice.tok" policy read app-read
 expect_in "[denied]" "$ERR"
-expect_rc 1 --token-file="$T/alice.tok" policy write evil "$T/app.hcl"
+expect_rc 4 --token-file="$T/alice.tok" policy write evil "$T/app.hcl"
 expect_in "[denied]" "$ERR"
-expect_rc 1 --token-file="$T/alice.tok" user list
+expect_rc 4 --token-file="$T/alice.tok" user list
 expect_in "[denied]" "$ERR"
 pass "a user token is held to its policy"
 
@@ -74,13 +74,13 @@ CREATED_ID=$(json token_id)
 [ -n "$CREATED" ] && [ -n "$CREATED_ID" ] || fail "token create: $OUT"
 TEEVAULT_TOKEN=$CREATED expect_rc 0 token lookup
 expect_rc 0 token revoke "$CREATED_ID"
-TEEVAULT_TOKEN=$CREATED expect_rc 1 token lookup
+TEEVAULT_TOKEN=$CREATED expect_rc 4 token lookup
 expect_in "[unauthenticated]" "$ERR"
 # --self revokes the token the command runs with
 expect_rc 0 --format=json token create --policy=app-read
 SELF=$(json token)
 TEEVAULT_TOKEN=$SELF expect_rc 0 token revoke --self
-TEEVAULT_TOKEN=$SELF expect_rc 1 token lookup
+TEEVAULT_TOKEN=$SELF expect_rc 4 token lookup
 expect_in "[unauthenticated]" "$ERR"
 pass "token create, revoke, revoke --self"
 
@@ -89,17 +89,17 @@ expect_rc 0 --format=json token create --policy=app-read --ttl=2s
 SHORT=$(json token)
 TEEVAULT_TOKEN=$SHORT expect_rc 0 token lookup
 sleep 3
-TEEVAULT_TOKEN=$SHORT expect_rc 1 token lookup
+TEEVAULT_TOKEN=$SHORT expect_rc 4 token lookup
 expect_in "[unauthenticated]" "$ERR"
 pass "token expiry"
 
 # passwd: the old password stops working; delete: the user is gone
 printf 'a new long password\n' >"$T/alice2.pw"
 expect_rc 0 user passwd alice --password-file="$T/alice2.pw"
-expect_rc 1 login alice --password-file="$T/alice.pw"
+expect_rc 4 login alice --password-file="$T/alice.pw"
 expect_rc 0 login alice --password-file="$T/alice2.pw"
 expect_rc 0 user delete alice
-expect_rc 1 login alice --password-file="$T/alice2.pw"
-expect_rc 1 user delete alice
+expect_rc 4 login alice --password-file="$T/alice2.pw"
+expect_rc 3 user delete alice
 pass "user passwd, delete"
 echo "PASS ($CHECKS checks)"

@@ -34,7 +34,7 @@ pass "binary value via --file, raw and json"
 # value on argv refused (usage error), nothing stored
 expect_rc 2 kv put app/argv not-allowed-on-argv
 expect_in "refusing a secret value" "$ERR"
-expect_rc 1 kv get app/argv
+expect_rc 3 kv get app/argv
 pass "value on argv refused"
 
 # versions and --version
@@ -75,17 +75,17 @@ pass "list"
 
 # delete / undelete / destroy
 expect_rc 0 kv delete app/db/password --version=3
-expect_rc 1 kv get app/db/password --version=3
+expect_rc 3 kv get app/db/password --version=3
 expect_in "[deleted]" "$ERR" # the exact error travels (ErrorDetail), not just NOT_FOUND
 expect_rc 0 kv undelete app/db/password --version=3
 expect_rc 0 kv get app/db/password --version=3
 [ "$OUT" = v3 ] || fail "undeleted value '$OUT'"
 expect_rc 0 kv destroy app/db/password --version=1
-expect_rc 1 kv get app/db/password --version=1
+expect_rc 3 kv get app/db/password --version=1
 expect_in "[destroyed]" "$ERR"
 expect_rc 0 --format=json kv describe app/db/password
 [ "$(json versions.0.state)" = destroyed ] || fail "destroyed state: $OUT"
-expect_rc 1 kv undelete app/db/password --version=1
+expect_rc 3 kv undelete app/db/password --version=1
 pass "delete, undelete, destroy"
 
 # every read-only command's --format=json output is one valid JSON object
@@ -99,7 +99,7 @@ done
 pass "json output"
 
 # errors: unknown secret -> 1 with a reason; no token -> 1
-expect_rc 1 kv get no/such/secret
+expect_rc 3 kv get no/such/secret
 expect_in "not found" "$ERR"
 TEEVAULT_TOKEN= expect_rc 1 kv get app/blob
 # a name with terminal control bytes: whatever the vault answers, nothing the

@@ -15,7 +15,7 @@ CHECKS=$((CHECKS + 1))
 pty 0 "Recovery passphrase: =a recovery passphrase for the pty test" -- \
   "$TV" operator recover >"$T/o" || fail "operator recover via prompt"
 CHECKS=$((CHECKS + 1))
-pty 1 "Recovery passphrase: =not the passphrase at all" -- "$TV" operator recover >"$T/o" ||
+pty 4 "Recovery passphrase: =not the passphrase at all" -- "$TV" operator recover >"$T/o" ||
   fail "operator recover with a wrong passphrase via prompt did not fail"
 pass "operator recover prompts with echo off"
 
@@ -32,9 +32,13 @@ pass "user add asks twice with echo off"
 CHECKS=$((CHECKS + 1))
 pty 0 "Password: =Pty-Password-1" -- "$TV" --format=json login carol >"$T/o" ||
   fail "login via prompt"
-grep -q '"token":' "$T/o" || fail "no token in: $(cat "$T/o")"
+# The token is kept in a 0600 file under the config dir (lib.sh points
+# TEEVAULT_CONFIG_DIR into the test's temp dir), not printed.
+grep -q '"token_stored":' "$T/o" || fail "no token_stored in: $(cat "$T/o")"
+[ "$(stat -c %a "$TEEVAULT_CONFIG_DIR/token")" = 600 ] || fail "token file mode $(stat -c %a "$TEEVAULT_CONFIG_DIR/token")"
+grep -q '"token":' "$T/o" && fail "login printed the token although it stored it"
 CHECKS=$((CHECKS + 1))
-pty 1 "Password: =Wrong-Password" -- "$TV" login carol >"$T/o" || fail "wrong password accepted"
+pty 4 "Password: =Wrong-Password" -- "$TV" login carol >"$T/o" || fail "wrong password accepted"
 pass "login prompts with echo off"
 
 # Ctrl-C at a prompt: the CLI dies of SIGINT and leaves the terminal echoing

@@ -152,13 +152,20 @@ static void test_exit_codes(void)
     CHECK_EQ_INT(r.rc, 2);
     run_free(&r);
 
-    /* runtime errors: 1 (the vault is unreachable) */
+    /* runtime errors: 6 (the vault is unreachable), named with a hint */
     r = run_cli(dead, ARGV("status"));
-    CHECK_EQ_INT(r.rc, 1);
+    CHECK_EQ_INT(r.rc, CLI_UNREACHABLE);
     CHECK(strstr(r.err, "cannot connect") != NULL);
+    CHECK(strstr(r.err, "hint: ") != NULL);
     run_free(&r);
+    /* a malformed address is a usage error, and a bare path gets the unix: hint */
     r = run_cli("bogus-address", ARGV("--format=json", "status"));
-    CHECK_EQ_INT(r.rc, 1);
+    CHECK_EQ_INT(r.rc, CLI_USAGE);
+    CHECK(strstr(r.err, "unix:/path/to.sock or tls://host:port") != NULL);
+    run_free(&r);
+    r = run_cli("/run/teevault/teevault.sock", ARGV("status"));
+    CHECK_EQ_INT(r.rc, CLI_USAGE);
+    CHECK(strstr(r.err, "unix:/run/teevault/teevault.sock") != NULL);
     run_free(&r);
 }
 
@@ -346,7 +353,7 @@ static void test_structured_output(void)
     cli_out_end(&ctx);
     fclose(ctx.out);
     CHECK(!strcmp(s, "{\"name\":\"a\\u001b\",\"version\":18446744073709551615,\"root\":true,"
-                     "\"t\":0,\"h\":\"01ab\",\"policies\":[\"p1\",\"p\\\"2\"],"
+                     "\"t\":null,\"h\":\"01ab\",\"policies\":[\"p1\",\"p\\\"2\"],"
                      "\"items\":[{\"v\":1,\"s\":\"live\"},{\"v\":2}],\"names\":[\"x\",\"y\"]}\n"));
     if (strcmp(s, "") && s[0] != '{')
         fprintf(stderr, "json: %s\n", s);
