@@ -66,6 +66,10 @@ struct vault_attest {
     int has_sim_pk;
     uint8_t sim_pk[32];
     seal_collateral *collateral;
+    /* Replaced by SIGHUP reloads; kept until close, since a verification
+     * may still hold the old one (reloads are rare: at most 16). */
+    seal_collateral *old_collateral[16];
+    size_t n_old_collateral;
     uint8_t *nonce_key; /* 32 B, sodium_malloc: MACs the nonces it issues */
     /* Replay set: a ring of used nonces in the order they were used, indexed
      * by a hash of the nonce. When the ring is full the oldest entry leaves
@@ -172,6 +176,8 @@ static void state_free(struct vault_attest *a)
     if (a->nonce_key)
         sodium_free(a->nonce_key);
     seal_collateral_free(a->collateral);
+    for (size_t i = 0; i < a->n_old_collateral; i++)
+        seal_collateral_free(a->old_collateral[i]);
     pthread_mutex_destroy(&a->cache_mu);
     sodium_memzero(a, sizeof *a);
     free(a);
@@ -923,4 +929,22 @@ int vault_attest_policy_hash(struct vault *v, uint8_t out[32])
 out:
     mdb_txn_abort(txn);
     return r;
+}
+
+int vault_attest_reload_collateral(struct vault *v, const char *path)
+{
+    struct vault_attest *a = v->attest;
+    seal_collateral *c = NULL;
+    int r;
+
+    if (!a || !path)
+        return 0;
+    if (a->n_old_collateral == sizeof(a->old_collateral) / sizeof(a->old_collateral[0]))
+        return TV_ERR_RESOURCE;
+    if ((r = seal_collateral_load(path, &c)) < 0)
+        return r;
+    if (a->collateral)
+        a->old_collateral[a->n_old_collateral++] = a->collateral;
+    a->collateral = c;
+    return 0;
 }

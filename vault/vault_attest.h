@@ -84,6 +84,12 @@ int vault_attest_configure(struct vault *v, const vault_attest_params *p) TV_WUR
 /* Free v->attest (wiping session hashes). NULL-safe, idempotent. */
 void vault_attest_close(struct vault *v);
 
+/* SIGHUP: load the collateral at path (dir or bundle) and use it for
+ * verifications from now on; sessions and nonces are kept. NULL path or no
+ * attestation state: nothing to do. Errors: the loader's (the old collateral
+ * stays in use), TV_ERR_RESOURCE (16 reloads: restart to reload more). */
+int vault_attest_reload_collateral(struct vault *v, const char *path) TV_WUR;
+
 /* Challenge: a fresh nonce and its expiry (unix seconds). Stores nothing.
  * Errors: TV_ERR_INVALID (NULL arguments), TV_ERR_NOMEM (first use only:
  * the state is created). */

@@ -2,12 +2,31 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static int log_level = VAULT_LOG_INFO;
 static int log_format = VAULT_LOG_TEXT;
+static int log_journald; /* stderr is journald's stream: prefix <priority> */
+
+/* systemd sets JOURNAL_STREAM=<dev>:<inode> of the stream it connected to
+ * stderr; when stderr is still that stream, journald reads a "<N>" prefix
+ * as the line's syslog priority (sd-daemon(3)). */
+int vault_log_journald_detect(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev = 0, ino = 0;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+        return 0;
+    if (fstat(STDERR_FILENO, &st) < 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -16,6 +35,7 @@ void vault_log_setup(int level, int format)
     if (level >= VAULT_LOG_DEBUG && level <= VAULT_LOG_ERROR)
         log_level = level;
     log_format = format == VAULT_LOG_JSON ? VAULT_LOG_JSON : VAULT_LOG_TEXT;
+    log_journald = vault_log_journald_detect();
 }
 
 int vault_log_level_parse(const char *s, int *level)
@@ -94,6 +114,12 @@ static void vlog_pairs(int level, const char *event, va_list ap)
         return;
     gmtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (log_journald) /* sd-daemon.h: SD_ERR 3, SD_WARNING 4, SD_INFO 6, SD_DEBUG 7 */
+        put_raw(line, sizeof(line), &o,
+                level == VAULT_LOG_ERROR  ? "<3>"
+                : level == VAULT_LOG_WARN ? "<4>"
+                : level == VAULT_LOG_INFO ? "<6>"
+                                          : "<7>");
     if (log_format == VAULT_LOG_JSON) {
         put_raw(line, sizeof(line), &o, "{\"ts\":\"");
         put_raw(line, sizeof(line), &o, ts);

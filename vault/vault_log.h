@@ -29,6 +29,12 @@ enum vault_log_format {
 /* Set the minimum level and the format (defaults: INFO, TEXT). */
 void vault_log_setup(int level, int format);
 
+/* 1 when stderr is the stream systemd's journal connected (JOURNAL_STREAM
+ * names its device and inode): vault_log_setup then starts every line with
+ * its syslog priority, <3> error, <4> warn, <6> info, <7> debug, which
+ * journald strips and records (journalctl -p warning shows WARN and ERROR). */
+int vault_log_journald_detect(void);
+
 /* Parse "debug|info|warn|error" / "text|json". TV_ERR_INVALID otherwise. */
 int vault_log_level_parse(const char *s, int *level) TV_WUR;
 int vault_log_format_parse(const char *s, int *format) TV_WUR;

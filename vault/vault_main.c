@@ -2,6 +2,7 @@
  * teevaultd: the vault daemon.
  *
  *   teevaultd [--config FILE] [--dev [--state-dir DIR] [--socket PATH]] [--accept-rollback]
+ *   teevaultd --check-config [--config FILE]
  *
  * Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a start-up
  * or runtime error, 2 on a usage error.
@@ -34,6 +35,7 @@
 #include "vault_keyring.h"
 #include "vault_lifecycle.h"
 #include "vault_log.h"
+#include "vault_notify.h"
 #include "vault_server.h"
 
 #ifndef TV_VERSION
@@ -51,6 +53,8 @@ static void usage(FILE *f)
                "  --state-dir DIR   with --dev: use DIR instead of a temporary directory\n"
                "  --socket PATH     with --dev: listen on PATH (default DIR/teevault.sock)\n"
                "  --accept-rollback start although the witness holds a newer state (audited)\n"
+               "  --check-config    read and check the configuration, print the result, exit\n"
+               "                    (0 valid, 1 not); starts nothing\n"
                "  --help, --version\n");
 }
 
@@ -65,16 +69,62 @@ static int harden_process(void)
     return 0;
 }
 
-/* SIGHUP would otherwise kill the daemon (systemctl reload, a closed
- * terminal). Nothing is reloaded at run time: say so and keep serving. */
+/* SIGHUP (systemctl reload): re-read the configuration file and apply what
+ * can change without dropping a connection or a function session: the log
+ * level and format, the TLS certificate and key (for connections accepted
+ * from now on) and the attestation collateral. Anything else needs a
+ * restart. A file that does not load changes nothing. */
+struct reload_ctx {
+    const char *config_path;
+    struct vault *v;
+    vault_server *srv;
+};
+
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
+    struct reload_ctx *rc = arg;
+    vault_config nc;
+    char err[512] = "";
+    int r;
+
     (void)sig;
     (void)what;
-    (void)arg;
-    vault_log(VAULT_LOG_INFO, "sighup", "msg",
-              "configuration is read at start only; restart teevaultd to apply changes",
-              (const char *)NULL);
+    if (!rc->config_path) {
+        vault_log(VAULT_LOG_INFO, "reload", "msg", "no configuration file (--dev): nothing to reload",
+                  (const char *)NULL);
+        return;
+    }
+    vault_notify_reloading(0);
+    if (vault_config_defaults(&nc) < 0) {
+        vault_log(VAULT_LOG_ERROR, "reload_failed", "error", "out of memory", (const char *)NULL);
+        vault_notify_reloading(1);
+        return;
+    }
+    if ((r = vault_config_load(&nc, rc->config_path, err, sizeof(err))) < 0 ||
+        (r = vault_config_validate(&nc, err, sizeof(err))) < 0) {
+        vault_log(VAULT_LOG_ERROR, "reload_failed", "config", rc->config_path, "error", err,
+                  "msg", "nothing changed", (const char *)NULL);
+        goto out;
+    }
+    vault_log_setup(nc.log_level, nc.log_format);
+    if ((r = vault_server_reload_tls(rc->srv, &nc, err, sizeof(err))) < 0)
+        vault_log(VAULT_LOG_ERROR, "reload_failed", "what", "tls", "error", err, "msg",
+                  "the previous certificate stays in use", (const char *)NULL);
+    else if (nc.tls_cert)
+        vault_log(VAULT_LOG_INFO, "reload", "what", "tls", "cert", nc.tls_cert,
+                  (const char *)NULL);
+    if ((r = vault_attest_reload_collateral(rc->v, nc.attest_collateral)) < 0)
+        vault_log(VAULT_LOG_ERROR, "reload_failed", "what", "collateral", "path",
+                  nc.attest_collateral, "reason", tv_strerror(r), (const char *)NULL);
+    else if (nc.attest_collateral)
+        vault_log(VAULT_LOG_INFO, "reload", "what", "collateral", "path", nc.attest_collateral,
+                  (const char *)NULL);
+    vault_log(VAULT_LOG_INFO, "reloaded", "config", rc->config_path, "applied",
+              "log_level, log_format, tls_cert, tls_key, tls_client_ca, collateral", "msg",
+              "other settings apply at the next restart", (const char *)NULL);
+out:
+    vault_config_free(&nc);
+    vault_notify_reloading(1);
 }
 
 /* Expired tokens are refused at once but stay stored until this purge. */
@@ -138,8 +188,11 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"accept-rollback", no_argument, NULL, 'R'},
+        {"check-config", no_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
+    int check_only = 0;
+    struct reload_ctx reload = {0};
     const char *config_path = NULL, *dev_dir = NULL, *dev_socket = NULL;
     int dev = 0, accept_rollback = 0, ch, rc = 1, r;
     char err[512] = "";
@@ -177,6 +230,9 @@ int main(int argc, char **argv)
             return 0;
         case 'R':
             accept_rollback = 1;
+            break;
+        case 'C':
+            check_only = 1;
             break;
         default:
             usage(stderr);
@@ -234,6 +290,28 @@ int main(int argc, char **argv)
     }
     if (vault_config_validate(&cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "teevaultd: %s\n", err);
+        goto out;
+    }
+    if (check_only) {
+        /* The TLS files must load too: a typo there would stop the start. */
+        if (cfg.tls_cert) {
+            FILE *f = fopen(cfg.tls_cert, "r");
+            FILE *g = cfg.tls_key ? fopen(cfg.tls_key, "r") : NULL;
+            if (!f || (cfg.tls_key && !g)) {
+                fprintf(stderr, "teevaultd: cannot read %s: %s\n", !f ? cfg.tls_cert : cfg.tls_key,
+                        strerror(errno));
+                if (f)
+                    fclose(f);
+                goto out;
+            }
+            fclose(f);
+            if (g)
+                fclose(g);
+        }
+        printf("teevaultd: configuration %s is valid (backend %s, state_dir %s)\n",
+               config_path ? config_path : "(defaults)", cfg.tee_backend ? cfg.tee_backend : "-",
+               cfg.state_dir);
+        rc = 0;
         goto out;
     }
     vault_log_setup(cfg.log_level, cfg.log_format);
@@ -388,7 +466,10 @@ int main(int argc, char **argv)
     }
     sigterm = evsignal_new(v.base, SIGTERM, on_signal, v.base);
     sigint = evsignal_new(v.base, SIGINT, on_signal, v.base);
-    sighup = evsignal_new(v.base, SIGHUP, on_sighup, NULL);
+    reload.config_path = config_path;
+    reload.v = &v;
+    reload.srv = srv;
+    sighup = evsignal_new(v.base, SIGHUP, on_sighup, &reload);
     tidy = event_new(v.base, -1, EV_PERSIST, on_tidy, &v);
     struct timeval tidy_tv = {TIDY_INTERVAL_S, 0};
     if (!tidy || event_add(tidy, &tidy_tv) < 0)
@@ -411,6 +492,8 @@ int main(int argc, char **argv)
                   "socket", cfg.unix_socket ? cfg.unix_socket : "", "dev", dev ? "yes" : "no",
                   "tee_backend", cfg.tee_backend, "config_hash", chx, (const char *)NULL);
     }
+    if (vault_notify_ready(&v) < 0)
+        goto nomem;
     if (event_base_dispatch(v.base) < 0) {
         vault_log(VAULT_LOG_ERROR, "loop", "error", "event loop failed", (const char *)NULL);
         goto out;
@@ -420,6 +503,7 @@ int main(int argc, char **argv)
 nomem:
     fprintf(stderr, "teevaultd: out of memory\n");
 out:
+    vault_notify_stopping();
     if (sigterm)
         event_free(sigterm);
     if (sigint)
@@ -449,7 +533,7 @@ out:
         close(lock_fd); /* last: releases the state directory */
     if (cfg_ok)
         vault_config_free(&cfg);
-    if (rc == 0)
+    if (rc == 0 && !check_only)
         vault_log(VAULT_LOG_INFO, "stopped", (const char *)NULL);
     return rc;
 }

@@ -1713,7 +1713,29 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_OK;
 }
 
+static int tls_ctx_make(const vault_config *cfg, SSL_CTX **out, char *err, size_t errlen);
+
 static int tls_ctx_new(vault_server *s, const vault_config *cfg, char *err, size_t errlen)
+{
+    return tls_ctx_make(cfg, &s->ssl_ctx, err, errlen);
+}
+
+int vault_server_reload_tls(vault_server *s, const vault_config *cfg, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = NULL;
+    int r;
+
+    if (!s->ssl_ctx)
+        return 0; /* no TLS listener */
+    if ((r = tls_ctx_make(cfg, &ctx, err, errlen)) < 0)
+        return r;
+    /* Connections already accepted hold a reference to the old context. */
+    SSL_CTX_free(s->ssl_ctx);
+    s->ssl_ctx = ctx;
+    return 0;
+}
+
+static int tls_ctx_make(const vault_config *cfg, SSL_CTX **out, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx)
@@ -1745,7 +1767,7 @@ static int tls_ctx_new(vault_server *s, const vault_config *cfg, char *err, size
             mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
         SSL_CTX_set_verify(ctx, mode, NULL);
     }
-    s->ssl_ctx = ctx;
+    *out = ctx;
     return 0;
 crypto:
     snprintf(err, errlen, "cannot create the TLS context");

@@ -45,6 +45,13 @@ int vault_server_new(struct vault *v, vault_server **out, char *err, size_t errl
  * writer has run (or dropped) all its callbacks. NULL is ok. */
 void vault_server_free(vault_server *s);
 
+/* SIGHUP: load cfg's tls_cert / tls_key / tls_client_ca into a new TLS
+ * context for connections accepted from now on; open connections keep
+ * theirs. No TLS listener: nothing to do. Errors: TV_ERR_CRYPTO with err
+ * naming the file (the old context stays in use). */
+int vault_server_reload_tls(vault_server *s, const struct vault_config *cfg, char *err,
+                            size_t errlen) TV_WUR;
+
 /* Number of open connections (tests, status). */
 size_t vault_server_conn_count(const vault_server *s);
 
