@@ -32,6 +32,7 @@ else
     scdoc                     # test_package_docs: every man page renders (the package build runs it)
     strace                    # test_package: teevaultd's system calls vs. its unit's SystemCallFilter
     python3-prometheus-client # test_metrics: parses /metrics with the Prometheus text parser
+    curl                      # test_metrics: HTTP requests to the metrics listener
   )
   # client/js and examples/functions need Node.js >= 18 with npm (their npm
   # packages are installed by scripts/npm-deps.sh); Debian's only when none is there.

@@ -192,6 +192,8 @@ struct vault {
     struct vault_witness *witness;
     /* Background KEK re-wrap after Sys.Rotate (vault_rotate.c); NULL when none ran. */
     struct vault_rotation *rotation;
+    /* Request / audit counters and the /metrics listener (vault_metrics.c); NULL when off. */
+    struct vault_metrics *metrics;
 };
 
 /* Run handler m for call c the way the server does, but synchronously: an

@@ -82,6 +82,8 @@
 #include "vault_record.h"
 #include "vault_keyring.h"
 #include "vault_log.h"
+#include "vault_metrics.h"
+#include "vault_rpc.h"
 
 typedef struct pending {
     audit_record rec;
@@ -454,6 +456,7 @@ static int drain_due(struct vault_audit *w, size_t n)
 static int commit_batch(struct vault_audit *w, pending *p, size_t n, int force_ckpt)
 {
     int r = TV_ERR_INTERNAL, jobs = 0;
+    uint64_t t0 = vault_now_us();
 
     if (injected_failure(w)) {
         r = TV_ERR_AUDIT;
@@ -493,6 +496,8 @@ out:
         vault_logf(VAULT_LOG_ERROR, "audit_commit", "%zu record(s) not committed: %s", n,
                    tv_strerror(r));
     }
+    if (n > 0)
+        vault_metrics_audit_commit(w->v, n, vault_now_us() - t0, r == TV_OK);
     return r;
 }
 
@@ -1454,6 +1459,7 @@ int vault_audit_get_info(struct vault *v, vault_audit_info *out)
     i.batches = w->batches;
     i.records = w->records;
     i.failed_commits = w->failed;
+    i.queue_depth = (uint64_t)w->nq + (w->job != JOB_IDLE ? w->jn : 0);
     pthread_mutex_unlock(&w->mu);
     *out = i;
     return TV_OK;

@@ -150,6 +150,7 @@ typedef struct vault_audit_info {
     uint64_t batches;            /* group commits since open */
     uint64_t records;            /* records committed through the writer since open */
     uint64_t failed_commits;     /* commits that failed since open */
+    uint64_t queue_depth;        /* records queued or in a commit now */
 } vault_audit_info;
 
 /* Fill *out (for Sys.Status, Attestation.Report, Audit.Head). Errors:

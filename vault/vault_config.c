@@ -85,7 +85,8 @@ void vault_config_free(vault_config *c)
                      &c->attest_collateral,
                      &c->attest_sim_platform_dir,
                      &c->witness_dir,
-                     &c->witness_command};
+                     &c->witness_command,
+                     &c->metrics_listen};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -224,6 +225,8 @@ static int on_key(void *user, const char *sec, const char *key, const char *val)
             return fail(x, TV_ERR_INVALID, "%s: expected an octal mode like 0660, got \"%s\"", qk,
                         val);
         c->unix_mode = (unsigned)m;
+    } else if (IS("metrics", "listen")) {
+        r = set_opt(&c->metrics_listen, strcmp(val, "off") ? val : NULL);
     } else if (IS("listen", "tcp_address")) {
         r = set_opt(&c->tcp_address, val);
     } else if (IS("listen", "tls_cert")) {

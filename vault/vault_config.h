@@ -86,6 +86,8 @@ typedef struct vault_config {
     unsigned witness_interval; /* seconds between publications of a changed state; default 5 */
     /* [security] */
     int operator_plaintext_reads; /* default 0 (packaged); --dev sets 1 */
+    /* [metrics] */
+    char *metrics_listen; /* HOST:PORT for GET /metrics and /health; NULL = off */
     /* Not from the file. */
     int dev; /* started with --dev */
 } vault_config;

@@ -35,6 +35,7 @@
 #include "vault_keyring.h"
 #include "vault_lifecycle.h"
 #include "vault_log.h"
+#include "vault_metrics.h"
 #include "vault_notify.h"
 #include "vault_server.h"
 
@@ -90,8 +91,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     (void)sig;
     (void)what;
     if (!rc->config_path) {
-        vault_log(VAULT_LOG_INFO, "reload", "msg", "no configuration file (--dev): nothing to reload",
-                  (const char *)NULL);
+        vault_log(VAULT_LOG_INFO, "reload", "msg",
+                  "no configuration file (--dev): nothing to reload", (const char *)NULL);
         return;
     }
     vault_notify_reloading(0);
@@ -102,8 +103,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     }
     if ((r = vault_config_load(&nc, rc->config_path, err, sizeof(err))) < 0 ||
         (r = vault_config_validate(&nc, err, sizeof(err))) < 0) {
-        vault_log(VAULT_LOG_ERROR, "reload_failed", "config", rc->config_path, "error", err,
-                  "msg", "nothing changed", (const char *)NULL);
+        vault_log(VAULT_LOG_ERROR, "reload_failed", "config", rc->config_path, "error", err, "msg",
+                  "nothing changed", (const char *)NULL);
         goto out;
     }
     vault_log_setup(nc.log_level, nc.log_format);
@@ -111,8 +112,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
         vault_log(VAULT_LOG_ERROR, "reload_failed", "what", "tls", "error", err, "msg",
                   "the previous certificate stays in use", (const char *)NULL);
     else if (nc.tls_cert)
-        vault_log(VAULT_LOG_INFO, "reload", "what", "tls", "cert", nc.tls_cert,
-                  (const char *)NULL);
+        vault_log(VAULT_LOG_INFO, "reload", "what", "tls", "cert", nc.tls_cert, (const char *)NULL);
     if ((r = vault_attest_reload_collateral(rc->v, nc.attest_collateral)) < 0)
         vault_log(VAULT_LOG_ERROR, "reload_failed", "what", "collateral", "path",
                   nc.attest_collateral, "reason", tv_strerror(r), (const char *)NULL);
@@ -464,6 +464,15 @@ int main(int argc, char **argv)
                   (const char *)NULL);
         goto out;
     }
+    /* Counters always (cheap); the /metrics listener when configured. */
+    if (vault_metrics_new(&v) < 0)
+        goto nomem;
+    if (cfg.metrics_listen &&
+        (r = vault_metrics_listen(&v, cfg.metrics_listen, err, sizeof(err))) < 0) {
+        vault_log(VAULT_LOG_ERROR, "startup", "error", err, "reason", tv_strerror(r),
+                  (const char *)NULL);
+        goto out;
+    }
     sigterm = evsignal_new(v.base, SIGTERM, on_signal, v.base);
     sigint = evsignal_new(v.base, SIGINT, on_signal, v.base);
     reload.config_path = config_path;
@@ -524,6 +533,7 @@ out:
     vault_attest_close(&v); /* function sessions and nonces (wiped) */
     vault_ident_close(&v);  /* the signing key (wiped) */
     vault_audit_close(&v);
+    vault_metrics_free(&v); /* after the writer: its last commit reports here */
     vault_deactivate(&v);
     vault_db_close(v.db);
     seal_backend_free(v.seal);

@@ -22,8 +22,7 @@ static void state_text(struct vault *v, char *buf, size_t n)
     if (vault_is_active(v))
         snprintf(buf, n, "active");
     else if (v->db && vault_keyring_exists(v->db) == 1)
-        snprintf(buf, n,
-                 "sealed: run `teevault operator recover` or check the TEE backend");
+        snprintf(buf, n, "sealed: run `teevault operator recover` or check the TEE backend");
     else
         snprintf(buf, n, "uninitialized: run `teevault operator init`");
 }

@@ -50,6 +50,7 @@
 #include "vault_h1.h"
 #include "vault_h2.h"
 #include "vault_peer.h"
+#include "vault_metrics.h"
 #include "vault_registry.h"
 #include "vault_rpc.h"
 #include "vault_web.h"
@@ -469,6 +470,9 @@ static void req_finish(vreq *q)
 {
     vconn *c = q->conn;
     int grpc = q->status < 0 ? tv_err_to_grpc(q->status) : 0;
+
+    vault_metrics_request(q->s->v, q->call.service, q->call.method, q->status,
+                          vault_now_us() - q->t0_us);
 
     /* Successes at DEBUG: the audit log is the access log, and this line
      * (formatting plus a write to stderr per request) was ~8% of a Get's
