@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A function runtime for Python functions: attests to teevault as the
 runtime (sim in development), then runs one untrusted Python function in a
 child process with `secrets.get` bound to its attested session.

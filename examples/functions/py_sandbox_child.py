@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The child side of py_runtime.py: runs one untrusted Python function.
 
 Started by py_runtime.py as `python3 -I -S py_sandbox_child.py` with resource

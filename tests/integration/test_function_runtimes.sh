@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Both function runtimes of examples/functions against the real teevaultd,
 # driven like an operator would (the real CLI): the registered function reads
 # its secret from inside each sandbox; the same code under another function

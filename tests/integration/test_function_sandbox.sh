@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The function sandboxes of examples/functions (no daemon needed): the
 # QuickJS sandbox (node --test test/sandbox.test.js: a function that loops
 # forever, one stuck in a builtin, one that allocates too much, one that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The seed's fetchPriceData (shared/seeds/002) in Python: the only capability
 # is secrets.get; the function returns the request it would make.
 def fetch_price_data(token):

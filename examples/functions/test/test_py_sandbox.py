@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """py_runtime.py's child sandbox: what it stops and what it keeps out."""
 import os
 import sys
