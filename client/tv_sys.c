@@ -1,6 +1,8 @@
 /* libteevault: service teevault.v1.Sys. */
 #include "tv_client_int.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,6 +233,44 @@ int tv_sys_rotate_ex(tv_client *c, uint64_t *kek_epoch, uint64_t *rewrapped, uin
         *rewrapped = resp->rewrapped;
     if (pending)
         *pending = resp->pending;
+    tv_msg_free((ProtobufCMessage *)resp);
+    return 0;
+}
+
+int tv_sys_snapshot(tv_client *c, const char *id, uint64_t offset, tv_snapshot_chunk *out)
+{
+    int r = TV_ERR_INTERNAL;
+    Teevault__V1__SnapshotRequest req;
+    Teevault__V1__SnapshotChunk *resp = NULL;
+
+    if (!c || !out)
+        return TV_ERR_INVALID;
+    teevault__v1__snapshot_request__init(&req);
+    req.id = (char *)(uintptr_t)(id ? id : "");
+    req.offset = offset;
+    if ((r = tv_call(c, TV_SVC_SYS, "Snapshot", &req.base,
+                     &teevault__v1__snapshot_chunk__descriptor, (ProtobufCMessage **)&resp)) < 0)
+        return r;
+    if (!resp->id || strlen(resp->id) >= sizeof(out->id) || resp->sha256.len != 32 ||
+        resp->offset != offset ||
+        resp->data.len > resp->total - (resp->offset < resp->total ? resp->offset : resp->total)) {
+        tv_msg_free((ProtobufCMessage *)resp);
+        return tv_fail(c, TV_ERR_PROTOCOL, "Sys/Snapshot: malformed chunk");
+    }
+    uint8_t *d = tv_xmemdup(resp->data.data, resp->data.len);
+    if (!d) {
+        tv_msg_free((ProtobufCMessage *)resp);
+        return tv_fail(c, TV_ERR_NOMEM, "out of memory");
+    }
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", resp->id);
+    out->total = resp->total;
+    out->offset = resp->offset;
+    out->data = d;
+    out->len = resp->data.len;
+    out->last = resp->last;
+    memcpy(out->sha256, resp->sha256.data, 32);
+    out->audit_seq = resp->audit_seq;
     tv_msg_free((ProtobufCMessage *)resp);
     return 0;
 }

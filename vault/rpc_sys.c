@@ -22,6 +22,7 @@
 #include "vault_lifecycle.h"
 #include "vault_log.h"
 #include "vault_rotate.h"
+#include "vault_snapshot.h"
 #include "vault_store.h"
 #include "vault_server.h"
 
@@ -324,6 +325,7 @@ static const vault_handler sys_handlers[] = {
     {"Initialize", sys_initialize, VAULT_M_PUBLIC | VAULT_M_UNINIT},
     {"Recover", sys_recover, VAULT_M_PUBLIC | VAULT_M_UNINIT},
     {"Rotate", sys_rotate, 0},
+    {"Snapshot", vault_snapshot_rpc, 0},
     {NULL, NULL, 0},
 };
 

@@ -38,6 +38,7 @@
 #include "vault_metrics.h"
 #include "vault_notify.h"
 #include "vault_server.h"
+#include "vault_snapshot.h"
 
 #ifndef TV_VERSION
 #define TV_VERSION "0.1.0"
@@ -533,6 +534,7 @@ out:
     vault_attest_close(&v); /* function sessions and nonces (wiped) */
     vault_ident_close(&v);  /* the signing key (wiped) */
     vault_audit_close(&v);
+    vault_snapshot_cleanup(&v);
     vault_metrics_free(&v); /* after the writer: its last commit reports here */
     vault_deactivate(&v);
     vault_db_close(v.db);

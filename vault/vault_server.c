@@ -465,6 +465,28 @@ static const char *principal_label(const vreq *q)
     }
 }
 
+/* Administrative changes: logged at INFO when they succeed, so the journal
+ * shows who initialised, recovered, rotated, changed users, tokens, policies
+ * and functions (the audit log has the full record). Reads stay at DEBUG. */
+static int is_admin_change(const char *service, const char *method)
+{
+    static const char *const admin[][2] = {
+        {"teevault.v1.Sys", "Initialize"},   {"teevault.v1.Sys", "Recover"},
+        {"teevault.v1.Sys", "Rotate"},       {"teevault.v1.Auth", "TokenCreate"},
+        {"teevault.v1.Auth", "TokenRevoke"}, {"teevault.v1.Auth", "UserAdd"},
+        {"teevault.v1.Auth", "UserPasswd"},  {"teevault.v1.Auth", "UserDelete"},
+        {"teevault.v1.Policies", "Write"},   {"teevault.v1.Policies", "Delete"},
+        {"teevault.v1.Functions", "Write"},  {"teevault.v1.Functions", "Delete"},
+        {"teevault.v1.Secrets", "Destroy"},  {"teevault.v1.Governance", "Apply"},
+    };
+    if (!service || !method)
+        return 0;
+    for (size_t i = 0; i < sizeof(admin) / sizeof(admin[0]); i++)
+        if (!strcmp(service, admin[i][0]) && !strcmp(method, admin[i][1]))
+            return 1;
+    return 0;
+}
+
 /* The request is done: reply (if its connection lives) and free it. */
 static void req_finish(vreq *q)
 {
@@ -477,7 +499,9 @@ static void req_finish(vreq *q)
     /* Successes at DEBUG: the audit log is the access log, and this line
      * (formatting plus a write to stderr per request) was ~8% of a Get's
      * instructions. Failures stay visible at WARN. */
-    int level = q->status < 0 ? VAULT_LOG_WARN : VAULT_LOG_DEBUG;
+    int level = q->status < 0                                      ? VAULT_LOG_WARN
+                : is_admin_change(q->call.service, q->call.method) ? VAULT_LOG_INFO
+                                                                   : VAULT_LOG_DEBUG;
     uint64_t supp = 0;
     /* Failures are rate-limited (a stranger's flood must not fill the disk
      * with WARN lines), anonymous ones apart from everyone else's; the next

@@ -205,6 +205,7 @@ int attest_vault(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_function(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_acl(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_governance(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_health(struct cli_ctx *ctx, int argc, char **argv); /* cmd_status.c */
+int cmd_health(struct cli_ctx *ctx, int argc, char **argv);            /* cmd_status.c */
+int cmd_operator_snapshot(struct cli_ctx *ctx, int argc, char **argv); /* cmd_snapshot.c */
 
 #endif

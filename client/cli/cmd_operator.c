@@ -271,6 +271,10 @@ static const struct cli_cmd op_cmds[] = {
      "requests. Progress is printed on stderr until the re-wrap is done.\n"
      "  --no-wait               return once the new epoch is current",
      "operator rotate [--no-wait]"},
+    {"snapshot", cmd_operator_snapshot,
+     "Save a consistent copy of the running vault (save FILE), or put one back\n"
+     "while teevaultd is stopped (restore FILE [--state-dir=DIR]).",
+     "operator snapshot save|restore FILE"},
     {"recover", op_recover,
      "Re-seal the root key to this enclave from the recovery passphrase\n"
      "(prompted with echo off, or read from --passphrase-file).",

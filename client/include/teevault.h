@@ -184,6 +184,24 @@ int tv_sys_recover(tv_client *c, const char *recovery_passphrase) TV_WUR;
  * rest in tv_status's rotation_* fields.
  * Errors: TV_ERR_RESOURCE (a previous rotation is still re-wrapping). */
 int tv_sys_rotate(tv_client *c, uint64_t *kek_epoch, uint64_t *rewrapped) TV_WUR;
+/* One chunk of a store snapshot (Sys.Snapshot). */
+typedef struct tv_snapshot_chunk {
+    char id[33];     /* the snapshot's id: pass it back for the next chunk */
+    uint64_t total;  /* bytes of the whole snapshot */
+    uint64_t offset; /* where data starts */
+    uint8_t *data;   /* len bytes, freed with tv_free() */
+    size_t len;
+    int last;           /* the vault deleted its copy after this chunk */
+    uint8_t sha256[32]; /* of the whole snapshot */
+    uint64_t audit_seq; /* the audit head inside the snapshot */
+} tv_snapshot_chunk;
+
+/* Sys.Snapshot: id NULL or "" starts a snapshot (the vault drains its audit
+ * journal, records the call and copies its store) and returns the first
+ * chunk; then pass the id and the next offset. Needs admin on sys/snapshot.
+ * Errors: TV_ERR_NOT_FOUND (no such snapshot in progress), TV_ERR_IO. */
+int tv_sys_snapshot(tv_client *c, const char *id, uint64_t offset, tv_snapshot_chunk *out) TV_WUR;
+
 /* tv_sys_rotate, also returning how many versions the background re-wrap
  * will visit (*pending; may be NULL). */
 int tv_sys_rotate_ex(tv_client *c, uint64_t *kek_epoch, uint64_t *rewrapped,

@@ -81,6 +81,9 @@ echo "ok   READY, STATUS and WATCHDOG on NOTIFY_SOCKET; <N> priorities under JOU
 # The state goes active: STATUS follows (within the 0.2 s tick).
 "$TV_BIN/teevault" --addr "unix:$TV_SOCK" --format=json operator init >"$D/init.json" || fail "init"
 wait_log '^STATUS=active' "$D/notify.log" || fail "STATUS did not follow init: $(cat "$D/notify.log")"
+# The administrative success is logged at info; a read (Status) is not.
+grep -q '^<6>.* INFO rpc .*method="Initialize".*code="0"' "$TV_LOG" || fail "init not logged at info: $(tail -3 "$TV_LOG")"
+grep -q 'INFO rpc .*method="Status"' "$TV_LOG" && fail "a read logged at info"
 
 # ---------------------------------------------------------------- SIGHUP
 # An open connection (a raw ttrpc client) must survive the reload.
