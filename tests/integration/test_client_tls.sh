@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Python and Node.js client packages over tls://host:port against the
 # real teevaultd's TLS 1.3 listener, with a CA made here: operator calls
 # succeed with the right CA and the connection is refused when the server is
