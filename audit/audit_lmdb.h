@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * audit_lmdb: the ONE mapping of LMDB return codes (and the errno values
  * LMDB passes through) into tv_err, for every module that uses LMDB. It lives

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_kdf: THE HKDF-SHA256 (RFC 5869) of teevault, built on libsodium's
  * HMAC-SHA256. Every key derivation in the tree goes through it: the

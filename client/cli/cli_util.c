@@ -424,16 +424,15 @@ int cli_connect(struct cli_ctx *ctx, int need_token)
     if (!need_token)
         return 0;
     const char *env = getenv("TEEVAULT_TOKEN");
-    if (!ctx->token_file && (!env || !env[0]) && cli_token_path(stored, sizeof(stored)) == 0 &&
+    const char *tf = ctx->token_file;
+    if (!tf && (!env || !env[0]) && cli_token_path(stored, sizeof(stored)) == 0 &&
         access(stored, F_OK) == 0)
-        ctx->token_file = stored; /* the token `teevault login` kept */
-    if (ctx->token_file) {
-        if (cli_read_secret_file(ctx, ctx->token_file, 8192, 1, &tok, &toklen) < 0)
+        tf = stored; /* the token `teevault login` kept */
+    if (tf) {
+        if (cli_read_secret_file(ctx, tf, 8192, 1, &tok, &toklen) < 0)
             return CLI_ERR;
         r = tv_client_set_token(ctx->client, tok);
         cli_secret_free(tok);
-        if (ctx->token_file == stored)
-            ctx->token_file = NULL;
     } else {
         if ((!env || !env[0]) && need_token == CLI_TOKEN_OPTIONAL)
             return 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz the record codec (vault_record_open), the one parser of every value
  * the host can write into data.mdb: never crash, never accept a value it did
  * not make (the input is not under the record key), and always accept and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The host's tools against a vault's LMDB file (tests/integration attacker tests).
 
 The attacker can read and write the state directory but holds no key. These

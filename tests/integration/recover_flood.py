@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pipelined wrong-passphrase Sys.Recover calls on one connection while a
 second connection measures Sys.Health latency (issue 11, attack 5).
 

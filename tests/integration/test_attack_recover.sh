@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attacker test (issue 11, attack 2): the host copies ANOTHER vault's recovery
 # escrow (rk.escrow, with its vault.id, kek.epoch and state.version) into
 # this vault's meta and calls Sys.Recover with that vault's passphrase, which
@@ -55,12 +56,12 @@ restore() {
 # daemon runs, the host swaps the escrow, the vault id and the epoch; a
 # swapped state.version would stop every write of this vault instead.)
 inject rk.escrow vault.id kek.epoch
-expect_rc 1 operator recover --passphrase-file="$T/pa"
+expect_rc 4 operator recover --passphrase-file="$T/pa"
 expect_in "needs admin on sys/recover" "$ERR"
 pass "recover on an active vault without a token refused"
 
 # 2. Active vault with the root token: the escrow opens, but not to the live key.
-TEEVAULT_TOKEN=$ROOT expect_rc 1 operator recover --passphrase-file="$T/pa"
+TEEVAULT_TOKEN=$ROOT expect_rc 4 operator recover --passphrase-file="$T/pa"
 expect_in "not this vault's live root key" "$ERR"
 restore
 TEEVAULT_TOKEN=$ROOT expect_rc 0 kv get app/db
@@ -72,18 +73,18 @@ stop_vault
 rm -f "$T/v/sim-sealing.key"
 inject rk.escrow vault.id kek.epoch state.version
 start_conf "$T/v"
-expect_rc 0 --format=json status
-[ "$(json initialized)" = false ] || fail "vault with a foreign vault id unsealed: $OUT"
+expect_rc 2 --format=json status
+[ "$(json sealed)" = true ] || fail "vault with a foreign vault id unsealed: $OUT"
 expect_rc 1 operator recover --passphrase-file="$T/pa"
 expect_in "not this vault's" "$ERR"
-expect_rc 0 --format=json status
-[ "$(json initialized)" = false ] || fail "foreign escrow activated the vault: $OUT"
+expect_rc 2 --format=json status
+[ "$(json sealed)" = true ] || fail "foreign escrow activated the vault: $OUT"
 grep -q 'record_integrity' "$TV_LOG" || fail "no record_integrity line for the foreign key"
 pass "foreign escrow refused on a sealed vault (records do not verify under its key)"
 
 # Its own escrow (the operator restores meta) still recovers it, nothing lost.
 restore
-expect_rc 1 operator recover --passphrase-file="$T/pa"
+expect_rc 4 operator recover --passphrase-file="$T/pa"
 expect_in "wrong recovery passphrase" "$ERR"
 expect_rc 0 operator recover --passphrase-file="$T/pv"
 TEEVAULT_TOKEN=$ROOT expect_rc 0 kv get app/db
