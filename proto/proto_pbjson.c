@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proto_pbjson: proto3 JSON <-> protobuf-c messages (see proto_pbjson.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proto_pbjson: the proto3 JSON mapping for protobuf-c messages, driven by
  * their descriptors (no generated JSON code). Used by the Connect transport.

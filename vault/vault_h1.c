@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_h1: HTTP/1.1 request parser and response writer (see vault_h1.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_h1: a sans-I/O HTTP/1.1 request parser and response writer for the
  * Connect transport (curl, fetch). One request at a time per connection;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_h2: HTTP/2 server session over libnghttp2 (see vault_h2.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_h2: a sans-I/O HTTP/2 server session (libnghttp2) for teevaultd's
  * gRPC and Connect transports. Bytes in (vault_h2_recv), bytes out

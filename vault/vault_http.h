@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_http: the request and response shapes the HTTP transports (HTTP/2 in
  * vault_h2, HTTP/1.1 in vault_h1) hand to the gRPC and Connect codecs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_web: gRPC and Connect codecs (see vault_web.h).
  */

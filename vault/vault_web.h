@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_web: the gRPC and Connect codecs over a vault_http_req. Pure
  * functions, no I/O: the server, the tests and the fuzzer use them alike.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the HTTP/1.1 request parser and the Connect codec: the input is fed
  * in chunks of byte 0's size; each complete request goes through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the HTTP/2 server session and the gRPC/Connect codecs: the input
  * (after the connection preface, which byte 0 & 1 chooses to prepend) is fed

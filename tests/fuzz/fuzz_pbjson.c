@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the proto3 JSON mapping: byte 0 picks a method from the registry;
  * the rest is its request as JSON. Whatever converts must unpack and pass

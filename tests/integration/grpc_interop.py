@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """gRPC interop: Debian's python3-grpcio (a client we did not write) against
 the live daemon, with stubs generated at test time from proto/teevault.proto
 by python3-grpc-tools. Usage: grpc_interop.py GEN_DIR TARGET ROOT_TOKEN_FILE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Malformed HTTP/2 and HTTP/1.1 against the live daemon, while a ttrpc
 client keeps calling: every attack must end (the attacker's stream or
 connection refused or closed) and the ttrpc client must keep getting

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Connect protocol with curl (a client we did not write), JSON and binary,
 # over HTTP/1.1 and HTTP/2 on the daemon's Unix socket: Put/Get/List with a
 # token, and the error mapping (HTTP status, Connect code, teevault error).

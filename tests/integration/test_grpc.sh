@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # gRPC interop with Debian's python3-grpcio against the live daemon on its
 # Unix socket and on the TLS port (ALPN h2), stubs generated at test time
 # from proto/*.proto by python3-grpc-tools; a ttrpc client on the same

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Malformed HTTP/2 (bad preface, oversized headers, CONTINUATION flood,
 # rapid reset, stream cap, zero window, WINDOW_UPDATE overflow, PING flood)
 # and HTTP/1.1 (oversized request line and headers, chunked abuse, smuggling

@@ -323,7 +323,7 @@ grep -Eq '^user +pkgop$' "$work/lookup.out" || fail "the login token is not pkgo
 # attested functions, so an operator's read must be refused, not answered.
 rc=0
 got=$(teevault kv get --token-file="$work/token" pkgtest/secret 2>"$work/get.err") || rc=$?
-[ $rc -eq 1 ] || fail "kv get with the packaged config: exit $rc (want 1, refused)"
+[ $rc -eq 4 ] || fail "kv get with the packaged config: exit $rc (want 4, permission denied)"
 [ -z "$got" ] || fail "kv get with the packaged config printed a value"
 stop_daemon
 [ -z "$trace" ] || check_sandbox "$trace"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_web and proto_pbjson: the gRPC/Connect codecs and the proto3 JSON
  * mapping, on real descriptors (proto/teevault.proto).
