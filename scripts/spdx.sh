@@ -3,14 +3,14 @@
 # deps: git
 # Every source file carries an SPDX licence line (teevault is Apache-2.0, see
 # LICENSE). The line goes first, or right after a #! line, in the file's own
-# comment syntax: /* ... */ for C, // for Go and .proto, # for shell, Python,
-# CMake and the packaging scripts.
+# comment syntax: /* ... */ for C, // for Go, .proto, JavaScript and
+# TypeScript, # for shell, Python, CMake and the packaging scripts.
 #
 #   scripts/spdx.sh          # add the line where it is missing (idempotent)
-#   scripts/spdx.sh --check  # list files without it and exit 1 (ctest spdx_headers)
+#   scripts/spdx.sh --check  # list files without it and exit 1 (ctest integration/test_scripts)
 #
 # Files: git's tracked and untracked-not-ignored files (or, without git, a
-# find of the tree), filtered to *.c *.h *.sh *.py *.go *.proto
+# find of the tree), filtered to *.c *.h *.sh *.py *.go *.proto *.js *.mjs *.ts
 # CMakeLists.txt *.cmake, the extension-less scripts under .ci/ and
 # packaging/, and packaging/bash-completion/*. Fuzz corpora and build trees
 # are never touched.
@@ -41,7 +41,7 @@ comment_for() {
   case "$1" in
     tests/fuzz/corpus/* | tests/fuzz/findings/* | build*/* | out/*) return 0 ;;
     *.c | *.h) echo "/* $ID */" ;;
-    *.go | *.proto) echo "// $ID" ;;
+    *.go | *.proto | *.js | *.mjs | *.cjs | *.ts) echo "// $ID" ;;
     *.sh | *.py | */CMakeLists.txt | CMakeLists.txt | *.cmake) echo "# $ID" ;;
     .ci/* | packaging/bash-completion/* | packaging/debian/rules | packaging/debian/*.postinst | packaging/debian/*.postrm)
       echo "# $ID"

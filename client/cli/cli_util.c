@@ -243,6 +243,11 @@ int cli_exit_code(int err)
     case TV_ERR_UNAVAILABLE:
     case TV_ERR_TIMEOUT:
         return CLI_UNREACHABLE;
+    case TV_ERR_VERIFY:
+    case TV_ERR_POLICY:
+    case TV_ERR_ROLLBACK:
+    case TV_ERR_INTEGRITY:
+        return CLI_UNTRUSTED;
     default:
         return CLI_ERR;
     }

@@ -320,7 +320,7 @@ static int attest_verify(struct cli_ctx *ctx, int argc, char **argv)
     }
     r = seal_verify_evidence(ev, ev_len, &in, &pol, v);
     print_verdict(ctx, r, v);
-    rc = r == 0 ? CLI_OK : CLI_ERR;
+    rc = r == 0 ? CLI_OK : cli_exit_code(r);
 out:
     free(v);
     seal_collateral_free(coll);

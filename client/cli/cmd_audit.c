@@ -562,7 +562,7 @@ static int au_verify(struct cli_ctx *ctx, int argc, char **argv)
                     "from the vault's attested report or `teevault status` to rule out a re-signed "
                     "log");
     cli_out_end(ctx);
-    return r == 0 ? CLI_OK : CLI_ERR;
+    return r == 0 ? CLI_OK : cli_exit_code(r);
 }
 
 static const struct cli_cmd au_cmds[] = {

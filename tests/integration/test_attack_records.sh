@@ -51,30 +51,30 @@ expect_rc 0 function register fn-a --policy "$T/fn.json" --acl keep
 
 # 1. A root token made from scratch.
 FORGED=$(FORGE token "$ENV") || fail "forging the token record"
-TEEVAULT_TOKEN=$FORGED expect_rc 1 kv get other/secret
+TEEVAULT_TOKEN=$FORGED expect_rc 7 kv get other/secret
 expect_in "integrity" "$ERR"
 [ "$OUT" != top-secret ] || fail "forged token read a secret"
 pass "forged root token record refused (integrity)"
 
 # 2. Another vault's user record, copied in.
 FORGE copy "$EVIL/state" "$ENV" users mallory || fail "copying the user record"
-expect_rc 1 login mallory --password-file="$T/mallory.pw"
+expect_rc 7 login mallory --password-file="$T/mallory.pw"
 expect_in "integrity" "$ERR"
 pass "user record from another vault refused (integrity)"
 
 # 3. The limited token's policy rewritten to grant everything.
 FORGE policy "$ENV" keep 'path "**" { capabilities = ["read", "list", "create", "update"] }' ||
   fail "forging the policy record"
-TEEVAULT_TOKEN=$TOK expect_rc 1 kv get other/secret
+TEEVAULT_TOKEN=$TOK expect_rc 7 kv get other/secret
 expect_in "integrity" "$ERR"
 [ "$OUT" != top-secret ] || fail "forged policy granted a secret"
-TEEVAULT_TOKEN=$TOK expect_rc 1 kv get keep/me # the forged record is not half-trusted
+TEEVAULT_TOKEN=$TOK expect_rc 7 kv get keep/me # the forged record is not half-trusted
 expect_in "integrity" "$ERR"
 pass "policy record rewritten to ** refused (integrity)"
 
 # 4. A function re-pointed at the attacker's measurement.
 FORGE repoint "$ENV" fn-a "$MA" "$MX" || fail "re-pointing the function record"
-expect_rc 1 function show fn-a
+expect_rc 7 function show fn-a
 expect_in "integrity" "$ERR"
 [[ "$OUT" != *"$MX"* ]] || fail "re-pointed function shown as valid"
 pass "function record re-pointed at another measurement refused (integrity)"
@@ -106,7 +106,7 @@ stop_vault
 tv_start_dev
 expect_rc 0 kv get keep/me
 [ "$OUT" = kept-value ] || fail "after restart: $OUT"
-TEEVAULT_TOKEN=$FORGED expect_rc 1 kv get keep/me
+TEEVAULT_TOKEN=$FORGED expect_rc 7 kv get keep/me
 expect_in "integrity" "$ERR"
 pass "after a restart the vault unseals, data intact, forged token still refused"
 echo "PASS ($CHECKS checks)"

@@ -75,7 +75,7 @@ inject rk.escrow vault.id kek.epoch state.version
 start_conf "$T/v"
 expect_rc 2 --format=json status
 [ "$(json sealed)" = true ] || fail "vault with a foreign vault id unsealed: $OUT"
-expect_rc 1 operator recover --passphrase-file="$T/pa"
+expect_rc 7 operator recover --passphrase-file="$T/pa"
 expect_in "not this vault's" "$ERR"
 expect_rc 2 --format=json status
 [ "$(json sealed)" = true ] || fail "foreign escrow activated the vault: $OUT"

@@ -97,7 +97,7 @@ pass "relay forging the Report's signing key: refused (report_data binding)"
 
 # The CLI verifies the vault the same way.
 TEEVAULT_ADDR="unix:$RELAY_SOCK" tv attest vault --sim-pubkey "$PLAT/sim_platform.pub"
-[ "$RC" -eq 1 ] || fail "teevault attest vault accepted a forged Report: $OUT"
+[ "$RC" -eq 7 ] || fail "teevault attest vault accepted a forged Report: $OUT"
 expect_in "does not bind" "$ERR"
 pass "CLI: teevault attest vault refuses the forged Report"
 
@@ -127,7 +127,7 @@ TEEVAULT_ADDR="unix:$REAL_SOCK" tv attest vault --sim-pubkey "$PLAT/sim_platform
 if [ "${meas:0:1}" = 0 ]; then bad="1${meas:1}"; else bad="0${meas:1}"; fi
 TEEVAULT_ADDR="unix:$REAL_SOCK" tv attest vault --sim-pubkey "$PLAT/sim_platform.pub" \
   --measurement "$bad"
-[ "$RC" -eq 1 ] || fail "a wrong measurement pin was accepted"
+[ "$RC" -eq 7 ] || fail "a wrong measurement pin was accepted"
 expect_in "measurement is not the pinned one" "$ERR"
 pass "direct: the function reads the real value; the CLI verifies the vault and its pins"
 stop_vault

@@ -122,7 +122,7 @@ tail -n 1 "$T/ex.jsonl" | grep -q '"type":"checkpoint"' || fail "export does not
 pass "untouched export of $N records verifies with the status pubkey"
 
 # The same export verified against another key fails.
-expect_rc 1 audit verify "$T/ex.jsonl" --pubkey "$(printf '%064d' 0)"
+expect_rc 7 audit verify "$T/ex.jsonl" --pubkey "$(printf '%064d' 0)"
 pass "wrong --pubkey refused"
 
 tamper() { # tamper NAME PYTHON-EXPR-ON-lines ; then verify must fail
@@ -135,7 +135,7 @@ open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 EOF
   tv --format=json audit verify "$T/$1.jsonl" --pubkey "$PUB"
   CHECKS=$((CHECKS + 1))
-  [ "$RC" -eq 1 ] || fail "tampered export ($1) verified: $OUT"
+  [ "$RC" -eq 7 ] || fail "tampered export ($1) verified: $OUT"
 }
 tamper changed 'i = recs[2]; lines[i] = lines[i].replace("\"status\":0", "\"status\":7", 1) if "\"status\":0" in lines[i] else lines[i].replace("\"status\":", "\"status\":1", 1)'
 [ "$(json bad_seq)" = 3 ] || fail "changed field: bad_seq $(json bad_seq), want 3"

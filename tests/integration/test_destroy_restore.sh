@@ -39,12 +39,12 @@ cp -a "$PLAT" "$T/state.copy"
 
 start_w --config "$T/w.conf"
 expect_rc 0 kv destroy app/key --version 1
-expect_rc 1 kv get app/key --version 1
+expect_rc 3 kv get app/key --version 1
 stop_vault
 # Put the old version records back into the live store.
 mdb_load -s versions -f "$T/versions.dump" "$PLAT" || fail "mdb_load versions"
 start_w --config "$T/w.conf"
-expect_rc 1 kv get app/key --version 1
+expect_rc 3 kv get app/key --version 1
 case "$OUT$ERR" in *destroy-me-v1*) fail "the destroyed value came back" ;; esac
 expect_in "destroyed" "$ERR"
 expect_rc 0 kv get app/key

@@ -58,12 +58,12 @@ run_fn() { # run_fn RUNTIME FUNCTION CODE SECRET
 }
 
 # --- the attack: root registers a function of its own, bound to read-all
-expect_rc 1 function register evil --policy "$T/evil.json" --acl read-all
+expect_rc 4 function register evil --policy "$T/evil.json" --acl read-all
 expect_in "governance quorum" "$ERR"
 run_fn "$T/evil-runtime" evil "$T/evil.js" hr/payroll
 [ "$RC" -eq 1 ] || fail "the unregistered function attested"
 case "$OUT" in *payroll-secret*) fail "plaintext reached root's function" ;; esac
-expect_rc 1 kv get hr/payroll # and operators read no plaintext themselves
+expect_rc 4 kv get hr/payroll # and operators read no plaintext themselves
 pass "root cannot register a function directly with plaintext reads off"
 
 # --- proposals need k distinct keys of the set, over this very document
@@ -73,17 +73,17 @@ EVIL=$(json id)
 expect_in "kind: function-write" "$(cat "$T/evil.doc")"
 expect_in "acl-policies: read-all" "$(cat "$T/evil.doc")"
 expect_rc 0 governance sign --key "$T/gov-a.key" "$T/evil.doc" --out "$T/evil.a.sig"
-expect_rc 1 governance apply "$EVIL" "$T/evil.a.sig"
+expect_rc 4 governance apply "$EVIL" "$T/evil.a.sig"
 expect_in "needs 2 valid signatures" "$ERR"
-expect_rc 1 governance apply "$EVIL" "$T/evil.a.sig" "$T/evil.a.sig"
+expect_rc 4 governance apply "$EVIL" "$T/evil.a.sig" "$T/evil.a.sig"
 expect_in "got 1" "$ERR"
 expect_rc 0 governance sign --key "$T/gov-x.key" "$T/evil.doc" --out "$T/evil.x.sig"
-expect_rc 1 governance apply "$EVIL" "$T/evil.a.sig" "$T/evil.x.sig"
+expect_rc 4 governance apply "$EVIL" "$T/evil.a.sig" "$T/evil.x.sig"
 expect_in "got 1" "$ERR"
 sed 's/read-all/fn-read/' "$T/evil.doc" >"$T/evil-edited.doc"
 expect_rc 0 governance sign --key "$T/gov-b.key" "$T/evil-edited.doc" --out "$T/evil.b-edited.sig"
-expect_rc 1 governance apply "$EVIL" "$T/evil.a.sig" "$T/evil.b-edited.sig"
-expect_rc 1 function show evil
+expect_rc 4 governance apply "$EVIL" "$T/evil.a.sig" "$T/evil.b-edited.sig"
+expect_rc 3 function show evil
 pass "one key, a repeated key, a key outside the set, a signature over another text: refused"
 
 # --- the legitimate change, with a quorum, end to end
@@ -99,12 +99,12 @@ run_fn "$T/runtime" fn "$T/code.js" app/fn/key
 [ "$RC" -eq 0 ] && [ "$OUT" = fn-secret ] || fail "the governed function could not read: $ERR"
 run_fn "$T/runtime" fn "$T/code.js" hr/payroll
 [ "$RC" -eq 1 ] || fail "the governed function read outside its policy"
-expect_rc 1 governance apply "$ID" "$T/fn.b.sig" "$T/fn.c.sig"
+expect_rc 3 governance apply "$ID" "$T/fn.b.sig" "$T/fn.c.sig"
 expect_in "no pending governance change" "$ERR"
 pass "with 2 of 3 signatures the function registers, attests and reads its secret"
 
 # --- a policy bound to a function: no direct rewrite
-expect_rc 1 policy write fn-read "$T/all.hcl"
+expect_rc 4 policy write fn-read "$T/all.hcl"
 expect_in "bound to a function" "$ERR"
 expect_rc 0 policy write read-all "$T/fn.hcl" # bound to no function
 pass "a policy bound to a function cannot be rewritten directly"

@@ -70,16 +70,16 @@ LEAD="--token-file=$T/lead.tok"
 
 # --- 1. grant only what you hold ---------------------------------------------
 printf 'eve password\n' >"$T/eve.pw"
-expect_rc 1 "$LEAD" user add payments-eve --policy=ops --password-file="$T/eve.pw"
+expect_rc 4 "$LEAD" user add payments-eve --policy=ops --password-file="$T/eve.pw"
 expect_in 'cannot attach policy "ops"' "$ERR"
 # the rest of the attack: log in as that user, mint a 30-day token, read hr/
-expect_rc 1 login payments-eve --password-file="$T/eve.pw" --token-out="$T/eve.tok"
+expect_rc 4 login payments-eve --password-file="$T/eve.pw" --token-out="$T/eve.tok"
 tv --token-file="$T/eve.tok" token create --ttl=30d --token-out="$T/eve30.tok"
 tv --token-file="$T/eve30.tok" kv get hr/salaries
 case "$OUT" in *value-of*) fail "read hr/salaries through a user the lead made: $OUT" ;; esac
 expect_rc 0 "$ROOT" user list --format=json
 case "$OUT" in *payments-eve*) fail "the refused user was created: $OUT" ;; esac
-expect_rc 1 "$LEAD" token create --policy=ops --ttl=30d --token-out="$T/ops.tok"
+expect_rc 4 "$LEAD" token create --policy=ops --ttl=30d --token-out="$T/ops.tok"
 expect_in 'cannot attach policy "ops"' "$ERR"
 [ ! -e "$T/ops.tok" ] || fail "an ops token was written"
 # what the lead was given works: a team member bound to payments (grant)
@@ -88,26 +88,26 @@ pass "lead cannot attach ops to a user or a token; can attach payments (grant)"
 
 # taking over an account is taking its policies
 expect_rc 0 "$ROOT" user add payments-admin --policy=ops --password-file="$T/eve.pw"
-expect_rc 1 "$LEAD" user passwd payments-admin --password-file="$T/lead.pw"
+expect_rc 4 "$LEAD" user passwd payments-admin --password-file="$T/lead.pw"
 expect_in 'cannot attach policy "ops"' "$ERR"
-expect_rc 1 login payments-admin --password-file="$T/lead.pw" --token-out="$T/x.tok"
+expect_rc 4 login payments-admin --password-file="$T/lead.pw" --token-out="$T/x.tok"
 expect_rc 0 "$LEAD" user passwd payments-bob --password-file="$T/lead.pw"
 pass "lead cannot set the password of a user stronger than itself"
 
 # its own policy: readable, not writable
 expect_rc 0 "$LEAD" policy read payments-lead
-expect_rc 1 "$LEAD" policy write payments-lead "$T/everything.hcl"
+expect_rc 4 "$LEAD" policy write payments-lead "$T/everything.hcl"
 expect_in "is bound to policy" "$ERR"
 tv "$LEAD" kv get hr/salaries
 case "$OUT" in *value-of*) fail "lead rewrote its own policy and read hr/salaries" ;; esac
-expect_rc 1 "$LEAD" policy delete payments-lead
-expect_rc 1 "$LEAD" kv get hr/salaries
+expect_rc 4 "$LEAD" policy delete payments-lead
+expect_rc 4 "$LEAD" kv get hr/salaries
 case "$OUT" in *value-of*) fail "lead read hr/salaries" ;; esac
 expect_rc 0 "$ROOT" policy read payments-lead
 expect_in 'sys/auth/user/payments-*' "$OUT"
 # writing another team policy is allowed; handing it out is not (no grant)
 expect_rc 0 "$LEAD" policy write payments-ci "$T/everything.hcl"
-expect_rc 1 "$LEAD" user add payments-ci --policy=payments-ci --password-file="$T/eve.pw"
+expect_rc 4 "$LEAD" user add payments-ci --policy=payments-ci --password-file="$T/eve.pw"
 expect_in 'cannot attach policy "payments-ci"' "$ERR"
 pass "lead cannot rewrite or delete the policy it is bound to, nor hand out one it wrote"
 
@@ -129,7 +129,7 @@ LEAD_ID=$(TEEVAULT_TOKEN=$(cat "$T/lead.tok") "$TV" token lookup --format=json |
   "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token_id"])')
 [ -n "$LEAD_ID" ] || fail "no lead token id"
 expect_rc 0 "$HD" token lookup "$LEAD_ID"
-expect_rc 1 "$HD" token create --policy=ops --token-out="$T/hd-ops.tok"
+expect_rc 4 "$HD" token create --policy=ops --token-out="$T/hd-ops.tok"
 expect_in 'sys/auth/token-create' "$ERR"
 [ ! -e "$T/hd-ops.tok" ] || fail "helpdesk minted an ops token"
 pass "helpdesk looks tokens up, cannot mint one with other policies; old glob refused"
@@ -145,15 +145,15 @@ expect_rc 0 --token-file="$T/child.tok" kv get payments/db
 expect_rc 0 "$ROOT" audit list --principal "user:lead" --format=json
 expect_in "token:$GC_ID" "$OUT"
 expect_rc 0 "$HD" token revoke "$LEAD_ID"
-expect_rc 1 --token-file="$T/child.tok" kv get payments/db
-expect_rc 1 --token-file="$T/grandchild.tok" token lookup
+expect_rc 4 --token-file="$T/child.tok" kv get payments/db
+expect_rc 4 --token-file="$T/grandchild.tok" token lookup
 pass "revoking a parent revokes its children and grandchildren; audit names user and token"
 
 expect_rc 0 login lead --password-file="$T/lead.pw" --token-out="$T/lead2.tok"
 expect_rc 0 --token-file="$T/lead2.tok" token create --token-out="$T/child2.tok"
 expect_rc 0 "$ROOT" user delete lead
-expect_rc 1 --token-file="$T/child2.tok" token lookup
-expect_rc 1 --token-file="$T/lead2.tok" token lookup
+expect_rc 4 --token-file="$T/child2.tok" token lookup
+expect_rc 4 --token-file="$T/lead2.tok" token lookup
 pass "deleting a user revokes its tokens' children"
 
 # --- 5. history is destroyed only by destroy --------------------------------------
@@ -163,7 +163,7 @@ POL
 expect_rc 0 "$ROOT" policy write writer "$T/writer.hcl"
 expect_rc 0 "$ROOT" token create --policy=writer --token-out="$T/w.tok"
 tv_in 'v4' --token-file="$T/w.tok" kv put payments/db --max-versions=1
-[ "$RC" -eq 1 ] || fail "update-only token lowered max_versions (exit $RC)"
+[ "$RC" -eq 4 ] || fail "update-only token lowered max_versions (exit $RC)"
 expect_in "destroy" "$ERR"
 expect_rc 0 "$ROOT" kv describe payments/db --format=json
 [ "$(json versions | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] ||
@@ -192,15 +192,15 @@ E1=${ERR//hr\/salaries/NAME}
 RC1=$RC
 tv_in 'x' --token-file="$T/l.tok" kv put hr/no-such-secret
 E2=${ERR//hr\/no-such-secret/NAME}
-[ "$RC1" -eq 1 ] && [ "$RC" -eq 1 ] || fail "put under hr/ allowed ($RC1, $RC)"
+[ "$RC1" -eq 4 ] && [ "$RC" -eq 4 ] || fail "put under hr/ allowed ($RC1, $RC)"
 [ "$E1" = "$E2" ] || fail "Put's error tells whether a name exists: '$E1' vs '$E2'"
-expect_rc 1 --token-file="$T/l.tok" acl explain --user no-such-user app/x
+expect_rc 4 --token-file="$T/l.tok" acl explain --user no-such-user app/x
 E1=${ERR//no-such-user/NAME}
-expect_rc 1 --token-file="$T/l.tok" acl explain --user payments-bob app/x
+expect_rc 4 --token-file="$T/l.tok" acl explain --user payments-bob app/x
 E2=${ERR//payments-bob/NAME}
 [ "$E1" = "$E2" ] || fail "Explain tells whether a user exists: '$E1' vs '$E2'"
 expect_in "sys/acl/explain" "$E1"
-expect_rc 1 "$ROOT" acl explain --user no-such-user app/x
+expect_rc 3 "$ROOT" acl explain --user no-such-user app/x
 expect_in "no user" "$ERR"
 pass "List filters denied names; Put and Explain answer the same for absent names"
 

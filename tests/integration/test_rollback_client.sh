@@ -97,7 +97,7 @@ rm -rf "$PLAT"
 cp -a "$T/state.copy" "$PLAT"
 start_dev
 verify
-[ "$RC" -eq 1 ] || fail "the CLI accepted a rolled-back vault: $OUT"
+[ "$RC" -eq 7 ] || fail "the CLI accepted a rolled-back vault: $OUT"
 expect_in "rolled back" "$ERR"
 expect_in "state directory was restored" "$ERR"
 expect_in "$TEEVAULT_KNOWN_VAULTS" "$ERR"

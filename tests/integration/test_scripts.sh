@@ -29,16 +29,19 @@ mkdir -p "$W/t1/scripts" "$W/t1/lib"
 cp "$SRC/scripts/spdx.sh" "$W/t1/scripts/"
 printf '/* x.c */\nint x;\n' >"$W/t1/lib/x.c"
 printf '#!/bin/sh\necho hi\n' >"$W/t1/scripts/y.sh"
+printf '#!/usr/bin/env node\nconsole.log(1);\n' >"$W/t1/lib/z.js"
 if "$W/t1/scripts/spdx.sh" --check 2>"$W/spdx.err"; then
   fail "spdx.sh --check passed a C file without a licence line"
 fi
 grep -q "lib/x.c" "$W/spdx.err" || fail "spdx.sh --check did not name lib/x.c: $(cat "$W/spdx.err")"
 grep -q "scripts/y.sh" "$W/spdx.err" || fail "spdx.sh --check did not name scripts/y.sh"
+grep -q "lib/z.js" "$W/spdx.err" || fail "spdx.sh --check did not name lib/z.js"
 "$W/t1/scripts/spdx.sh" >/dev/null
 "$W/t1/scripts/spdx.sh" --check || fail "spdx.sh did not fix what --check found"
 [ "$(head -n 1 "$W/t1/lib/x.c")" = "/* SPDX-License-Identifier: Apache-2.0 */" ] || fail "bad C header: $(head -n 1 "$W/t1/lib/x.c")"
 [ "$(head -n 1 "$W/t1/scripts/y.sh")" = "#!/bin/sh" ] || fail "the #! line must stay first"
 [ "$(sed -n 2p "$W/t1/scripts/y.sh")" = "# SPDX-License-Identifier: Apache-2.0" ] || fail "bad shell header"
+[ "$(sed -n 2p "$W/t1/lib/z.js")" = "// SPDX-License-Identifier: Apache-2.0" ] || fail "bad JavaScript header"
 
 # ---- check-deps: an undeclared command (strace, from package strace; and
 # openssl inside a command substitution) is refused, a declared one passes.

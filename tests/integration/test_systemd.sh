@@ -26,6 +26,7 @@ state_dir = $D/v
 unix_socket = $D/v/s.sock
 [tee]
 backend = sim
+allow_insecure_sim = true
 [log]
 level = info
 CONF
@@ -148,6 +149,7 @@ tls_cert = $D/tls.pem
 tls_key = $D/tls.key
 [tee]
 backend = sim
+allow_insecure_sim = true
 CONF
 : >"$D/tls.log"
 "$TEEVAULTD" --config "$D/v/teevault.conf" 2>>"$D/tls.log" &
