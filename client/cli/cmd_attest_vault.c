@@ -4,8 +4,9 @@
  * id, signing key, config hash, TLS key hash, audit key and head, state.
  * All verification is tv_attest_verify_vault() (libteevault).
  *
- * Exit status: 0 when the Report verified and every pin matched; 1 when it
- * was refused (forged, not bound, wrong pins); 2 on a usage error.
+ * Exit status: 0 when the Report verified and every pin matched; 7 when it
+ * was refused (forged, not bound, wrong pins, rolled back); 2 on a usage
+ * error; 1, 6 as any command (teevault(1)).
  */
 #include "cli.h"
 

@@ -36,7 +36,8 @@
  *   (link an extra module library in client/CMakeLists.txt if you need one).
  *
  * Exit status (cli.h, teevault(1)): 0 ok, 1 error, 2 usage (and `status` on a
- * sealed vault), 3 not found, 4 permission denied, 5 sealed, 6 unreachable.
+ * sealed vault), 3 not found, 4 permission denied, 5 sealed, 6 unreachable,
+ * 7 verification failed.
  * Report a tv_err with cli_fail(), which picks the code.
  */
 #include "cli.h"
