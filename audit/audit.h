@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * audit: the hash-chained, checkpointed audit log (DESIGN.md §6).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_journal: the audit writer's preallocated append-only journal (audit.h). */
 #define _GNU_SOURCE
 #include "audit.h"

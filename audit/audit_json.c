@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * audit_json: the export's JSON-lines encoder and a strict parser for exactly
  * that format (flat objects of strings and integers; see audit.h). The parser

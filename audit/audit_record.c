@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_record: canonical record encoding, the chain hash, checkpoint bytes. */
 #include "audit.h"
 

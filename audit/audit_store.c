@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_store: the chain and checkpoints in LMDB named databases. */
 #include "audit.h"
 

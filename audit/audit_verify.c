@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * audit_verify: the offline verifier (sans-I/O: it takes lines, the caller
  * reads the file) and the exporter that writes what it reads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libteevault, function side (DESIGN.md §5): attest from inside a function
  * runtime's TEE and read secrets sealed to an ephemeral key.

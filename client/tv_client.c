@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libteevault core: client lifetime, the one place that talks to the
  * transport (tv_call), error reporting and the allocation helpers every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internals shared by the libteevault per-service wrappers (tv_*.c). Not
  * installed. The transport (tv_conn) is reached only through tv_call().

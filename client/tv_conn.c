@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tv_conn: blocking ttrpc transport (see tv_conn.h). Framing is proto_frame,
  * the same sans-I/O codec the server uses.

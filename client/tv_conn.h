@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tv_conn: libteevault's transport. One blocking ttrpc connection to
  * teevaultd over a Unix socket or TLS 1.3, unary calls, odd stream ids.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libteevault: service teevault.v1.Functions (registered function identities). */
 #include "tv_client_int.h"
 

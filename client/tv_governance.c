@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libteevault: service teevault.v1.Governance, and offline signing. */
 #include "tv_client_int.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libteevault: known vaults (issue 12, freshness). Like ssh's known_hosts:
  * per vault id the newest signed state this user has seen, so a vault whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libteevault: service teevault.v1.Sys. */
 #include "tv_client_int.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proto_buf: one bounded buffer type for building and parsing untrusted bytes.
  *

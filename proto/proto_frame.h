@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proto_frame: sans-I/O codec for ttrpc framing (containerd/ttrpc PROTOCOL.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proto_json: strict JSON reader with raw value spans. See proto_json.h.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # deps: python3 nodejs
 # The README's main command: install dependencies, build, start a development
 # vault on the `sim` TEE backend (NO hardware protection) and run a short

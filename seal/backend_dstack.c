@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The `dstack` backend: the dstack guest agent's HTTP API on its Unix socket
  * (default /var/run/dstack.sock; opts->root overrides), as documented in

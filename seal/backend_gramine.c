@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The `gramine-sgx` backend: Gramine's /dev/attestation pseudo-files
  * (Gramine "Attestation and Secret Provisioning" docs), under a configurable

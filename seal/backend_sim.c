@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The `sim` TEE backend (DESIGN.md §4): no hardware protection at all.
  *

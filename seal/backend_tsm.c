@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The `tsm` backend: Linux configfs-tsm reports (kernel >= 6.7,
  * Documentation/ABI/testing/configfs-tsm-report) for TDX and SEV-SNP guests.

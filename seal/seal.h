@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal: the TEE boundary. One interface, several backends (DESIGN.md §4).
  *

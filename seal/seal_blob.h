@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_blob: the versioned sealed-blob format (DESIGN.md §3, §4).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_channel: the signed identity's message layouts (contract in
  * seal_channel.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_channel: the vault's signed identity on the wire (issue 12,
  * docs/ATTESTATION.md "Report v2 and the signed session"). The exact bytes

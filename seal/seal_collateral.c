@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_collateral: Intel DCAP collateral from operator-supplied files (never
  * fetched). Keeps the EXACT signed bytes of the tcbInfo / enclaveIdentity

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_evidence: evidence type detection, dispatch to the per-type verifiers
  * and the verification policy (debug, accepted TCB statuses, evaluation time,

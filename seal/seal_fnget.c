@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seal_fnget: function Get session key and AEAD (contract in seal_fnget.h). */
 #include "seal_fnget.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_fnget: the function Get wire format (docs/ATTESTATION.md "Function
  * Get"), shared by the vault (which seals) and libteevault (which opens).

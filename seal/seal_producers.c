@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Helpers shared by the evidence producers: bounded whole-file reads, writes
  * to pre-existing attribute files (configfs, /dev/attestation), and parsing

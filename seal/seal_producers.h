@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_producers: the hardware evidence producers (gramine-sgx, tsm, dstack)
  * and the small file/parse helpers they share. Used by seal_backend_open()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_quote_dcap: Intel DCAP ECDSA quotes — SGX v3, TDX v4 and v5
  * (FORMATS.md §1-3; Intel QVL QuoteVerifier.cpp; dcap-qvl verify.rs).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_report_snp: AMD SEV-SNP attestation reports (v2, v3, v5 layouts),
  * FORMATS.md §4. ECDSA P-384 / SHA-384 over bytes [0, 0x2A0) with r and s

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The sim backend's evidence: a fixed-layout report signed with a local
  * Ed25519 "platform" key. Format: see seal_sim_report.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_sim_report: the `sim` backend's evidence (DESIGN.md §4).
  *

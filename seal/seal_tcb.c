@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_tcb: Intel TCB info (v2/v3) and QE identity (v2) parsing, the PCK
  * certificate's SGX extension, and TCB level matching (FORMATS.md §3 steps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_verify: offline verification of TEE evidence (DESIGN.md §4).
  *

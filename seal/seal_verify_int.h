@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal helpers shared by the evidence verifiers (seal_x509.c,
  * seal_collateral.c, seal_tcb.c, seal_quote_dcap.c, seal_report_snp.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seal_x509: certificates, CRLs, raw ECDSA signatures and a tiny DER walker
  * for the evidence verifiers. OpenSSL 3 APIs only.

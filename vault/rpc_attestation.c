@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rpc_attestation: the teevault.v1.Attestation service (DESIGN.md §5).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rpc_audit: the teevault.v1.Audit service (List, Head, Export, Prune).
  *

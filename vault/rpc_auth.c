@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rpc_auth: the teevault.v1.Auth service (login, tokens, users).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rpc_functions: the teevault.v1.Functions service (function identities).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rpc_governance: the teevault.v1.Governance service (vault_governance.h).
  *

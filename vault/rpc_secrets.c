@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rpc_secrets: the teevault.v1.Secrets service over vault_store.
  *

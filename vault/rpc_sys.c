@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sys service: Status and Health (public, callable before init), Initialize
  * and Recover (public; vault_lifecycle does the work), Rotate (admin).

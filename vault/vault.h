@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault: the daemon's shared context and the contract between the server
  * (transport, framing, dispatch) and the RPC handlers (rpc_<service>.c).

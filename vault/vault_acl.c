@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_acl: policy parser, glob matcher, evaluation and the policy store.
  * See vault_acl.h for the decision rules and docs/POLICIES.md for the format.

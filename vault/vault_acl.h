@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_acl: named policies of {path glob, capabilities} with explicit deny;
  * default deny (DESIGN.md §5, docs/POLICIES.md).

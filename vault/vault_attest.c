@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_attest: nonces, function sessions, Attest and Report (contract in
  * vault_attest.h).

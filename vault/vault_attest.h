@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_attest: Attestation.Challenge / Attest / Report and function
  * sessions (DESIGN.md §5, issue 5.5).

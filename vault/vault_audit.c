@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_audit: the daemon's audit writer (DESIGN.md §6).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_audit: how the server and handlers record decisions (DESIGN.md §6).
  *

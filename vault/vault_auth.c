@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_auth: users (Argon2id), tokens (random, stored as hashes), login
  * back-off, and resolving a bearer token into a principal. See vault_auth.h.

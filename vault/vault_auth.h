@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_auth: operator users, tokens and the principal behind a request.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_config: teevaultd's configuration, read from an INI file (libinih).
  * Every key is documented in packaging/teevault.conf. Unknown sections or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_db: the LMDB environment and its named databases (DESIGN.md §8).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_functions: function identities and their identity policies.
  * Format and contract: vault_functions.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_functions: registered function identities (DESIGN.md §5, issue 5.4).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_governance: the governance set and the rule of when it is needed.
  * Contract: vault_governance.h. The Governance service is rpc_governance.c.

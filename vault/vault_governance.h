@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_governance: dual control over where plaintext flows (issue 13,
  * docs/POLICIES.md "Governance").

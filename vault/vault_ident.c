@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_ident: signing identity, signed state and Report v2 (contract in
  * vault_ident.h).

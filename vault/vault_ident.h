@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_ident: the vault's signing identity and its Report v2 (issue 12;
  * docs/ATTESTATION.md "Report v2 and the signed session").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_keyring: the root key RK and the keys derived from it (DESIGN.md §3).
  *

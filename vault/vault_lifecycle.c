@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "vault_lifecycle.h"
 #include "vault_governance.h"
 #include "vault_rotate.h"

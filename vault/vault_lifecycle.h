@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_lifecycle: bringing the vault from "uninitialised" or "sealed" to
  * "active" (root key in memory, store open, audit writer holding its key),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_names: secret name rules (issue 2, DESIGN.md §8).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_record: encode, authenticate and verify stored records. See
  * vault_record.h for the format and the state-version rules.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_record: the one codec for every record teevault keeps in LMDB
  * (DESIGN.md §1 property 6, §8).

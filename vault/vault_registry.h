@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_registry: the one table of every RPC teevaultd serves, built from
  * protoc-c's service descriptors (proto/teevault.proto) and the handler

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_rpc: small helpers every rpc_<service>.c handler uses, so each
  * handler says only what is particular to it.

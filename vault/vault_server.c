@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_server: listeners, connections, ttrpc dispatch (see vault_server.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_server: teevaultd's transports and dispatch. The one place that
  * touches libevent and OpenSSL's socket side.

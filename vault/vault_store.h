@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_store: encrypted, versioned secrets in LMDB (DESIGN.md §3, §8).
  *

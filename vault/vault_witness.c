@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_witness: checkpoint lines, the dir and command witnesses, the
  * start-up check and the publisher thread (contract in vault_witness.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_witness: signed state checkpoints handed to a witness outside the
  * host's sole control, and the start-up check against it (issue 12;

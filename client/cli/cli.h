@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internals of the `teevault` CLI: the command table types, option parsing,
  * input of secrets (files, stdin, no-echo prompt), output (table or JSON,

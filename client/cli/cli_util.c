@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared helpers of the teevault CLI: options, secret input, escaped output. */
 #define _GNU_SOURCE /* ppoll */
 #include "cli.h"

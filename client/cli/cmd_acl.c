@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * teevault acl explain [--function NAME | --user NAME | --token ID] SECRET
  *                      [--capability CAP]

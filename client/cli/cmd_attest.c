@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * teevault attest verify: offline verification of TEE evidence (no daemon).
  * All verification is seal_verify_evidence() (seal/seal_verify.h); this file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * teevault attest vault: verify the running vault (Attestation.Report v2 over
  * a fresh nonce) before trusting it, and show what its Report binds: vault

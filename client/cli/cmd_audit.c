@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * teevault audit list | export | archive | verify: service Audit, and the
  * offline verifier (audit/audit.h), which needs no daemon.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* teevault function register | show | list | delete: service Functions
  * (function identities: who may attest as a function; see
  * vault/vault_functions.h for the identity policy document). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* teevault governance keygen | propose | show | sign | apply | list: dual
  * control over where plaintext flows (docs/POLICIES.md "Governance").
  * keygen and sign run offline (no connection): governance secret keys never

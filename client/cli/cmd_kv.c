@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* teevault kv ...: service Secrets. Values never come from argv. */
 #include "cli.h"
 

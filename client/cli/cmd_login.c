@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* teevault login: Auth.Login, user + password for a token. */
 #include "cli.h"
 

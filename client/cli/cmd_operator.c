@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* teevault operator init | recover | rotate: Sys.Initialize, Sys.Recover, Sys.Rotate. */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* teevault policy write | read | list | delete: service Policies. */
 #include "cli.h"
 

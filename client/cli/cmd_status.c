@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * teevault status [--health] | teevault health: the vault's state (Sys.Status,
  * Sys.Health); no token needed. Like `bao status`, status exits 2 when the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* teevault token create | revoke | lookup: Auth.TokenCreate/TokenRevoke/TokenLookup. */
 #include "cli.h"
 

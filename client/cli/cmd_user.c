@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* teevault user add | passwd | delete | list: Auth.User*. */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* teevault CLI entry point; everything else is in teevault.c and cmd_*.c. */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * teevault: the operator CLI. Every command goes through libteevault.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Example and live test of libteevault's operator API, linked against the
  * SHARED library (so it also checks the exported ABI): every Sys, Auth,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secrets_get: what a function runtime does to give sandboxed code its
  * `secrets.get(name)`: attest once, then read secrets sealed to the session's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Type declarations for the teevault Node.js client.
 
 export declare const version: string;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /* teevault: Node.js client for the teevault secrets vault. */
 const { Client, FunctionSession, verifyAttestReply, vaultPin } = require('./lib/client');

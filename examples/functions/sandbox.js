@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /*
  * The sandbox: untrusted function code runs in QuickJS compiled to

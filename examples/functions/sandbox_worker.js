@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /* One sandboxed run inside a worker thread (see sandbox.js for the model). */
 const { parentPort, workerData } = require('node:worker_threads');

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // etcd_bench: the etcd side of scripts/bench-compare.sh. Debian's etcd
 // packages do not ship etcd's own `benchmark` tool, so this is a small
 // equivalent built against Debian's clientv3 (golang-etcd-server-dev,

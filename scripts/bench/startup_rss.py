@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Start-up time and idle-connection RSS of teevaultd (issue 7 targets).
 
     startup_rss.py TEEVAULTD STATE_DIR [--runs N] [--connections C]

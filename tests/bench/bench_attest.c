@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_attest: function attestation throughput (issue 5, done-when).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_audit: what group commit buys (issue 4, item 5).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * teevault-bench-fill: put N secrets into a --dev vault's state directory
  * directly through vault_store (no daemon), to measure start-up time with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * teevault-bench: request throughput and latency of a running teevaultd
  * (issue 7, item 1).

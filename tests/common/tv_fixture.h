@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fixtures and helpers shared by the unit tests (tests/unit/test_*.c files): one copy
  * of each instead of a private one per test file. Header-only (static

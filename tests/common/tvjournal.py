@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The audit chain and journal formats (docs/AUDIT.md), in Python, for tests
 that do what an attacker on the host would do to audit.journal, and for the
 fuzz seeds of tests/fuzz/corpus/audit_journal (gen_seeds below).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * crash_load: the client side of the crash test (tests/crash/crash_test.py).
  *

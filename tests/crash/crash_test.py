@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Crash test: SIGKILL teevaultd during a mixed write+read load, restart it,
 and check that nothing acknowledged was lost.
 

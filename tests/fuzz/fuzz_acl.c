@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the ACL policy parser (vault_acl_parse) and, on a document that
  * parses, the evaluation over it (vault_acl_evaluate with globs against a

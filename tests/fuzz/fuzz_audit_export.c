@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_audit_export: the offline verifier's input path. The whole input is an
  * export file (JSON lines): it runs through the streaming verifier with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz audit_journal_replay: the journal file is on the host's disk, so a
  * start-up must survive any bytes in it (torn, truncated, forged frames).
  * Input: u64 head_seq | 32-byte head hash | the journal file's bytes (in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the witness checkpoint line parser (vault_ckpt_parse): the line comes
  * from a witness directory or command the host may control.

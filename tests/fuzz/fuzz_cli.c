@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the `teevault` CLI's argument parsing: the input is split at NUL
  * bytes into argv[1..] and run through cli_run (global options, the command

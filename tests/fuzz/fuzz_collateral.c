@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the collateral parsers: dcap-qvl bundle JSON, PCS response bodies
  * ({"tcbInfo":…} / {"enclaveIdentity":…}) and raw TCB info / QE identity

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz teevaultd's config parser: vault_config_load (libinih + every key's
  * value parser) on a file holding the input, then vault_config_validate.

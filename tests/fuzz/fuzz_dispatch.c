@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz every request message through the daemon's real dispatch path:
  * ttrpc.Request envelope decode (as handle_frame does) -> method lookup ->

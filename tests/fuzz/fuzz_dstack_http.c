@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the dstack backend's response handling: the sans-I/O HTTP/1.x
  * response parser (status, headers, Content-Length, chunked) and the JSON hex

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the function identity policy parser (vault_functions.h): strict JSON,
  * hex pins, status names, per-type pin rules.

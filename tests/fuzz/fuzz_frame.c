@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the server's untrusted-input path short of the handlers: ttrpc frame
  * reader (arbitrary chunking, pre-auth cap switching) -> ttrpc.Request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz proto_json: parse, then walk every node and use every accessor; raw
  * spans must lie inside the input.

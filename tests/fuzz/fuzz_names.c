@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz vault_name_check / vault_prefix_check: never crash, always say why,
  * and agree with a second, independent reading of the rules. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the Intel DCAP quote parser (SGX v3, TDX v4/v5) and the whole verify
  * path without collateral (signatures, QE binding, PCK chain, extensions).

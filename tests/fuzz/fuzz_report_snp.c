@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the SEV-SNP report parser and verifier: the first 1184 bytes are the
  * report; the rest is parsed as a certificate table (evidence = report ‖

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz seal_blob_unseal (header parsing, bounds, AEAD) with a fixed-key
  * backend: the hardware boundary is the only fake. Built with -DSEEDGEN it
  * is a program that writes valid seeds (one per policy) into a directory. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the sim report parser and verifier (seal_sim_report.h) and the
  * unverified evidence-identity parser the producers use

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz certificate loading (PEM chains / DER) and our own DER walking of the
  * Intel SGX PCK extension, plus the DER walker on raw input.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Replays a libFuzzer corpus without libFuzzer: every file in the directories
  * (or files) named on the command line is fed to LLVMFuzzerTestOneInput once.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A function runtime in Python, for the attestation expiry tests.
 
 Drives Attestation.Challenge / Attest and Secrets.Get over raw ttrpc

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Back-pressure: a client pipelines N Secrets.Get of a large value and does
 not read. The daemon must stop reading that connection once its output
 cannot take another max-size reply (memory stays bounded), keep serving

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the CLI integration tests (tests/integration/*test_cli_*.sh).
 # Sourced, not run. They start the REAL teevaultd from $TV_BIN in a private
 # temporary directory and drive it through the real `teevault` CLI.

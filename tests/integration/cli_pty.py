@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Run a command on a pseudo-terminal, answering its prompts.
 
 usage: cli_pty.py EXPECT_RC PROMPT=ANSWER... -- ARGV...

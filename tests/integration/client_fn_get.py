@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A function runtime in one call with the Python client: verify the vault
 (sim report, pinned platform key), attest as FN with sim evidence, print
 secrets.get(SECRET). Used by test_client_mitm.sh.

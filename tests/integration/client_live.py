@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Python client (client/python) against the live daemon; run by
 test_py_client.sh as: client_live.py SOCK STATE_DIR TRANSPORT.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Fault cases against a live teevaultd (driven by test_faults.sh).
 
   faults.py fill SOCK TOKEN_FILE JOURNAL      fill the store until a write is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /*
  * @grpc/grpc-js with stubs made by @grpc/proto-loader from

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for integration tests: start the real teevaultd on a temp
 # directory and socket, wait until it answers, stop it.
 #

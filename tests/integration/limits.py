@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Connection limits of a live teevaultd started with
 max_connections = 20, max_inflight_per_conn = 4, idle_timeout = 1.
 

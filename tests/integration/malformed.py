@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Malformed-input tests against a live teevaultd over its Unix socket.
 
 Usage: malformed.py SOCKET

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A man in the middle on the vault's Unix socket (issue 12 attack test).
 
     mitm_relay.py LISTEN_SOCK UPSTREAM_SOCK MODE FORGED_VALUE READY_FILE

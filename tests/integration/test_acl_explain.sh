@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `teevault acl explain` against a real dev vault (issue 5 item 7): for a
 # user and for a function, an allowed and a denied request each name the
 # decision, the deciding policy and rule, and a reason; --format=json too;

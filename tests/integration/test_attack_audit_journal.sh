@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attack: the host edits audit.journal (docs/SECURITY.md, docs/AUDIT.md).
 # Records of answered requests wait in the journal until they move into
 # LMDB; an attacker who can write the state directory kills the daemon

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attack: the host edits the audit log inside data.mdb (docs/SECURITY.md,
 # docs/AUDIT.md "Storage"). Records since the last checkpoint carry no
 # signature yet; an attacker who kills the daemon (no shutdown checkpoint)

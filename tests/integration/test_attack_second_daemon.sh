@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attack: a second teevaultd on the same state directory (docs/SECURITY.md).
 # Two daemons writing one store fork the audit chain for good. The second one
 # must exit non-zero before it reads anything, naming the holder's pid, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attack: sim evidence on a hardware vault (docs/SECURITY.md). Sim evidence
 # is signed by a key in a file; the config file is host input. A host that
 # adds `[attestation] sim_platform_dir = <its own key>` to a hardware vault's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end on the sim backend (issue 5): the real teevaultd (--dev, sim),
 # the real CLI for policies, secrets and function registration,
 # and the example function runtime (client/examples/secrets_get.c, i.e.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attestation expiry end to end (issue 5 "Done when"): the real teevaultd
 # (--dev, sim) started with an [attestation] config of nonce_ttl = 1 and
 # session_ttl = 2, a function runtime in Python (attest_raw.py: raw ttrpc,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Issue 12, attack 1: a man in the middle between a function runtime and the
 # real vault. The host owns the socket path, so it puts a relay there
 # (tests/integration/mitm_relay.py, real Unix sockets) that passes the

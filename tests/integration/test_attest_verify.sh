@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # teevault attest verify (offline, no daemon) against the real vendor evidence
 # in $TV_SHARED/testdata/attestation: exit codes (0 accepted, 1 refused or
 # invalid, 2 usage), TCB status and advisories, claims as hex in JSON,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The audit log against the real teevaultd through the real CLI:
 #  - each RPC kind that reaches a handler leaves exactly one record with the
 #    right principal / method / status (denials included);

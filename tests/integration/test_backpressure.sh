@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Output back-pressure on one connection (see backpressure.py).
 . "$(dirname "$0")/lib.sh"
 

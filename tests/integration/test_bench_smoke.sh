@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Smoke test of teevault-bench (issue 7): a few hundred requests of each
 # kind at 1 and 4 connections against a real --dev teevaultd; the JSON has
 # exactly the documented keys and a positive rate; set-up and usage errors

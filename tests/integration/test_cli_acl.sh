@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ACL at work on secret values through the CLI against a real dev vault: a
 # user whose policy allows app/* reads app/config, is denied admin/master
 # (explicit deny) and other/* (default deny), cannot write, and the denied

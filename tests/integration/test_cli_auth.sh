@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Policies, users, login and tokens through the CLI against a real dev vault:
 # policy write/read/list/delete; user add/passwd/delete/list; login with a
 # password file (token file 0600); a user token held to its policy; token

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # teevault kv ... against a real dev vault: put (stdin, --file), get (raw,
 # --version, json), list (prefix), describe, versions, delete / undelete /
 # destroy, a CAS conflict, and values that are never accepted on argv.

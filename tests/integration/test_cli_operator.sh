@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # teevault status / operator init / operator recover against a real,
 # uninitialised vault (config file, sim backend): init prints the token and
 # the generated passphrase once, refuses a second init; recover accepts the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Interactive secrets through a real terminal (a pty): `user add` asks twice
 # with echo off and refuses two different entries; `login` prompts with echo
 # off; `operator recover` prompts for the passphrase; `kv put` reads a value

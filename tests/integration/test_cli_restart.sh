@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A restart keeps everything: secrets (all versions), policies, users and
 # tokens survive a daemon restart on the same state directory, which unseals
 # itself through the (sim) TEE backend with no operator action.

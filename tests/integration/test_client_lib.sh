@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # libteevault against the real daemon, without the CLI: the example program
 # client/examples/operator_calls.c (linked against the shared
 # libteevault.so.1) runs every Sys/Auth/Secrets/Policies call and checks

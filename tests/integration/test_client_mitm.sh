@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Issue 12's man in the middle, against the Python and Node.js clients:
 # the relay of test_attest_mitm.sh (mitm_relay.py, real Unix sockets) between
 # each client and the real vault.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Crash test, CI size: 3 cycles of SIGKILL during a mixed load, restart,
 # nothing acknowledged lost, audit export verifies, every acknowledged read
 # and write audited (tests/crash/crash_test.py; the bench runs 100 cycles

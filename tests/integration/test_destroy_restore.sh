@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Issue 12: a destroyed version restored from a disk copy is never returned.
 #
 #   1. records level: the version's record is saved (mdb_dump) before

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's main command must keep working: run its demo against the
 # binaries under test and check what it shows.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Faults (issue 7 item 4), beyond what test_malformed.sh (malformed frames,
 # pre-auth 16 KiB and 4 MiB caps, 200 idle connections), test_limits.sh
 # (max_connections, in-flight cap, idle timeout, one slow-drip frame, EMFILE),

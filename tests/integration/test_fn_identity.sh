@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Function identity policies that identify the workload (issue 13), end to end
 # on the real daemon with the real CLI and the example function runtime, using
 # sim evidence that carries TDX / SGX claim shapes (seal_sim_report.h, -S):

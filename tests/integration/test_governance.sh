@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Dual control over where plaintext flows (issue 13), against the real daemon
 # with operator_plaintext_reads = false, the real CLI and the example function
 # runtime. Governance keys are made and used offline (governance keygen/sign

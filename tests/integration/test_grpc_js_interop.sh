@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Interop with a gRPC client we did not write (issue 15 item 7):
 # @grpc/grpc-js with stubs made by @grpc/proto-loader from
 # proto/teevault.proto (grpc_js_interop.js), against the real teevaultd on

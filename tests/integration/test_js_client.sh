@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Node.js client package (client/js) against the real teevaultd: the same
 # checks as test_py_client.sh (client_live.js), over gRPC (@grpc/grpc-js,
 # the default) and over ttrpc. npm packages come from

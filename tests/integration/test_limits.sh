@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Listener and connection limits: max_connections, in-flight cap, idle
 # timeout, socket mode, stale-socket takeover, refusal of a second daemon.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Malformed input against the live daemon over a raw socket (see malformed.py);
 # the daemon must keep serving and must still shut down cleanly.
 . "$(dirname "$0")/lib.sh"

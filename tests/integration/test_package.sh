@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Package test (issue 6). Builds the .debs (or reuses out/ when it was built
 # from exactly this tree), runs lintian (no errors, no warnings), installs the
 # packages on THIS machine with apt-get, starts teevaultd from the installed

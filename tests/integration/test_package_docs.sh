@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The packaged documentation keeps up with the CLI: every command and
 # subcommand that `teevault --help` lists, every option its usage line names
 # and every TEEVAULT_* variable the usage mentions appear in teevault(1)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Least privilege (issue 13), attacker tests against the real daemon with the
 # real CLI. Each block does what a delegated administrator would try and
 # asserts it is refused:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Python client package (client/python) against the real teevaultd:
 # operator kv with a token, Report verification, function Attest with sim
 # evidence, secrets.get through the session-key AEAD, denied secrets,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Issue 12, attack 2 (client side): the host restores an older copy of the
 # vault's state directory. A client that saw the newer signed state refuses
 # the vault ("rolled back") — the CLI (`teevault attest vault`) and the C

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Signals: SIGHUP is logged (a --dev vault has no file to reload; see
 # test_systemd for the reload) and the daemon keeps serving;
 # SIGTERM shuts down cleanly (exit 0, socket removed).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # TLS 1.3 listener with a test CA made here: server authentication, and
 # mutual TLS refusing clients without a (trusted) certificate.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Wire conformance: containerd's Go ttrpc client (Debian package
 # golang-github-containerd-ttrpc-dev, built offline here) calls teevaultd.
 . "$(dirname "$0")/lib.sh"

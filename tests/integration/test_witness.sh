@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Issue 12, attack 2 (vault side): the host restores an older copy of the
 # state directory. With a witness configured ([witness] dir or command), the
 # vault hands every changed signed state checkpoint to it and, at start,

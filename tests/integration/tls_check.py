@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """TLS checks against a live teevaultd TCP listener.
 
 Usage: tls_check.py MODE PORT PKI_DIR

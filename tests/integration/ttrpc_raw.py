@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Minimal ttrpc client over raw sockets, standard library only.
 
 Hand-encodes the ttrpc envelope (proto/ttrpc.proto) so tests can also send

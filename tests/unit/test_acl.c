@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for vault_acl: glob matching, parser errors, evaluation, explain, store. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Function identities and attestation sessions on the sim backend: a real
  * LMDB store, the real audit writer, a sim vault backend and a second sim

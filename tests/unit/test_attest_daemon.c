@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Attestation refusals through the real daemon: teevaultd --dev (sim) is
  * started from the build's bin directory, a function is registered with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_audit: the hash chain, checkpoints, export/verify, and the daemon's
  * group-commit writer, on real LMDB files in temp directories.

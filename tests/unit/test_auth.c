@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for vault_auth (users, tokens, back-off) and the Auth/Policies
  * handlers, against a real LMDB environment in a temp directory. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests of the teevault CLI and libteevault pieces that need no daemon:
  * argument parsing and exit codes, refusing secrets on argv, terminal and

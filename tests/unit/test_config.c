@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_config: defaults, every section parsed, and errors that name
  * file:line for unknown keys and bad values.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tv_conn against a scripted fake ttrpc server on a Unix socket (a thread
  * using proto_frame): stream ids odd and increasing, bearer metadata, status

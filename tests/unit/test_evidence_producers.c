@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Evidence producers against fixture trees and a fake dstack agent:
  * the production code of the sim report, gramine-sgx (/dev/attestation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proto_frame: the sans-I/O ttrpc codec. Every malformed header, split and
  * partial input down to one byte at a time, caps checked before buffering.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vault_keyring: root key sealing, KEK epochs, derivation, recovery escrow. */
 #define _GNU_SOURCE
 #include <stdio.h>

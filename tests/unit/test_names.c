@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vault_names: a table of bad names, each refused with its reason. */
 #include <stdio.h>
 #include <string.h>

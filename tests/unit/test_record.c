@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vault_record: the record codec, its bindings and the state version; the
  * keyring's vault id and store-format refusal. Real LMDB files. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_registry: the service registry is built from protoc-c's service
  * descriptors; every rpc in proto/teevault.proto has a handler, the message

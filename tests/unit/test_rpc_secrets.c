@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rpc_secrets: the Secrets handlers on a real store, ACL and principals
  * (the transport and the audit writer are not involved). */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seal/: the sim backend and the sealed-blob format. */
 #define _GNU_SOURCE
 #include <fcntl.h>

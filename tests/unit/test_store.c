@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vault_store: every operation on a real LMDB file under the sim backend. */
 #define _GNU_SOURCE
 #include <stdio.h>

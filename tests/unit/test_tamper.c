@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Tamper tests against the real LMDB file: the environment is closed, bytes
  * of data.mdb are changed the way an attacker with the disk would, and the

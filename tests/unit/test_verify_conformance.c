@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Conformance of the evidence verifiers against real vendor evidence in
  * $TV_SHARED/testdata/attestation (see its README.md for the expected

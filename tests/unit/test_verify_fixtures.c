@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The evidence verifiers against the project's own fixtures: a test PKI
  * generated here with OpenSSL, shaped like Intel's (root → PCK CA → PCK leaf

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests for vault_witness's checkpoint lines (the parser is fed by a
  * witness the host may control): round trip, and malformed lines refused.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Minimal test harness: CHECK records a failure and continues; the test
  * binary's main returns tv_test_finish(), non-zero when any check failed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit-test helper for tests that drive vault modules over a bare vault_db
  * (no keyring): attach fixed record keys so the record layer

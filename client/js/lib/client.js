@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /* teevault client: operator calls with a token, and the attested function path. */
 const crypto = require('./crypto');

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /* One error type carrying the gRPC code and teevault's ErrorDetail name. */
 

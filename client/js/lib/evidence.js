@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /*
  * Evidence producers: the runtime's TEE signs report_data. The same file and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /*
  * The teevault.v1 and ttrpc messages, loaded from the .proto files at run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /*
  * Transports: gRPC over HTTP/2 (@grpc/grpc-js) and ttrpc, the same messages.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /* The function path's cryptography: layouts, agreement with the vault's side, refusals. */
 const test = require('node:test');

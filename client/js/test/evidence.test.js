@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /* Evidence producers against fixture trees, a FIFO-served configfs-tsm entry and a fake dstack agent. */
 const test = require('node:test');

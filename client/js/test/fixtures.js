@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /* Fixture shapes as tests/unit/test_evidence_producers.c and client/python/tests/fixtures.py. */
 const fs = require('node:fs');

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """teevault: Python client for the teevault secrets vault.
 
 Operator calls (kv put/get/list, policies, functions, audit) with a token, and

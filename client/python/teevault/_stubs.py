@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Protobuf stubs for teevault.v1 and the ttrpc envelope.
 
 Generated from proto/teevault.proto and proto/ttrpc.proto, never committed:

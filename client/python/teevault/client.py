@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """teevault client: operator calls with a token, and the attested function path."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The function path's cryptography, byte for byte as libteevault does it.
 
 docs/ATTESTATION.md is the specification; the C reference is

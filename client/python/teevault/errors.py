@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Errors: one exception type carrying the gRPC code and teevault's error name."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Evidence producers: the runtime's TEE signs report_data (docs/ATTESTATION.md).
 
 The same file and socket protocols as seal/backend_{sim,gramine,tsm,dstack}.c:

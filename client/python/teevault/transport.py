@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Transports: gRPC over HTTP/2 (python3-grpcio) and ttrpc, same messages.
 
 Addresses as libteevault's TEEVAULT_ADDR: "unix:/path/to.sock" or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixture shapes shared by the tests: the same fabricated quotes and trees as
 tests/unit/test_evidence_producers.c (SGX quote v3, TDX quote v4, SNP report,
 a configfs-tsm entry whose `generation` is a FIFO served by a thread, a fake

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The function path's cryptography against an independent implementation
 (tests/integration/attest_raw.py, python3-cryptography) and its refusals."""
 import hashlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Evidence producers against fixture trees and a fake dstack agent (the same
 shapes as tests/unit/test_evidence_producers.c)."""
 import hashlib

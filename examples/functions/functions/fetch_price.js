@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The seed's fetchPriceData (shared/seeds/002), for the sandbox: the only
 // capability is secrets.get; the function returns the request it would make
 // (the runtime, not the function, owns the network).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 /* The QuickJS sandbox's limits and capabilities (sandbox.js): attacker functions. */
 const test = require('node:test');

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wire conformance: containerd's own Go ttrpc client (Debian's
 // golang-github-containerd-ttrpc-dev) talks to teevaultd over its Unix socket.
 //
