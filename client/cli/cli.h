@@ -23,8 +23,7 @@
 #define CLI_DENIED      4 /* permission denied: ACL, bad/expired token, socket permissions */
 #define CLI_SEALED      5 /* the vault is sealed */
 #define CLI_UNREACHABLE 6 /* cannot reach the vault: daemon down, refused, DNS, timeout */
-#define CLI_UNTRUSTED   7 /* a cryptographic check failed: evidence, pin, signature, binding,
-                           * rolled-back state, tampered record or audit log */
+#define CLI_UNTRUSTED   7 /* verification failed: evidence, pin, signature, rollback, integrity */
 
 /* The exit code for a tv_err (CLI_ERR for those without their own). */
 int cli_exit_code(int err);
