@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_audit_agg: per-peer counters for anonymous probes and failed
  * authentications, written as one record per peer per interval (contract in

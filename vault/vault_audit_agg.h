@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_audit_agg: aggregate audit records for anonymous probes and failed
  * authentications (issue 14, DESIGN.md §1 property 9).

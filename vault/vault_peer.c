@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_peer: per-peer connection counts and token buckets (contract in
  * vault_peer.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vault_peer: per-peer accounting for the server (issue 14, DESIGN.md §1
  * property 9 "strangers cannot deny service").

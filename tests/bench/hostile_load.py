@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Hostile-load test and bench (issue 14): strangers attack a real teevaultd
 while a legitimate client does audited Gets and a function attests.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A stranger on the Unix socket (run as another uid, e.g. nobody), for
 test_peer_limits.sh. Usage: peer_attack.py SOCK CASE; prints one JSON line.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Strangers cannot take the vault down (issue 14), against the real teevaultd
 # (--dev, sim) with a function runtime in Python (attest_raw.py) and the
 # real CLI:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Short form of scripts/hostile-load.sh (issue 14) for ctest, <= 30 s: flood,
 # challenge storm, login storm, slot exhaustion and slow readers from uid
 # nobody against a real --dev teevaultd for 9 s while the operator does

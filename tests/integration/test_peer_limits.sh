@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Per-peer limits (issue 14) against the real teevaultd (--dev) with a
 # stranger that really is another peer: a Python client run as uid nobody
 # (setpriv) on the Unix socket, while the operator (root, the daemon's own
