@@ -439,6 +439,7 @@ static int au_archive(struct cli_ctx *ctx, int argc, char **argv)
     if (r < 0 || res.last_seq != upto || res.covered_to != upto) {
         cli_errorf(ctx, "the archive %s does not verify (%s); nothing was dropped", q,
                    r < 0 ? res.why : "it does not end at the requested seq");
+        ret = r < 0 ? cli_exit_code(r) : CLI_ERR;
         goto out;
     }
     /* The archive is good: the vault may drop what it holds. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Audit-store helpers for test_audit_archive.sh (standard library only).
 
   audit_fill.py SOCK TOKEN_FILE fill N

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Connection deadlines (issue 14) probed from a real client, for
 test_deadlines.sh. Usage: deadline_probe.py CASE ARGS...; prints one JSON
 line.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Connection deadlines (issue 14) against the real teevaultd: a connection
 # that only holds a slot is closed.
 #   - TLS: no handshake at all, or a handshake that stalls, is closed after
