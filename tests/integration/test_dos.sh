@@ -7,7 +7,8 @@
 #   challenge storm: 10,000 pipelined Challenge calls from a stranger, then
 #   a registered function attests at once and reads its secret (the old
 #   daemon refused Challenge at 4,096 outstanding nonces for 60 s, locking
-#   every function out); a nonce is still single use, a forged one refused.
+#   every function out); 5,000 more over Connect (HTTP/1.1) on the same
+#   socket; a nonce is still single use, a forged one refused.
 #   anonymous flood: 20,000 pipelined Health/Status, 2,000 Gets with a bogus
 #   token and failed Logins grow the audit log by a few aggregate records
 #   (one per peer and interval, with the counts), not one record each (the
@@ -57,6 +58,35 @@ for base in range(0, N, W):
         codes[code] = codes.get(code, 0) + 1
 print("challenge storm statuses:", codes)
 expect(codes.get(0, 0) == N, "every Challenge of the storm answered OK")
+
+# The same storm over Connect (HTTP/1.1, JSON) on the same socket: 5,000
+# pipelined Challenges; nonces are stateless whatever the transport.
+import socket
+hs = socket.socket(socket.AF_UNIX)
+hs.settimeout(30)
+hs.connect(sock)
+req = (b"POST /teevault.v1.Attestation/Challenge HTTP/1.1\r\nHost: vault\r\n"
+       b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+M = 5000
+hs.sendall(req * M)
+buf, ok, n = b"", 0, 0
+while n < M:
+    while b"\r\n\r\n" not in buf:
+        d = hs.recv(65536)
+        if not d:
+            expect(False, "Connect storm: the connection was closed after %d answers" % n)
+        buf += d
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    ln = int([h.split(b":", 1)[1] for h in head.split(b"\r\n")
+              if h.lower().startswith(b"content-length:")][0])
+    while len(buf) < ln:
+        buf += hs.recv(65536)
+    ok += head.split()[1] == b"200" and b'"nonce"' in buf[:ln]
+    buf = buf[ln:]
+    n += 1
+hs.close()
+print("Connect challenge storm: %d of %d answered 200 with a nonce" % (ok, M))
+expect(ok == M, "every Challenge of the Connect storm answered")
 
 # The function, right after: attests and reads its secret.
 f = A.Function(sock, plat, "fn-x", h("runtime-x"), h("teevault-sim-signer"), h("code-x"))
