@@ -8,6 +8,7 @@ daemon sees them as another peer; otherwise as this uid, and the report
 says so) on the Unix socket, all at once for --duration seconds:
   flood      2 connections pipelining Health and Gets with a bogus token
   challenge  1 connection pipelining Attestation.Challenge
+  connect    1 connection pipelining Connect (HTTP/1.1) Health and Challenge
   login      1 connection pipelining Logins with wrong passwords
   slots      opens idle connections (up to 400, reopening closed ones)
   slow       20 connections pipelining Report and never reading replies
@@ -73,6 +74,30 @@ if kind == "flood":
               T.encode_request("teevault.v1.Secrets", "Get", T.field_bytes(1, "app/x"), bad)], 64)
 elif kind == "challenge":
     pipeline([T.encode_request("teevault.v1.Attestation", "Challenge")], 64)
+elif kind == "connect":
+    # Connect (HTTP/1.1, JSON) on the same socket: Health and Challenge,
+    # pipelined 64 at a time; replies are read and counted by status line.
+    req = (b"POST /teevault.v1.Sys/Health HTTP/1.1\r\nHost: v\r\nContent-Type: "
+           b"application/json\r\nContent-Length: 2\r\n\r\n{}"
+           b"POST /teevault.v1.Attestation/Challenge HTTP/1.1\r\nHost: v\r\nContent-Type: "
+           b"application/json\r\nContent-Length: 2\r\n\r\n{}") * 32
+    while time.time() < end:
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(5)
+            s.connect(sock)
+            while time.time() < end:
+                s.sendall(req)
+                got, buf = 0, b""
+                while got < 64:
+                    d = s.recv(65536)
+                    if not d:
+                        raise ConnectionError
+                    buf += d
+                    got = buf.count(b"HTTP/1.1 ")
+                sent += 64
+        except (OSError, ConnectionError):
+            time.sleep(0.05)
 elif kind == "login":
     body = T.field_bytes(1, "admin") + T.field_bytes(2, "wrong-password")
     pipeline([T.encode_request("teevault.v1.Auth", "Login", body)], 16)
@@ -154,7 +179,7 @@ def main():
     ap.add_argument("--max-audit-kib", type=float, default=256)
     ap.add_argument("--max-rss-mib", type=float, default=256)
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--attacks", default="flood,flood,challenge,login,slots,slow",
+    ap.add_argument("--attacks", default="flood,flood,challenge,connect,login,slots,slow",
                     help="comma-separated attacker processes")
     a = ap.parse_args()
 
