@@ -201,10 +201,13 @@ static int rpc_audit_head(vault_call *c, const ProtobufCMessage *req, proto_buf 
         return r;
     if ((r = audit_head(c->v->audit, txn, &seq, ck.head_hash)) < 0)
         goto out;
-    ck.first_seq = seq ? 1 : 0;
+    /* The first record the vault still holds (1 until an archive dropped
+     * a prefix: docs/AUDIT.md "Archive"). */
+    if ((r = audit_first_seq(c->v->audit, txn, &ck.first_seq)) < 0)
+        goto out;
     ck.last_seq = seq;
     if (seq && audit_log_has_key(c->v->audit)) {
-        if ((r = audit_sign_checkpoint(c->v->audit, txn, 1, seq, 0, &ck)) < 0)
+        if ((r = audit_sign_checkpoint(c->v->audit, txn, ck.first_seq, seq, 0, &ck)) < 0)
             goto out;
         signed_ = 1;
     }
