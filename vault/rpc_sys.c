@@ -269,7 +269,8 @@ static int rotate_txn_hook(void *arg, MDB_txn *txn)
     return h->c->v->auditw ? vault_audit_append_txn(h->c->v, txn, h->c, TV_OK) : TV_ERR_AUDIT;
 }
 
-/* Rotate: KEK epoch + 1, then re-wrap every DEK under the new epoch. */
+/* Rotate: KEK epoch + 1, then re-wrap every DEK under the new epoch in
+ * steps (vault_rotate.c), which erases the older KEKs when done. */
 static int sys_rotate(vault_call *c, const ProtobufCMessage *req, proto_buf *out)
 {
     struct vault *v = c->v;

@@ -62,7 +62,18 @@ typedef struct vault_db {
      * free_until_ns (CLOCK_MONOTONIC_COARSE). Any thread. */
     _Atomic uint64_t free_pages;
     _Atomic int64_t free_until_ns;
+    /* The keyring anchor (vault_record_anchor_*): the state version the
+     * keyring record was last written at, stored in the state record. */
+    uint64_t anchor_committed;
+    int anchor_marked; /* the write txn in progress wrote the keyring */
+    /* Told when a top-level write txn begins (VAULT_TXN_BEGIN) and after
+     * one commits (VAULT_TXN_COMMITTED), on the thread holding it (the
+     * keyring keeps what a txn shredded until it commits). NULL: none. */
+    void (*txn_event)(void *arg, int ev);
+    void *txn_event_arg;
 } vault_db;
+
+enum { VAULT_TXN_BEGIN = 1, VAULT_TXN_COMMITTED = 2 };
 
 /* Open (creating if needed) the environment in directory `dir` (which must
  * exist; created files are 0600) with map size `map_size` bytes (0 = default;

@@ -13,16 +13,24 @@
 #include "vault_log.h"
 #include "vault_record.h"
 
-#define RK_AD       "teevault/rk/v2" /* followed by the vault id */
-#define META_RK     "rk.sealed"
-#define META_ESCROW "rk.escrow"
-#define META_EPOCH  "kek.epoch"
-#define META_ID     "vault.id"
-#define META_FORMAT "format"
-#define HKDF_SALT   "teevault-hkdf-v1"
-#define KEK_LABEL   "teevault/kek"
-#define REC_LABEL   "teevault/record"
-#define ID_LABEL    "teevault/id"
+#define RK_AD          "teevault/rk/v2" /* followed by the vault id */
+#define META_RK        "rk.sealed"
+#define META_ESCROW    "rk.escrow"
+#define META_KEYRING   "keyring"
+#define META_SHRED     "shred/" /* followed by u64be index (1..count) */
+#define META_ID        "vault.id"
+#define META_FORMAT    "format"
+#define HKDF_SALT      "teevault-hkdf-v1"
+#define KEK_WRAP_LABEL "teevault/kek-wrap"
+#define KEK_AD         "teevault/kek/v3" /* followed by the vault id and u32be epoch */
+#define KEYRING_FMT    1
+#define WKEK_NONCE     24
+#define WKEK_LEN       (WKEK_NONCE + VAULT_KEY_LEN + 16)
+#define KEYRING_HDR    (1 + 4 + 4 + 8 + 32)
+#define SHRED_KEY_LEN  (sizeof(META_SHRED) - 1 + 8)
+#define SHRED_PL_LEN   (4 + VAULT_RECORD_TAG)
+#define REC_LABEL      "teevault/record"
+#define ID_LABEL       "teevault/id"
 
 /* Records of each table a recovered root key must verify. */
 #define RECOVER_CHECK_PER_TABLE 64
@@ -36,19 +44,39 @@
 #define ESCROW_LEN     (ESCROW_HDR_LEN + VAULT_KEY_LEN + 16)
 #define ESCROW_AD_LEN  (ESCROW_HDR_LEN + VAULT_VAULT_ID_LEN)
 
+/* Shredded version records (vault_keyring_shred): entries in index order
+ * and an open-addressing index over their tags (tags are MACs: uniform). */
+typedef struct shred_ent {
+    uint32_t epoch;
+    uint8_t tag[VAULT_RECORD_TAG];
+} shred_ent;
+
+typedef struct shred_list {
+    shred_ent *e;
+    size_t n, cap;
+    uint8_t head[32]; /* chain over entries 1..n */
+} shred_list;
+
 struct vault_keyring {
     vault_db *db;
     seal_backend *seal;
     enum seal_policy policy;
-    uint32_t epoch;
-    uint8_t *mem;                   /* sodium_malloc: rk | prk | kek for the current epoch */
-    uint8_t id[VAULT_VAULT_ID_LEN]; /* KDF(RK, "teevault/id"), public */
-    vault_rec_keys *rec;            /* record key + id, attached to db while in use */
+    uint32_t epoch;  /* current KEK epoch */
+    uint32_t oldest; /* oldest live epoch: KEKs of older ones are erased */
+    uint8_t *mem;    /* sodium_malloc: rk | prk | KEKs oldest..epoch */
+    uint8_t wkek[VAULT_KEK_LIVE_MAX][WKEK_LEN]; /* the same KEKs wrapped, as stored */
+    uint8_t id[VAULT_VAULT_ID_LEN];             /* KDF(RK, "teevault/id"), public */
+    vault_rec_keys *rec;                        /* record key + id, attached to db while in use */
+    shred_list shred;                           /* committed */
+    shred_list pend;                            /* added by the write txn in progress */
+    uint32_t *slot;                             /* index over shred: entry index + 1, 0 empty */
+    size_t nslot;
 };
 
-#define KR_RK(kr)  ((kr)->mem)
-#define KR_PRK(kr) ((kr)->mem + VAULT_KEY_LEN)
-#define KR_KEK(kr) ((kr)->mem + 2 * VAULT_KEY_LEN)
+#define KR_RK(kr)     ((kr)->mem)
+#define KR_PRK(kr)    ((kr)->mem + VAULT_KEY_LEN)
+#define KR_KEK(kr, e) ((kr)->mem + (2 + (size_t)((e) - (kr)->oldest)) * VAULT_KEY_LEN)
+#define KR_MEM_LEN    ((2 + VAULT_KEK_LIVE_MAX) * VAULT_KEY_LEN)
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -71,25 +99,174 @@ static void expand32(const vault_keyring *kr, const uint8_t *info, size_t info_l
     (void)!seal_hkdf_expand(KR_PRK(kr), info, info_len, out, VAULT_KEY_LEN);
 }
 
-static void kek_for(const vault_keyring *kr, uint32_t epoch, uint8_t out[VAULT_KEY_LEN])
-{
-    uint8_t info[sizeof(KEK_LABEL) + 8];
-    memcpy(info, KEK_LABEL, sizeof(KEK_LABEL)); /* includes the 0x00 separator */
-    memset(info + sizeof(KEK_LABEL), 0, 4);
-    put_be32(info + sizeof(KEK_LABEL) + 4, epoch);
-    expand32(kr, info, sizeof(info), out);
-}
-
 int vault_keyring_kek(const vault_keyring *kr, uint32_t epoch, uint8_t out[VAULT_KEY_LEN])
 {
-    if (epoch == 0 || epoch > kr->epoch)
+    if (epoch < kr->oldest || epoch > kr->epoch)
         return TV_ERR_INVALID;
-    if (epoch == kr->epoch) {
-        memcpy(out, KR_KEK(kr), VAULT_KEY_LEN);
-        return 0;
-    }
-    kek_for(kr, epoch, out);
+    memcpy(out, KR_KEK(kr, epoch), VAULT_KEY_LEN);
     return 0;
+}
+
+/* ---- KEKs: random, stored wrapped, erased when retired ----------------- */
+
+static void kek_ad(const vault_keyring *kr, uint32_t epoch, uint8_t *ad)
+{
+    memcpy(ad, KEK_AD, sizeof(KEK_AD) - 1);
+    memcpy(ad + sizeof(KEK_AD) - 1, kr->id, VAULT_VAULT_ID_LEN);
+    put_be32(ad + sizeof(KEK_AD) - 1 + VAULT_VAULT_ID_LEN, epoch);
+}
+
+#define KEK_AD_LEN (sizeof(KEK_AD) - 1 + VAULT_VAULT_ID_LEN + 4)
+
+/* Wrap (enc = 1) kek into w, or unwrap w into kek, under KDF(RK, kek-wrap). */
+static int kek_crypt(const vault_keyring *kr, uint32_t epoch, int enc, uint8_t *kek,
+                     uint8_t w[WKEK_LEN])
+{
+    uint8_t kw[VAULT_KEY_LEN], ad[KEK_AD_LEN];
+    unsigned long long n = 0;
+    int r = 0;
+    expand32(kr, (const uint8_t *)KEK_WRAP_LABEL, sizeof(KEK_WRAP_LABEL) - 1, kw);
+    kek_ad(kr, epoch, ad);
+    if (enc) {
+        randombytes_buf(w, WKEK_NONCE);
+        crypto_aead_xchacha20poly1305_ietf_encrypt(w + WKEK_NONCE, NULL, kek, VAULT_KEY_LEN, ad,
+                                                   sizeof(ad), NULL, w, kw);
+    } else if (crypto_aead_xchacha20poly1305_ietf_decrypt(kek, &n, NULL, w + WKEK_NONCE,
+                                                          WKEK_LEN - WKEK_NONCE, ad, sizeof(ad), w,
+                                                          kw) != 0 ||
+               n != VAULT_KEY_LEN) {
+        r = TV_ERR_INTEGRITY;
+    }
+    sodium_memzero(kw, sizeof(kw));
+    return r;
+}
+
+/* Make a random KEK for epoch e (oldest <= e < oldest + VAULT_KEK_LIVE_MAX)
+ * in memory and wrapped. */
+static void kek_new(vault_keyring *kr, uint32_t e)
+{
+    uint8_t *k = KR_KEK(kr, e);
+    randombytes_buf(k, VAULT_KEY_LEN);
+    (void)kek_crypt(kr, e, 1, k, kr->wkek[e - kr->oldest]);
+}
+
+/* ---- shredded versions -------------------------------------------------- */
+
+static void shred_chain(uint8_t head[32], uint64_t index, const shred_ent *e)
+{
+    crypto_generichash_state st;
+    uint8_t b[12];
+    proto_put_be64(b, index);
+    put_be32(b + 8, e->epoch);
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, (const uint8_t *)"teevault/shred/v1", 17);
+    crypto_generichash_update(&st, head, 32);
+    crypto_generichash_update(&st, b, sizeof(b));
+    crypto_generichash_update(&st, e->tag, VAULT_RECORD_TAG);
+    crypto_generichash_final(&st, head, 32);
+}
+
+static int list_push(shred_list *l, const shred_ent *e)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 16;
+        shred_ent *ne = realloc(l->e, nc * sizeof(*ne));
+        if (!ne)
+            return TV_ERR_NOMEM;
+        l->e = ne;
+        l->cap = nc;
+    }
+    l->e[l->n++] = *e;
+    return 0;
+}
+
+static void list_clear(shred_list *l)
+{
+    free(l->e);
+    memset(l, 0, sizeof(*l));
+}
+
+static size_t slot_of(const uint8_t tag[VAULT_RECORD_TAG], size_t nslot)
+{
+    uint64_t h;
+    memcpy(&h, tag, sizeof(h));
+    return (size_t)h & (nslot - 1);
+}
+
+/* (Re)build the index when it is too small for shred.n + extra entries. */
+static int index_fit(vault_keyring *kr, size_t extra)
+{
+    size_t want = 64;
+    while (want < 2 * (kr->shred.n + extra))
+        want *= 2;
+    if (want <= kr->nslot && kr->slot)
+        return 0;
+    uint32_t *ns = calloc(want, sizeof(*ns));
+    if (!ns)
+        return TV_ERR_NOMEM;
+    for (size_t i = 0; i < kr->shred.n; i++) {
+        size_t j = slot_of(kr->shred.e[i].tag, want);
+        while (ns[j])
+            j = (j + 1) & (want - 1);
+        ns[j] = (uint32_t)(i + 1);
+    }
+    free(kr->slot);
+    kr->slot = ns;
+    kr->nslot = want;
+    return 0;
+}
+
+int vault_keyring_shredded(const vault_keyring *kr, const uint8_t tag[VAULT_RECORD_TAG])
+{
+    if (!kr->slot)
+        return 0;
+    for (size_t j = slot_of(tag, kr->nslot); kr->slot[j]; j = (j + 1) & (kr->nslot - 1))
+        if (sodium_memcmp(kr->shred.e[kr->slot[j] - 1].tag, tag, VAULT_RECORD_TAG) == 0)
+            return 1;
+    return 0;
+}
+
+size_t vault_keyring_shred_count(const vault_keyring *kr)
+{
+    return kr->shred.n;
+}
+
+/* Append pending entries to the committed list (after their commit). */
+static int shred_commit(vault_keyring *kr)
+{
+    int r = index_fit(kr, kr->pend.n);
+    for (size_t i = 0; r == 0 && i < kr->pend.n; i++) {
+        if ((r = list_push(&kr->shred, &kr->pend.e[i])) < 0)
+            break;
+        size_t j = slot_of(kr->pend.e[i].tag, kr->nslot);
+        while (kr->slot[j])
+            j = (j + 1) & (kr->nslot - 1);
+        kr->slot[j] = (uint32_t)kr->shred.n;
+    }
+    if (r == 0)
+        memcpy(kr->shred.head, kr->pend.head, 32);
+    return r;
+}
+
+/* vault_db's transaction events: pending shreds belong to the write txn in
+ * progress; they join the committed list when it commits and are dropped
+ * when another begins (an aborted txn never reports). */
+static void kr_txn_event(void *arg, int ev)
+{
+    vault_keyring *kr = arg;
+    if (!kr->pend.n)
+        return; /* (also keeps the audit writer's txns off the keyring) */
+    if (ev == VAULT_TXN_COMMITTED && shred_commit(kr) < 0)
+        vault_log(VAULT_LOG_ERROR, "shred", "reason",
+                  "out of memory recording destroyed versions: restart the daemon",
+                  (const char *)NULL);
+    kr->pend.n = 0;
+}
+
+static void shred_key(uint8_t k[SHRED_KEY_LEN], uint64_t index)
+{
+    memcpy(k, META_SHRED, sizeof(META_SHRED) - 1);
+    proto_put_be64(k + sizeof(META_SHRED) - 1, index);
 }
 
 int vault_keyring_derive(const vault_keyring *kr, const char *label, uint8_t out[VAULT_KEY_LEN])
@@ -114,8 +291,15 @@ void vault_keyring_free(vault_keyring *kr)
 {
     if (!kr)
         return;
+    if (kr->db && kr->db->txn_event_arg == kr) {
+        kr->db->txn_event = NULL;
+        kr->db->txn_event_arg = NULL;
+    }
     vault_rec_keys_unref(kr->rec); /* a db it is attached to keeps its own reference */
     sodium_free(kr->mem);
+    list_clear(&kr->shred);
+    list_clear(&kr->pend);
+    free(kr->slot);
     free(kr);
 }
 
@@ -124,13 +308,14 @@ const uint8_t *vault_keyring_vault_id(const vault_keyring *kr)
     return kr->id;
 }
 
-/* A keyring with a fresh (rk == NULL) or given RK; PRK and epoch-1 KEK set. */
+/* A keyring with a fresh (rk == NULL) or given RK and its PRK; KEKs come
+ * from the keyring record (keyring_load) or kek_new. */
 static int kr_new(vault_db *db, seal_backend *seal, const uint8_t *rk, vault_keyring **out)
 {
     vault_keyring *kr = calloc(1, sizeof(*kr));
     if (!kr)
         return TV_ERR_NOMEM;
-    if (!(kr->mem = sodium_malloc(3 * VAULT_KEY_LEN))) {
+    if (!(kr->mem = sodium_malloc(KR_MEM_LEN))) {
         free(kr);
         return TV_ERR_NOMEM;
     }
@@ -143,8 +328,7 @@ static int kr_new(vault_db *db, seal_backend *seal, const uint8_t *rk, vault_key
     /* PRK = HKDF-Extract(salt, RK). */
     seal_hkdf_extract((const uint8_t *)HKDF_SALT, sizeof(HKDF_SALT) - 1, KR_RK(kr), VAULT_KEY_LEN,
                       KR_PRK(kr));
-    kr->epoch = 1;
-    kek_for(kr, 1, KR_KEK(kr));
+    kr->epoch = kr->oldest = 1;
     /* The vault id and the record key. */
     uint8_t rk_mac[VAULT_KEY_LEN];
     expand32(kr, (const uint8_t *)ID_LABEL, sizeof(ID_LABEL) - 1, kr->id);
@@ -157,12 +341,6 @@ static int kr_new(vault_db *db, seal_backend *seal, const uint8_t *rk, vault_key
     }
     *out = kr;
     return 0;
-}
-
-static void set_epoch(vault_keyring *kr, uint32_t epoch)
-{
-    kr->epoch = epoch;
-    kek_for(kr, epoch, KR_KEK(kr));
 }
 
 static int meta_put(vault_db *db, MDB_txn *txn, const char *key, const void *v, size_t n)
@@ -178,30 +356,117 @@ static int meta_get(vault_db *db, MDB_txn *txn, const char *key, MDB_val *d)
     return vault_db_err(mdb_get(txn, db->meta, &k, d));
 }
 
-static int write_epoch(vault_keyring *kr, MDB_txn *txn, uint32_t epoch)
+/* The keyring record (meta "keyring"), payload:
+ *   u8 KEYRING_FMT | u32 epoch | u32 oldest | u64 shred count | shred head[32] |
+ *   (epoch - oldest + 1) x wrapped KEK[WKEK_LEN]
+ * written with the given epochs, wrapped KEKs and shred list, and made the
+ * state's anchor (vault_record.h), so only the newest one is accepted. */
+static int write_keyring(vault_keyring *kr, MDB_txn *txn, uint32_t epoch, uint32_t oldest,
+                         const uint8_t (*wkek)[WKEK_LEN], const shred_list *l)
 {
-    uint8_t rec[4];
-    proto_put_be32(rec, epoch);
-    return vault_record_put(kr->db, txn, VAULT_TBL_META, META_EPOCH, sizeof(META_EPOCH) - 1, rec,
-                            sizeof(rec), 0);
+    uint8_t rec[KEYRING_HDR + VAULT_KEK_LIVE_MAX * WKEK_LEN];
+    size_t n = (size_t)(epoch - oldest) + 1;
+    int r;
+    rec[0] = KEYRING_FMT;
+    put_be32(rec + 1, epoch);
+    put_be32(rec + 5, oldest);
+    proto_put_be64(rec + 9, l->n);
+    memcpy(rec + 17, l->head, 32);
+    memcpy(rec + KEYRING_HDR, wkek, n * WKEK_LEN);
+    if ((r = vault_record_put(kr->db, txn, VAULT_TBL_META, META_KEYRING, sizeof(META_KEYRING) - 1,
+                              rec, KEYRING_HDR + n * WKEK_LEN, 0)) < 0)
+        return r;
+    vault_record_anchor_mark(kr->db);
+    return 0;
 }
 
-static int read_epoch(const vault_keyring *kr, MDB_txn *txn, uint32_t *epoch)
+static int keyring_bad(const char *why)
+{
+    vault_log(VAULT_LOG_ERROR, "record_integrity", "table", "meta", "key", META_KEYRING, "reason",
+              why, (const char *)NULL);
+    return TV_ERR_INTEGRITY;
+}
+
+/* Load the keyring record, its KEKs and the shred list in txn (the record
+ * keys attached). Every check failing is TV_ERR_INTEGRITY. */
+static int keyring_load(vault_keyring *kr, MDB_txn *txn)
 {
     MDB_val d;
-    int r =
-        vault_record_get(kr->db, txn, VAULT_TBL_META, META_EPOCH, sizeof(META_EPOCH) - 1, &d, NULL);
+    uint64_t sv = 0;
+    int r = vault_record_get(kr->db, txn, VAULT_TBL_META, META_KEYRING, sizeof(META_KEYRING) - 1,
+                             &d, &sv);
     if (r == TV_ERR_NOT_FOUND)
-        return TV_ERR_INTEGRITY; /* RK present but no epoch: tampered */
+        return keyring_bad("missing"); /* RK present but no keyring: tampered */
     if (r < 0)
         return r;
-    if (d.mv_size != 4)
-        return TV_ERR_INTEGRITY;
-    uint32_t e = proto_be32(d.mv_data);
-    if (e == 0)
-        return TV_ERR_INTEGRITY;
-    *epoch = e;
+    if (sv != vault_record_anchor(kr->db))
+        return keyring_bad("not the newest keyring record (restored from an older copy?)");
+    const uint8_t *p = d.mv_data;
+    if (d.mv_size < KEYRING_HDR || p[0] != KEYRING_FMT)
+        return keyring_bad("malformed");
+    uint32_t epoch = get_be32(p + 1), oldest = get_be32(p + 5);
+    uint64_t count = proto_be64(p + 9);
+    if (oldest == 0 || epoch < oldest || epoch - oldest >= VAULT_KEK_LIVE_MAX ||
+        d.mv_size != KEYRING_HDR + (size_t)(epoch - oldest + 1) * WKEK_LEN)
+        return keyring_bad("malformed");
+    kr->epoch = epoch;
+    kr->oldest = oldest;
+    memcpy(kr->wkek, p + KEYRING_HDR, (size_t)(epoch - oldest + 1) * WKEK_LEN);
+    for (uint32_t e = oldest; e <= epoch; e++)
+        if (kek_crypt(kr, e, 0, KR_KEK(kr, e), kr->wkek[e - oldest]) < 0)
+            return keyring_bad("a KEK does not unwrap");
+    /* The shred list: entries 1..count, chained to the recorded head. */
+    list_clear(&kr->shred);
+    for (uint64_t i = 1; i <= count; i++) {
+        uint8_t k[SHRED_KEY_LEN];
+        shred_ent e;
+        shred_key(k, i);
+        r = vault_record_get(kr->db, txn, VAULT_TBL_META, k, sizeof(k), &d, NULL);
+        if (r == TV_ERR_NOT_FOUND)
+            return keyring_bad("a shredded-version entry is missing");
+        if (r < 0)
+            return r;
+        if (d.mv_size != SHRED_PL_LEN)
+            return keyring_bad("malformed shredded-version entry");
+        e.epoch = get_be32(d.mv_data);
+        memcpy(e.tag, (const uint8_t *)d.mv_data + 4, VAULT_RECORD_TAG);
+        shred_chain(kr->shred.head, i, &e);
+        if ((r = list_push(&kr->shred, &e)) < 0)
+            return r;
+    }
+    if (sodium_memcmp(kr->shred.head, p + 17, 32) != 0)
+        return keyring_bad("shredded-version entries do not match the keyring");
+    if ((r = index_fit(kr, 0)) < 0)
+        return r;
+    kr->db->txn_event = kr_txn_event;
+    kr->db->txn_event_arg = kr;
     return 0;
+}
+
+int vault_keyring_shred(vault_keyring *kr, MDB_txn *txn, uint32_t epoch,
+                        const uint8_t tag[VAULT_RECORD_TAG])
+{
+    shred_ent e;
+    uint8_t k[SHRED_KEY_LEN], pl[SHRED_PL_LEN];
+    uint64_t index = kr->shred.n + kr->pend.n + 1;
+    int r;
+    e.epoch = epoch;
+    memcpy(e.tag, tag, VAULT_RECORD_TAG);
+    if (kr->pend.n == 0)
+        memcpy(kr->pend.head, kr->shred.head, 32);
+    shred_key(k, index);
+    put_be32(pl, epoch);
+    memcpy(pl + 4, tag, VAULT_RECORD_TAG);
+    if ((r = vault_record_put(kr->db, txn, VAULT_TBL_META, k, sizeof(k), pl, sizeof(pl), 0)) < 0)
+        return r;
+    if ((r = list_push(&kr->pend, &e)) < 0)
+        return r;
+    shred_chain(kr->pend.head, index, &e);
+    /* The record names the committed list plus this txn's entries. */
+    shred_list all = {NULL, kr->shred.n + kr->pend.n, 0, {0}};
+    memcpy(all.head, kr->pend.head, 32);
+    return write_keyring(kr, txn, kr->epoch, kr->oldest, (const uint8_t(*)[WKEK_LEN])kr->wkek,
+                         &all);
 }
 
 /* The sealed blob's associated data: RK_AD || vault id. */
@@ -397,7 +662,8 @@ int vault_keyring_init(vault_db *db, seal_backend *seal, enum seal_policy policy
         goto out;
     if ((r = seal_rk(kr, txn, policy)) < 0)
         goto out;
-    if ((r = write_epoch(kr, txn, 1)) < 0)
+    kek_new(kr, 1);
+    if ((r = write_keyring(kr, txn, 1, 1, (const uint8_t(*)[WKEK_LEN])kr->wkek, &kr->shred)) < 0)
         goto out;
     if (passphrase && (r = meta_put(db, txn, META_ESCROW, escrow, sizeof(escrow))) < 0)
         goto out;
@@ -407,6 +673,8 @@ int vault_keyring_init(vault_db *db, seal_backend *seal, enum seal_policy policy
     txn = NULL;
     if (r < 0)
         goto out;
+    db->txn_event = kr_txn_event;
+    db->txn_event_arg = kr;
     *out = kr;
     kr = NULL;
     r = 0;
@@ -433,7 +701,6 @@ int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out)
     size_t rklen = 0;
     enum seal_policy policy;
     uint16_t svn;
-    uint32_t epoch = 0;
     uint8_t id[VAULT_VAULT_ID_LEN], ad[sizeof(RK_AD) - 1 + VAULT_VAULT_ID_LEN];
     int found = 0, attached = 0;
 
@@ -472,9 +739,8 @@ int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out)
         r = TV_ERR_INTEGRITY;
         goto out;
     }
-    if ((r = read_epoch(kr, txn, &epoch)) < 0)
+    if ((r = keyring_load(kr, txn)) < 0)
         goto out;
-    set_epoch(kr, epoch);
     *out = kr;
     kr = NULL;
     r = 0;
@@ -572,7 +838,6 @@ int vault_keyring_recover_finish(vault_db *db, seal_backend *seal, enum seal_pol
     int r = TV_ERR_INTERNAL;
     vault_keyring *kr = NULL;
     MDB_txn *txn = NULL;
-    uint32_t epoch = 0;
     vault_rec_keys *prev = NULL;
     int attached = 0, found = 0;
 
@@ -600,9 +865,8 @@ int vault_keyring_recover_finish(vault_db *db, seal_backend *seal, enum seal_pol
         goto out;
     if ((r = vault_record_check_tables(db, txn, RECOVER_CHECK_PER_TABLE)) < 0)
         goto out;
-    if ((r = read_epoch(kr, txn, &epoch)) < 0)
+    if ((r = keyring_load(kr, txn)) < 0)
         goto out;
-    set_epoch(kr, epoch);
     if ((r = seal_rk(kr, txn, policy)) < 0)
         goto out;
     if (hook && (r = hook(hook_arg, txn)) < 0)
@@ -611,6 +875,8 @@ int vault_keyring_recover_finish(vault_db *db, seal_backend *seal, enum seal_pol
     txn = NULL;
     if (r < 0)
         goto out;
+    db->txn_event = kr_txn_event;
+    db->txn_event_arg = kr;
     *out = kr;
     kr = NULL;
     r = 0;
@@ -693,17 +959,14 @@ int vault_keyring_rotate(vault_keyring *kr, vault_txn_hook hook, void *hook_arg,
 {
     int r;
     MDB_txn *txn = NULL;
-    uint32_t cur = 0;
+    uint32_t e = kr->epoch + 1;
+    if (kr->epoch == UINT32_MAX || e - kr->oldest >= VAULT_KEK_LIVE_MAX)
+        return TV_ERR_RESOURCE; /* finish a rotation (its re-wrap) first */
+    kek_new(kr, e);             /* a slot beyond the live ones: not in use until committed */
     if ((r = vault_db_wtxn(kr->db, &txn)) < 0)
-        return r;
-    /* Re-read inside the write txn: the stored epoch is authoritative. */
-    if ((r = read_epoch(kr, txn, &cur)) < 0)
         goto out;
-    if (cur == UINT32_MAX) {
-        r = TV_ERR_RESOURCE;
-        goto out;
-    }
-    if ((r = write_epoch(kr, txn, cur + 1)) < 0)
+    if ((r = write_keyring(kr, txn, e, kr->oldest, (const uint8_t(*)[WKEK_LEN])kr->wkek,
+                           &kr->shred)) < 0)
         goto out;
     if (hook && (r = hook(hook_arg, txn)) < 0)
         goto out;
@@ -711,13 +974,79 @@ int vault_keyring_rotate(vault_keyring *kr, vault_txn_hook hook, void *hook_arg,
     txn = NULL;
     if (r < 0)
         goto out;
-    set_epoch(kr, cur + 1);
+    kr->epoch = e;
     if (new_epoch)
-        *new_epoch = cur + 1;
+        *new_epoch = e;
     r = 0;
 out:
     if (txn)
         mdb_txn_abort(txn);
+    if (r < 0)
+        sodium_memzero(KR_KEK(kr, e), VAULT_KEY_LEN);
+    return r;
+}
+
+int vault_keyring_retire(vault_keyring *kr, vault_txn_hook hook, void *hook_arg, uint32_t *erased,
+                         uint64_t *dropped)
+{
+    int r;
+    MDB_txn *txn = NULL;
+    shred_list keep = {0};
+    uint32_t cur = kr->epoch, n_old = cur - kr->oldest;
+    uint8_t k[SHRED_KEY_LEN], pl[SHRED_PL_LEN];
+
+    /* Entries of versions wrapped under the current epoch stay: that KEK lives on. */
+    for (size_t i = 0; i < kr->shred.n; i++)
+        if (kr->shred.e[i].epoch >= cur && (r = list_push(&keep, &kr->shred.e[i])) < 0)
+            goto out;
+    if ((r = vault_db_wtxn(kr->db, &txn)) < 0)
+        goto out;
+    for (size_t i = 0; i < kr->shred.n; i++) {
+        MDB_val key = {SHRED_KEY_LEN, k};
+        shred_key(k, i + 1);
+        if ((r = vault_db_err(mdb_del(txn, kr->db->meta, &key, NULL))) < 0 && r != TV_ERR_NOT_FOUND)
+            goto out;
+    }
+    for (size_t i = 0; i < keep.n; i++) {
+        shred_key(k, i + 1);
+        put_be32(pl, keep.e[i].epoch);
+        memcpy(pl + 4, keep.e[i].tag, VAULT_RECORD_TAG);
+        if ((r = vault_record_put(kr->db, txn, VAULT_TBL_META, k, sizeof(k), pl, sizeof(pl), 0)) <
+            0)
+            goto out;
+        shred_chain(keep.head, i + 1, &keep.e[i]);
+    }
+    if ((r = write_keyring(kr, txn, cur, cur,
+                           (const uint8_t(*)[WKEK_LEN])kr->wkek[cur - kr->oldest], &keep)) < 0)
+        goto out;
+    if (hook && (r = hook(hook_arg, txn)) < 0)
+        goto out;
+    r = vault_db_commit(txn);
+    txn = NULL;
+    if (r < 0)
+        goto out;
+    /* Committed: the older KEKs are gone from the store; erase them here. */
+    if (erased)
+        *erased = n_old;
+    if (dropped)
+        *dropped = kr->shred.n - keep.n;
+    if (n_old) {
+        memcpy(KR_KEK(kr, kr->oldest), KR_KEK(kr, cur), VAULT_KEY_LEN);
+        sodium_memzero(KR_KEK(kr, kr->oldest) + VAULT_KEY_LEN, (size_t)n_old * VAULT_KEY_LEN);
+        memcpy(kr->wkek[0], kr->wkek[n_old], WKEK_LEN);
+    }
+    kr->oldest = cur;
+    list_clear(&kr->shred);
+    kr->shred = keep;
+    memset(&keep, 0, sizeof(keep));
+    free(kr->slot);
+    kr->slot = NULL;
+    kr->nslot = 0;
+    r = index_fit(kr, 0);
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    list_clear(&keep);
     return r;
 }
 

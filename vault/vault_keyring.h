@@ -19,12 +19,32 @@
  *
  * KDF: HKDF-SHA256 (RFC 5869), seal_kdf.h (the tree's one HKDF).
  *   PRK   = HKDF-Extract(salt = "teevault-hkdf-v1", IKM = RK)   (kept in sodium_malloc)
- *   KEK_e = HKDF-Expand(PRK, info = "teevault/kek" || 0x00 || u64be(e), 32)
- *   derive(label) = HKDF-Expand(PRK, info = label, 32)   (label has no NUL, so
- *   it never equals a KEK info)
+ *   derive(label) = HKDF-Expand(PRK, info = label, 32)
  *
- * Epoch: the current KEK epoch (starts at 1) lives in meta "kek.epoch" as
- * a record (vault_record.h) with payload u32be epoch.
+ * KEKs (issue 12: destroy that holds against a disk copy). A KEK is 32
+ * random bytes per epoch, not derivable from RK: it exists only wrapped in
+ * the keyring record and in this process's memory, so erasing it makes
+ * every DEK wrapped under it unrecoverable, even with RK and every old
+ * record. Keyring record: meta "keyring" (a record, vault_record.h):
+ *   u8 1 | u32 epoch | u32 oldest live epoch | u64 shred count | shred head[32] |
+ *   per live epoch oldest..epoch: nonce[24] | XChaCha20-Poly1305(KW, KEK)[48]
+ * KW = derive("teevault/kek-wrap"), AD = "teevault/kek/v3" || vault id ||
+ * u32be epoch. It is the state's anchor (vault_record.h): a keyring record
+ * restored from an older copy (with KEKs erased since) is refused.
+ *
+ * Shredded versions. Destroying (or pruning) a version removes its record
+ * and appends {u32 epoch, the record's tag} to a list: meta "shred/" ||
+ * u64be i for i = 1..count, chained (head = BLAKE2b(... head || i || epoch
+ * || tag)) into the keyring record. A version record whose tag is on the
+ * list is refused (TV_ERR_INTEGRITY): an old copy of a destroyed version
+ * put back in the store is never served, while its KEK still lives. When a
+ * rotation's re-wrap has visited every version, vault_keyring_retire erases
+ * the older epochs' KEKs and drops their list entries (those records can no
+ * longer be decrypted at all).
+ *
+ * Epoch: the current KEK epoch starts at 1; at most VAULT_KEK_LIVE_MAX are
+ * live at once (a rotation is refused until the previous one's re-wrap
+ * completed and retired the older ones).
  *
  * Recovery escrow (meta "rk.escrow"): RK wrapped under an Argon2id key of a
  * recovery passphrase. Layout (big-endian):
@@ -49,7 +69,9 @@
 
 #define VAULT_KEY_LEN 32
 /* The store format this build reads and writes (meta "format", one byte). */
-#define VAULT_STORE_FORMAT 2
+#define VAULT_STORE_FORMAT 3
+/* KEK epochs live at once (current and those still being re-wrapped from). */
+#define VAULT_KEK_LIVE_MAX 8
 /* Generated recovery passphrases: 8 groups of 5 base32 chars joined by '-'. */
 #define VAULT_PASSPHRASE_LEN 47 /* without NUL */
 
@@ -84,7 +106,7 @@ int vault_keyring_open(vault_db *db, seal_backend *seal, vault_keyring **out) TV
  * that RK derives that id and that the store's records (up to 64 of every
  * table, the state version included) verify under it, re-seal it to `seal`
  * under `policy` (replacing "rk.sealed"), commit (hook runs inside), return
- * the keyring. An escrow (with its vault id and kek.epoch) copied in from
+ * the keyring. An escrow (with its vault id and keyring) copied in from
  * another vault is refused: the records were not made under its key.
  * Errors: TV_ERR_NOT_INITIALISED (no escrow stored), TV_ERR_INTEGRITY (wrong
  * passphrase, tampered escrow, or a key that is not this store's),
@@ -138,8 +160,8 @@ const uint8_t *vault_keyring_vault_id(const vault_keyring *kr);
 /* Current KEK epoch (>= 1). */
 uint32_t vault_keyring_epoch(const vault_keyring *kr);
 
-/* KEK for epoch e (1 <= e <= current epoch) into out (caller wipes).
- * Errors: TV_ERR_INVALID (epoch 0 or in the future). */
+/* KEK for epoch e (oldest live <= e <= current epoch) into out (caller wipes).
+ * Errors: TV_ERR_INVALID (epoch 0, retired (erased), or in the future). */
 int vault_keyring_kek(const vault_keyring *kr, uint32_t epoch, uint8_t out[VAULT_KEY_LEN]) TV_WUR;
 
 /* Module key for label (e.g. "teevault/audit", "teevault/token-mac") into out
@@ -148,12 +170,32 @@ int vault_keyring_kek(const vault_keyring *kr, uint32_t epoch, uint8_t out[VAULT
 int vault_keyring_derive(const vault_keyring *kr, const char *label,
                          uint8_t out[VAULT_KEY_LEN]) TV_WUR;
 
-/* KEK rotation: epoch+1, committed (hook inside). New DEK wraps use the new
- * epoch; re-wrap existing versions with vault_store_rewrap_all. Old epochs'
- * KEKs stay derivable, so every version stays readable meanwhile.
- * On success *new_epoch (may be NULL) is set. */
+/* KEK rotation: a new random KEK for epoch+1, committed (hook inside). New
+ * DEK wraps use it; re-wrap existing versions with vault_store_rewrap_all,
+ * then vault_keyring_retire. Older epochs stay readable meanwhile.
+ * Errors: TV_ERR_RESOURCE (VAULT_KEK_LIVE_MAX epochs live: the previous
+ * re-wraps never completed), LMDB errors. *new_epoch (may be NULL). */
 int vault_keyring_rotate(vault_keyring *kr, vault_txn_hook hook, void *hook_arg,
                          uint32_t *new_epoch) TV_WUR;
+
+/* After a re-wrap visited every version (none is under an older epoch):
+ * erase the older epochs' KEKs from the store and memory, and drop the
+ * shred entries of versions wrapped under them, in one committed write
+ * (hook inside). *erased (KEKs) and *dropped (entries) may be NULL. */
+int vault_keyring_retire(vault_keyring *kr, vault_txn_hook hook, void *hook_arg, uint32_t *erased,
+                         uint64_t *dropped) TV_WUR;
+
+/* Inside the write txn that removes a version record: add its epoch and
+ * tag (vault_record_tag_of) to the shred list (in effect once txn commits).
+ * Errors: LMDB errors, TV_ERR_NOMEM. */
+int vault_keyring_shred(vault_keyring *kr, MDB_txn *txn, uint32_t epoch,
+                        const uint8_t tag[32]) TV_WUR;
+
+/* 1 when a version record with this tag was shredded (committed), else 0. */
+int vault_keyring_shredded(const vault_keyring *kr, const uint8_t tag[32]);
+
+/* Entries on the shred list (destroyed versions not yet retired). */
+size_t vault_keyring_shred_count(const vault_keyring *kr);
 
 /* The policy RK is sealed under now. */
 enum seal_policy vault_keyring_policy(const vault_keyring *kr);

@@ -173,7 +173,7 @@ int vault_record_put(vault_db *db, MDB_txn *txn, enum vault_tbl t, const void *k
     return vault_record_seal(db, t, key, klen, &stored);
 }
 
-static void log_bad(enum vault_tbl t, const void *key, size_t klen, const char *why)
+void vault_record_log_bad(enum vault_tbl t, const void *key, size_t klen, const char *why)
 {
     char q[96];
     vault_quote(q, sizeof(q), key, klen);
@@ -191,24 +191,24 @@ static int rec_verify(vault_db *db, enum vault_tbl t, const void *key, size_t kl
     if ((unsigned)t >= VAULT_TBL_COUNT)
         return TV_ERR_INVALID;
     if (stored->mv_size < VAULT_RECORD_OVERHEAD) {
-        log_bad(t, key, klen, "too short");
+        vault_record_log_bad(t, key, klen, "too short");
         return TV_ERR_INTEGRITY;
     }
     if (p[0] != VAULT_RECORD_FORMAT) {
-        log_bad(t, key, klen, "unknown record format (older store?)");
+        vault_record_log_bad(t, key, klen, "unknown record format (older store?)");
         return TV_ERR_INTEGRITY;
     }
     size_t body = stored->mv_size - VAULT_RECORD_TAG;
     rec_tag(db->rec, t, key, klen, p, body, tag);
     if (sodium_memcmp(tag, p + body, VAULT_RECORD_TAG) != 0) {
-        log_bad(t, key, klen, "authentication tag does not verify");
+        vault_record_log_bad(t, key, klen, "authentication tag does not verify");
         return TV_ERR_INTEGRITY;
     }
     uint64_t v = proto_be64(p + 1);
     /* Written by a transaction this store never committed a counter for:
      * records and counter come from different states. */
     if (v == 0 || (check_sv && v > sv_limit(db))) {
-        log_bad(t, key, klen, "state version ahead of the store's");
+        vault_record_log_bad(t, key, klen, "state version ahead of the store's");
         return TV_ERR_INTEGRITY;
     }
     payload->mv_data = (void *)(uintptr_t)(p + VAULT_RECORD_HDR);
@@ -294,8 +294,9 @@ uint64_t vault_state_version_pending(const vault_db *db)
     return sv_for_write(db);
 }
 
-/* Read the stored counter in txn: 0 and *v, TV_ERR_NOT_FOUND, or an error. */
-static int state_read(vault_db *db, MDB_txn *txn, uint64_t *v)
+/* Read the stored counter and anchor in txn: 0 and *v, *anchor,
+ * TV_ERR_NOT_FOUND, or an error. */
+static int state_read(vault_db *db, MDB_txn *txn, uint64_t *v, uint64_t *anchor)
 {
     MDB_val pl;
     uint64_t hdr = 0;
@@ -303,12 +304,25 @@ static int state_read(vault_db *db, MDB_txn *txn, uint64_t *v)
                     &hdr, 0);
     if (r < 0)
         return r;
-    if (pl.mv_size != 8 || proto_be64(pl.mv_data) != hdr) {
-        log_bad(VAULT_TBL_META, VAULT_META_STATE, sizeof(VAULT_META_STATE) - 1, "malformed");
+    if (pl.mv_size != 16 || proto_be64(pl.mv_data) != hdr ||
+        proto_be64((const uint8_t *)pl.mv_data + 8) > hdr) {
+        vault_record_log_bad(VAULT_TBL_META, VAULT_META_STATE, sizeof(VAULT_META_STATE) - 1,
+                             "malformed");
         return TV_ERR_INTEGRITY;
     }
     *v = hdr;
+    *anchor = proto_be64((const uint8_t *)pl.mv_data + 8);
     return 0;
+}
+
+void vault_record_anchor_mark(vault_db *db)
+{
+    db->anchor_marked = 1;
+}
+
+uint64_t vault_record_anchor(const vault_db *db)
+{
+    return db->anchor_committed;
 }
 
 void vault_record_detach(vault_db *db)
@@ -318,18 +332,20 @@ void vault_record_detach(vault_db *db)
     vault_rec_keys_unref(k);
     atomic_store(&db->sv_pending, 0);
     atomic_store(&db->sv_committed, 0);
+    db->anchor_committed = 0;
 }
 
 int vault_record_attach(vault_db *db, vault_rec_keys *k, int *found, vault_rec_keys **prev)
 {
     vault_rec_keys *old = db->rec;
     MDB_txn *txn = NULL;
-    uint64_t v = 0;
+    uint64_t v = 0, anchor = 0;
     int r, have = 0;
     if (!k) {
         db->rec = NULL;
         atomic_store(&db->sv_pending, 0);
         atomic_store(&db->sv_committed, 0);
+        db->anchor_committed = 0;
         if (prev)
             *prev = old;
         else
@@ -339,10 +355,10 @@ int vault_record_attach(vault_db *db, vault_rec_keys *k, int *found, vault_rec_k
     if ((r = vault_db_rtxn(db, &txn)) < 0)
         return r;
     db->rec = k;
-    r = state_read(db, txn, &v);
+    r = state_read(db, txn, &v, &anchor);
     mdb_txn_abort(txn);
     if (r == TV_ERR_NOT_FOUND) {
-        v = 0;
+        v = anchor = 0;
         r = 0;
     } else if (r == 0) {
         have = 1;
@@ -354,6 +370,7 @@ int vault_record_attach(vault_db *db, vault_rec_keys *k, int *found, vault_rec_k
     atomic_fetch_add(&k->ref, 1);
     atomic_store(&db->sv_pending, 0);
     atomic_store(&db->sv_committed, v);
+    db->anchor_committed = anchor;
     if (found)
         *found = have;
     if (prev)
@@ -365,23 +382,27 @@ int vault_record_attach(vault_db *db, vault_rec_keys *k, int *found, vault_rec_k
 
 int vault_record_txn_begin(vault_db *db, MDB_txn *txn)
 {
-    uint64_t v = 0, committed = atomic_load(&db->sv_committed);
+    uint64_t v = 0, anchor = 0, committed = atomic_load(&db->sv_committed);
     int r;
     db->sv_txn = NULL;
+    db->anchor_marked = 0;
     atomic_store(&db->sv_pending, 0);
     if (!db->rec)
         return 0;
-    r = state_read(db, txn, &v);
+    if (db->txn_event)
+        db->txn_event(db->txn_event_arg, VAULT_TXN_BEGIN);
+    r = state_read(db, txn, &v, &anchor);
     if (r == TV_ERR_NOT_FOUND && committed == 0)
         v = 0; /* a store being initialised */
     else if (r == TV_ERR_NOT_FOUND) {
-        log_bad(VAULT_TBL_META, VAULT_META_STATE, sizeof(VAULT_META_STATE) - 1, "missing");
+        vault_record_log_bad(VAULT_TBL_META, VAULT_META_STATE, sizeof(VAULT_META_STATE) - 1,
+                             "missing");
         return TV_ERR_INTEGRITY;
     } else if (r < 0)
         return r;
     if (v < committed) {
-        log_bad(VAULT_TBL_META, VAULT_META_STATE, sizeof(VAULT_META_STATE) - 1,
-                "older than the state this process committed (rolled back)");
+        vault_record_log_bad(VAULT_TBL_META, VAULT_META_STATE, sizeof(VAULT_META_STATE) - 1,
+                             "older than the state this process committed (rolled back)");
         return TV_ERR_INTEGRITY;
     }
     if (v == UINT64_MAX - 1)
@@ -393,11 +414,12 @@ int vault_record_txn_begin(vault_db *db, MDB_txn *txn)
 
 int vault_record_txn_commit(vault_db *db, MDB_txn *txn)
 {
-    uint8_t b[8];
+    uint8_t b[16];
     int r;
     if (!db->rec || db->sv_txn != txn || atomic_load(&db->sv_pending) == 0)
         return 0;
     proto_put_be64(b, atomic_load(&db->sv_pending));
+    proto_put_be64(b + 8, db->anchor_marked ? atomic_load(&db->sv_pending) : db->anchor_committed);
     if ((r = vault_record_put(db, txn, VAULT_TBL_META, VAULT_META_STATE,
                               sizeof(VAULT_META_STATE) - 1, b, sizeof(b), 0)) < 0)
         return r;
@@ -409,7 +431,13 @@ void vault_record_txn_done(vault_db *db, MDB_txn *txn, int committed)
     if (db->sv_txn != txn)
         return;
     db->sv_txn = NULL;
-    if (committed)
+    if (committed) {
+        if (db->anchor_marked)
+            db->anchor_committed = atomic_load(&db->sv_pending);
         atomic_store(&db->sv_committed, atomic_load(&db->sv_pending));
+        if (db->txn_event)
+            db->txn_event(db->txn_event_arg, VAULT_TXN_COMMITTED);
+    }
+    db->anchor_marked = 0;
     atomic_store(&db->sv_pending, 0);
 }

@@ -4,7 +4,7 @@
  * (DESIGN.md §1 property 6, §8).
  *
  * Every value the vault stores in its named databases — tokens, users,
- * policies, functions, meta (kek.epoch, state.version), secret metadata and
+ * policies, functions, meta (keyring, state.version), secret metadata and
  * versions — is written and read through this module. A stored value is
  *
  *   u8  VAULT_RECORD_FORMAT (2)
@@ -24,13 +24,21 @@
  * never the value); it is never treated as absent or defaulted.
  *
  * State version. A monotonic 64-bit counter kept in meta "state.version"
- * (itself such a record, payload u64be): every write transaction begun with
- * vault_db_wtxn / vault_db_wtxn_nohook is given the stored value + 1, writes
- * it into the header of each record it puts, and vault_db_commit stores it
- * back just before the LMDB commit. vault_state_version() is the newest
- * committed value; issue 12's signed checkpoints bind it (freshness). A
- * stored counter older than the one this process committed is refused
+ * (itself such a record, payload u64be version | u64be anchor, below): every write transaction
+ * begun with vault_db_wtxn / vault_db_wtxn_nohook is given the stored value + 1, writes it into the
+ * header of each record it puts, and vault_db_commit stores it back just before the LMDB commit.
+ * vault_state_version() is the newest committed value; issue 12's signed checkpoints bind it
+ * (freshness). A stored counter older than the one this process committed is refused
  * (TV_ERR_INTEGRITY) when the next write transaction begins.
+ *
+ * Anchor. A record's tag proves who wrote it, not that it is the newest:
+ * a host can put back an older authentic record of the same key. The
+ * keyring's record (KEKs, shredded versions: vault_keyring.h) must be the
+ * newest, so the state record also carries the state version the keyring
+ * record was last written at ("anchor"): a keyring record restored from an
+ * older copy carries an older version and is refused. Restoring the state
+ * record as well rolls the whole state version back, which clients'
+ * known_vaults and the witness refuse (docs/ATTESTATION.md "Freshness").
  *
  * Keys. The record key and vault id belong to the keyring (derived from the
  * root key); the keyring attaches them to the db handle (db->rec) when it is
@@ -138,6 +146,24 @@ uint64_t vault_state_version(const vault_db *db);
 /* The state version the write transaction in progress writes (valid only
  * inside one, for the thread holding it). */
 uint64_t vault_state_version_pending(const vault_db *db);
+
+/* The one WARN line "record_integrity" naming table t, the quoted key and
+ * why (never a value), for a record refused by its reader. */
+void vault_record_log_bad(enum vault_tbl t, const void *key, size_t klen, const char *why);
+
+/* The anchor: vault_record_anchor_mark (inside a write txn, after putting
+ * the keyring record) makes the txn's state version the anchor stored when
+ * it commits; vault_record_anchor is the committed one (0: never marked). */
+void vault_record_anchor_mark(vault_db *db);
+uint64_t vault_record_anchor(const vault_db *db);
+
+/* The tag of a record just read (vault_record_get / _open): it follows the
+ * payload in the map, VAULT_RECORD_TAG bytes; unique per write (it covers
+ * the random nonces of the vault's payloads). */
+static inline const uint8_t *vault_record_tag_of(const MDB_val *payload)
+{
+    return (const uint8_t *)payload->mv_data + payload->mv_size;
+}
 
 /* Attach `k` (NULL detaches) to db, which takes a reference, and load the
  * committed state version: reads and verifies meta "state.version" in its

@@ -21,6 +21,29 @@ struct vault_rotation {
 
 static const struct timeval zero_tv = {0, 0};
 
+/* Every version has been visited and is under the current epoch: erase the
+ * older epochs' KEKs and the shred entries of versions under them
+ * (vault_keyring_retire), and say so in the log. */
+static int retire_keks(struct vault *v)
+{
+    uint32_t erased = 0;
+    uint64_t dropped = 0;
+    char n1[16], n2[24], n3[16];
+    int r = vault_keyring_retire(v->kr, NULL, NULL, &erased, &dropped);
+    if (r < 0) {
+        vault_log(VAULT_LOG_ERROR, "kek_retire_failed", "reason", tv_strerror(r), "hint",
+                  "the older KEKs stay (and readable); run `teevault operator rotate` again",
+                  (const char *)NULL);
+        return r;
+    }
+    snprintf(n1, sizeof(n1), "%u", vault_keyring_epoch(v->kr));
+    snprintf(n2, sizeof(n2), "%llu", (unsigned long long)dropped);
+    snprintf(n3, sizeof(n3), "%u", erased);
+    vault_log(VAULT_LOG_INFO, "kek_retired", "epoch", n1, "keks_erased", n3, "shreds_dropped", n2,
+              (const char *)NULL);
+    return 0;
+}
+
 static void rotation_free(struct vault_rotation *rot)
 {
     if (!rot)
@@ -61,6 +84,8 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (rot->pos.done) {
         rot->info.running = 0;
+        if ((r = retire_keks(v)) < 0)
+            rot->info.last_err = r;
         snprintf(n1, sizeof(n1), "%u", rot->info.epoch);
         snprintf(n2, sizeof(n2), "%llu", (unsigned long long)rot->pos.rewrapped);
         snprintf(n3, sizeof(n3), "%llu", (unsigned long long)rot->pos.visited);
@@ -94,7 +119,7 @@ int vault_rotate_start(struct vault *v, uint64_t *pending, uint64_t *rewrapped)
             if ((r = vault_store_rewrap_step(v->store, &pos, VAULT_ROTATE_STEP)) < 0)
                 return r;
         *rewrapped = pos.rewrapped;
-        return 0;
+        return retire_keks(v);
     }
     if (!rot) {
         if (!(rot = calloc(1, sizeof(*rot))))

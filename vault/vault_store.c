@@ -417,6 +417,41 @@ static int wrap_dek(const vault_store *s, const char *name, size_t nlen, uint64_
     return 0;
 }
 
+/* Remove the version record under kb (if any) in txn and put its tag on
+ * the keyring's shred list, so an old copy of it put back is never served.
+ * The stored bytes are taken as they are (a record that no longer verifies
+ * is removed and listed all the same). */
+static int remove_version(vault_store *s, MDB_txn *txn, const uint8_t *kb, size_t kl)
+{
+    MDB_val k = {kl, (void *)(uintptr_t)kb}, d;
+    int rc = mdb_get(txn, s->db->versions, &k, &d);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return vault_db_err(rc);
+    if (d.mv_size >= VAULT_RECORD_OVERHEAD + VREC_OVER) {
+        const uint8_t *p = d.mv_data;
+        uint8_t tag[VAULT_RECORD_TAG];
+        uint32_t epoch = rd32(p + VAULT_RECORD_HDR + OFF_EPOCH);
+        int r;
+        memcpy(tag, p + d.mv_size - VAULT_RECORD_TAG, sizeof(tag));
+        if ((r = vault_keyring_shred(s->kr, txn, epoch, tag)) < 0)
+            return r;
+    }
+    return vault_db_err(mdb_del(txn, s->db->versions, &k, NULL));
+}
+
+/* A version record read back must not be one that was destroyed. */
+static int check_not_shredded(const vault_store *s, const uint8_t *kb, size_t kl,
+                              const MDB_val *payload)
+{
+    if (!vault_keyring_shredded(s->kr, vault_record_tag_of(payload)))
+        return 0;
+    vault_record_log_bad(VAULT_TBL_VERSIONS, kb, kl,
+                         "a destroyed version's record was put back (restored from a copy?)");
+    return TV_ERR_INTEGRITY;
+}
+
 /* ---- get -------------------------------------------------------------- */
 
 static int do_get(vault_store *s, const char *name, uint64_t version, uint8_t *buf, size_t cap,
@@ -503,6 +538,8 @@ static int do_get(vault_store *s, const char *name, uint64_t version, uint8_t *b
     r = vault_record_get(s->db, txn, VAULT_TBL_VERSIONS, kb, k.mv_size, &d, NULL);
     if (r == TV_ERR_NOT_FOUND)
         r = TV_ERR_INTEGRITY; /* metadata says live, record is gone */
+    if (r == 0)
+        r = check_not_shredded(s, kb, k.mv_size, &d);
     if (r < 0)
         goto out;
     if ((r = unwrap_dek(s, name, nlen, v, d.mv_data, d.mv_size, dek, NULL)) < 0)
@@ -628,12 +665,8 @@ int vault_store_put(vault_store *s, const char *name, const uint8_t *value, size
     m.updated = now;
     /* Prune the oldest versions beyond max_versions. */
     while (m.n > m.maxv) {
-        MDB_val k = {vkey(kb, name, nlen, m.e[0].version), kb};
-        int rc = mdb_del(txn, s->db->versions, &k, NULL);
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            r = vault_db_err(rc);
+        if ((r = remove_version(s, txn, kb, vkey(kb, name, nlen, m.e[0].version))) < 0)
             goto out;
-        }
         memmove(m.e, m.e + 1, (size_t)(m.n - 1) * sizeof(ment));
         m.n--;
     }
@@ -745,12 +778,8 @@ static int mutate(vault_store *s, const char *name, const uint64_t *versions, si
             break;
         case OP_DESTROY:
             if (!(e->flags & F_DESTROYED)) {
-                MDB_val k = {vkey(kb, name, nlen, e->version), kb};
-                int rc = mdb_del(txn, s->db->versions, &k, NULL);
-                if (rc != 0 && rc != MDB_NOTFOUND) {
-                    r = vault_db_err(rc);
+                if ((r = remove_version(s, txn, kb, vkey(kb, name, nlen, e->version))) < 0)
                     goto out;
-                }
                 e->flags |= F_DESTROYED;
                 e->changed = now;
             }
@@ -1065,7 +1094,8 @@ int vault_store_rewrap_step(vault_store *s, vault_rewrap_pos *pos, size_t max_vi
         visited++;
         MDB_val pl;
         if ((r = vault_record_open(s->db, VAULT_TBL_VERSIONS, np.last, np.last_len, &d, &pl,
-                                   NULL)) < 0)
+                                   NULL)) < 0 ||
+            (r = check_not_shredded(s, np.last, np.last_len, &pl)) < 0)
             break;
         if (pl.mv_size < VREC_OVER) {
             r = TV_ERR_INTEGRITY;

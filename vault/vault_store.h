@@ -33,9 +33,12 @@
  * record still exists IS detected.
  *
  * Destroy removes the version record (wrapped DEK and ciphertext) in the same
- * transaction that marks the version destroyed; LMDB's copy-on-write may keep
- * the old page's bytes in free pages until reused, but without the record the
- * value cannot be decrypted through the store even with RK.
+ * transaction that marks the version destroyed, and puts the record's tag on
+ * the keyring's shred list (vault_keyring.h), as pruning by max_versions
+ * does: a copy of the record put back (even with the old metadata) is
+ * refused with TV_ERR_INTEGRITY, and after the next completed rotation its
+ * KEK no longer exists. LMDB's copy-on-write may keep the old page's bytes
+ * in free pages until reused.
  *
  * Writes: each write function runs in ONE LMDB write transaction; `hook`
  * (may be NULL) runs inside it just before commit (the audit writer appends

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Attacker test (issue 11, attack 2): the host copies ANOTHER vault's recovery
-# escrow (rk.escrow, with its vault.id, kek.epoch and state.version) into
+# escrow (rk.escrow, with its vault.id, keyring and state.version) into
 # this vault's meta and calls Sys.Recover with that vault's passphrase, which
 # it knows. Before the vault id and the record layer, the vault adopted the
 # attacker's root key (also while active: Recover was public). Now:
@@ -24,7 +24,7 @@ printf 'attacker passphrase 0123\n' >"$T/pa"
 start_conf "$T/a"
 expect_rc 0 --format=json operator init --passphrase-file="$T/pa"
 stop_vault
-for k in rk.escrow kek.epoch; do
+for k in rk.escrow keyring; do
   [ -n "$(meta_get "$T/a" $k)" ] || fail "attacker vault has no $k"
 done
 
@@ -36,7 +36,7 @@ ROOT=$(json root_token)
 TEEVAULT_TOKEN=$ROOT tv_in 'victim-secret' kv put app/db
 [ "$RC" -eq 0 ] || fail "kv put: $ERR"
 declare -A OWN
-for k in rk.escrow vault.id kek.epoch state.version; do OWN[$k]=$(meta_get "$T/v" $k); done
+for k in rk.escrow vault.id keyring state.version; do OWN[$k]=$(meta_get "$T/v" $k); done
 
 inject() { # inject KEY...: copy A's records into V's meta (daemon running or not)
   local k
@@ -47,7 +47,7 @@ inject() { # inject KEY...: copy A's records into V's meta (daemon running or no
 }
 restore() {
   local k
-  for k in rk.escrow vault.id kek.epoch state.version; do
+  for k in rk.escrow vault.id keyring state.version; do
     [ -z "${OWN[$k]}" ] || meta_put "$T/v" $k "${OWN[$k]}" || fail "restoring $k"
   done
 }
@@ -55,7 +55,7 @@ restore() {
 # 1. Active vault, no token: refused before any passphrase work. (While the
 # daemon runs, the host swaps the escrow, the vault id and the epoch; a
 # swapped state.version would stop every write of this vault instead.)
-inject rk.escrow vault.id kek.epoch
+inject rk.escrow vault.id keyring
 expect_rc 4 operator recover --passphrase-file="$T/pa"
 expect_in "needs admin on sys/recover" "$ERR"
 pass "recover on an active vault without a token refused"
@@ -71,7 +71,7 @@ pass "recover to another vault's root key refused on an active vault"
 # 3. Sealed vault (its sealing key is gone, as on new hardware), foreign escrow.
 stop_vault
 rm -f "$T/v/sim-sealing.key"
-inject rk.escrow vault.id kek.epoch state.version
+inject rk.escrow vault.id keyring state.version
 start_conf "$T/v"
 expect_rc 2 --format=json status
 [ "$(json sealed)" = true ] || fail "vault with a foreign vault id unsealed: $OUT"

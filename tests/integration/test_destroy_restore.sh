@@ -9,9 +9,18 @@
 #   2. whole state directory: a copy from before the destroy is restored →
 #      with a witness the vault refuses to start (rolled back), so the
 #      destroyed version is not served
+#   3. records level with the metadata: the version's record AND the secret's
+#      metadata record from before the destroy put back → refused: the
+#      record's tag is on the keyring's shred list (issue 12 item 4; on the
+#      code before, the destroyed value was served)
+#   4. after `operator rotate` (the older KEK erased): the same records put
+#      back → refused, the KEK they need no longer exists; the keyring record
+#      from before the rotation put back as well → the vault refuses it
+#      (not the newest: the state record anchors it) and stays sealed
 # What remains (docs/ATTESTATION.md "What remains"): an operator who accepts
 # the rollback (--accept-rollback, audited) gets the old store back whole,
-# destroyed versions included; KEKs are still derived from the root key.
+# destroyed versions included, unless a rotation erased their KEK first.
+FORGE() { tv_py "$TV_HERE/forge_records.py" "$@"; }
 . "$(dirname "$0")/cli_lib.sh"
 
 command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null ||
@@ -36,6 +45,9 @@ tv_in 'keep-v2' kv put app/key
 [ "$RC" -eq 0 ] || fail "kv put: $ERR"
 stop_vault
 mdb_dump -s versions "$PLAT" >"$T/versions.dump" || fail "mdb_dump versions"
+mdb_dump -s secrets "$PLAT" >"$T/secrets.dump" || fail "mdb_dump secrets"
+OLD_KEYRING=$(FORGE get "$PLAT" meta keyring)
+[ -n "$OLD_KEYRING" ] || fail "no keyring record in meta"
 cp -a "$PLAT" "$T/state.copy"
 
 start_w --config "$T/w.conf"
@@ -52,6 +64,43 @@ expect_rc 0 kv get app/key
 [ "$OUT" = keep-v2 ] || fail "v2 is $OUT"
 stop_vault
 pass "a destroyed version's record loaded back into data.mdb is refused"
+
+# The version record and the metadata that still lists it as live.
+load_old() {
+  mdb_load -s versions -f "$T/versions.dump" "$PLAT" || fail "mdb_load versions"
+  mdb_load -s secrets -f "$T/secrets.dump" "$PLAT" || fail "mdb_load secrets"
+}
+load_old
+start_w --config "$T/w.conf"
+expect_rc 1 kv get app/key --version 1
+case "$OUT$ERR" in *destroy-me-v1*) fail "the destroyed value came back (records + metadata restored)" ;; esac
+expect_in "integrity" "$ERR"
+grep -q "a destroyed version's record was put back" "$TV_LOG" ||
+  fail "no record_integrity log line for the restored record"
+pass "the destroyed version's record with its old metadata put back: refused (shred list)"
+
+# Rotation erases the KEK the old record was wrapped under.
+expect_rc 0 operator rotate
+stop_vault
+NEW_KEYRING=$(FORGE get "$PLAT" meta keyring)
+load_old
+start_w --config "$T/w.conf"
+expect_rc 1 kv get app/key --version 1
+case "$OUT$ERR" in *destroy-me-v1*) fail "the destroyed value came back after rotation" ;; esac
+expect_in "integrity" "$ERR"
+stop_vault
+pass "after rotation the restored records cannot be decrypted (KEK erased)"
+
+# ... and the keyring record holding that KEK, put back: refused.
+FORGE set "$PLAT" meta keyring "$OLD_KEYRING" || fail "restoring the old keyring"
+start_w --config "$T/w.conf"
+expect_rc 1 kv get app/key --version 1
+case "$OUT$ERR" in *destroy-me-v1*) fail "the destroyed value came back with the old keyring" ;; esac
+grep -q "not the newest keyring record" "$TV_LOG" ||
+  fail "the old keyring record was not refused"
+stop_vault
+FORGE set "$PLAT" meta keyring "$NEW_KEYRING" || fail "restoring the keyring"
+pass "the keyring record from before the rotation put back: refused (anchored by the state record)"
 
 # The whole directory from before the destroy: the witness refuses it.
 rm -rf "$PLAT"

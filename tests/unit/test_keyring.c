@@ -108,20 +108,21 @@ static void test_init_open_derive_rotate(void)
         kr2 = NULL;
     }
 
-    /* Tampered epoch record is detected. */
+    /* Tampered keyring record is detected. */
     MDB_txn *txn;
-    MDB_val k = {9, (void *)"kek.epoch"}, d;
+    MDB_val k = {7, (void *)"keyring"}, d;
     CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
     CHECK_EQ_INT(mdb_get(txn, db->meta, &k, &d), 0);
-    uint8_t rec[64];
+    uint8_t rec[1024];
+    CHECK(d.mv_size <= sizeof(rec));
     memcpy(rec, d.mv_data, d.mv_size);
     size_t rl = d.mv_size;
-    rec[4] ^= 1; /* epoch 2 -> 3 */
+    rec[13] ^= 1; /* epoch 2 -> 3 */
     MDB_val nd = {rl, rec};
     CHECK_EQ_INT(mdb_put(txn, db->meta, &k, &nd, 0), 0);
     CHECK_EQ_INT(mdb_txn_commit(txn), 0);
     CHECK_EQ_INT(vault_keyring_open(db, b, &kr2), TV_ERR_INTEGRITY);
-    rec[4] ^= 1;
+    rec[13] ^= 1;
     CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
     CHECK_EQ_INT(mdb_put(txn, db->meta, &k, &nd, 0), 0);
     CHECK_EQ_INT(mdb_txn_commit(txn), 0);
@@ -223,6 +224,134 @@ static void test_recovery(void)
     seal_backend_free(b);
 }
 
+/* Raw copy of meta[key] into buf (the bytes as stored). */
+static size_t meta_raw(vault_db *db, const char *key, uint8_t *buf, size_t cap)
+{
+    MDB_txn *txn = NULL;
+    MDB_val k = {strlen(key), (void *)(uintptr_t)key}, d;
+    size_t n = 0;
+    if (mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) == 0 &&
+        mdb_get(txn, db->meta, &k, &d) == 0 && d.mv_size <= cap) {
+        memcpy(buf, d.mv_data, d.mv_size);
+        n = d.mv_size;
+    }
+    if (txn)
+        mdb_txn_abort(txn);
+    return n;
+}
+
+/* Put raw bytes back (a host restoring an older copy of one record). */
+static void meta_put_raw(vault_db *db, const char *key, size_t klen, const uint8_t *v, size_t n)
+{
+    MDB_txn *txn = NULL;
+    MDB_val k = {klen, (void *)(uintptr_t)key}, d = {n, (void *)(uintptr_t)v};
+    CHECK_EQ_INT(mdb_txn_begin(db->env, NULL, 0, &txn), 0);
+    CHECK_EQ_INT(n ? mdb_put(txn, db->meta, &k, &d, 0) : mdb_del(txn, db->meta, &k, NULL), 0);
+    CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+}
+
+/* KEKs are erased by retire (even from a reopened store), an older keyring
+ * record put back is refused, shreds count only once committed and survive
+ * a reopen, and a missing shred entry is refused. */
+static void test_retire_shred(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/ret", g_dir);
+    CHECK_EQ_INT(mkdir(dir, 0700), 0);
+    seal_options o = {.backend = "sim", .state_dir = dir};
+    seal_backend *b = NULL;
+    vault_db *db = NULL;
+    vault_keyring *kr = NULL, *kr2 = NULL;
+    uint8_t k1[32], k2[32], x[32], t1[32], t2[32], old[1024];
+    MDB_txn *txn = NULL;
+    size_t oldn;
+
+    randombytes_buf(t1, sizeof(t1));
+    randombytes_buf(t2, sizeof(t2));
+    CHECK_EQ_INT(seal_backend_open(&o, &b), 0);
+    CHECK_EQ_INT(vault_db_open(dir, 1 << 20, &db), 0);
+    CHECK_EQ_INT(vault_keyring_init(db, b, SEAL_POLICY_SIGNER, NULL, 0, NULL, NULL, &kr), 0);
+    if (!kr)
+        return;
+    CHECK_EQ_INT(vault_keyring_kek(kr, 1, k1), 0);
+
+    /* A shred in an aborted txn never counts; a committed one does. */
+    CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
+    CHECK_EQ_INT(vault_keyring_shred(kr, txn, 1, t2), 0);
+    mdb_txn_abort(txn);
+    CHECK_EQ_INT(vault_keyring_shredded(kr, t2), 0);
+    CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
+    CHECK_EQ_INT(vault_keyring_shred(kr, txn, 1, t1), 0);
+    CHECK_EQ_INT(vault_keyring_shredded(kr, t1), 0); /* not yet committed */
+    CHECK_EQ_INT(vault_db_commit(txn), 0);
+    CHECK_EQ_INT(vault_keyring_shredded(kr, t1), 1);
+    CHECK_EQ_INT(vault_keyring_shredded(kr, t2), 0);
+    CHECK_EQ_INT(vault_keyring_shred_count(kr), 1);
+    oldn = meta_raw(db, "keyring", old, sizeof(old));
+    CHECK(oldn > 0);
+
+    /* Rotate, retire: KEK 1 is gone, KEK 2 stays; the epoch-1 shred goes. */
+    CHECK_EQ_INT(vault_keyring_rotate(kr, NULL, NULL, NULL), 0);
+    CHECK_EQ_INT(vault_keyring_kek(kr, 2, k2), 0);
+    uint32_t erased = 0;
+    uint64_t dropped = 0;
+    CHECK_EQ_INT(vault_keyring_retire(kr, NULL, NULL, &erased, &dropped), 0);
+    CHECK_EQ_INT(erased, 1);
+    CHECK_EQ_INT(dropped, 1);
+    CHECK_EQ_INT(vault_keyring_kek(kr, 1, x), TV_ERR_INVALID);
+    CHECK_EQ_INT(vault_keyring_kek(kr, 2, x), 0);
+    CHECK(memcmp(x, k2, 32) == 0);
+    CHECK_EQ_INT(vault_keyring_shredded(kr, t1), 0);
+    /* A shred under the live epoch survives the reopen. */
+    CHECK_EQ_INT(vault_db_wtxn(db, &txn), 0);
+    CHECK_EQ_INT(vault_keyring_shred(kr, txn, 2, t2), 0);
+    CHECK_EQ_INT(vault_db_commit(txn), 0);
+    vault_keyring_free(kr);
+    kr = NULL;
+
+    CHECK_EQ_INT(vault_keyring_open(db, b, &kr2), 0);
+    if (kr2) {
+        CHECK_EQ_INT(vault_keyring_kek(kr2, 1, x), TV_ERR_INVALID);
+        CHECK_EQ_INT(vault_keyring_kek(kr2, 2, x), 0);
+        CHECK(memcmp(x, k2, 32) == 0);
+        CHECK_EQ_INT(vault_keyring_shredded(kr2, t2), 1);
+        CHECK_EQ_INT(vault_keyring_shredded(kr2, t1), 0);
+        vault_keyring_free(kr2);
+        kr2 = NULL;
+    }
+
+    /* The host puts the keyring record with KEK 1 back: refused (anchor). */
+    uint8_t cur[1024];
+    size_t curn = meta_raw(db, "keyring", cur, sizeof(cur));
+    meta_put_raw(db, "keyring", 7, old, oldn);
+    CHECK_EQ_INT(vault_keyring_open(db, b, &kr2), TV_ERR_INTEGRITY);
+    CHECK(kr2 == NULL);
+    meta_put_raw(db, "keyring", 7, cur, curn);
+
+    /* A shred entry deleted: refused. */
+    uint8_t ent[256], key[14] = "shred/";
+    memset(key + 6, 0, 8);
+    key[13] = 1;
+    MDB_txn *rt = NULL;
+    MDB_val mk = {sizeof(key), key}, md;
+    size_t entn = 0;
+    CHECK_EQ_INT(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &rt), 0);
+    if (mdb_get(rt, db->meta, &mk, &md) == 0 && md.mv_size <= sizeof(ent)) {
+        memcpy(ent, md.mv_data, md.mv_size);
+        entn = md.mv_size;
+    }
+    mdb_txn_abort(rt);
+    CHECK(entn > 0);
+    meta_put_raw(db, (const char *)key, sizeof(key), NULL, 0);
+    CHECK_EQ_INT(vault_keyring_open(db, b, &kr2), TV_ERR_INTEGRITY);
+    meta_put_raw(db, (const char *)key, sizeof(key), ent, entn);
+    CHECK_EQ_INT(vault_keyring_open(db, b, &kr2), 0);
+    vault_keyring_free(kr2);
+    sodium_memzero(k1, sizeof(k1));
+    vault_db_close(db);
+    seal_backend_free(b);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -233,6 +362,7 @@ int main(void)
     RUN(test_hkdf_rfc5869);
     RUN(test_init_open_derive_rotate);
     RUN(test_recovery);
+    RUN(test_retire_shred);
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
     if (system(cmd) != 0)

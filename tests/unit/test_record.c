@@ -292,11 +292,11 @@ static void test_keyring_binding(void)
     vault_keyring_free(kr2);
     kr2 = NULL;
 
-    /* kek.epoch replaced by a raw (old format) record: integrity. */
-    CHECK_EQ_INT(raw_get(db, db->meta, "kek.epoch", blob, sizeof(blob), &bn), 0);
-    raw_put(db, db->meta, "kek.epoch", "\x01\0\0\0\x07", 5);
+    /* The keyring replaced by a raw (old format) record: integrity. */
+    CHECK_EQ_INT(raw_get(db, db->meta, "keyring", blob, sizeof(blob), &bn), 0);
+    raw_put(db, db->meta, "keyring", "\x01\0\0\0\x07", 5);
     CHECK_EQ_INT(vault_keyring_open(db, b, &kr2), TV_ERR_INTEGRITY);
-    raw_put(db, db->meta, "kek.epoch", blob, bn);
+    raw_put(db, db->meta, "keyring", blob, bn);
 
     /* An older store (format 1, or no mark): refused with TV_ERR_FORMAT. */
     raw_put(db, db->meta, "format", &fmt1, 1);

@@ -299,10 +299,16 @@ static void test_destroy_unrecoverable(void)
     memset(kb + 4 + nl, 0, 7);
     kb[4 + nl + 7] = 1;
     MDB_val k = {4 + nl + 8, kb}, d;
+    uint8_t meta_rec[256];
+    MDB_val mk = {nl, (void *)"shred/me"};
+    size_t meta_len = 0;
     CHECK_EQ_INT(vault_db_rtxn(f.db, &txn), 0);
     CHECK_EQ_INT(mdb_get(txn, f.db->versions, &k, &d), 0);
     rec_len = d.mv_size < sizeof(rec) ? d.mv_size : sizeof(rec);
     memcpy(rec, d.mv_data, rec_len);
+    CHECK_EQ_INT(mdb_get(txn, f.db->secrets, &mk, &d), 0);
+    meta_len = d.mv_size < sizeof(meta_rec) ? d.mv_size : sizeof(meta_rec);
+    memcpy(meta_rec, d.mv_data, meta_len);
     mdb_txn_abort(txn);
     CHECK_EQ_INT(file_contains(path, rec + VAULT_RECORD_HDR + 6, 72),
                  1); /* wrap nonce + wrapped DEK on disk */
@@ -332,6 +338,38 @@ static void test_destroy_unrecoverable(void)
     for (int i = 0; i < 4; i++)
         CHECK_EQ_INT(put(&f, "keep", "kept-again", VAULT_CAS_NONE, NULL), 0);
     CHECK_EQ_INT(file_contains(path, rec + VAULT_RECORD_HDR + 6, 72), 0);
+    CHECK_EQ_INT(get_is(&f, "keep", 0, "kept-again"), 0);
+
+    /* The host puts the version record AND the metadata listing it as live
+     * back: the record's tag is on the shred list, so it is refused, also
+     * after a reopen. */
+    MDB_val rv = {rec_len, rec}, mv = {meta_len, meta_rec};
+    CHECK_EQ_INT(mdb_txn_begin(f.db->env, NULL, 0, &txn), 0);
+    CHECK_EQ_INT(mdb_put(txn, f.db->versions, &k, &rv, 0), 0);
+    CHECK_EQ_INT(mdb_put(txn, f.db->secrets, &mk, &mv, 0), 0);
+    CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+    CHECK_EQ_INT(get_is(&f, "shred/me", 1, "to-be-destroyed"), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(vault_keyring_open(f.db, f.seal, &kr2), 0);
+    CHECK_EQ_INT(vault_store_open(f.db, kr2, NULL, &st2), 0);
+    CHECK_EQ_INT(vault_store_get(st2, "shred/me", 1, &out, &n, NULL), TV_ERR_INTEGRITY);
+    vault_store_free(st2);
+    vault_keyring_free(kr2);
+    /* After a rotation (re-wrap, retire) the old KEK is erased: the record
+     * cannot be decrypted at all; the rotation refused to re-wrap it. */
+    CHECK_EQ_INT(vault_keyring_rotate(f.kr, NULL, NULL, NULL), 0);
+    CHECK_EQ_INT(vault_store_rewrap_all(f.st, NULL), TV_ERR_INTEGRITY);
+    CHECK_EQ_INT(mdb_txn_begin(f.db->env, NULL, 0, &txn), 0);
+    CHECK_EQ_INT(mdb_del(txn, f.db->versions, &k, NULL), 0);
+    CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+    CHECK_EQ_INT(vault_store_rewrap_all(f.st, NULL), 0);
+    CHECK_EQ_INT(vault_keyring_retire(f.kr, NULL, NULL, NULL, NULL), 0);
+    CHECK_EQ_INT(vault_keyring_shred_count(f.kr), 0);
+    CHECK_EQ_INT(mdb_txn_begin(f.db->env, NULL, 0, &txn), 0);
+    CHECK_EQ_INT(mdb_put(txn, f.db->versions, &k, &rv, 0), 0);
+    CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+    CHECK_EQ_INT(get_is(&f, "shred/me", 1, "to-be-destroyed"), TV_ERR_INTEGRITY);
+    uint8_t kek[32];
+    CHECK_EQ_INT(vault_keyring_kek(f.kr, 1, kek), TV_ERR_INVALID);
     CHECK_EQ_INT(get_is(&f, "keep", 0, "kept-again"), 0);
     fx_close(&f);
 }
