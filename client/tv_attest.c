@@ -18,6 +18,7 @@
  *   is opened here into wiped memory.
  */
 #include "tv_client_int.h"
+#include "tv_conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,6 +537,20 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
     }
     if ((r = check_pins(c, o, t, v)) < 0)
         goto out;
+    /* Over TLS the channel must end at the key the Report binds: else a
+     * TLS-terminating relay (with any certificate this client trusts) sits
+     * between the vault and us. */
+    {
+        uint8_t peer[32];
+        int tls = tv_conn_peer_key_hash(c->conn, peer);
+        if (tls < 0 || (tls == 1 && sodium_memcmp(peer, f.tls_key_hash, 32) != 0)) {
+            r = tv_fail(c, TV_ERR_VERIFY,
+                        "the TLS connection does not end at the key the vault's Report binds "
+                        "(a TLS-terminating proxy or relay in between? connect to the vault's "
+                        "own TLS listener)");
+            goto out;
+        }
+    }
     initialised = sodium_memcmp(f.vault_id, zero, 32) != 0;
     if (initialised) {
         uint8_t msg[SEAL_STATE_MSG_LEN];

@@ -337,6 +337,23 @@ out:
     return r;
 }
 
+int tv_conn_peer_key_hash(const tv_conn *c, uint8_t out[32])
+{
+    X509 *x;
+    unsigned char *der = NULL;
+    int n;
+
+    if (!c || !c->ssl)
+        return 0;
+    if (!(x = SSL_get0_peer_certificate(c->ssl)))
+        return TV_ERR_VERIFY;
+    if ((n = i2d_PUBKEY(X509_get0_pubkey(x), &der)) <= 0)
+        return TV_ERR_CRYPTO;
+    crypto_hash_sha256(out, der, (unsigned long long)n);
+    OPENSSL_free(der);
+    return 1;
+}
+
 void tv_conn_close(tv_conn *c)
 {
     if (!c)

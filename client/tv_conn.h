@@ -47,6 +47,11 @@ int tv_conn_open(const char *addr, const tv_conn_opts *opts, tv_conn **out) TV_W
 int tv_conn_open_why(const char *addr, const tv_conn_opts *opts, tv_conn **out,
                      tv_open_error *w) TV_WUR;
 
+/* On a TLS connection: SHA-256 of the server certificate's
+ * SubjectPublicKeyInfo (DER) into out and 1; 0 on a Unix socket; a
+ * negative tv_err if the peer's key cannot be encoded. */
+int tv_conn_peer_key_hash(const tv_conn *c, uint8_t out[32]) TV_WUR;
+
 /* Close the socket, wipe the token copy and free. NULL is ok. */
 void tv_conn_close(tv_conn *c);
 

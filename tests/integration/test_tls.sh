@@ -27,6 +27,8 @@ mkdir -p "$PKI"
     mkleaf server ca "subjectAltName=DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth"
     mkleaf client ca "extendedKeyUsage=clientAuth"
+    mkleaf relay ca "subjectAltName=DNS:localhost,IP:127.0.0.1
+extendedKeyUsage=serverAuth"
     mkleaf rogue other-ca "extendedKeyUsage=clientAuth"
 ) || tv_fail "making the test PKI failed"
 
@@ -66,6 +68,32 @@ if [ -x "$TV_BIN/teevault" ]; then
     TEEVAULT_ADDR="tls://localhost:$PORT" TEEVAULT_CACERT="$PKI/ca.pem" "$TV_BIN/teevault" status \
         >"$TV_DIR/cli.out" 2>&1 || { cat "$TV_DIR/cli.out"; tv_fail "teevault status over TLS failed"; }
     echo "ok   teevault status over TLS"
+    # Issue 12: the Report binds the TLS key. Verified on the vault's own
+    # listener it holds; through a TLS-terminating relay with a certificate
+    # the client trusts (same CA), the relay works for plain calls but the
+    # vault's evidence is refused (on the code before, it was accepted).
+    export TEEVAULT_CACERT="$PKI/ca.pem" TEEVAULT_KNOWN_VAULTS="$TV_DIR/known_vaults"
+    PUB="$TV_DIR/state/sim_platform.pub"
+    TEEVAULT_ADDR="tls://localhost:$PORT" "$TV_BIN/teevault" attest vault --sim-pubkey "$PUB" \
+        >"$TV_DIR/cli.out" 2>&1 ||
+        { cat "$TV_DIR/cli.out"; tv_fail "attest vault over the vault's own TLS listener failed"; }
+    /usr/bin/python3 "$TV_HERE/tls_relay.py" "$TV_DIR/relay.port" "$PORT" "$PKI/relay.pem" \
+        "$PKI/relay.key" "$PKI/ca.pem" &
+    RELAY=$!
+    for _ in $(seq 50); do [ -s "$TV_DIR/relay.port" ] && break; sleep 0.1; done
+    RPORT=$(cat "$TV_DIR/relay.port")
+    TEEVAULT_ADDR="tls://localhost:$RPORT" "$TV_BIN/teevault" status >"$TV_DIR/cli.out" 2>&1 ||
+        { kill $RELAY; cat "$TV_DIR/cli.out"; tv_fail "the relay does not relay"; }
+    if TEEVAULT_ADDR="tls://localhost:$RPORT" "$TV_BIN/teevault" attest vault --sim-pubkey "$PUB" \
+        >"$TV_DIR/cli.out" 2>&1; then
+        kill $RELAY
+        tv_fail "attest vault accepted the vault's Report through a TLS-terminating relay"
+    fi
+    kill $RELAY
+    grep -q "does not end at the key the vault's Report binds" "$TV_DIR/cli.out" ||
+        { cat "$TV_DIR/cli.out"; tv_fail "the relay refusal does not say why"; }
+    unset TEEVAULT_CACERT
+    echo "ok   the Report binds the TLS key: verified direct, refused through a TLS-terminating relay"
 fi
 tv_stop
 
