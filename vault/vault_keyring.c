@@ -269,6 +269,16 @@ static void shred_key(uint8_t k[SHRED_KEY_LEN], uint64_t index)
     proto_put_be64(k + sizeof(META_SHRED) - 1, index);
 }
 
+/* Store entry `index` (meta "shred/" || u64be index = u32be epoch || tag). */
+static int put_shred(vault_keyring *kr, MDB_txn *txn, uint64_t index, const shred_ent *e)
+{
+    uint8_t k[SHRED_KEY_LEN], pl[SHRED_PL_LEN];
+    shred_key(k, index);
+    put_be32(pl, e->epoch);
+    memcpy(pl + 4, e->tag, VAULT_RECORD_TAG);
+    return vault_record_put(kr->db, txn, VAULT_TBL_META, k, sizeof(k), pl, sizeof(pl), 0);
+}
+
 int vault_keyring_derive(const vault_keyring *kr, const char *label, uint8_t out[VAULT_KEY_LEN])
 {
     if (!label || !label[0])
@@ -447,17 +457,13 @@ int vault_keyring_shred(vault_keyring *kr, MDB_txn *txn, uint32_t epoch,
                         const uint8_t tag[VAULT_RECORD_TAG])
 {
     shred_ent e;
-    uint8_t k[SHRED_KEY_LEN], pl[SHRED_PL_LEN];
     uint64_t index = kr->shred.n + kr->pend.n + 1;
     int r;
     e.epoch = epoch;
     memcpy(e.tag, tag, VAULT_RECORD_TAG);
     if (kr->pend.n == 0)
         memcpy(kr->pend.head, kr->shred.head, 32);
-    shred_key(k, index);
-    put_be32(pl, epoch);
-    memcpy(pl + 4, tag, VAULT_RECORD_TAG);
-    if ((r = vault_record_put(kr->db, txn, VAULT_TBL_META, k, sizeof(k), pl, sizeof(pl), 0)) < 0)
+    if ((r = put_shred(kr, txn, index, &e)) < 0)
         return r;
     if ((r = list_push(&kr->pend, &e)) < 0)
         return r;
@@ -993,7 +999,7 @@ int vault_keyring_retire(vault_keyring *kr, vault_txn_hook hook, void *hook_arg,
     MDB_txn *txn = NULL;
     shred_list keep = {0};
     uint32_t cur = kr->epoch, n_old = cur - kr->oldest;
-    uint8_t k[SHRED_KEY_LEN], pl[SHRED_PL_LEN];
+    uint8_t k[SHRED_KEY_LEN];
 
     /* Entries of versions wrapped under the current epoch stay: that KEK lives on. */
     for (size_t i = 0; i < kr->shred.n; i++)
@@ -1008,11 +1014,7 @@ int vault_keyring_retire(vault_keyring *kr, vault_txn_hook hook, void *hook_arg,
             goto out;
     }
     for (size_t i = 0; i < keep.n; i++) {
-        shred_key(k, i + 1);
-        put_be32(pl, keep.e[i].epoch);
-        memcpy(pl + 4, keep.e[i].tag, VAULT_RECORD_TAG);
-        if ((r = vault_record_put(kr->db, txn, VAULT_TBL_META, k, sizeof(k), pl, sizeof(pl), 0)) <
-            0)
+        if ((r = put_shred(kr, txn, i + 1, &keep.e[i])) < 0)
             goto out;
         shred_chain(keep.head, i + 1, &keep.e[i]);
     }
