@@ -17,7 +17,9 @@
 #include "vault_db.h"
 #include "vault_keyring.h"
 #include "vault_log.h"
+#include "vault_rpc.h"
 #include "vault_store.h"
+#include "vault_witness.h"
 
 enum seal_policy vault_seal_policy(const struct vault *v)
 {
@@ -97,6 +99,23 @@ static void internal_call(struct vault *v, vault_call *c, vault_principal *p, co
     snprintf(c->request_id, sizeof(c->request_id), "startup");
 }
 
+/* A vault activated while the daemon runs (Initialize, Recover of a sealed
+ * vault) meets its witness now, as at start: a witness holding newer state
+ * seals it again (fail closed; restart with --accept-rollback to override). */
+static int witness_after_activate(struct vault *v, vault_call *c)
+{
+    char why[512];
+    int r = vault_witness_start(v, 0, why, sizeof(why));
+    if (r < 0) {
+        vault_log(VAULT_LOG_ERROR, "witness", "error", why, "reason", tv_strerror(r),
+                  (const char *)NULL);
+        if (c)
+            vault_call_errf(c, "%s; the vault stays sealed", why);
+        vault_deactivate(v);
+    }
+    return r;
+}
+
 int vault_initialize(struct vault *v, vault_call *c, int escrow, const char *passphrase,
                      size_t plen, char *root_token, size_t root_token_len, char *gen_pass,
                      size_t gen_pass_len, const vault_gov_set *gov)
@@ -120,7 +139,7 @@ int vault_initialize(struct vault *v, vault_call *c, int escrow, const char *pas
         goto fail;
     if ((r = vault_activate(v, kr)) < 0)
         goto fail;
-    return TV_OK;
+    return witness_after_activate(v, c);
 fail:
     sodium_memzero(root_token, root_token_len);
     if (gen_pass)
@@ -146,7 +165,9 @@ int vault_recover_complete(struct vault *v, vault_call *c, struct vault_recovery
     if ((r = vault_keyring_recover_finish(v->db, v->seal, vault_seal_policy(v), job,
                                           lifecycle_txn_hook, &h, &kr)) < 0)
         return r;
-    return vault_activate(v, kr);
+    if ((r = vault_activate(v, kr)) < 0)
+        return r;
+    return witness_after_activate(v, c);
 }
 
 int vault_recover(struct vault *v, vault_call *c, const char *passphrase, size_t plen)

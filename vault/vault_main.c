@@ -485,7 +485,7 @@ int main(int argc, char **argv)
     struct timeval tidy_tv = {TIDY_INTERVAL_S, 0};
     if (!tidy || event_add(tidy, &tidy_tv) < 0)
         goto nomem;
-    if (v.witness) {
+    if (cfg.witness_dir || cfg.witness_command) { /* also for a vault unsealed later */
         struct timeval wtv = {cfg.witness_interval ? cfg.witness_interval : 5, 0};
         wtick = event_new(v.base, -1, EV_PERSIST, on_witness_tick, &v);
         if (!wtick || event_add(wtick, &wtv) < 0)

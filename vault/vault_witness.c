@@ -493,7 +493,7 @@ int vault_witness_start(struct vault *v, int accept_rollback, char *why, size_t 
 
     if (why && whylen)
         why[0] = 0;
-    if (!v || !v->cfg || !v->kr || (!v->cfg->witness_dir && !v->cfg->witness_command))
+    if (!v || !v->cfg || !v->kr || v->witness || (!v->cfg->witness_dir && !v->cfg->witness_command))
         return 0;
     if ((r = vault_ident_id(v, vid)) < 0 || (r = vault_ident_pubkey(v, pk)) < 0)
         return r;

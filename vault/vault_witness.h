@@ -62,10 +62,11 @@ int vault_ckpt_format(const seal_state *st, const uint8_t pk[32], const uint8_t 
                       char *out, size_t cap) TV_WUR;
 int vault_ckpt_parse(const char *line, seal_state *st, uint8_t pk[32], uint8_t sig[64]) TV_WUR;
 
-/* After unseal: compare with the witness's newest checkpoint (see above),
+/* After unseal (at start, or when Initialize / Recover activate the vault
+ * while it runs): compare with the witness's newest checkpoint (see above),
  * publish the current state, start the publisher. accept_rollback: go on
  * when the witness is newer, with an audit record saying so. No witness
- * configured or vault not initialised: 0, nothing done.
+ * configured, vault not initialised, or already started: 0, nothing done.
  * Errors: TV_ERR_ROLLBACK (witness newer; why says which versions),
  * TV_ERR_VERIFY (the witness's checkpoint is not this vault's), TV_ERR_IO
  * (witness unreadable: fail closed), TV_ERR_NOMEM. */

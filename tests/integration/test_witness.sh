@@ -122,4 +122,53 @@ start_must_fail "$T/cmd.conf"
 expect_in "cannot read the witness" "$ERR"
 rm -f "$T/wcmd.broken"
 pass "an unreachable witness: fail closed"
+
+# A vault initialised and recovered through the CLI while the daemon runs
+# (not --dev, not unsealed at start) meets its witness too: it publishes at
+# once, and a Recover of a restored older copy is refused and leaves the
+# vault sealed. (Before, such a vault published nothing until its next
+# start, and the recovered old copy served.)
+R="$T/rt"
+W2="$T/witness2"
+mkdir -p "$R" "$W2"
+start_rt() {
+  cat >"$R/teevault.conf" <<CONF
+state_dir = $R/state
+[listen]
+unix_socket = $R/s.sock
+[tee]
+backend = sim
+allow_insecure_sim = true
+[witness]
+dir = $W2
+interval = 1
+CONF
+  TV_SOCK="$R/s.sock"
+  tv_start_config "$R/teevault.conf"
+  export TEEVAULT_ADDR="unix:$TV_SOCK"
+}
+printf 'runtime witness passphrase\n' >"$T/rtpass"
+start_rt
+expect_rc 0 --format=json operator init --passphrase-file="$T/rtpass"
+export TEEVAULT_TOKEN="$(json root_token)"
+ls "$W2"/*/ckpt-* >/dev/null 2>&1 || fail "init while running published no checkpoint"
+tv_in 'r1' kv put app/key
+stop_vault
+cp -a "$R/state" "$T/rt.copy"
+start_rt
+tv_in 'r2' kv put app/key
+tv_in 'r3' kv put app/key
+stop_vault
+rm -rf "$R/state"
+cp -a "$T/rt.copy" "$R/state"
+rm -f "$R/state/sim-sealing.key" # new hardware: sealed at start, no witness check yet
+start_rt
+expect_rc 1 operator recover --passphrase-file="$T/rtpass"
+expect_in "rolled back" "$ERR"
+expect_in "stays sealed" "$ERR"
+tv kv get app/key
+[ "$RC" -ne 0 ] || fail "the recovered old copy served: $OUT"
+case "$OUT" in *r1*) fail "the recovered old copy served r1" ;; esac
+stop_vault
+pass "init while running publishes; Recover of an older copy is refused by the witness (vault stays sealed)"
 echo "test_witness: all passed"
