@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vault_keyring.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@
 #define KEYRING_HDR    (1 + 4 + 4 + 8 + 32)
 #define SHRED_KEY_LEN  (sizeof(META_SHRED) - 1 + 8)
 #define SHRED_PL_LEN   (4 + VAULT_RECORD_TAG)
+#define SHRED_WARN     100000 /* entries at which opening the keyring warns */
 #define REC_LABEL      "teevault/record"
 #define ID_LABEL       "teevault/id"
 
@@ -448,6 +450,14 @@ static int keyring_load(vault_keyring *kr, MDB_txn *txn)
         return keyring_bad("shredded-version entries do not match the keyring");
     if ((r = index_fit(kr, 0)) < 0)
         return r;
+    if (count >= SHRED_WARN) {
+        char n[24];
+        snprintf(n, sizeof(n), "%llu", (unsigned long long)count);
+        vault_log(VAULT_LOG_WARN, "shred_list", "entries", n, "hint",
+                  "destroyed and pruned versions wait for a rotation to erase their KEK; run "
+                  "`teevault operator rotate` to compact the list",
+                  (const char *)NULL);
+    }
     kr->db->txn_event = kr_txn_event;
     kr->db->txn_event_arg = kr;
     return 0;
