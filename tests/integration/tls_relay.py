@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A TLS-terminating relay (attacker test, issue 12): it presents its own
 certificate (one the client trusts), opens its own TLS connection to the
 vault and copies bytes both ways, so it sees and could rewrite everything.
