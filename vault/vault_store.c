@@ -1094,9 +1094,17 @@ int vault_store_rewrap_step(vault_store *s, vault_rewrap_pos *pos, size_t max_vi
         visited++;
         MDB_val pl;
         if ((r = vault_record_open(s->db, VAULT_TBL_VERSIONS, np.last, np.last_len, &d, &pl,
-                                   NULL)) < 0 ||
-            (r = check_not_shredded(s, np.last, np.last_len, &pl)) < 0)
+                                   NULL)) < 0)
             break;
+        if (vault_keyring_shredded(s->kr, vault_record_tag_of(&pl))) {
+            /* A destroyed version's record put back: remove it again (it
+             * must not be re-wrapped into a tag the list does not know). */
+            vault_record_log_bad(VAULT_TBL_VERSIONS, np.last, np.last_len,
+                                 "a destroyed version's record was put back; removed by rotate");
+            if ((r = vault_db_err(mdb_cursor_del(cur, 0))) < 0)
+                break;
+            continue;
+        }
         if (pl.mv_size < VREC_OVER) {
             r = TV_ERR_INTEGRITY;
             break;

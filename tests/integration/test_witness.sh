@@ -163,7 +163,7 @@ rm -rf "$R/state"
 cp -a "$T/rt.copy" "$R/state"
 rm -f "$R/state/sim-sealing.key" # new hardware: sealed at start, no witness check yet
 start_rt
-expect_rc 1 operator recover --passphrase-file="$T/rtpass"
+expect_rc 7 operator recover --passphrase-file="$T/rtpass"
 expect_in "rolled back" "$ERR"
 expect_in "stays sealed" "$ERR"
 tv kv get app/key
