@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 #include <sodium.h>
 
+#include "proto_addr.h"
 #include "proto_frame.h"
 #include "teevault.pb-c.h"
 
@@ -162,37 +163,6 @@ static int open_unix(tv_conn *c, const char *path, uint64_t deadline, tv_open_er
     return 0;
 }
 
-/* Split "host:port" / "[v6]:port" into caller buffers. */
-static int split_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
-{
-    const char *colon;
-    const char *h = s;
-    size_t hl;
-    if (s[0] == '[') {
-        const char *rb = strchr(s, ']');
-        if (!rb || rb[1] != ':')
-            return TV_ERR_INVALID;
-        h = s + 1;
-        hl = (size_t)(rb - h);
-        colon = rb + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon)
-            return TV_ERR_INVALID;
-        hl = (size_t)(colon - s);
-    }
-    size_t pl = strlen(colon + 1);
-    if (hl == 0 || hl >= hostlen || pl == 0 || pl >= portlen)
-        return TV_ERR_INVALID;
-    for (size_t i = 0; i < pl; i++)
-        if (colon[1 + i] < '0' || colon[1 + i] > '9')
-            return TV_ERR_INVALID;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    memcpy(port, colon + 1, pl + 1);
-    return 0;
-}
-
 static int open_tls(tv_conn *c, const char *hostport, const tv_conn_opts *o, uint64_t deadline,
                     tv_open_error *w)
 {
@@ -200,7 +170,7 @@ static int open_tls(tv_conn *c, const char *hostport, const tv_conn_opts *o, uin
     char host[256], port[16], rb[200];
     struct addrinfo hints, *ai = NULL;
 
-    if ((r = split_hostport(hostport, host, sizeof(host), port, sizeof(port))) < 0)
+    if ((r = proto_split_hostport(hostport, 0, host, sizeof(host), port, sizeof(port))) < 0)
         return why(w, r, 0, "\"%s\" is not host:port (tls://host:port, tls://[v6]:port)", hostport);
     /* The files first: a missing CA file is the caller's to fix, whatever
      * the network does. */

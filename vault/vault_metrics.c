@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "proto_addr.h"
 #include "vault_attest.h"
 #include "vault_audit.h"
 #include "vault_db.h"
@@ -341,31 +342,14 @@ static void on_request(struct evhttp_request *req, void *arg)
 int vault_metrics_listen(struct vault *v, const char *addr, char *err, size_t errlen)
 {
     struct vault_metrics *m = v->metrics;
-    char host[256];
-    const char *colon, *h = addr;
-    size_t hl;
-    char *end = NULL;
+    char host[256], pstr[8];
 
     if (!m || !addr)
         return TV_ERR_INVALID;
-    if (addr[0] == '[') {
-        const char *rb = strchr(addr, ']');
-        if (!rb || rb[1] != ':')
-            goto bad;
-        h = addr + 1;
-        hl = (size_t)(rb - h);
-        colon = rb + 1;
-    } else {
-        if (!(colon = strrchr(addr, ':')))
-            goto bad;
-        hl = (size_t)(colon - addr);
-    }
-    if (hl == 0 || hl >= sizeof(host))
+    if (proto_split_hostport(addr, 0, host, sizeof(host), pstr, sizeof(pstr)) < 0)
         goto bad;
-    memcpy(host, h, hl);
-    host[hl] = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (!colon[1] || *end || port == 0 || port > 65535)
+    unsigned long port = strtoul(pstr, NULL, 10);
+    if (port == 0)
         goto bad;
     if (!(m->http = evhttp_new(v->base)))
         return TV_ERR_NOMEM;

@@ -42,6 +42,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "proto_addr.h"
 #include "proto_frame.h"
 #include "ttrpc.pb-c.h"
 #include "vault_audit.h"
@@ -1810,27 +1811,10 @@ static int listen_tcp(vault_server *s, const vault_config *cfg, char *err, size_
 {
     char host[256], port[16];
     const char *a = cfg->tcp_address;
-    const char *colon, *h = a;
-    size_t hl;
     int r;
 
-    if (a[0] == '[') {
-        const char *rb = strchr(a, ']');
-        if (!rb || rb[1] != ':')
-            goto bad;
-        h = a + 1;
-        hl = (size_t)(rb - h);
-        colon = rb + 1;
-    } else {
-        if (!(colon = strrchr(a, ':')))
-            goto bad;
-        hl = (size_t)(colon - a);
-    }
-    if (hl >= sizeof(host) || strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(port))
+    if (proto_split_hostport(a, 1, host, sizeof(host), port, sizeof(port)) < 0)
         goto bad;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    snprintf(port, sizeof(port), "%s", colon + 1);
 
     if ((r = tls_ctx_new(s, cfg, err, errlen)) < 0)
         return r;
@@ -1839,7 +1823,7 @@ static int listen_tcp(vault_server *s, const vault_config *cfg, char *err, size_
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if (getaddrinfo(hl ? host : NULL, port, &hints, &ai) != 0 || !ai)
+    if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0 || !ai)
         goto bad;
     s->tcp_l = evconnlistener_new_bind(
         s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,

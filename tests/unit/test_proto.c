@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "proto_addr.h"
 #include "proto_buf.h"
 #include "tv_err.h"
 #include "vault.h"
@@ -62,11 +63,40 @@ static void test_errors(void)
     CHECK_EQ_INT(tv_err_from_grpc(16), TV_ERR_UNAUTHENTICATED);
 }
 
+/* proto_split_hostport: the one HOST:PORT parser (tcp_address, [metrics]
+ * listen, tls:// addresses). */
+static void test_hostport(void)
+{
+    char h[16], p[8];
+    CHECK_EQ_INT(proto_split_hostport("127.0.0.1:9100", 0, h, sizeof h, p, sizeof p), 0);
+    CHECK(!strcmp(h, "127.0.0.1") && !strcmp(p, "9100"));
+    CHECK_EQ_INT(proto_split_hostport("[::1]:8200", 0, h, sizeof h, p, sizeof p), 0);
+    CHECK(!strcmp(h, "::1") && !strcmp(p, "8200"));
+    CHECK_EQ_INT(proto_split_hostport("vault.example:65535", 0, h, sizeof h, p, sizeof p), 0);
+    /* An empty host only where the caller listens on every address. */
+    CHECK_EQ_INT(proto_split_hostport(":8200", 0, h, sizeof h, p, sizeof p), TV_ERR_INVALID);
+    CHECK_EQ_INT(proto_split_hostport(":8200", 1, h, sizeof h, p, sizeof p), 0);
+    CHECK(h[0] == 0 && !strcmp(p, "8200"));
+    /* Refused, and the outputs left alone. */
+    strcpy(h, "keep");
+    static const char *const bad[] = {
+        "8200",      "host:",       "host:65536",
+        "host:80a",  "host:-1",     "[::1]8200",
+        "[::1:8200", "host:123456", "a-very-long-host-name:1",
+        "",          "host: 80",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ_INT(proto_split_hostport(bad[i], 1, h, sizeof h, p, sizeof p), TV_ERR_INVALID);
+    CHECK(!strcmp(h, "keep"));
+    CHECK_EQ_INT(proto_split_hostport(NULL, 1, h, sizeof h, p, sizeof p), TV_ERR_INVALID);
+}
+
 int main(void)
 {
     RUN(test_buf_bounds);
     RUN(test_buf_lv_overrun);
     RUN(test_quote);
     RUN(test_errors);
+    RUN(test_hostport);
     return tv_test_finish();
 }
