@@ -9,7 +9,10 @@
 #     verifies end to end (export + offline verify) and includes the
 #     snapshot's own record;
 #   - restore refuses a running vault and a file that is not a store; save
-#     refuses a non-admin token and never leaves a partial FILE.
+#     refuses a non-admin token and never leaves a partial FILE;
+#   - a restore is a rollback to the freshness witness (docs/DECISIONS.md,
+#     "Backups"): with a [witness] the restored vault refuses to start until
+#     `teevaultd --accept-rollback`, which is audited.
 . "$(dirname "$0")/cli_lib.sh"
 cli_init
 mkdir -p "$T/v"
@@ -84,4 +87,49 @@ printf '%s\n' "$OUT" >"$T/export.jsonl"
 PUB=$("$TV" --field audit_pubkey status)
 expect_rc 0 audit verify "$T/export.jsonl" --pubkey "$PUB"
 pass "round trip: the snapshot's state comes back, later writes are gone, the audit log (journal records included) verifies"
+stop_vault
+
+# ---- a restore meets the freshness witness and the clients' known_vaults
+WD="$T/w"
+mkdir -p "$WD" "$T/witness"
+cat >"$WD/teevault.conf" <<CONF
+state_dir = $WD
+[listen]
+unix_socket = $WD/s.sock
+unix_mode = 0600
+[tee]
+backend = sim
+allow_insecure_sim = true
+[security]
+operator_plaintext_reads = on
+[witness]
+dir = $T/witness
+interval = 1
+CONF
+TV_SOCK="$WD/s.sock"
+export TEEVAULT_ADDR="unix:$TV_SOCK" TEEVAULT_KNOWN_VAULTS="$T/known_vaults"
+tv_start_config "$WD/teevault.conf"
+expect_rc 0 --format=json operator init
+printf '%s\n' "$(json root_token)" >"$T/w-root.tok"
+export TEEVAULT_TOKEN_FILE="$T/w-root.tok"
+tv_in 'before' kv put app/w
+stop_vault # the witness publishes from an unsealed start (docs/ATTESTATION.md)
+tv_start_config "$WD/teevault.conf"
+expect_rc 0 operator snapshot save "$T/w-snap.db"
+tv_in 'after' kv put app/w
+stop_vault # publishes the newest checkpoint to the witness
+ls "$T/witness"/*/ckpt-* >/dev/null 2>&1 || fail "no checkpoint in the witness"
+expect_rc 0 operator snapshot restore "$T/w-snap.db" --state-dir "$WD"
+timeout -k 5 60 "$TEEVAULTD" --config "$WD/teevault.conf" >"$T/w-fail.log" 2>&1 && fail "the restored vault started over a newer witness checkpoint"
+expect_in "rolled back" "$(cat "$T/w-fail.log")"
+expect_in "--accept-rollback" "$(cat "$T/w-fail.log")"
+[ ! -e "$TV_SOCK" ] || fail "the refused vault left a socket"
+"$TEEVAULTD" --config "$WD/teevault.conf" --accept-rollback >>"$TV_LOG" 2>&1 &
+TV_PID=$!
+tv_wait_ready
+expect_rc 0 kv get app/w
+[ "$OUT" = before ] || fail "app/w after the accepted restore: '$OUT' (want before)"
+expect_rc 0 --format=json audit list --limit 1000
+expect_in "AcceptRollback" "$OUT"
+pass "restore vs freshness: the witness refuses the restored store until --accept-rollback, which is audited"
 echo "PASS ($CHECKS checks)"
