@@ -113,8 +113,6 @@ expect_rc 0 --format=json operator init
 printf '%s\n' "$(json root_token)" >"$T/w-root.tok"
 export TEEVAULT_TOKEN_FILE="$T/w-root.tok"
 tv_in 'before' kv put app/w
-stop_vault # the witness publishes from an unsealed start (docs/ATTESTATION.md)
-tv_start_config "$WD/teevault.conf"
 expect_rc 0 operator snapshot save "$T/w-snap.db"
 tv_in 'after' kv put app/w
 stop_vault # publishes the newest checkpoint to the witness
