@@ -139,6 +139,17 @@ mkcert a cert-a
 mkcert b cert-b
 cp "$D/a.pem" "$D/tls.pem"
 cp "$D/a.key" "$D/tls.key"
+# Attestation collateral (a real Intel collateral bundle from ../shared when
+# it is there): reloaded by the same SIGHUP.
+COLL="${TV_SHARED:-$(dirname "$0")/../../../shared}/testdata/attestation/sgx/sgx_quote_collateral.json"
+COLL_CONF=""
+if [ -r "$COLL" ]; then
+  cp "$COLL" "$D/coll.json"
+  COLL_CONF="[attestation]
+collateral = $D/coll.json"
+else
+  echo "note: no ../shared collateral; the collateral reload is not checked"
+fi
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$D/v/teevault.conf" <<CONF
 state_dir = $D/v
@@ -150,6 +161,7 @@ tls_key = $D/tls.key
 [tee]
 backend = sim
 allow_insecure_sim = true
+$COLL_CONF
 CONF
 : >"$D/tls.log"
 "$TEEVAULTD" --config "$D/v/teevault.conf" 2>>"$D/tls.log" &
@@ -185,6 +197,18 @@ wait_log 'reloaded' "$D/tls.log" || fail "no reload: $(tail -3 "$D/tls.log")"
 touch "$D/tls.go"
 wait "$HOLD" || fail "TLS client failed: $(cat "$D/tls.out" 2>/dev/null)"
 [ "$(cat "$D/tls.out")" = "a b 0" ] || fail "certificate reload: $(cat "$D/tls.out") (want: old a, new b, old connection answers)"
+if [ -n "$COLL_CONF" ]; then
+  grep -q 'INFO reload what="collateral"' "$D/tls.log" || fail "collateral not reloaded: $(grep reload "$D/tls.log")"
+  # A broken collateral file: logged at error, the loaded one stays, the vault serves on.
+  printf '{"not": "collateral"' >"$D/coll.json"
+  kill -HUP "$TV_PID"
+  wait_log 'ERROR reload_failed what="collateral"' "$D/tls.log" ||
+    fail "a broken collateral file was not reported: $(grep reload "$D/tls.log")"
+  kill -0 "$TV_PID" || fail "teevaultd died on a broken collateral file"
+  "$TV_BIN/teevault" --addr "unix:$D/v/s.sock" status >/dev/null || fail "status after a failed collateral reload"
+  cp "$COLL" "$D/coll.json" # the next start reads it again
+  echo "ok   SIGHUP reloads the attestation collateral; a broken file keeps the old one"
+fi
 kill -TERM "$TV_PID"
 wait "$TV_PID"
 TV_PID=""
