@@ -125,6 +125,53 @@ static int see_state(tv_client *c, const seal_state *st, const tv_known_snapshot
     return 0;
 }
 
+/* Counters are not enough: a restored state directory started again and
+ * again moves its state version and audit seq past what this user saw
+ * (each start commits). When the signed state is ahead of the known line,
+ * ask the vault, signed by the key just pinned and bound to a fresh nonce,
+ * for the hash of the audit record the line names: a chain that does not
+ * hold it is a fork or a restore. A record the vault has archived cannot be
+ * checked (docs/ATTESTATION.md "Freshness"). */
+static int check_chain(tv_client *c, const tv_known_snapshot *snap, const seal_state *st)
+{
+    const tv_known_state *k = tv_known_find(snap, st->vault_id);
+    Teevault__V1__AuditAtRequest req;
+    Teevault__V1__AuditAtResponse *resp = NULL;
+    uint8_t nonce[32], msg[SEAL_AUDIT_AT_MSG_LEN];
+    int r;
+
+    if (!k || k->audit_seq == 0 || k->audit_seq >= st->audit_seq)
+        return 0; /* nothing seen, or tv_known_older judges it (same seq: same head) */
+    randombytes_buf(nonce, sizeof nonce);
+    teevault__v1__audit_at_request__init(&req);
+    req.nonce.data = nonce;
+    req.nonce.len = sizeof nonce;
+    req.seq = k->audit_seq;
+    if ((r = tv_call(c, TV_SVC_ATTESTATION, "AuditAt", &req.base,
+                     &teevault__v1__audit_at_response__descriptor, (ProtobufCMessage **)&resp)) < 0)
+        return r;
+    if (resp->hash.len != 32 || resp->vault_id.len != 32 || resp->signature.len != SEAL_SIG_LEN ||
+        resp->status > SEAL_AUDIT_AT_BEYOND) {
+        r = tv_fail(c, TV_ERR_FORMAT, "the vault's AuditAt reply is malformed");
+        goto out;
+    }
+    seal_audit_at_message(resp->vault_id.data, nonce, req.seq, resp->status, resp->hash.data, msg);
+    if (sodium_memcmp(resp->vault_id.data, st->vault_id, 32) != 0 ||
+        crypto_sign_verify_detached(resp->signature.data, msg, sizeof msg, c->vault_sign_pk) != 0) {
+        r = tv_fail(c, TV_ERR_VERIFY,
+                    "the vault's AuditAt reply is not signed by its bound signing key");
+        goto out;
+    }
+    r = 0;
+    if (resp->status == SEAL_AUDIT_AT_BEYOND ||
+        (resp->status == SEAL_AUDIT_AT_FOUND &&
+         sodium_memcmp(resp->hash.data, k->audit_head, 32) != 0))
+        r = tv_known_forked(c, k, snap->path);
+out:
+    tv_msg_free((ProtobufCMessage *)resp);
+    return r;
+}
+
 /* The Attest reply must be the pinned vault's: its vault id, and its
  * signature over what this call sent and what it got back. */
 static int check_reply_sig(tv_client *c, const Teevault__V1__AttestResponse *resp,
@@ -601,7 +648,7 @@ int tv_attest_verify_vault(tv_client *c, const tv_vault_verify_opts *o, tv_vault
         if (c->seen_valid && sodium_memcmp(c->seen.vault_id, f.vault_id, 32) != 0)
             c->seen_valid = 0; /* another vault: its own history */
         if ((r = tv_client_pin_vault(c, f.vault_id, f.sign_pubkey)) < 0 ||
-            (r = see_state(c, &st, &known)) < 0)
+            (r = check_chain(c, &known, &st)) < 0 || (r = see_state(c, &st, &known)) < 0)
             goto out;
     }
     *out = rep;

@@ -65,6 +65,13 @@ typedef struct tv_known_snapshot {
 int tv_known_vaults_snapshot(tv_client *c, const char *path, tv_known_snapshot *snap) TV_WUR;
 void tv_known_snapshot_free(tv_known_snapshot *snap);
 
+/* The snapshot's line for vault_id, or NULL. */
+const tv_known_state *tv_known_find(const tv_known_snapshot *snap, const uint8_t vault_id[32]);
+
+/* Set c's error for a vault whose signed audit chain does not hold the
+ * record `known` names (Attestation.AuditAt); returns TV_ERR_ROLLBACK. */
+int tv_known_forked(tv_client *c, const tv_known_state *known, const char *where) TV_WUR;
+
 /* Check `now` against the snapshot's line for its vault id (tv_known_older)
  * and record it in the file unless the file already holds a newer state of
  * that vault (recorded since the snapshot by another client). A line with

@@ -101,7 +101,6 @@ int tv_known_older(tv_client *c, const tv_known_state *known, const tv_known_sta
     char id[17], when[32] = "earlier";
     int rolled = now->state_version < known->state_version || now->audit_seq < known->audit_seq;
     int forked = !rolled && now->audit_seq == known->audit_seq &&
-                 now->state_version == known->state_version &&
                  sodium_memcmp(now->audit_head, known->audit_head, 32) != 0;
 
     if (sodium_memcmp(now->sign_pk, known->sign_pk, 32) != 0)
@@ -126,6 +125,27 @@ int tv_known_older(tv_client *c, const tv_known_state *known, const tv_known_sta
                    "vault's line from %s",
                    id, forked ? " or forked (same seq, other audit head)" : "", now->state_version,
                    now->audit_seq, where, known->state_version, known->audit_seq, when, where);
+}
+
+const tv_known_state *tv_known_find(const tv_known_snapshot *snap, const uint8_t vault_id[32])
+{
+    for (size_t i = 0; snap && i < snap->n; i++)
+        if (sodium_memcmp(snap->e[i].vault_id, vault_id, 32) == 0)
+            return &snap->e[i];
+    return NULL;
+}
+
+int tv_known_forked(tv_client *c, const tv_known_state *known, const char *where)
+{
+    char id[17];
+    sodium_bin2hex(id, sizeof id, known->vault_id, 8);
+    return tv_fail(c, TV_ERR_ROLLBACK,
+                   "vault %s... has rolled back or forked: its audit chain no longer holds "
+                   "record %" PRIu64 " as %s saw it (its counters moved past it, as they do "
+                   "when a restored copy is started again). Check whether its state directory "
+                   "was restored from a backup or an old disk copy; if a restore was intended, "
+                   "remove the vault's line from %s",
+                   id, known->audit_seq, where, where);
 }
 
 /* Read every parsable line of the open file `in` into snap (size bounded). */

@@ -77,3 +77,21 @@ size_t seal_attest_reply_message(const uint8_t nonce[32], const uint8_t eph_pk[3
     p += 32;
     return (size_t)(p - msg);
 }
+
+void seal_audit_at_message(const uint8_t vault_id[32], const uint8_t nonce[32], uint64_t seq,
+                           uint32_t status, const uint8_t hash[32],
+                           uint8_t msg[SEAL_AUDIT_AT_MSG_LEN])
+{
+    uint8_t *p = msg;
+    memcpy(p, SEAL_AUDIT_AT_DOMAIN, sizeof SEAL_AUDIT_AT_DOMAIN);
+    p += sizeof SEAL_AUDIT_AT_DOMAIN;
+    memcpy(p, vault_id, 32);
+    p += 32;
+    memcpy(p, nonce, 32);
+    p += 32;
+    proto_put_be64(p, seq);
+    p += 8;
+    proto_put_be32(p, status);
+    p += 4;
+    memcpy(p, hash, 32);
+}

@@ -23,6 +23,7 @@
 /* Signed messages: the domain string including its NUL comes first. */
 #define SEAL_STATE_DOMAIN        "teevault-state-v1"
 #define SEAL_ATTEST_REPLY_DOMAIN "teevault-attest-reply-v1"
+#define SEAL_AUDIT_AT_DOMAIN     "teevault-audit-at-v1"
 
 #define SEAL_SIG_LEN 64 /* Ed25519 */
 #define SEAL_PK_LEN  32
@@ -70,5 +71,17 @@ void seal_report_binding_v2(const uint8_t nonce[32], const seal_report_fields *f
 size_t seal_attest_reply_message(const uint8_t nonce[32], const uint8_t eph_pk[32],
                                  const uint8_t session_pk[32], const char *name, size_t name_len,
                                  int64_t expires_at, const seal_state *st, uint8_t *msg);
+
+/* What the vault signs in an AuditAtResponse (Attestation.AuditAt):
+ *   "teevault-audit-at-v1\0" || vault_id[32] || nonce[32] || u64 seq ||
+ *   u32 status || hash[32]
+ * status: SEAL_AUDIT_AT_*; hash is zeros unless FOUND. */
+#define SEAL_AUDIT_AT_FOUND    0
+#define SEAL_AUDIT_AT_ARCHIVED 1 /* below the first record still stored */
+#define SEAL_AUDIT_AT_BEYOND   2 /* past the head */
+#define SEAL_AUDIT_AT_MSG_LEN  (sizeof SEAL_AUDIT_AT_DOMAIN + 32 + 32 + 8 + 4 + 32)
+void seal_audit_at_message(const uint8_t vault_id[32], const uint8_t nonce[32], uint64_t seq,
+                           uint32_t status, const uint8_t hash[32],
+                           uint8_t msg[SEAL_AUDIT_AT_MSG_LEN]);
 
 #endif

@@ -12,6 +12,10 @@
  *                         vault id, signing key, config hash, TLS key hash,
  *                         audit key, policy hash and signed state to the
  *                         caller's nonce
+ *   AuditAt    public     the chain hash of one audit record, signed with
+ *                         the caller's nonce: a client that saw record N
+ *                         checks the vault's chain still holds it (fork or
+ *                         restore detection, docs/ATTESTATION.md)
  *
  * Every call is audited by the server (group commit) with the outcome; the
  * detail names the function and, on refusal, why. The work is in
@@ -190,10 +194,37 @@ static int rpc_report(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
     return 0;
 }
 
+static int rpc_audit_at(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__AuditAtRequest *req = (const Teevault__V1__AuditAtRequest *)msg;
+    Teevault__V1__AuditAtResponse resp = TEEVAULT__V1__AUDIT_AT_RESPONSE__INIT;
+    uint8_t hash[32], vid[32], sig[SEAL_SIG_LEN];
+    uint32_t status = 0;
+    int r;
+
+    if (req->nonce.len != 32) {
+        vault_call_errf(c, "nonce must be 32 bytes");
+        return TV_ERR_INVALID;
+    }
+    if ((r = vault_ident_audit_at(c->v, req->nonce.data, req->seq, &status, hash, vid, sig)) < 0) {
+        vault_call_errf(c, "%s", tv_strerror(r));
+        return r;
+    }
+    resp.status = status;
+    resp.hash.data = hash;
+    resp.hash.len = sizeof hash;
+    resp.vault_id.data = vid;
+    resp.vault_id.len = sizeof vid;
+    resp.signature.data = sig;
+    resp.signature.len = sizeof sig;
+    return vault_pack(out, &resp.base);
+}
+
 static const vault_handler attestation_handlers[] = {
     {"Challenge", rpc_challenge, VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION | VAULT_M_READ},
     {"Attest", rpc_attest, VAULT_M_PUBLIC | VAULT_M_FUNCTION | VAULT_M_READ},
     {"Report", rpc_report, VAULT_M_PUBLIC | VAULT_M_UNINIT | VAULT_M_FUNCTION | VAULT_M_READ},
+    {"AuditAt", rpc_audit_at, VAULT_M_PUBLIC | VAULT_M_FUNCTION | VAULT_M_READ},
     {NULL, NULL, 0},
 };
 

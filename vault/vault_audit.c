@@ -77,6 +77,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "seal_channel.h"
 #include "proto_buf.h"
 #include "vault_audit_agg.h"
 #include "vault_db.h"
@@ -1363,6 +1364,69 @@ int vault_audit_settle(struct vault *v)
                    tv_strerror(r));
     free(p);
     return r;
+}
+
+/* One lookup in LMDB: 1 when record seq is there (hash filled), 0 when
+ * it is not (*first, *head: the stored range), <0 on error. */
+static int hash_in_lmdb(struct vault_audit *w, uint64_t seq, uint8_t hash[32], uint64_t *first,
+                        uint64_t *head)
+{
+    MDB_txn *txn = NULL;
+    audit_record rec;
+    int r;
+    if ((r = mdb_to_tv(mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn))) < 0)
+        return r;
+    r = audit_get(w->log, txn, seq, &rec);
+    if (r == 0) {
+        memcpy(hash, rec.hash, AUDIT_HASH_LEN);
+        r = 1;
+    } else if (r == TV_ERR_NOT_FOUND) {
+        r = audit_first_seq(w->log, txn, first);
+        if (r == 0)
+            r = audit_head(w->log, txn, head, NULL);
+    }
+    mdb_txn_abort(txn);
+    return r;
+}
+
+int vault_audit_hash_at(struct vault *v, uint64_t seq, uint32_t *status, uint8_t hash[32])
+{
+    struct vault_audit *w;
+    uint64_t first = 0, head = 0, mem_seq;
+    int r;
+    if (!v || !v->auditw || !status || !hash)
+        return TV_ERR_AUDIT;
+    w = v->auditw;
+    memset(hash, 0, 32);
+    pthread_mutex_lock(&w->mu);
+    mem_seq = w->head_seq;
+    if (seq && seq == mem_seq)
+        memcpy(hash, w->head_hash, AUDIT_HASH_LEN);
+    pthread_mutex_unlock(&w->mu);
+    if (seq && seq == mem_seq) {
+        *status = SEAL_AUDIT_AT_FOUND;
+        return 0;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        if ((r = hash_in_lmdb(w, seq, hash, &first, &head)) < 0)
+            return r;
+        if (r == 1) {
+            *status = SEAL_AUDIT_AT_FOUND;
+            return 0;
+        }
+        if (seq < first || seq == 0) {
+            *status = SEAL_AUDIT_AT_ARCHIVED;
+            return 0;
+        }
+        if (seq > head && seq > mem_seq) {
+            *status = SEAL_AUDIT_AT_BEYOND;
+            return 0;
+        }
+        /* Journalled, not yet in LMDB: move the journal in, look again. */
+        if (pass == 0 && (r = vault_audit_settle(v)) < 0)
+            return r;
+    }
+    return TV_ERR_INTEGRITY; /* inside the stored range, yet absent */
 }
 
 int vault_audit_write_allowed(struct vault *v)

@@ -154,6 +154,13 @@ typedef struct vault_audit_info {
     uint64_t queue_depth;        /* records queued or in a commit now */
 } vault_audit_info;
 
+/* The chain hash of record seq (Attestation.AuditAt, docs/ATTESTATION.md
+ * "Freshness"): *status SEAL_AUDIT_AT_FOUND with hash, _ARCHIVED (seq is
+ * below the first record stored, or 0), or _BEYOND (past the head). A seq
+ * among the journalled records not yet in LMDB settles them first
+ * (vault_audit_settle): loop thread. Errors: TV_ERR_AUDIT, LMDB errors. */
+int vault_audit_hash_at(struct vault *v, uint64_t seq, uint32_t *status, uint8_t hash[32]) TV_WUR;
+
 /* Fill *out (for Sys.Status, Attestation.Report, Audit.Head). Errors:
  * TV_ERR_AUDIT (writer not open), LMDB errors. */
 int vault_audit_get_info(struct vault *v, vault_audit_info *out) TV_WUR;

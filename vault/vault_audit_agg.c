@@ -54,7 +54,7 @@ static int is_probe(const char *svc, const char *m)
     if (!strcmp(svc, "teevault.v1.Sys"))
         return !strcmp(m, "Health") || !strcmp(m, "Status");
     if (!strcmp(svc, "teevault.v1.Attestation"))
-        return !strcmp(m, "Challenge") || !strcmp(m, "Report");
+        return !strcmp(m, "Challenge") || !strcmp(m, "Report") || !strcmp(m, "AuditAt");
     return 0;
 }
 

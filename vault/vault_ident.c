@@ -163,6 +163,24 @@ int vault_ident_sign_attest(struct vault *v, const uint8_t nonce[32], const uint
     return 0;
 }
 
+int vault_ident_audit_at(struct vault *v, const uint8_t nonce[32], uint64_t seq, uint32_t *status,
+                         uint8_t hash[32], uint8_t vault_id[32], uint8_t sig[SEAL_SIG_LEN])
+{
+    struct vault_ident *i;
+    uint8_t msg[SEAL_AUDIT_AT_MSG_LEN];
+    int r;
+
+    if (!nonce || !status || !hash || !vault_id || !sig)
+        return TV_ERR_INVALID;
+    if ((r = ident_get(v, &i)) < 0 || (r = vault_audit_hash_at(v, seq, status, hash)) < 0)
+        return r;
+    memcpy(vault_id, i->vault_id, 32);
+    seal_audit_at_message(vault_id, nonce, seq, *status, hash, msg);
+    if (crypto_sign_detached(sig, NULL, msg, sizeof msg, i->sk) != 0)
+        return TV_ERR_CRYPTO;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- config */
 
 int vault_ident_config_hash(struct vault *v, uint8_t out[32])

@@ -51,6 +51,13 @@ int vault_ident_sign_attest(struct vault *v, const uint8_t nonce[32], const uint
                             const uint8_t session_pk[32], const char *name, int64_t expires_at,
                             seal_state *st, uint8_t sig[SEAL_SIG_LEN]) TV_WUR;
 
+/* Attestation.AuditAt: the chain hash of audit record seq (or that it is
+ * archived or beyond the head, vault_audit_hash_at) signed with the caller's
+ * nonce (seal_audit_at_message). Loop thread. Errors as vault_ident_id,
+ * vault_audit_hash_at's. */
+int vault_ident_audit_at(struct vault *v, const uint8_t nonce[32], uint64_t seq, uint32_t *status,
+                         uint8_t hash[32], uint8_t vault_id[32], uint8_t sig[SEAL_SIG_LEN]) TV_WUR;
+
 /* SHA-256 over the effective configuration (every parsed key in a fixed
  * order, "teevault-config-hash-v1"); zeros when the vault has no config.
  * Errors: none today (returns 0). */

@@ -526,20 +526,38 @@ int vault_witness_start(struct vault *v, int accept_rollback, char *why, size_t 
             r = TV_ERR_VERIFY;
             goto out;
         }
-        if (seen.state_version > now.state_version || seen.audit_seq > now.audit_seq) {
+        /* Counters alone are not enough: each start commits, so a restored
+         * copy started often enough overtakes them. The store's chain must
+         * also hold the witness's head at its seq (unless archived). */
+        uint32_t at = SEAL_AUDIT_AT_ARCHIVED;
+        uint8_t hash[32];
+        int rolled = seen.state_version > now.state_version || seen.audit_seq > now.audit_seq;
+        if (!rolled && seen.audit_seq > 0) {
+            if ((r = vault_audit_hash_at(v, seen.audit_seq, &at, hash)) < 0) {
+                snprintf(why, whylen, "cannot read the audit chain: %s", tv_strerror(r));
+                goto out;
+            }
+            rolled = at == SEAL_AUDIT_AT_FOUND && sodium_memcmp(hash, seen.audit_head, 32) != 0;
+        }
+        if (rolled) {
             char d[128];
             snprintf(d, sizeof d,
                      "rollback accepted: witness state version %" PRIu64 " audit seq %" PRIu64
-                     ", store %" PRIu64 "/%" PRIu64,
-                     seen.state_version, seen.audit_seq, now.state_version, now.audit_seq);
+                     ", store %" PRIu64 "/%" PRIu64 "%s",
+                     seen.state_version, seen.audit_seq, now.state_version, now.audit_seq,
+                     at == SEAL_AUDIT_AT_FOUND ? " (forked)" : "");
             if (!accept_rollback) {
                 snprintf(why, whylen,
-                         "the state was rolled back: the witness holds state version %" PRIu64
+                         "the state was rolled back%s: the witness holds state version %" PRIu64
                          " (audit seq %" PRIu64 ") but the store is at %" PRIu64
                          " (audit seq %" PRIu64
-                         "); restore the newest state directory, or start once with "
+                         ")%s; restore the newest state directory, or start once with "
                          "--accept-rollback (audited) if this restore is intended",
-                         seen.state_version, seen.audit_seq, now.state_version, now.audit_seq);
+                         at == SEAL_AUDIT_AT_FOUND ? " or forked" : "", seen.state_version,
+                         seen.audit_seq, now.state_version, now.audit_seq,
+                         at == SEAL_AUDIT_AT_FOUND
+                             ? " and its audit record at that seq is not the witness's"
+                             : "");
                 r = TV_ERR_ROLLBACK;
                 goto out;
             }

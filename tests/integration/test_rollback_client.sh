@@ -13,6 +13,9 @@
 #      saw; a client that never saw S2 (fresh known_vaults) cannot tell
 #      (that is what the vault's witness is for) and accepts
 #   4. forgetting the vault (its line removed, as the message says) accepts it
+#   5. a restored copy started often enough to overtake the remembered state
+#      version and audit seq is still refused: its audit chain does not hold
+#      the record the client saw (Attestation.AuditAt)
 # On the code before (52a14d5) the restored vault answered as if nothing
 # happened: there was no known_vaults, Report bound no state version.
 . "$(dirname "$0")/cli_lib.sh"
@@ -69,6 +72,16 @@ run_fn() {
 }
 run_fn
 [ "$RC" -eq 0 ] && [ "$OUT" = "v2-new" ] || fail "function read before the restore: $ERR"
+# Reads land in the audit journal before LMDB: the record this client saw
+# last may be one of them when it asks AuditAt; the vault settles and answers.
+verify
+[ "$RC" -eq 0 ] || fail "attest vault after the function read: $ERR"
+for i in 1 2 3; do
+  tv kv get app/key
+  [ "$RC" -eq 0 ] || fail "kv get: $ERR"
+done
+verify
+[ "$RC" -eq 0 ] || fail "attest vault after journalled reads (AuditAt): $ERR"
 
 # Concurrent clients of one user share the file while the state moves on:
 # a Report signed before another client recorded a newer state is not a
@@ -120,6 +133,42 @@ cat "$T/kv.tmp" >"$TEEVAULT_KNOWN_VAULTS"
 verify
 [ "$RC" -eq 0 ] || fail "after forgetting the vault: $ERR"
 pass "a client without history accepts; removing the line re-trusts the vault"
+
+# Counters are not enough: every start commits (state version +3, audit seq
+# +1), so a restored copy started a few times signs a state "newer" than
+# the one this client saw. The client asks the vault (AuditAt, signed with
+# its nonce) for the hash of the audit record it saw: the restored chain
+# holds another record there. Before AuditAt both clients accepted this.
+stop_vault
+cp -a "$PLAT" "$T/state.copy2"
+start_dev
+tv_in 'v3-newest' kv put app/key
+[ "$RC" -eq 0 ] || fail "kv put: $ERR"
+verify
+[ "$RC" -eq 0 ] || fail "attest vault before the second restore: $ERR"
+sv3=$(json state_version)
+seq3=$(json audit_seq)
+stop_vault
+rm -rf "$PLAT"
+cp -a "$T/state.copy2" "$PLAT"
+for i in 1 2 3 4 5; do
+  start_dev
+  stop_vault
+done
+start_dev
+TEEVAULT_KNOWN_VAULTS="$T/fresh_known2" verify
+[ "$RC" -eq 0 ] || fail "a fresh client refused the restarted copy: $ERR"
+[ "$(json state_version)" -gt "$sv3" ] && [ "$(json audit_seq)" -gt "$seq3" ] ||
+  fail "the restarted copy did not overtake the counters ($(json state_version)/$(json audit_seq) vs $sv3/$seq3)"
+verify
+[ "$RC" -eq 7 ] || fail "the CLI accepted a restored copy whose counters overtook: $OUT"
+expect_in "forked" "$ERR"
+expect_in "record $seq3" "$ERR"
+run_fn
+[ "$RC" -eq 1 ] || fail "the C client accepted a restored copy whose counters overtook"
+expect_in "rolled back or forked" "$ERR"
+grep -q "^$vid $sv3 $seq3 " "$TEEVAULT_KNOWN_VAULTS" || fail "the refusal changed known_vaults"
+pass "a restored copy started 6 times (counters past $sv3/$seq3) is refused: its chain lacks record $seq3"
 
 # known_vaults that cannot be written: refused with a clear error, not skipped.
 TEEVAULT_KNOWN_VAULTS=/proc/version verify

@@ -75,6 +75,28 @@ expect_in "not signed by this vault" "$ERR"
 cp "$T/newest.bak" "$newest"
 pass "a forged witness checkpoint is refused"
 
+# Counters are not enough: the host starts the restored copy without the
+# witness a few times (every start commits: state version +3, audit seq +1),
+# then with it. The copy's counters are now past the witness's checkpoint,
+# but its audit record at the checkpoint's seq is another one: refused.
+# Before the chain check this copy started and served.
+read -r _ _ wsv wseq _ <"$newest"
+for i in 1 2 3 4 5 6; do
+  start_w
+  stop_vault
+done
+start_w
+TEEVAULT_KNOWN_VAULTS="$T/kv.none" tv attest vault --sim-pubkey "$PLAT/sim_platform.pub" --format json
+[ "$RC" -eq 0 ] || fail "attest vault: $ERR"
+[ "$(json state_version)" -gt "$wsv" ] && [ "$(json audit_seq)" -gt "$wseq" ] ||
+  fail "the restarted copy did not overtake the witness ($(json state_version)/$(json audit_seq) vs $wsv/$wseq)"
+stop_vault
+start_must_fail "$T/dir.conf"
+[ "$RC" -eq 1 ] || fail "a restored copy whose counters overtook the witness was served: $ERR"
+expect_in "rolled back or forked" "$ERR"
+expect_in "not the witness's" "$ERR"
+pass "a restored copy started 7 times without the witness (counters past $wsv/$wseq) is still refused"
+
 # The operator accepts the restore: it serves, and the audit log says so.
 start_w --config "$T/dir.conf" --accept-rollback
 expect_rc 0 kv get app/key

@@ -804,6 +804,74 @@ done:
     proto_buf_free(&out);
 }
 
+/* Attestation.AuditAt (freshness across restarts): the signed chain hash of
+ * one record, archived below the first stored, beyond past the head. */
+static void test_audit_at(void)
+{
+    vault_principal none = {.kind = VAULT_PRINCIPAL_NONE};
+    Teevault__V1__AuditAtRequest rq = TEEVAULT__V1__AUDIT_AT_REQUEST__INIT;
+    Teevault__V1__AuditAtResponse *rs;
+    uint8_t nonce[32], pk[32], zero[32] = {0}, msg[SEAL_AUDIT_AT_MSG_LEN];
+    vault_call c;
+    vault_audit_info ai;
+    proto_buf out;
+    struct {
+        uint64_t seq;
+        uint32_t status;
+    } cases[4];
+
+    proto_buf_init(&out, 0);
+    vault_call adm;
+    memset(&adm, 0, sizeof adm);
+    adm.v = &V;
+    adm.method = "Put";
+    adm.service = "teevault.v1.Secrets";
+    CHECK_EQ_INT(vault_audit_submit(&V, &adm, 0, NULL, NULL), 0);
+    CHECK_EQ_INT(vault_audit_submit(&V, &adm, 0, NULL, NULL), 0);
+    CHECK_EQ_INT(vault_audit_get_info(&V, &ai), 0);
+    CHECK(ai.seq >= 2);
+    CHECK_EQ_INT(vault_ident_pubkey(&V, pk), 0);
+    cases[0].seq = ai.seq;
+    cases[0].status = SEAL_AUDIT_AT_FOUND;
+    cases[1].seq = ai.seq - 1;
+    cases[1].status = SEAL_AUDIT_AT_FOUND;
+    cases[2].seq = ai.seq + 5;
+    cases[2].status = SEAL_AUDIT_AT_BEYOND;
+    cases[3].seq = 0;
+    cases[3].status = SEAL_AUDIT_AT_ARCHIVED;
+    for (int i = 0; i < 4; i++) {
+        randombytes_buf(nonce, 32);
+        rq.nonce.data = nonce;
+        rq.nonce.len = 32;
+        rq.seq = cases[i].seq;
+        CHECK_EQ_INT(call(&vault_rpc_attestation, "AuditAt", &none, &rq.base, &out, &c), 0);
+        rs = teevault__v1__audit_at_response__unpack(NULL, out.len, out.d);
+        CHECK(rs != NULL);
+        if (!rs)
+            continue;
+        CHECK_EQ_INT((int)rs->status, (int)cases[i].status);
+        CHECK_EQ_INT((int)rs->hash.len, 32);
+        CHECK_EQ_INT((int)rs->signature.len, 64);
+        if (i == 0)
+            CHECK(memcmp(rs->hash.data, ai.head, 32) == 0);
+        else if (i == 1)
+            CHECK(memcmp(rs->hash.data, ai.head, 32) != 0 && memcmp(rs->hash.data, zero, 32) != 0);
+        else
+            CHECK(memcmp(rs->hash.data, zero, 32) == 0);
+        seal_audit_at_message(rs->vault_id.data, nonce, rq.seq, rs->status, rs->hash.data, msg);
+        CHECK_EQ_INT(crypto_sign_verify_detached(rs->signature.data, msg, sizeof msg, pk), 0);
+        /* Bound to the caller's nonce and the seq asked. */
+        nonce[0] ^= 1;
+        seal_audit_at_message(rs->vault_id.data, nonce, rq.seq, rs->status, rs->hash.data, msg);
+        CHECK(crypto_sign_verify_detached(rs->signature.data, msg, sizeof msg, pk) != 0);
+        teevault__v1__audit_at_response__free_unpacked(rs, NULL);
+    }
+    rq.nonce.len = 3;
+    CHECK_EQ_INT(call(&vault_rpc_attestation, "AuditAt", &none, &rq.base, &out, &c),
+                 TV_ERR_INVALID);
+    proto_buf_free(&out);
+}
+
 /* ---- real SEV-SNP evidence (../shared/testdata), skipped when absent ---- */
 
 static uint8_t *load_shared(const char *rel, size_t *n)
@@ -1194,6 +1262,7 @@ int main(void)
     RUN(test_session_scale);
     RUN(test_report);
     RUN(test_rpc_tables);
+    RUN(test_audit_at);
     RUN(test_snp_real_evidence);
     RUN(test_identity_rules);
     teardown();
