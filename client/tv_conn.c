@@ -38,7 +38,9 @@ struct tv_conn {
     int dead;
     int authed_large; /* server was shown the token (pre-auth cap lifted) */
     int last_err;     /* tv_err named by the last error response, or 0 */
-    char *token;      /* sodium_malloc'ed, or NULL */
+    char *token;      /* "Bearer <token>" in tok_buf, or NULL (no token) */
+    char *tok_buf;    /* sodium_malloc'ed, tok_cap bytes, reused; or NULL */
+    size_t tok_cap;
     size_t token_len;
     proto_frame_reader rd;
 };
@@ -336,15 +338,14 @@ void tv_conn_close(tv_conn *c)
     SSL_CTX_free(c->ctx);
     if (c->fd >= 0)
         close(c->fd);
-    if (c->token)
-        sodium_free(c->token);
+    if (c->tok_buf)
+        sodium_free(c->tok_buf); /* wipes */
     proto_frame_reader_free(&c->rd);
     free(c);
 }
 
 int tv_conn_set_token(tv_conn *c, const char *token)
 {
-    char *t = NULL;
     size_t n = 0;
 
     if (!c)
@@ -357,20 +358,39 @@ int tv_conn_set_token(tv_conn *c, const char *token)
             if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f)
                 return TV_ERR_INVALID;
         /* Same token again (every tv_secrets_get sets its session's): keep
-         * it. sodium_malloc per call costs mmap/mprotect/munmap under the
-         * process's memory lock, which serialised multi-threaded callers. */
+         * it. */
         if (c->token && c->token_len == n && sodium_memcmp(c->token + 7, token, n) == 0)
             return 0;
+        /* A new token reuses the connection's buffer (wiped first) when it
+         * fits: sodium_malloc per token costs mmap/mprotect/mlock/munmap
+         * under the process's memory lock, which serialised multi-threaded
+         * callers that attest (a new session token) per request. */
+        if (c->tok_buf && c->tok_cap < 7 + n + 1) {
+            sodium_free(c->tok_buf);
+            c->tok_buf = NULL;
+            c->tok_cap = 0;
+            c->token = NULL;
+        }
+        if (!c->tok_buf) {
+            size_t cap = 7 + n + 1 < 128 ? 128 : 7 + n + 1;
+            if (!(c->tok_buf = sodium_malloc(cap))) {
+                c->token = NULL;
+                c->token_len = 0;
+                c->authed_large = 0;
+                return TV_ERR_NOMEM;
+            }
+            c->tok_cap = cap;
+        }
         /* "Bearer " + token + NUL, kept ready for the metadata value. */
-        if (!(t = sodium_malloc(7 + n + 1)))
-            return TV_ERR_NOMEM;
-        memcpy(t, "Bearer ", 7);
-        memcpy(t + 7, token, n);
-        t[7 + n] = '\0';
+        sodium_memzero(c->tok_buf, c->tok_cap);
+        memcpy(c->tok_buf, "Bearer ", 7);
+        memcpy(c->tok_buf + 7, token, n);
+        c->token = c->tok_buf;
+    } else {
+        if (c->tok_buf)
+            sodium_memzero(c->tok_buf, c->tok_cap);
+        c->token = NULL;
     }
-    if (c->token)
-        sodium_free(c->token);
-    c->token = t;
     c->token_len = n;
     c->authed_large = 0;
     return 0;
