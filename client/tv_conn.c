@@ -437,9 +437,16 @@ static int send_all(tv_conn *c, const uint8_t *p, size_t n, uint64_t deadline)
     return 0;
 }
 
-/* Read some bytes into buf. Returns bytes read (> 0) or a tv_err. */
-static ssize_t recv_some(tv_conn *c, uint8_t *buf, size_t n, uint64_t deadline)
+/* Read some bytes into buf. Returns bytes read (> 0) or a tv_err. wait
+ * first: poll before the first recv (right after a request was sent the
+ * reply is almost never there yet: this saves a recv that fails EAGAIN). */
+static ssize_t recv_some(tv_conn *c, uint8_t *buf, size_t n, uint64_t deadline, int wait_first)
 {
+    if (wait_first && !c->ssl) {
+        int r = wait_fd(c->fd, POLLIN, deadline);
+        if (r < 0)
+            return r;
+    }
     for (;;) {
         if (c->ssl) {
             size_t got = 0;
@@ -499,8 +506,8 @@ static int roundtrip(tv_conn *c, const char *service, const char *method, const 
         c->dead = 1;
         goto out;
     }
-    for (;;) {
-        ssize_t g = recv_some(c, rbuf, sizeof(rbuf), deadline);
+    for (int first = 1;; first = 0) {
+        ssize_t g = recv_some(c, rbuf, sizeof(rbuf), deadline, first);
         if (g < 0) {
             r = (int)g;
             c->dead = 1;
