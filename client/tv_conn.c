@@ -489,6 +489,7 @@ static int roundtrip(tv_conn *c, const char *service, const char *method, const 
     int r = TV_ERR_INTERNAL;
     proto_buf fb;
     uint8_t rbuf[16384];
+    size_t rbuf_hi = 0; /* bytes of rbuf ever written: what is wiped at the end */
     uint64_t deadline = now_ms() + c->timeout_ms;
     uint32_t sid = c->next_sid;
     proto_frame_kv md[1] = {{"authorization", c->token}};
@@ -513,6 +514,8 @@ static int roundtrip(tv_conn *c, const char *service, const char *method, const 
             c->dead = 1;
             goto out;
         }
+        if ((size_t)g > rbuf_hi)
+            rbuf_hi = (size_t)g;
         size_t off = 0;
         while (off < (size_t)g) {
             size_t used = 0;
@@ -545,7 +548,7 @@ static int roundtrip(tv_conn *c, const char *service, const char *method, const 
         }
     }
 out:
-    sodium_memzero(rbuf, sizeof(rbuf));
+    sodium_memzero(rbuf, rbuf_hi);
     proto_buf_free(&fb); /* wipes: the frame held the token and maybe a value */
     return r;
 }
