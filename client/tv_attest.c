@@ -3,8 +3,8 @@
  * libteevault, function side (DESIGN.md §5): attest from inside a function
  * runtime's TEE and read secrets sealed to an ephemeral key.
  *
- *   tv_attest_function(): Challenge → fresh X25519 key pair (secret half in
- *   sodium_malloc memory) → evidence from the local TEE backend with
+ *   tv_attest_function(): Challenge → fresh X25519 key pair (secret half on
+ *   the stack, wiped on every path) → evidence from the local TEE backend with
  *   report_data = seal_attest_binding(nonce, name, code_hash, eph_pk) →
  *   Attest → session token, set on the connection.
  *   The vault answers with its own X25519 key for the session, signed by
@@ -19,6 +19,7 @@
  */
 #include "tv_client_int.h"
 #include "tv_conn.h"
+#include "tv_keypool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +38,15 @@
 #define TV_FN_NAME_MAX   100
 #define TV_CODE_HASH_MAX 64
 
+/* The session key lives in a slot of the client's key pool (locked,
+ * guarded pages shared by the client's sessions: no mmap per attestation);
+ * the session holds a reference on the pool, so freeing order does not
+ * matter for the key. */
 struct tv_session {
-    tv_client *c; /* borrowed; must outlive the session */
-    uint8_t *sk;  /* X25519 secret key, sodium_malloc; freed once key is derived */
+    tv_client *c;     /* borrowed; must outlive the session */
+    tv_keypool *pool; /* the slot's pool (a reference) */
     uint8_t pk[crypto_box_PUBLICKEYBYTES];
-    uint8_t *key; /* session key (seal_fnget.h), sodium_malloc */
+    uint8_t *key; /* session key (seal_fnget.h), a tv_keypool slot */
     char *token;  /* session token, tv_secret_alloc */
     int64_t expires_at;
     char name[TV_FN_NAME_MAX + 1];
@@ -51,10 +56,7 @@ void tv_session_free(tv_session *s)
 {
     if (!s)
         return;
-    if (s->sk)
-        sodium_free(s->sk);
-    if (s->key)
-        sodium_free(s->key);
+    tv_keypool_put(s->pool, s->key); /* wipes it */
     tv_free_secret(s->token);
     sodium_memzero(s, sizeof *s);
     free(s);
@@ -65,9 +67,32 @@ int64_t tv_session_expires_at(const tv_session *s)
     return s ? s->expires_at : 0;
 }
 
+/* Append field s (NULL distinct from "") to the options encoding. */
+static size_t opt_put(char *buf, size_t off, size_t cap, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (off >= cap)
+        return cap;
+    if (!s) {
+        buf[off] = '\002'; /* absent (a path is never "\002") */
+        return off + 1;
+    }
+    if (cap - off <= 9 || n > cap - off - 9)
+        return cap; /* too long to cache: never matches */
+    off += (size_t)snprintf(buf + off, cap - off, "\001%08zx", n);
+    memcpy(buf + off, s, n);
+    return off + n;
+}
+
+/* The TEE backend for o: the one kept on c when it was opened with the same
+ * options, else a new one (kept on c for next time). Opening the sim
+ * backend reads two key files, hashes the measurement file and allocates
+ * guarded memory: once per client, not per attestation. Owned by c. */
 static int open_backend(tv_client *c, const tv_attest_opts *o, seal_backend **b)
 {
     seal_options so;
+    char key[4096];
+    size_t klen = 0;
     int r;
 
     memset(&so, 0, sizeof so);
@@ -80,8 +105,32 @@ static int open_backend(tv_client *c, const tv_attest_opts *o, seal_backend **b)
     so.sim_shape_file = o ? o->sim_shape_file : NULL;
     if (strcmp(so.backend, "sim") == 0 && !so.state_dir)
         return tv_fail(c, TV_ERR_INVALID, "the sim TEE backend needs sim_state_dir");
+    klen = opt_put(key, klen, sizeof key, so.backend);
+    klen = opt_put(key, klen, sizeof key, so.root);
+    klen = opt_put(key, klen, sizeof key, so.state_dir);
+    klen = opt_put(key, klen, sizeof key, so.sim_measurement_file);
+    klen = opt_put(key, klen, sizeof key, so.sim_signer);
+    klen = opt_put(key, klen, sizeof key, so.sim_shape_file);
+    if (klen < sizeof key - 8)
+        klen += (size_t)snprintf(key + klen, sizeof key - klen, "%u", (unsigned)so.sim_svn);
+    else
+        klen = sizeof key;
+    if (c->tee && klen < sizeof key && c->tee_opts && strlen(c->tee_opts) == klen &&
+        memcmp(c->tee_opts, key, klen) == 0) {
+        *b = c->tee;
+        return 0;
+    }
+    seal_backend_free(c->tee);
+    c->tee = NULL;
+    free(c->tee_opts);
+    c->tee_opts = NULL;
     if ((r = seal_backend_open(&so, b)) < 0)
         return tv_fail(c, r, "cannot open the %s TEE backend: %s", so.backend, tv_strerror(r));
+    c->tee = *b;
+    if (klen < sizeof key && (c->tee_opts = malloc(klen + 1))) {
+        memcpy(c->tee_opts, key, klen);
+        c->tee_opts[klen] = 0;
+    }
     return 0;
 }
 
@@ -207,11 +256,13 @@ static int check_reply_sig(tv_client *c, const Teevault__V1__AttestResponse *res
     return see_state(c, &st, NULL);
 }
 
-/* Attestation.Attest; on success s->token / s->expires_at / s->key are set,
- * s->sk is gone and the token is installed on c. */
+/* Attestation.Attest; on success s->token / s->expires_at / s->key are set
+ * and the token is installed on c. sk is the ephemeral secret key (the
+ * caller wipes it). */
 static int attest_call(tv_client *c, const uint8_t *ev, size_t ev_len, const char *type,
                        const char *name, const uint8_t *code_hash, size_t code_hash_len,
-                       const uint8_t nonce[32], tv_session *s)
+                       const uint8_t nonce[32], const uint8_t sk[crypto_box_SECRETKEYBYTES],
+                       tv_session *s)
 {
     Teevault__V1__AttestRequest req;
     Teevault__V1__AttestResponse *resp = NULL;
@@ -244,15 +295,11 @@ static int attest_call(tv_client *c, const uint8_t *ev, size_t ev_len, const cha
     }
     if ((r = check_reply_sig(c, resp, nonce, s)) < 0)
         goto out;
-    if ((r = seal_fn_session_key(s->key, s->sk, resp->session_pubkey.data, s->pk,
+    if ((r = seal_fn_session_key(s->key, sk, resp->session_pubkey.data, s->pk,
                                  resp->session_pubkey.data)) < 0) {
         r = tv_fail(c, TV_ERR_PROTOCOL, "the vault's session public key is unusable");
         goto out;
     }
-    /* The ephemeral secret is no longer needed: only the session key opens
-     * this session's values. */
-    sodium_free(s->sk);
-    s->sk = NULL;
     if (!(s->token = tv_secret_strdup(resp->session_token))) {
         r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
         goto out;
@@ -271,11 +318,15 @@ static int session_new(tv_client *c, const char *name, tv_session **out)
     tv_session *s;
     if (sodium_init() < 0)
         return tv_fail(c, TV_ERR_CRYPTO, "libsodium cannot be initialised");
-    if (!(s = calloc(1, sizeof *s)) || !(s->sk = sodium_malloc(crypto_box_SECRETKEYBYTES)) ||
-        !(s->key = sodium_malloc(SEAL_FNGET_KEY_LEN))) {
-        tv_session_free(s);
+    if (!c->keys && !(c->keys = tv_keypool_new()))
+        return tv_fail(c, TV_ERR_NOMEM, "out of memory");
+    if (!(s = calloc(1, sizeof *s)))
+        return tv_fail(c, TV_ERR_NOMEM, "out of memory");
+    if (!(s->key = tv_keypool_get(c->keys))) {
+        free(s);
         return tv_fail(c, TV_ERR_NOMEM, "out of memory");
     }
+    s->pool = c->keys;
     s->c = c;
     memcpy(s->name, name, strlen(name) + 1);
     *out = s;
@@ -310,9 +361,8 @@ int tv_attest_session(tv_client *c, const uint8_t *evidence, size_t evidence_len
         (r = session_new(c, function_name, &s)) < 0)
         return r;
     memcpy(s->pk, eph_pk, sizeof s->pk);
-    memcpy(s->sk, eph_sk, crypto_box_SECRETKEYBYTES);
     if ((r = attest_call(c, evidence, evidence_len, evidence_type, function_name, code_hash,
-                         code_hash_len, nonce, s)) < 0) {
+                         code_hash_len, nonce, eph_sk, s)) < 0) {
         tv_session_free(s);
         return r;
     }
@@ -325,7 +375,7 @@ int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *c
 {
     seal_backend *b = NULL;
     tv_session *s = NULL;
-    uint8_t nonce[32], rd[SEAL_REPORT_DATA_LEN];
+    uint8_t nonce[32], rd[SEAL_REPORT_DATA_LEN], sk[crypto_box_SECRETKEYBYTES];
     uint8_t *ev = NULL;
     size_t ev_len = 0;
     const char *type = NULL;
@@ -341,7 +391,7 @@ int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *c
         goto out;
     if ((r = tv_attest_challenge(c, nonce, &nonce_exp)) < 0)
         goto out;
-    if (crypto_box_keypair(s->pk, s->sk) != 0) {
+    if (crypto_box_keypair(s->pk, sk) != 0) {
         r = tv_fail(c, TV_ERR_CRYPTO, "cannot make an ephemeral key pair");
         goto out;
     }
@@ -352,15 +402,16 @@ int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *c
                     tv_strerror(r));
         goto out;
     }
-    if ((r = attest_call(c, ev, ev_len, type, function_name, code_hash, code_hash_len, nonce, s)) <
-        0)
+    if ((r = attest_call(c, ev, ev_len, type, function_name, code_hash, code_hash_len, nonce, sk,
+                         s)) < 0)
         goto out;
     *out = s;
     s = NULL;
     r = 0;
 out:
     free(ev);
-    seal_backend_free(b);
+    /* b is c->tee, kept for the next attestation. */
+    sodium_memzero(sk, sizeof sk);
     sodium_memzero(rd, sizeof rd);
     tv_session_free(s);
     return r;

@@ -13,7 +13,9 @@
 
 #include <sodium.h>
 
+#include "seal.h"
 #include "tv_conn.h"
+#include "tv_keypool.h"
 
 /* ------------------------------------------------------------------ memory */
 
@@ -177,6 +179,9 @@ void tv_client_close(tv_client *c)
     if (!c)
         return;
     tv_conn_close(c->conn);
+    tv_keypool_unref(c->keys);
+    seal_backend_free(c->tee);
+    free(c->tee_opts);
     sodium_memzero(c, sizeof(*c));
     free(c);
 }

@@ -16,6 +16,8 @@
 #include "teevault.pb-c.h"
 
 struct tv_conn;
+struct tv_keypool;
+struct seal_backend;
 
 struct tv_client {
     struct tv_conn *conn;
@@ -36,6 +38,13 @@ struct tv_client {
         uint64_t audit_seq;
         uint8_t audit_head[32];
     } seen;
+    /* Function side (tv_attest.c): session keys live in this pool's locked
+     * pages (made at the first attestation); the TEE backend opened for
+     * tee_opts (an encoding of the tv_attest_opts it was opened with) is
+     * kept for later attestations with the same options. */
+    struct tv_keypool *keys;
+    struct seal_backend *tee;
+    char *tee_opts;
 };
 
 /* Known vaults (tv_known.c; docs/ATTESTATION.md "Freshness"). */

@@ -38,7 +38,9 @@ struct tv_conn {
     int dead;
     int authed_large; /* server was shown the token (pre-auth cap lifted) */
     int last_err;     /* tv_err named by the last error response, or 0 */
-    char *token;      /* sodium_malloc'ed, or NULL */
+    char *token;      /* "Bearer <token>" in tok_buf, or NULL (no token) */
+    char *tok_buf;    /* sodium_malloc'ed, tok_cap bytes, reused; or NULL */
+    size_t tok_cap;
     size_t token_len;
     proto_frame_reader rd;
 };
@@ -336,15 +338,14 @@ void tv_conn_close(tv_conn *c)
     SSL_CTX_free(c->ctx);
     if (c->fd >= 0)
         close(c->fd);
-    if (c->token)
-        sodium_free(c->token);
+    if (c->tok_buf)
+        sodium_free(c->tok_buf); /* wipes */
     proto_frame_reader_free(&c->rd);
     free(c);
 }
 
 int tv_conn_set_token(tv_conn *c, const char *token)
 {
-    char *t = NULL;
     size_t n = 0;
 
     if (!c)
@@ -357,20 +358,39 @@ int tv_conn_set_token(tv_conn *c, const char *token)
             if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f)
                 return TV_ERR_INVALID;
         /* Same token again (every tv_secrets_get sets its session's): keep
-         * it. sodium_malloc per call costs mmap/mprotect/munmap under the
-         * process's memory lock, which serialised multi-threaded callers. */
+         * it. */
         if (c->token && c->token_len == n && sodium_memcmp(c->token + 7, token, n) == 0)
             return 0;
+        /* A new token reuses the connection's buffer (wiped first) when it
+         * fits: sodium_malloc per token costs mmap/mprotect/mlock/munmap
+         * under the process's memory lock, which serialised multi-threaded
+         * callers that attest (a new session token) per request. */
+        if (c->tok_buf && c->tok_cap < 7 + n + 1) {
+            sodium_free(c->tok_buf);
+            c->tok_buf = NULL;
+            c->tok_cap = 0;
+            c->token = NULL;
+        }
+        if (!c->tok_buf) {
+            size_t cap = 7 + n + 1 < 128 ? 128 : 7 + n + 1;
+            if (!(c->tok_buf = sodium_malloc(cap))) {
+                c->token = NULL;
+                c->token_len = 0;
+                c->authed_large = 0;
+                return TV_ERR_NOMEM;
+            }
+            c->tok_cap = cap;
+        }
         /* "Bearer " + token + NUL, kept ready for the metadata value. */
-        if (!(t = sodium_malloc(7 + n + 1)))
-            return TV_ERR_NOMEM;
-        memcpy(t, "Bearer ", 7);
-        memcpy(t + 7, token, n);
-        t[7 + n] = '\0';
+        sodium_memzero(c->tok_buf, c->tok_cap);
+        memcpy(c->tok_buf, "Bearer ", 7);
+        memcpy(c->tok_buf + 7, token, n);
+        c->token = c->tok_buf;
+    } else {
+        if (c->tok_buf)
+            sodium_memzero(c->tok_buf, c->tok_cap);
+        c->token = NULL;
     }
-    if (c->token)
-        sodium_free(c->token);
-    c->token = t;
     c->token_len = n;
     c->authed_large = 0;
     return 0;
@@ -417,9 +437,16 @@ static int send_all(tv_conn *c, const uint8_t *p, size_t n, uint64_t deadline)
     return 0;
 }
 
-/* Read some bytes into buf. Returns bytes read (> 0) or a tv_err. */
-static ssize_t recv_some(tv_conn *c, uint8_t *buf, size_t n, uint64_t deadline)
+/* Read some bytes into buf. Returns bytes read (> 0) or a tv_err. wait
+ * first: poll before the first recv (right after a request was sent the
+ * reply is almost never there yet: this saves a recv that fails EAGAIN). */
+static ssize_t recv_some(tv_conn *c, uint8_t *buf, size_t n, uint64_t deadline, int wait_first)
 {
+    if (wait_first && !c->ssl) {
+        int r = wait_fd(c->fd, POLLIN, deadline);
+        if (r < 0)
+            return r;
+    }
     for (;;) {
         if (c->ssl) {
             size_t got = 0;
@@ -462,6 +489,7 @@ static int roundtrip(tv_conn *c, const char *service, const char *method, const 
     int r = TV_ERR_INTERNAL;
     proto_buf fb;
     uint8_t rbuf[16384];
+    size_t rbuf_hi = 0; /* bytes of rbuf ever written: what is wiped at the end */
     uint64_t deadline = now_ms() + c->timeout_ms;
     uint32_t sid = c->next_sid;
     proto_frame_kv md[1] = {{"authorization", c->token}};
@@ -479,13 +507,15 @@ static int roundtrip(tv_conn *c, const char *service, const char *method, const 
         c->dead = 1;
         goto out;
     }
-    for (;;) {
-        ssize_t g = recv_some(c, rbuf, sizeof(rbuf), deadline);
+    for (int first = 1;; first = 0) {
+        ssize_t g = recv_some(c, rbuf, sizeof(rbuf), deadline, first);
         if (g < 0) {
             r = (int)g;
             c->dead = 1;
             goto out;
         }
+        if ((size_t)g > rbuf_hi)
+            rbuf_hi = (size_t)g;
         size_t off = 0;
         while (off < (size_t)g) {
             size_t used = 0;
@@ -518,7 +548,7 @@ static int roundtrip(tv_conn *c, const char *service, const char *method, const 
         }
     }
 out:
-    sodium_memzero(rbuf, sizeof(rbuf));
+    sodium_memzero(rbuf, rbuf_hi);
     proto_buf_free(&fb); /* wipes: the frame held the token and maybe a value */
     return r;
 }

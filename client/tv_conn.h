@@ -56,9 +56,10 @@ int tv_conn_peer_key_hash(const tv_conn *c, uint8_t out[32]) TV_WUR;
 void tv_conn_close(tv_conn *c);
 
 /* Send `token` as `authorization: Bearer <token>` metadata on every following
- * call. The string is copied (into wiped memory); the caller keeps its own.
- * NULL or "" removes it. Errors: TV_ERR_INVALID (over 4096 bytes or bytes
- * outside printable ASCII), TV_ERR_NOMEM. */
+ * call. The string is copied (into locked memory the connection reuses for
+ * later tokens and wipes); the caller keeps its own. NULL or "" removes it.
+ * Errors: TV_ERR_INVALID (over 4096 bytes or bytes outside printable ASCII;
+ * the previous token stays), TV_ERR_NOMEM (no token is set). */
 int tv_conn_set_token(tv_conn *c, const char *token) TV_WUR;
 
 /*

@@ -46,6 +46,12 @@ typedef struct sim_impl {
     uint16_t svn;
     char *platform_dir; /* sim platform key directory (evidence) */
     uint8_t *shape;     /* SEAL_SIM_SHAPE_LEN bytes, or NULL (plain sim evidence) */
+    /* The platform key pair, loaded at the first evidence and kept (a
+     * backend that makes evidence per attestation does not read the key
+     * file and allocate guarded memory each time). platform_sk is
+     * sodium_malloc'ed, freed (wiped) by sim_destroy. */
+    uint8_t *platform_sk;
+    uint8_t platform_pk[SEAL_SIM_PK_LEN];
 } sim_impl;
 
 static int sim_get_key(seal_backend *b, enum seal_policy policy, uint16_t key_svn,
@@ -97,8 +103,11 @@ static int sim_evidence(seal_backend *b, const uint8_t report_data[SEAL_REPORT_D
 
     if ((r = sim_identity(b, &id)) < 0)
         return r;
-    if ((r = seal_sim_report_produce_shaped(s->platform_dir, &id, s->shape, report_data, evidence,
-                                            evidence_len)) < 0)
+    if (!s->platform_sk &&
+        (r = seal_sim_platform_key(s->platform_dir, s->platform_pk, &s->platform_sk)) < 0)
+        return r;
+    if ((r = seal_sim_report_sign(s->platform_sk, s->platform_pk, &id, s->shape, report_data,
+                                  evidence, evidence_len)) < 0)
         return r;
     *type = "sim";
     return TV_OK;
@@ -109,6 +118,8 @@ static void sim_destroy(seal_backend *b)
     sim_impl *s = b->impl;
     if (s) {
         sodium_free(s->seal_key);
+        if (s->platform_sk)
+            sodium_free(s->platform_sk);
         free(s->platform_dir);
         free(s->shape);
         sodium_memzero(s, sizeof(*s));

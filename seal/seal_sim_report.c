@@ -238,15 +238,22 @@ int seal_sim_report_produce(const char *dir, const seal_identity *id,
     return seal_sim_report_produce_shaped(dir, id, NULL, report_data, out, out_len);
 }
 
+int seal_sim_platform_key(const char *dir, uint8_t pk[SEAL_SIM_PK_LEN], uint8_t **sk)
+{
+    if (!pk || !sk)
+        return TV_ERR_INVALID;
+    if (sodium_init() < 0)
+        return TV_ERR_CRYPTO;
+    return platform_keypair(dir, pk, sk);
+}
+
 int seal_sim_report_produce_shaped(const char *dir, const seal_identity *id, const uint8_t *shape,
                                    const uint8_t report_data[SEAL_REPORT_DATA_LEN], uint8_t **out,
                                    size_t *out_len)
 {
     uint8_t pk[SEAL_SIM_PK_LEN];
     uint8_t *sk = NULL;
-    uint8_t *rep = NULL;
     int r = TV_ERR_INTERNAL;
-    size_t len = shape ? SEAL_SIM_REPORT_V2_LEN : SEAL_SIM_REPORT_LEN;
 
     if (!id || !report_data || !out || !out_len || id->measurement_len != SEAL_SIM_ID_LEN ||
         id->signer_len != SEAL_SIM_ID_LEN || (shape && !shape_valid(shape)))
@@ -254,11 +261,27 @@ int seal_sim_report_produce_shaped(const char *dir, const seal_identity *id, con
     if (sodium_init() < 0)
         return TV_ERR_CRYPTO;
     if ((r = platform_keypair(dir, pk, &sk)) < 0)
-        goto out;
-    if (!(rep = calloc(1, len))) {
-        r = TV_ERR_NOMEM;
-        goto out;
-    }
+        return r;
+    r = seal_sim_report_sign(sk, pk, id, shape, report_data, out, out_len);
+    sodium_free(sk);
+    return r;
+}
+
+int seal_sim_report_sign(const uint8_t *sk, const uint8_t pk[SEAL_SIM_PK_LEN],
+                         const seal_identity *id, const uint8_t *shape,
+                         const uint8_t report_data[SEAL_REPORT_DATA_LEN], uint8_t **out,
+                         size_t *out_len)
+{
+    uint8_t *rep = NULL;
+    int r = TV_ERR_INTERNAL;
+    size_t len = shape ? SEAL_SIM_REPORT_V2_LEN : SEAL_SIM_REPORT_LEN;
+
+    if (!sk || !pk || !id || !report_data || !out || !out_len ||
+        id->measurement_len != SEAL_SIM_ID_LEN || id->signer_len != SEAL_SIM_ID_LEN ||
+        (shape && !shape_valid(shape)))
+        return TV_ERR_INVALID;
+    if (!(rep = calloc(1, len)))
+        return TV_ERR_NOMEM;
     memcpy(rep, sim_magic, sizeof sim_magic);
     rep[OFF_VERSION] = 0;
     rep[OFF_VERSION + 1] = shape ? SEAL_SIM_REPORT_VERSION_2 : SEAL_SIM_REPORT_VERSION;
@@ -282,8 +305,6 @@ int seal_sim_report_produce_shaped(const char *dir, const seal_identity *id, con
     rep = NULL;
     r = 0;
 out:
-    if (sk)
-        sodium_free(sk);
     free(rep);
     return r;
 }

@@ -93,6 +93,21 @@ typedef struct seal_sim_policy {
  * TV_ERR_NOMEM. */
 int seal_sim_platform_pubkey(const char *dir, uint8_t pk[SEAL_SIM_PK_LEN]) TV_WUR;
 
+/* The platform key pair of dir (created on first use, as
+ * seal_sim_platform_pubkey): pk, and *sk (crypto_sign_SECRETKEYBYTES in a
+ * sodium_malloc region the caller sodium_free()s). For producers that sign
+ * many reports (seal_sim_report_sign) without reading the key file each time.
+ * Errors as seal_sim_platform_pubkey, TV_ERR_CRYPTO. */
+int seal_sim_platform_key(const char *dir, uint8_t pk[SEAL_SIM_PK_LEN], uint8_t **sk) TV_WUR;
+
+/* As seal_sim_report_produce_shaped, signed with a platform key pair already
+ * loaded (seal_sim_platform_key): no file access. sk is only read.
+ * Errors: TV_ERR_INVALID, TV_ERR_NOMEM, TV_ERR_CRYPTO. */
+int seal_sim_report_sign(const uint8_t *sk, const uint8_t pk[SEAL_SIM_PK_LEN],
+                         const seal_identity *id, const uint8_t *shape,
+                         const uint8_t report_data[SEAL_REPORT_DATA_LEN], uint8_t **out,
+                         size_t *out_len) TV_WUR;
+
 /* Produce a signed sim report for id (measurement_len and signer_len must be
  * SEAL_SIM_ID_LEN) binding report_data, signed by the platform key in dir
  * (created on first use). *out is malloc'ed (SEAL_SIM_REPORT_LEN bytes),

@@ -31,6 +31,7 @@
 #include "vault.h"
 #include "vault_rpc.h"
 #include "vault_attest.h"
+#include "vault_functions.h"
 #include "vault_ident.h"
 
 /* protoc-c's *__INIT macros cast protobuf_c_empty_string's const away. */
@@ -54,50 +55,64 @@ static int rpc_challenge(vault_call *c, const ProtobufCMessage *msg, proto_buf *
     return vault_pack(out, &resp.base);
 }
 
-static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+/* Attest runs in three steps (vault_attest.h): begin here on the loop
+ * (sizes, the nonce is spent, the function's policy), the evidence check
+ * and the session key pair on the server's worker thread, then finish on
+ * the loop: the session enters the table, the reply is signed with the
+ * vault's current state and packed; the server writes the audit record
+ * before the reply leaves, as for any call. */
+typedef struct attest_offload {
+    vault_attest_job *job;
+    uint8_t nonce[VAULT_ATTEST_NONCE_LEN];
+    uint8_t eph_pk[32];
+    char name[VAULT_FN_NAME_MAX + 1];
+    char type[17];
+    char qn[64];
+} attest_offload;
+
+static void attest_work(void *arg)
 {
-    const Teevault__V1__AttestRequest *req = (const Teevault__V1__AttestRequest *)msg;
+    vault_attest_work(((attest_offload *)arg)->job);
+}
+
+static void attest_discard(void *arg)
+{
+    attest_offload *ao = arg;
+    vault_attest_job_free(ao->job);
+    free(ao);
+}
+
+static int attest_finish(vault_call *c, void *arg, proto_buf *out)
+{
+    attest_offload *ao = arg;
     Teevault__V1__AttestResponse resp = TEEVAULT__V1__ATTEST_RESPONSE__INIT;
-    vault_attest_req rq;
     char token[VAULT_ATTEST_TOKEN_BUF];
     uint8_t session_pk[32], sig[SEAL_SIG_LEN];
     seal_state st;
-    char why[200] = "", qn[64];
+    char why[200] = "";
     int64_t exp = 0;
     int r;
 
-    memset(&rq, 0, sizeof rq);
-    rq.evidence = req->evidence.data;
-    rq.evidence_len = req->evidence.len;
-    rq.evidence_type = req->evidence_type;
-    rq.function_name = req->function_name;
-    rq.code_hash = req->code_hash.data;
-    rq.code_hash_len = req->code_hash.len;
-    rq.eph_pk = req->eph_pubkey.data;
-    rq.eph_pk_len = req->eph_pubkey.len;
-    rq.nonce = req->nonce.data;
-    rq.nonce_len = req->nonce.len;
-    vault_quote(qn, sizeof qn, req->function_name, strlen(req->function_name));
-
-    r = vault_attest_attest(c->v, &rq, token, session_pk, &exp, why, sizeof why);
+    r = vault_attest_finish(c->v, ao->job, token, session_pk, &exp, why, sizeof why);
+    ao->job = NULL; /* freed by finish */
     if (r < 0) {
         vault_call_errf(c, "attestation refused: %.200s", why);
-        snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: %.55s", qn, why);
-        return r;
+        snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: %.55s", ao->qn, why);
+        goto out;
     }
     /* The signed session: the client checks this signature against the
      * key it pinned from a verified Report, so a relay cannot swap
-     * session_pubkey. Validated sizes: nonce and eph_pk are 32 bytes. */
-    if ((r = vault_ident_sign_attest(c->v, req->nonce.data, req->eph_pubkey.data, session_pk,
-                                     req->function_name, exp, &st, sig)) < 0) {
+     * session_pubkey. */
+    if ((r = vault_ident_sign_attest(c->v, ao->nonce, ao->eph_pk, session_pk, ao->name, exp, &st,
+                                     sig)) < 0) {
         /* The token never leaves: the session is unreachable and expires. */
         sodium_memzero(token, sizeof token);
         vault_call_errf(c, "the vault cannot sign the session: %s", tv_strerror(r));
-        snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: cannot sign", qn);
-        return r;
+        snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: cannot sign", ao->qn);
+        goto out;
     }
-    snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s (%.8s): session", qn,
-             req->evidence_type);
+    snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s (%.8s): session", ao->qn,
+             ao->type);
     resp.session_token = token;
     resp.expires_at = exp;
     resp.session_pubkey.data = session_pk;
@@ -112,7 +127,57 @@ static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out
     resp.audit_head.len = sizeof st.audit_head;
     r = vault_pack(out, &resp.base);
     sodium_memzero(token, sizeof token);
+out:
+    attest_discard(ao);
     return r;
+}
+
+static const vault_offload attest_offload_ops = {attest_work, attest_finish, attest_discard};
+
+static int rpc_attest(vault_call *c, const ProtobufCMessage *msg, proto_buf *out)
+{
+    const Teevault__V1__AttestRequest *req = (const Teevault__V1__AttestRequest *)msg;
+    vault_attest_req rq;
+    attest_offload *ao = NULL;
+    char why[200] = "", qn[64];
+    int r;
+
+    (void)out;
+    memset(&rq, 0, sizeof rq);
+    rq.evidence = req->evidence.data;
+    rq.evidence_len = req->evidence.len;
+    rq.evidence_type = req->evidence_type;
+    rq.function_name = req->function_name;
+    rq.code_hash = req->code_hash.data;
+    rq.code_hash_len = req->code_hash.len;
+    rq.eph_pk = req->eph_pubkey.data;
+    rq.eph_pk_len = req->eph_pubkey.len;
+    rq.nonce = req->nonce.data;
+    rq.nonce_len = req->nonce.len;
+    vault_quote(qn, sizeof qn, req->function_name, strlen(req->function_name));
+
+    if (!(ao = calloc(1, sizeof *ao)))
+        r = TV_ERR_NOMEM;
+    else
+        r = vault_attest_begin(c->v, &rq, &ao->job, why, sizeof why);
+    if (r < 0) {
+        if (!why[0])
+            snprintf(why, sizeof why, "%s", tv_strerror(r));
+        vault_call_errf(c, "attestation refused: %.200s", why);
+        snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: %.55s", qn, why);
+        free(ao);
+        return r;
+    }
+    /* begin validated the sizes: nonce and eph_pk are 32 bytes, the name
+     * a valid function name. */
+    memcpy(ao->nonce, req->nonce.data, sizeof ao->nonce);
+    memcpy(ao->eph_pk, req->eph_pubkey.data, sizeof ao->eph_pk);
+    snprintf(ao->name, sizeof ao->name, "%s", req->function_name);
+    snprintf(ao->type, sizeof ao->type, "%s", req->evidence_type);
+    memcpy(ao->qn, qn, sizeof ao->qn);
+    c->offload = &attest_offload_ops;
+    c->offload_arg = ao;
+    return 0;
 }
 
 /* Report's evidence (a quote; with dstack an HTTP call) and the policy

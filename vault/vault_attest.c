@@ -489,12 +489,16 @@ static uint32_t slot_alloc(struct vault_attest *a, int *nomem)
     return i;
 }
 
-static int session_create(struct vault_attest *a, const char *name, const uint8_t eph_pk[32],
-                          char *const *policies, size_t n_policies,
-                          char token[VAULT_ATTEST_TOKEN_BUF], uint8_t session_pk[32],
+/* Enter a session whose key (derived by the caller: vault_attest_work or
+ * session_create) and vault public key are given: the token, its hash, the
+ * policies and the expiry. key is copied into the chunk's guarded memory;
+ * the caller wipes its own copy. */
+static int session_insert(struct vault_attest *a, const char *name,
+                          const uint8_t key[SEAL_FNGET_KEY_LEN], char *const *policies,
+                          size_t n_policies, char token[VAULT_ATTEST_TOKEN_BUF],
                           uint8_t session_id[32], int64_t *expires_at)
 {
-    uint8_t raw[TOKEN_RAW_LEN], sk[crypto_scalarmult_SCALARBYTES], pk[crypto_scalarmult_BYTES];
+    uint8_t raw[TOKEN_RAW_LEN];
     att_session *s = NULL;
     int64_t now = now_of(a);
     size_t plen = strlen(VAULT_ATTEST_TOKEN_PREFIX);
@@ -521,15 +525,7 @@ static int session_create(struct vault_attest *a, const char *name, const uint8_
         s->n_policies = n_policies;
     }
     snprintf(s->name, sizeof s->name, "%s", name);
-    /* Per-session key pair: forward secrecy per session. Only the derived
-     * key is kept (in the chunk's guarded key array); sk is wiped below. */
-    randombytes_buf(sk, sizeof sk);
-    if (crypto_scalarmult_base(pk, sk) != 0) {
-        r = TV_ERR_CRYPTO;
-        goto out;
-    }
-    if ((r = seal_fn_session_key(slot_key(a, i), sk, eph_pk, eph_pk, pk)) < 0)
-        goto out;
+    memcpy(slot_key(a, i), key, SEAL_FNGET_KEY_LEN);
     s->expires = now + a->session_ttl;
     randombytes_buf(raw, sizeof raw);
     session_hash(raw, s->hash);
@@ -549,14 +545,12 @@ static int session_create(struct vault_attest *a, const char *name, const uint8_
         a->age_head = i;
     a->age_tail = i;
     a->n_sessions++;
-    memcpy(session_pk, pk, sizeof pk);
     if (session_id)
         memcpy(session_id, s->hash, sizeof s->hash);
     *expires_at = s->expires;
     s = NULL;
     r = 0;
 out:
-    sodium_memzero(sk, sizeof sk);
     if (s) {
         /* Not linked anywhere yet: wipe and return the slot. */
         strv_free(s->policies, s->n_policies);
@@ -565,6 +559,29 @@ out:
         s->next = a->free_head;
         a->free_head = i;
     }
+    return r;
+}
+
+/* A session with a fresh vault key pair for eph_pk (tests and
+ * vault_attest_test_session; Attest derives the key on the worker). */
+static int session_create(struct vault_attest *a, const char *name, const uint8_t eph_pk[32],
+                          char *const *policies, size_t n_policies,
+                          char token[VAULT_ATTEST_TOKEN_BUF], uint8_t session_pk[32],
+                          uint8_t session_id[32], int64_t *expires_at)
+{
+    uint8_t sk[crypto_scalarmult_SCALARBYTES], pk[crypto_scalarmult_BYTES];
+    uint8_t key[SEAL_FNGET_KEY_LEN];
+    int r;
+
+    randombytes_buf(sk, sizeof sk);
+    if (crypto_scalarmult_base(pk, sk) != 0)
+        r = TV_ERR_CRYPTO;
+    else if ((r = seal_fn_session_key(key, sk, eph_pk, eph_pk, pk)) == 0 &&
+             (r = session_insert(a, name, key, policies, n_policies, token, session_id,
+                                 expires_at)) == 0)
+        memcpy(session_pk, pk, sizeof pk);
+    sodium_memzero(sk, sizeof sk);
+    sodium_memzero(key, sizeof key);
     return r;
 }
 
@@ -696,24 +713,59 @@ static enum seal_ev_type type_of(const char *s)
     return SEAL_EV_UNKNOWN;
 }
 
-int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
-                        char token[VAULT_ATTEST_TOKEN_BUF], uint8_t session_pk[32],
-                        int64_t *expires_at, char *why, size_t whylen)
+/* One Attest between vault_attest_begin (loop), vault_attest_work (any
+ * thread: it reads and writes only the job) and vault_attest_finish (loop).
+ * The job owns copies of everything the work needs: the request may be
+ * freed while the work runs. key holds the derived session key from the
+ * work until finish copies it into the session table's guarded memory;
+ * finish and vault_attest_job_free wipe the whole job. */
+struct vault_attest_job {
+    /* In (begin). */
+    enum seal_ev_type t;
+    vault_fn_policy pol;
+    int has_sim_pk;
+    uint8_t sim_pk[32];
+    seal_collateral *collateral; /* a's; old ones are kept until close */
+    uint8_t *evidence;           /* malloc'ed copy */
+    size_t evidence_len;
+    uint8_t nonce[VAULT_ATTEST_NONCE_LEN];
+    uint8_t eph_pk[32];
+    uint8_t code_hash[VAULT_FN_CODE_HASH_MAX];
+    size_t code_hash_len;
+    char name[VAULT_FN_NAME_MAX + 1]; /* the request's function name (validated) */
+    Teevault__V1__FunctionInfo *fi;
+    char qn[VAULT_FN_NAME_MAX + 16];
+    /* Out (work). */
+    int r;
+    char why[200];
+    uint8_t session_pk[32];
+    uint8_t key[SEAL_FNGET_KEY_LEN];
+};
+
+void vault_attest_job_free(vault_attest_job *job)
+{
+    if (!job)
+        return;
+    free(job->evidence);
+    if (job->fi)
+        teevault__v1__function_info__free_unpacked(job->fi, NULL);
+    sodium_memzero(job, sizeof *job);
+    free(job);
+}
+
+int vault_attest_begin(struct vault *v, const vault_attest_req *rq, vault_attest_job **out,
+                       char *why, size_t whylen)
 {
     struct vault_attest *a;
-    Teevault__V1__FunctionInfo *fi = NULL;
+    vault_attest_job *job = NULL;
     MDB_txn *txn = NULL;
-    vault_fn_policy pol;
-    seal_verify_policy vp;
-    seal_verdict *verdict = NULL;
-    uint8_t binding[SEAL_REPORT_DATA_LEN];
     enum seal_ev_type t;
     char qn[VAULT_FN_NAME_MAX + 16];
     int r = TV_ERR_INTERNAL;
 
     if (why && whylen)
         why[0] = 0;
-    if (!rq || !token || !session_pk || !expires_at)
+    if (!rq || !out)
         return TV_ERR_INVALID;
     if ((r = get_state(v, &a)) < 0) {
         setf(why, whylen, "attestation state unavailable: %s", tv_strerror(r));
@@ -728,7 +780,7 @@ int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
         setf(why, whylen, "eph_pubkey must be a 32-byte X25519 public key");
         return TV_ERR_INVALID;
     }
-    if (rq->code_hash_len > VAULT_FN_CODE_HASH_MAX) {
+    if (rq->code_hash_len > VAULT_FN_CODE_HASH_MAX || (rq->code_hash_len && !rq->code_hash)) {
         setf(why, whylen, "code_hash longer than %u bytes", VAULT_FN_CODE_HASH_MAX);
         return TV_ERR_INVALID;
     }
@@ -760,93 +812,186 @@ int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
         setf(why, whylen, "the vault has no store");
         return TV_ERR_NOT_INITIALISED;
     }
+    if (!(job = calloc(1, sizeof *job))) {
+        setf(why, whylen, "out of memory");
+        return TV_ERR_NOMEM;
+    }
     if ((r = vault_db_rtxn(v->db, &txn)) < 0) {
         setf(why, whylen, "storage error: %s", tv_strerror(r));
-        return r;
+        goto out;
     }
-    r = vault_functions_get(v->db, txn, rq->function_name, &fi);
+    r = vault_functions_get(v->db, txn, rq->function_name, &job->fi);
     mdb_txn_abort(txn);
     if (r == TV_ERR_NOT_FOUND) {
         setf(why, whylen, "no function %s is registered", qn);
-        return TV_ERR_DENIED;
+        r = TV_ERR_DENIED;
+        goto out;
     }
     if (r < 0) {
         setf(why, whylen, "function %s cannot be read: %s", qn, tv_strerror(r));
-        return r;
+        goto out;
     }
-    if ((r = vault_fn_policy_parse(fi->policy, strlen(fi->policy), &pol, why, whylen)) < 0) {
+    if ((r = vault_fn_policy_parse(job->fi->policy, strlen(job->fi->policy), &job->pol, why,
+                                   whylen)) < 0) {
         r = TV_ERR_INTEGRITY;
         goto out;
     }
-    if (pol.type != t) {
+    if (job->pol.type != t) {
         setf(why, whylen, "function %s is registered for %s evidence, not %s", qn,
-             seal_ev_type_name(pol.type), seal_ev_type_name(t));
+             seal_ev_type_name(job->pol.type), seal_ev_type_name(t));
         r = TV_ERR_POLICY;
         goto out;
     }
+    if (t == SEAL_EV_SIM && !a->has_sim_pk) {
+        setf(why, whylen, "this vault accepts no sim evidence (no sim platform key)");
+        r = TV_ERR_POLICY;
+        goto out;
+    }
+    if (!(job->evidence = malloc(rq->evidence_len))) {
+        setf(why, whylen, "out of memory");
+        r = TV_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(job->evidence, rq->evidence, rq->evidence_len);
+    job->evidence_len = rq->evidence_len;
+    job->t = t;
+    job->has_sim_pk = a->has_sim_pk;
+    memcpy(job->sim_pk, a->sim_pk, sizeof job->sim_pk);
+    job->collateral = a->collateral;
+    memcpy(job->nonce, rq->nonce, sizeof job->nonce);
+    memcpy(job->eph_pk, rq->eph_pk, sizeof job->eph_pk);
+    if (rq->code_hash_len)
+        memcpy(job->code_hash, rq->code_hash, rq->code_hash_len);
+    job->code_hash_len = rq->code_hash_len;
+    snprintf(job->name, sizeof job->name, "%s", rq->function_name);
+    memcpy(job->qn, qn, sizeof job->qn);
+    job->r = TV_ERR_INTERNAL;
+    *out = job;
+    job = NULL;
+    r = 0;
+out:
+    vault_attest_job_free(job);
+    return r;
+}
+
+void vault_attest_work(vault_attest_job *job)
+{
+    seal_verify_policy vp;
+    seal_verdict *verdict = NULL;
+    uint8_t binding[SEAL_REPORT_DATA_LEN], sk[crypto_scalarmult_SCALARBYTES];
+    const char *name = job->name;
+    int r = TV_ERR_INTERNAL;
 
     /* Evidence: signatures and chain, then the function's debug/TCB policy. */
     if (!(verdict = calloc(1, sizeof *verdict))) {
         r = TV_ERR_NOMEM;
         goto out;
     }
-    vault_fn_policy_verify_policy(&pol, &vp);
-    if (t == SEAL_EV_SIM) {
-        if (!a->has_sim_pk) {
-            setf(why, whylen, "this vault accepts no sim evidence (no sim platform key)");
-            r = TV_ERR_POLICY;
-            goto out;
-        }
-        r = seal_sim_verify_verdict(rq->evidence, rq->evidence_len, a->sim_pk, 32, &vp, verdict);
+    vault_fn_policy_verify_policy(&job->pol, &vp);
+    if (job->t == SEAL_EV_SIM) {
+        r = seal_sim_verify_verdict(job->evidence, job->evidence_len, job->sim_pk, 32, &vp,
+                                    verdict);
     } else {
         seal_verify_inputs in;
         memset(&in, 0, sizeof in);
-        in.type = t;
-        in.collateral = a->collateral;
-        r = seal_verify_evidence(rq->evidence, rq->evidence_len, &in, &vp, verdict);
+        in.type = job->t;
+        in.collateral = job->collateral;
+        r = seal_verify_evidence(job->evidence, job->evidence_len, &in, &vp, verdict);
     }
     if (r < 0) {
-        setf(why, whylen, "evidence refused: %s",
+        setf(job->why, sizeof job->why, "evidence refused: %s",
              verdict->reason[0] ? verdict->reason : tv_strerror(r));
         goto out;
     }
-    if (verdict->type != t) {
-        setf(why, whylen, "evidence is not of type %s", seal_ev_type_name(t));
+    if (verdict->type != job->t) {
+        setf(job->why, sizeof job->why, "evidence is not of type %s", seal_ev_type_name(job->t));
         r = TV_ERR_FORMAT;
         goto out;
     }
 
     /* Binding: nonce, name, code hash and the key the value will be sealed to. */
-    seal_attest_binding(rq->nonce, rq->function_name, strlen(rq->function_name), rq->code_hash,
-                        rq->code_hash_len, rq->eph_pk, binding);
+    seal_attest_binding(job->nonce, name, strlen(name), job->code_hash, job->code_hash_len,
+                        job->eph_pk, binding);
     if (!(verdict->claims.present & SEAL_CLAIM_REPORT_DATA) ||
         sodium_memcmp(verdict->claims.report_data, binding, sizeof binding) != 0) {
-        setf(why, whylen,
+        setf(job->why, sizeof job->why,
              "evidence report_data is not bound to this nonce, function, code hash and key");
         r = TV_ERR_INTEGRITY;
         goto out;
     }
 
-    if ((r = vault_fn_policy_match(&pol, verdict, rq->code_hash, rq->code_hash_len, why, whylen)) <
-        0)
+    if ((r = vault_fn_policy_match(&job->pol, verdict, job->code_hash, job->code_hash_len, job->why,
+                                   sizeof job->why)) < 0)
         goto out;
 
-    if ((r = session_create(a, fi->name, rq->eph_pk, fi->acl_policies, fi->n_acl_policies, token,
-                            session_pk, NULL, expires_at)) < 0) {
-        setf(why, whylen, "%s",
-             r == TV_ERR_RESOURCE  ? "too many live function sessions (attestation.max_sessions); "
-                                     "retry when sessions expire"
-             : r == TV_ERR_INVALID ? "eph_pubkey is a low-order X25519 point (no shared key)"
-                                   : tv_strerror(r));
+    /* Per-session key pair: forward secrecy per session. Only the derived
+     * key is kept; sk is wiped below. */
+    randombytes_buf(sk, sizeof sk);
+    if (crypto_scalarmult_base(job->session_pk, sk) != 0) {
+        r = TV_ERR_CRYPTO;
+        goto out;
+    }
+    if ((r = seal_fn_session_key(job->key, sk, job->eph_pk, job->eph_pk, job->session_pk)) < 0) {
+        setf(job->why, sizeof job->why, "%s",
+             r == TV_ERR_INVALID ? "eph_pubkey is a low-order X25519 point (no shared key)"
+                                 : tv_strerror(r));
         goto out;
     }
     r = 0;
 out:
-    free(verdict);
+    sodium_memzero(sk, sizeof sk);
     sodium_memzero(binding, sizeof binding);
-    if (fi)
-        teevault__v1__function_info__free_unpacked(fi, NULL);
+    free(verdict);
+    job->r = r;
+}
+
+int vault_attest_finish(struct vault *v, vault_attest_job *job, char token[VAULT_ATTEST_TOKEN_BUF],
+                        uint8_t session_pk[32], int64_t *expires_at, char *why, size_t whylen)
+{
+    struct vault_attest *a;
+    int r = job->r;
+
+    if (why && whylen)
+        why[0] = 0;
+    if (r < 0) {
+        setf(why, whylen, "%s", job->why[0] ? job->why : tv_strerror(r));
+        goto out;
+    }
+    if ((r = get_state(v, &a)) < 0) {
+        setf(why, whylen, "attestation state unavailable: %s", tv_strerror(r));
+        goto out;
+    }
+    if ((r = session_insert(a, job->fi->name, job->key, job->fi->acl_policies,
+                            job->fi->n_acl_policies, token, NULL, expires_at)) < 0) {
+        setf(why, whylen, "%s",
+             r == TV_ERR_RESOURCE ? "too many live function sessions (attestation.max_sessions); "
+                                    "retry when sessions expire"
+                                  : tv_strerror(r));
+        goto out;
+    }
+    memcpy(session_pk, job->session_pk, 32);
+    r = 0;
+out:
+    vault_attest_job_free(job);
     return r;
+}
+
+int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
+                        char token[VAULT_ATTEST_TOKEN_BUF], uint8_t session_pk[32],
+                        int64_t *expires_at, char *why, size_t whylen)
+{
+    vault_attest_job *job = NULL;
+    int r;
+
+    if (!rq || !token || !session_pk || !expires_at) {
+        if (why && whylen)
+            why[0] = 0;
+        return TV_ERR_INVALID;
+    }
+    if ((r = vault_attest_begin(v, rq, &job, why, whylen)) < 0)
+        return r;
+    vault_attest_work(job);
+    return vault_attest_finish(v, job, token, session_pk, expires_at, why, whylen);
 }
 
 /* ---------------------------------------------------------------- Report */

@@ -46,7 +46,8 @@
  * vault_attest_configure refuses params->sim_pk / sim_platform_dir with
  * TV_ERR_POLICY and sim evidence is refused at Attest.
  *
- * Threading: event-loop thread only (no locks).
+ * Threading: event-loop thread only (no locks), except vault_attest_work
+ * (any thread, on its job alone) and vault_attest_policy_hash.
  */
 #ifndef VAULT_ATTEST_H
 #define VAULT_ATTEST_H
@@ -125,6 +126,33 @@ typedef struct vault_attest_req {
 int vault_attest_attest(struct vault *v, const vault_attest_req *rq,
                         char token[VAULT_ATTEST_TOKEN_BUF], uint8_t session_pk[32],
                         int64_t *expires_at, char *why, size_t whylen) TV_WUR;
+
+/* Attest in three steps, so that the daemon runs the expensive part (the
+ * evidence's signature and chain, the session key pair and its X25519
+ * agreement: ~0.1 ms for sim evidence) on its worker thread (vault_offload)
+ * and not on the event loop. vault_attest_attest is the three in a row.
+ *
+ * begin (loop thread): validate sizes, consume the nonce (single use from
+ * here, whatever happens next), read the function and parse its identity
+ * policy; *job owns copies of what the work needs (rq may be freed after).
+ * Errors as vault_attest_attest for those steps; why as there.
+ * work (any thread; touches only job): verify the evidence, the binding and
+ * the identity, make the session key pair and derive the session key into
+ * the job. Its outcome is kept in the job for finish.
+ * finish (loop thread): on success of the work, enter the session (token,
+ * expiry; the key moves into the table's guarded memory) and fill token /
+ * session_pk / *expires_at as vault_attest_attest does; else return the
+ * work's error with its sentence in why. Frees (wipes) job either way.
+ * vault_attest_job_free wipes and frees a job whose finish will not run
+ * (the request was dropped); NULL ok. */
+typedef struct vault_attest_job vault_attest_job;
+int vault_attest_begin(struct vault *v, const vault_attest_req *rq, vault_attest_job **job,
+                       char *why, size_t whylen) TV_WUR;
+void vault_attest_work(vault_attest_job *job);
+int vault_attest_finish(struct vault *v, vault_attest_job *job, char token[VAULT_ATTEST_TOKEN_BUF],
+                        uint8_t session_pk[32], int64_t *expires_at, char *why,
+                        size_t whylen) TV_WUR;
+void vault_attest_job_free(vault_attest_job *job);
 
 /* Secrets.Get in a function session: seal len bytes of pt, read as (name,
  * version), with the key of session `session_id` (vault_principal.fn_session

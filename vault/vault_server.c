@@ -624,9 +624,16 @@ static void *worker_main(void *arg)
         q->call.offload->work(q->call.offload_arg);
         pthread_mutex_lock(&s->wmu);
         q->wnext = s->done_head;
+        /* Wake the loop only when the done list was empty: a non-empty one
+         * already has a wake-up in the pipe that the loop has not consumed
+         * yet (worker_wake_cb drains the pipe before it takes the list), so
+         * a burst of attestations costs one write and one read, not one
+         * each. */
+        if (!s->done_head) {
+            ssize_t w = write(s->wake_fd[1], "w", 1);
+            (void)w; /* a full pipe already holds a wake-up */
+        }
         s->done_head = q;
-        ssize_t w = write(s->wake_fd[1], "w", 1);
-        (void)w; /* a full pipe already holds a wake-up */
     }
     pthread_mutex_unlock(&s->wmu);
     return NULL;

@@ -453,12 +453,15 @@ typedef struct tv_attest_opts {
  * SHA-512("teevault-attest-v1" || nonce || u32be len || name || u32be len ||
  * code_hash || eph_pk), Attest. On success *out is a session on c (c must
  * outlive it; the session token is set as c's token), freed with
- * tv_session_free(). Errors: TV_ERR_INVALID, the TEE backend's errors, and
- * the vault's refusal mapped from its gRPC status — TV_ERR_DENIED (replayed
- * nonce, unknown function, evidence not verified or not the registered
- * identity), TV_ERR_UNAUTHENTICATED (expired or unknown nonce),
- * TV_ERR_INTEGRITY (evidence bound to something else) — with the vault's
- * reason in tv_client_last_error(c).
+ * tv_session_free(). The TEE backend is opened at the first call and kept
+ * on c for later calls with the same opts (the sim backend reads its key
+ * files and hashes sim_measurement_file then, not per call). Errors:
+ * TV_ERR_INVALID, the TEE backend's errors, and the vault's refusal mapped
+ * from its gRPC status — TV_ERR_DENIED (replayed nonce, unknown function,
+ * evidence not verified or not the registered identity),
+ * TV_ERR_UNAUTHENTICATED (expired or unknown nonce), TV_ERR_INTEGRITY
+ * (evidence bound to something else) — with the vault's reason in
+ * tv_client_last_error(c).
  * WARNING: the vault must be pinned on c first — tv_attest_verify_vault()
  * (which pins the vault id and signing key its verified Report binds) or
  * tv_client_pin_vault(). The Attest reply must carry the pinned vault id and
@@ -474,14 +477,15 @@ int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *c
 /* Lower level, for runtimes that make their own evidence: one
  * Attestation.Attest call with caller-made evidence whose report_data is
  * the binding above over (nonce from tv_attest_challenge, name, code_hash,
- * eph_pk). On success *out is a session on c that opens values with eph_sk
- * (32 bytes, copied into locked memory); the token is set on c.
+ * eph_pk). eph_sk (32 bytes) is only read during the call: the session key
+ * derived from it is kept in locked memory. On success *out is a session on
+ * c; the token is set on c.
  * Errors as tv_attest_function. */
 int tv_attest_session(tv_client *c, const uint8_t *evidence, size_t evidence_len,
                       const char *evidence_type, const char *function_name,
                       const uint8_t *code_hash, size_t code_hash_len, const uint8_t eph_pk[32],
                       const uint8_t eph_sk[32], const uint8_t nonce[32], tv_session **out) TV_WUR;
-/* Wipe the ephemeral key and token, free the session. NULL ok. */
+/* Wipe the session key and token, free the session. NULL ok. */
 void tv_session_free(tv_session *s);
 
 /* Pin the vault on c by values obtained out of band (a Report verified

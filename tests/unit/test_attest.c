@@ -339,6 +339,89 @@ static void test_attest_ok_and_session(void)
     sodium_memzero(sk, sizeof sk);
 }
 
+/* Attest in steps (the daemon runs the work on its worker thread): the
+ * nonce is spent by begin even when the work never runs (a dropped
+ * request), the request's buffers may be gone before the work runs, and a
+ * refusal found by the work comes back from finish with its sentence. */
+static void test_attest_steps(void)
+{
+    uint8_t nonce[32], pk[32], sk[32], other_pk[32], rd[64], *ev = NULL, *evcopy = NULL;
+    char token[VAULT_ATTEST_TOKEN_BUF], why[200], name[16];
+    const char *type = NULL;
+    vault_attest_req rq = {0};
+    vault_attest_job *job = NULL;
+    vault_principal p;
+    size_t len = 0;
+    int64_t exp = 0;
+
+    CHECK_EQ_INT(register_fn("fn-steps", runtime, code_a, 0, NULL, 0), 0);
+    crypto_box_keypair(pk, sk);
+    crypto_box_keypair(other_pk, sk);
+
+    /* Dropped after begin: the nonce is spent all the same. */
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    seal_attest_binding(nonce, "fn-steps", 8, code_a, 32, pk, rd);
+    CHECK_EQ_INT(runtime->ops->evidence(runtime, rd, &ev, &len, &type), 0);
+    rq.evidence = ev;
+    rq.evidence_len = len;
+    rq.evidence_type = type;
+    rq.function_name = "fn-steps";
+    rq.code_hash = code_a;
+    rq.code_hash_len = 32;
+    rq.eph_pk = pk;
+    rq.eph_pk_len = 32;
+    rq.nonce = nonce;
+    rq.nonce_len = 32;
+    CHECK_EQ_INT(vault_attest_begin(&V, &rq, &job, why, sizeof why), 0);
+    vault_attest_job_free(job);
+    job = NULL;
+    CHECK_EQ_INT(vault_attest_begin(&V, &rq, &job, why, sizeof why), TV_ERR_REPLAY);
+    CHECK(job == NULL && strstr(why, "replay") != NULL);
+
+    /* The work reads only its job: the request's buffers are wiped and freed
+     * before it runs, and the session still works. */
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    seal_attest_binding(nonce, "fn-steps", 8, code_a, 32, pk, rd);
+    free(ev);
+    ev = NULL;
+    CHECK_EQ_INT(runtime->ops->evidence(runtime, rd, &ev, &len, &type), 0);
+    evcopy = malloc(len);
+    CHECK(evcopy != NULL);
+    memcpy(evcopy, ev, len);
+    snprintf(name, sizeof name, "fn-steps");
+    rq.evidence = evcopy;
+    rq.evidence_len = len;
+    rq.function_name = name;
+    CHECK_EQ_INT(vault_attest_begin(&V, &rq, &job, why, sizeof why), 0);
+    memset(evcopy, 0, len);
+    free(evcopy);
+    memset(name, 'x', sizeof name - 1);
+    memset(nonce, 0, sizeof nonce);
+    vault_attest_work(job);
+    CHECK_EQ_INT(vault_attest_finish(&V, job, token, g_spk, &exp, why, sizeof why), 0);
+    memset(&p, 0, sizeof p);
+    CHECK_EQ_INT(vault_auth_resolve(&V, token, strlen(token), &p), 0);
+    CHECK(p.kind == VAULT_PRINCIPAL_FUNCTION && strcmp(p.id, "fn-steps") == 0);
+    vault_principal_clear(&p);
+
+    /* Evidence bound to another key: refused by the work, reported by finish. */
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    seal_attest_binding(nonce, "fn-steps", 8, code_a, 32, other_pk, rd);
+    free(ev);
+    ev = NULL;
+    CHECK_EQ_INT(runtime->ops->evidence(runtime, rd, &ev, &len, &type), 0);
+    rq.evidence = ev;
+    rq.evidence_len = len;
+    rq.function_name = "fn-steps";
+    CHECK_EQ_INT(vault_attest_begin(&V, &rq, &job, why, sizeof why), 0);
+    vault_attest_work(job);
+    CHECK_EQ_INT(vault_attest_finish(&V, job, token, g_spk, &exp, why, sizeof why),
+                 TV_ERR_INTEGRITY);
+    CHECK(strstr(why, "report_data") != NULL);
+    free(ev);
+    sodium_memzero(sk, sizeof sk);
+}
+
 static void test_refusals(void)
 {
     uint8_t nonce[32], pk[32], sk[32], other_pk[32];
@@ -1256,6 +1339,7 @@ int main(void)
     setup();
     RUN(test_policy_parse);
     RUN(test_attest_ok_and_session);
+    RUN(test_attest_steps);
     RUN(test_refusals);
     RUN(test_session_expiry_and_drop);
     RUN(test_nonce_bound);
