@@ -305,6 +305,10 @@ static int attest_call(tv_client *c, const uint8_t *ev, size_t ev_len, const cha
         goto out;
     }
     s->expires_at = resp->expires_at;
+    if (resp->next_nonce.len == sizeof c->next_nonce && resp->next_nonce_expires_at > 0) {
+        memcpy(c->next_nonce, resp->next_nonce.data, sizeof c->next_nonce);
+        c->next_nonce_exp = resp->next_nonce_expires_at;
+    }
     r = tv_client_set_token(c, s->token);
 out:
     if (resp->session_token)
@@ -370,6 +374,19 @@ int tv_attest_session(tv_client *c, const uint8_t *evidence, size_t evidence_len
     return 0;
 }
 
+/* Take the nonce the last Attest reply offered (single use) when it has
+ * NEXT_NONCE_MARGIN_S left for making evidence; 1 if nonce is set. */
+#define NEXT_NONCE_MARGIN_S 5
+static int take_next_nonce(tv_client *c, uint8_t nonce[32])
+{
+    int ok = c->next_nonce_exp && (int64_t)time(NULL) + NEXT_NONCE_MARGIN_S < c->next_nonce_exp;
+    if (ok)
+        memcpy(nonce, c->next_nonce, 32);
+    sodium_memzero(c->next_nonce, sizeof c->next_nonce);
+    c->next_nonce_exp = 0;
+    return ok;
+}
+
 int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
                        size_t code_hash_len, const tv_attest_opts *opts, tv_session **out)
 {
@@ -389,21 +406,30 @@ int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *c
         return r;
     if ((r = open_backend(c, opts, &b)) < 0)
         goto out;
-    if ((r = tv_attest_challenge(c, nonce, &nonce_exp)) < 0)
-        goto out;
-    if (crypto_box_keypair(s->pk, sk) != 0) {
-        r = tv_fail(c, TV_ERR_CRYPTO, "cannot make an ephemeral key pair");
-        goto out;
+    for (int offered = take_next_nonce(c, nonce);; offered = 0) {
+        if (!offered && (r = tv_attest_challenge(c, nonce, &nonce_exp)) < 0)
+            goto out;
+        if (crypto_box_keypair(s->pk, sk) != 0) {
+            r = tv_fail(c, TV_ERR_CRYPTO, "cannot make an ephemeral key pair");
+            goto out;
+        }
+        seal_attest_binding(nonce, function_name, strlen(function_name), code_hash, code_hash_len,
+                            s->pk, rd);
+        if ((r = b->ops->evidence(b, rd, &ev, &ev_len, &type)) < 0) {
+            r = tv_fail(c, r, "the %s TEE backend produced no evidence: %s", b->ops->name,
+                        tv_strerror(r));
+            goto out;
+        }
+        r = attest_call(c, ev, ev_len, type, function_name, code_hash, code_hash_len, nonce, sk, s);
+        free(ev);
+        ev = NULL;
+        /* An offered nonce the vault refused (expired, or not issued by this
+         * vault process: UNAUTHENTICATED) costs one more try with a
+         * Challenge; any other outcome stands. */
+        if (r >= 0 || !offered || c->last_grpc != 16)
+            break;
     }
-    seal_attest_binding(nonce, function_name, strlen(function_name), code_hash, code_hash_len,
-                        s->pk, rd);
-    if ((r = b->ops->evidence(b, rd, &ev, &ev_len, &type)) < 0) {
-        r = tv_fail(c, r, "the %s TEE backend produced no evidence: %s", b->ops->name,
-                    tv_strerror(r));
-        goto out;
-    }
-    if ((r = attest_call(c, ev, ev_len, type, function_name, code_hash, code_hash_len, nonce, sk,
-                         s)) < 0)
+    if (r < 0)
         goto out;
     *out = s;
     s = NULL;

@@ -45,6 +45,12 @@ struct tv_client {
     struct tv_keypool *keys;
     struct seal_backend *tee;
     char *tee_opts;
+    /* The nonce the last Attest reply offered for the next attestation
+     * (AttestResponse.next_nonce): single use, until next_nonce_exp (unix
+     * seconds; 0 = none). tv_attest_function spends it instead of a
+     * Challenge round trip. */
+    uint8_t next_nonce[32];
+    int64_t next_nonce_exp;
 };
 
 /* Known vaults (tv_known.c; docs/ATTESTATION.md "Freshness"). */

@@ -87,10 +87,10 @@ static int attest_finish(vault_call *c, void *arg, proto_buf *out)
     attest_offload *ao = arg;
     Teevault__V1__AttestResponse resp = TEEVAULT__V1__ATTEST_RESPONSE__INIT;
     char token[VAULT_ATTEST_TOKEN_BUF];
-    uint8_t session_pk[32], sig[SEAL_SIG_LEN];
+    uint8_t session_pk[32], sig[SEAL_SIG_LEN], next[VAULT_ATTEST_NONCE_LEN];
     seal_state st;
     char why[200] = "";
-    int64_t exp = 0;
+    int64_t exp = 0, next_exp = 0;
     int r;
 
     r = vault_attest_finish(c->v, ao->job, token, session_pk, &exp, why, sizeof why);
@@ -125,6 +125,12 @@ static int attest_finish(vault_call *c, void *arg, proto_buf *out)
     resp.audit_seq = st.audit_seq;
     resp.audit_head.data = st.audit_head;
     resp.audit_head.len = sizeof st.audit_head;
+    /* The caller's next nonce, so a re-attestation needs no Challenge. */
+    if (vault_attest_challenge(c->v, next, &next_exp) == 0) {
+        resp.next_nonce.data = next;
+        resp.next_nonce.len = sizeof next;
+        resp.next_nonce_expires_at = next_exp;
+    }
     r = vault_pack(out, &resp.base);
     sodium_memzero(token, sizeof token);
 out:

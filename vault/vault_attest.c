@@ -40,7 +40,10 @@
 /* Session slots come in chunks: one calloc'ed metadata array and one
  * sodium_malloc'ed key array per chunk (a few guarded mappings in all,
  * not several per session). */
-#define SESS_CHUNK      4096u
+#define SESS_CHUNK 4096u
+/* The vault's session key pair serves the sessions begun in its first
+ * EPH_REUSE_MS, then a new one is made; vault_attest_tick wipes an idle one. */
+#define EPH_REUSE_MS    1000
 #define SESS_BUCKET_MAX (1u << 20)
 
 /* A used nonce, remembered until it expires (or is evicted, see floor). */
@@ -100,6 +103,14 @@ struct vault_attest {
     uint64_t cached_gen;
     int cached_valid;
     uint8_t cached_hash[32];
+    /* The vault's X25519 key pair for session keys (vault_attest_work):
+     * sk (32) || pk (32), sodium_malloc'ed, made at eph_born (unix ms, 0 =
+     * none) and used for the sessions of the next EPH_REUSE_MS; each
+     * session's key stays its own (the function's eph_pk is fresh and bound
+     * to a single-use nonce). Any thread, under eph_mu. */
+    pthread_mutex_t eph_mu;
+    uint8_t *eph;
+    int64_t eph_born;
 };
 
 static void setf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -176,6 +187,9 @@ static void state_free(struct vault_attest *a)
     free(a->used_buckets);
     if (a->nonce_key)
         sodium_free(a->nonce_key);
+    if (a->eph)
+        sodium_free(a->eph); /* wipes the secret */
+    pthread_mutex_destroy(&a->eph_mu);
     seal_collateral_free(a->collateral);
     for (size_t i = 0; i < a->n_old_collateral; i++)
         seal_collateral_free(a->old_collateral[i]);
@@ -207,6 +221,7 @@ int vault_attest_configure(struct vault *v, const vault_attest_params *p)
     if (!(a = calloc(1, sizeof *a)))
         return TV_ERR_NOMEM;
     pthread_mutex_init(&a->cache_mu, NULL);
+    pthread_mutex_init(&a->eph_mu, NULL);
     atomic_init(&a->policy_gen, 1);
     a->session_ttl = p->session_ttl ? p->session_ttl : VAULT_ATTEST_DEFAULT_SESSION_TTL;
     a->nonce_ttl = p->nonce_ttl ? p->nonce_ttl : VAULT_ATTEST_DEFAULT_NONCE_TTL;
@@ -225,7 +240,8 @@ int vault_attest_configure(struct vault *v, const vault_attest_params *p)
         !(a->buckets = malloc(a->nb * sizeof *a->buckets)) ||
         !(a->chunks = calloc(a->max_chunks, sizeof *a->chunks)) ||
         !(a->key_chunks = calloc(a->max_chunks, sizeof *a->key_chunks)) ||
-        !(a->nonce_key = sodium_malloc(crypto_generichash_KEYBYTES))) {
+        !(a->nonce_key = sodium_malloc(crypto_generichash_KEYBYTES)) ||
+        !(a->eph = sodium_malloc(2 * crypto_scalarmult_BYTES))) {
         r = TV_ERR_NOMEM;
         goto out;
     }
@@ -721,6 +737,7 @@ static enum seal_ev_type type_of(const char *s)
  * finish and vault_attest_job_free wipe the whole job. */
 struct vault_attest_job {
     /* In (begin). */
+    struct vault_attest *a; /* its session key pair (eph); outlives the job */
     enum seal_ev_type t;
     vault_fn_policy pol;
     int has_sim_pk;
@@ -858,6 +875,7 @@ int vault_attest_begin(struct vault *v, const vault_attest_req *rq, vault_attest
     job->has_sim_pk = a->has_sim_pk;
     memcpy(job->sim_pk, a->sim_pk, sizeof job->sim_pk);
     job->collateral = a->collateral;
+    job->a = a;
     memcpy(job->nonce, rq->nonce, sizeof job->nonce);
     memcpy(job->eph_pk, rq->eph_pk, sizeof job->eph_pk);
     if (rq->code_hash_len)
@@ -872,6 +890,59 @@ int vault_attest_begin(struct vault *v, const vault_attest_req *rq, vault_attest
 out:
     vault_attest_job_free(job);
     return r;
+}
+
+/* Copy out the vault's session key pair, making a new one when the current
+ * one is older than EPH_REUSE_MS (or the clock went back). One X25519
+ * base-point multiplication per window instead of per session. */
+static int session_keypair(struct vault_attest *a, uint8_t sk[32], uint8_t pk[32])
+{
+    int64_t now = now_ms_of(a);
+    int r = 0;
+
+    pthread_mutex_lock(&a->eph_mu);
+    if (!a->eph_born || now < a->eph_born || now - a->eph_born >= EPH_REUSE_MS) {
+        randombytes_buf(a->eph, 32);
+        if (crypto_scalarmult_base(a->eph + 32, a->eph) != 0) {
+            sodium_memzero(a->eph, 64);
+            a->eph_born = 0;
+            r = TV_ERR_CRYPTO;
+        } else {
+            a->eph_born = now ? now : 1;
+        }
+    }
+    if (r == 0) {
+        memcpy(sk, a->eph, 32);
+        memcpy(pk, a->eph + 32, 32);
+    }
+    pthread_mutex_unlock(&a->eph_mu);
+    return r;
+}
+
+void vault_attest_tick(struct vault *v)
+{
+    struct vault_attest *a = v ? v->attest : NULL;
+    if (!a)
+        return;
+    int64_t now = now_ms_of(a);
+    pthread_mutex_lock(&a->eph_mu);
+    if (a->eph_born && (now < a->eph_born || now - a->eph_born >= EPH_REUSE_MS)) {
+        sodium_memzero(a->eph, 64);
+        a->eph_born = 0;
+    }
+    pthread_mutex_unlock(&a->eph_mu);
+}
+
+int vault_attest_test_eph_live(struct vault *v)
+{
+    struct vault_attest *a = v ? v->attest : NULL;
+    int live;
+    if (!a)
+        return 0;
+    pthread_mutex_lock(&a->eph_mu);
+    live = a->eph_born != 0;
+    pthread_mutex_unlock(&a->eph_mu);
+    return live;
 }
 
 void vault_attest_work(vault_attest_job *job)
@@ -924,13 +995,10 @@ void vault_attest_work(vault_attest_job *job)
                                    sizeof job->why)) < 0)
         goto out;
 
-    /* Per-session key pair: forward secrecy per session. Only the derived
-     * key is kept; sk is wiped below. */
-    randombytes_buf(sk, sizeof sk);
-    if (crypto_scalarmult_base(job->session_pk, sk) != 0) {
-        r = TV_ERR_CRYPTO;
+    /* The vault's current session key pair (a copy of sk, wiped below);
+     * only the derived key is kept. */
+    if ((r = session_keypair(job->a, sk, job->session_pk)) < 0)
         goto out;
-    }
     if ((r = seal_fn_session_key(job->key, sk, job->eph_pk, job->eph_pk, job->session_pk)) < 0) {
         setf(job->why, sizeof job->why, "%s",
              r == TV_ERR_INVALID ? "eph_pubkey is a low-order X25519 point (no shared key)"

@@ -19,8 +19,13 @@
  *    SHA-256("teevault-fn-session-v1\0" || raw) is kept, with the function
  *    name, its ACL policies (copied at Attest time), the session key and the
  *    expiry (session_ttl, default 900 s). The session key (seal_fnget.h) is
- *    derived at Attest from a fresh vault X25519 key pair per session and the
- *    function's eph_pk; the vault's secret key is wiped at once. Session
+ *    derived at Attest from the vault's X25519 key pair and the function's
+ *    eph_pk (fresh per attestation, bound by the evidence to a single-use
+ *    nonce), so every session key is its own. The vault's key pair serves
+ *    the sessions begun within 1 s of its creation (one base-point
+ *    multiplication per second, not per session); then a new one is made,
+ *    and vault_attest_tick wipes an unused one, so its secret lives < 2 s
+ *    (sessions keep only their derived keys, for up to session_ttl). Session
  *    slots come in chunks of 4096: one sodium_malloc'ed key array per chunk
  *    (guard pages, mlock, no-dump) — a handful of mappings for 100,000
  *    sessions, not several each. Lookup and insert are O(1) (hash table on
@@ -196,5 +201,12 @@ int vault_attest_test_session(struct vault *v, const char *name, const uint8_t e
 
 /* Tests: shift this module's clock by delta seconds. */
 void vault_attest_test_advance(struct vault *v, int64_t delta);
+
+/* Once a second on the event loop: wipe the vault's session key pair once
+ * its reuse window (1 s) has passed, so no secret of it outlives ~2 s. */
+void vault_attest_tick(struct vault *v);
+
+/* Tests: 1 while a session key pair is held (not yet wiped), else 0. */
+int vault_attest_test_eph_live(struct vault *v);
 
 #endif

@@ -150,6 +150,13 @@ static void on_tidy(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void on_attest_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    vault_attest_tick(arg);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct event_base *base = arg;
@@ -201,7 +208,8 @@ int main(int argc, char **argv)
     vault_config cfg;
     struct vault v;
     vault_server *srv = NULL;
-    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *tidy = NULL, *wtick = NULL;
+    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *tidy = NULL, *wtick = NULL,
+                 *atick = NULL;
     int cfg_ok = 0, lock_fd = -1;
 
     vault_server_global_init();
@@ -485,6 +493,10 @@ int main(int argc, char **argv)
     struct timeval tidy_tv = {TIDY_INTERVAL_S, 0};
     if (!tidy || event_add(tidy, &tidy_tv) < 0)
         goto nomem;
+    atick = event_new(v.base, -1, EV_PERSIST, on_attest_tick, &v);
+    struct timeval atick_tv = {1, 0};
+    if (!atick || event_add(atick, &atick_tv) < 0)
+        goto nomem;
     if (cfg.witness_dir || cfg.witness_command) { /* also for a vault unsealed later */
         struct timeval wtv = {cfg.witness_interval ? cfg.witness_interval : 5, 0};
         wtick = event_new(v.base, -1, EV_PERSIST, on_witness_tick, &v);
@@ -523,6 +535,8 @@ out:
         event_free(sighup);
     if (tidy)
         event_free(tidy);
+    if (atick)
+        event_free(atick);
     if (wtick)
         event_free(wtick);
     /* Flush first: its callbacks queue the last replies on live requests;

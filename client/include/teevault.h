@@ -449,7 +449,10 @@ typedef struct tv_attest_opts {
 
 /* Attest as function `function_name` running code with hash code_hash
  * (0..64 bytes; the vault compares it with the registered one if pinned):
- * Challenge, a fresh X25519 key pair, evidence from the local TEE binding
+ * a nonce (Challenge; or, when c attested before, the single-use nonce the
+ * last Attest reply offered, if it has more than 5 s left — one round trip
+ * instead of two; if the vault refuses that one as expired or unknown, one
+ * more try with a Challenge), a fresh X25519 key pair, evidence from the local TEE binding
  * SHA-512("teevault-attest-v1" || nonce || u32be len || name || u32be len ||
  * code_hash || eph_pk), Attest. On success *out is a session on c (c must
  * outlive it; the session token is set as c's token), freed with

@@ -16,7 +16,8 @@
  *   get         Secrets.Get with the token (audited read: group commit)
  *   put         Secrets.Put of a new version (audit record in the write txn)
  *   attest      one complete function attestation per request
- *               (Challenge + sim evidence + Attest)
+ *               (sim evidence + Attest; a Challenge only for a connection's
+ *               first, later ones spend the nonce the previous reply offered)
  *   attest-get  each thread attests once, then Secrets.Get over the session
  *               (the value sealed to the session key, opened by the library)
  *

@@ -19,6 +19,9 @@ the wire of ttrpc_raw.py). What it does to them depends on MODE:
                 report_data binding can tell.
   strip         as swap, and the signature, vault id and state fields are
                 removed from the Attest reply (what an old vault sends).
+  stale-next    Attest reply: the nonce offered for the next attestation
+                (next_nonce) altered; nothing else touched. The client's
+                next Attest with it is refused and it must ask Challenge.
 
 The attack is the one of issue 12: on the code before the signed session,
 `secrets_get` printed "vault verified" and then FORGED_VALUE.
@@ -154,7 +157,9 @@ class Relay:
         st = get(resp, 1)
         if st is not None and T.parse_fields(st).get(1, [0])[0] != 0:
             return body  # an error reply passes as is
-        if method == "Attest":
+        if method == "Attest" and self.mode == "stale-next":
+            payload = self.stale_next(payload)
+        elif method == "Attest":
             payload = self.attest(req, payload, state)
         elif method == "Get" and state["key"] is not None:
             payload = self.get(req, payload, state)
@@ -185,6 +190,14 @@ class Relay:
             f = put(f, 5, 2, self.sign.sign(msg))
         return encode_ordered(f)
 
+    def stale_next(self, payload):
+        # Alter the nonce the reply offers for the next attestation (field 9).
+        f = parse_ordered(payload)
+        nn = get(f, 9)
+        if not nn:
+            return payload
+        return encode_ordered(put(f, 9, 2, bytes([nn[0] ^ 1]) + nn[1:]))
+
     def get(self, req, payload, state):
         f = parse_ordered(payload)
         name = T.parse_fields(req)[1][0]
@@ -201,7 +214,7 @@ class Relay:
 
 def main():
     listen, upstream, mode, forged, ready = sys.argv[1:6]
-    assert mode in ("pass", "swap", "forge-report", "strip"), mode
+    assert mode in ("pass", "swap", "forge-report", "strip", "stale-next"), mode
     relay = Relay(upstream, mode, forged.encode())
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(listen):

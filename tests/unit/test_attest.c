@@ -559,6 +559,62 @@ static void test_session_expiry_and_drop(void)
                  TV_ERR_UNAUTHENTICATED);
 }
 
+/* The vault's session key pair serves the sessions begun within one second
+ * (issue 14: one X25519 base-point multiplication per second, not per
+ * session). Two attestations in the window share session_pubkey, yet each
+ * session has its own key (the function's key is fresh): a value sealed for
+ * one does not open with the other's key. The tick wipes a pair whose window
+ * has passed; the next attestation gets a new pair. */
+static void test_session_keypair_window(void)
+{
+    uint8_t nonce[32], pk1[32], sk1[32], pk2[32], sk2[32], spk1[32], k1[32], pt[8];
+    uint8_t *sealed = NULL;
+    size_t n = 0;
+    int64_t exp = 0;
+    char t1[VAULT_ATTEST_TOKEN_BUF], t2[VAULT_ATTEST_TOKEN_BUF], why[200];
+    vault_principal p1, p2;
+
+    crypto_box_keypair(pk1, sk1);
+    crypto_box_keypair(pk2, sk2);
+    vault_attest_test_advance(&V, 2); /* whatever pair earlier tests made has aged out */
+    vault_attest_tick(&V);
+    CHECK(!vault_attest_test_eph_live(&V));
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK_EQ_INT(attest_with(runtime, "fn-a", code_a, 32, nonce, pk1, pk1, t1, why, sizeof why), 0);
+    memcpy(spk1, g_spk, 32);
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK_EQ_INT(attest_with(runtime, "fn-a", code_a, 32, nonce, pk2, pk2, t2, why, sizeof why), 0);
+    CHECK(memcmp(g_spk, spk1, 32) == 0);
+    memset(&p1, 0, sizeof p1);
+    memset(&p2, 0, sizeof p2);
+    CHECK_EQ_INT(vault_attest_resolve_session(&V, t1, strlen(t1), &p1), 0);
+    CHECK_EQ_INT(vault_attest_resolve_session(&V, t2, strlen(t2), &p2), 0);
+    check_session_key(&p1, pk1, sk1, spk1);
+    check_session_key(&p2, pk2, sk2, spk1);
+    CHECK_EQ_INT(seal_fn_session_key(k1, sk1, spk1, pk1, spk1), 0);
+    CHECK_EQ_INT(vault_attest_seal_get(&V, p2.fn_session, "app/x", 3, (const uint8_t *)"hello", 5,
+                                       &sealed, &n),
+                 0);
+    if (sealed)
+        CHECK_EQ_INT(seal_fn_get_open(k1, "app/x", 5, 3, sealed, n, pt), TV_ERR_INTEGRITY);
+    free(sealed);
+    vault_principal_clear(&p1);
+    vault_principal_clear(&p2);
+
+    /* Within the window the tick keeps the pair; after it, wipes it. */
+    vault_attest_tick(&V);
+    CHECK(vault_attest_test_eph_live(&V));
+    vault_attest_test_advance(&V, 2);
+    vault_attest_tick(&V);
+    CHECK(!vault_attest_test_eph_live(&V));
+    CHECK_EQ_INT(vault_attest_challenge(&V, nonce, &exp), 0);
+    CHECK_EQ_INT(attest_with(runtime, "fn-a", code_a, 32, nonce, pk1, pk1, t1, why, sizeof why), 0);
+    CHECK(memcmp(g_spk, spk1, 32) != 0);
+    sodium_memzero(sk1, sizeof sk1);
+    sodium_memzero(sk2, sizeof sk2);
+    sodium_memzero(k1, sizeof k1);
+}
+
 /* Stateless challenges (issue 14): a Challenge flood stores nothing and
  * locks nobody out; the replay set is bounded and a nonce it forgot is still
  * never accepted twice. */
@@ -1342,6 +1398,7 @@ int main(void)
     RUN(test_attest_steps);
     RUN(test_refusals);
     RUN(test_session_expiry_and_drop);
+    RUN(test_session_keypair_window);
     RUN(test_nonce_bound);
     RUN(test_session_scale);
     RUN(test_report);
