@@ -195,6 +195,10 @@ struct vault {
     struct vault_rotation *rotation;
     /* Request / audit counters and the /metrics listener (vault_metrics.c); NULL when off. */
     struct vault_metrics *metrics;
+    /* Requests read and not yet answered, all connections (loop thread;
+     * vault_server.c). The audit writer commits a lone record on the loop
+     * only when at most one request is waiting (vault_audit.c flush_cb). */
+    unsigned requests_inflight;
 };
 
 /* Run handler m for call c the way the server does, but synchronously: an

@@ -535,6 +535,7 @@ static void req_finish(vreq *q)
         conn_send(c, q->sid, 0, NULL, q->out.d, q->out.len);
     list_del(&c->reqs, q);
     c->inflight--;
+    c->s->v->requests_inflight--;
     c->pending_out -= q->out_counted;
     req_free(q);
     /* A slot freed up: buffered requests may proceed. */
@@ -772,6 +773,7 @@ static void server_call(vconn *c, uint32_t sid, const vault_method *m, int kind,
     }
     list_add(&c->reqs, q);
     c->inflight++;
+    s->v->requests_inflight++;
 
     /* Per-peer budgets (vault_peer.h): a connection that has not
      * authenticated pays for each call from its peer's public budget, and
@@ -972,6 +974,7 @@ static void conn_free(vconn *c)
     while (c->reqs) {
         vreq *q = c->reqs;
         list_del(&c->reqs, q);
+        s->v->requests_inflight--;
         if (q->audit_pending || q->offload_pending) {
             q->conn = NULL; /* the audit or worker callback frees it */
             list_add(&s->detached, q);
