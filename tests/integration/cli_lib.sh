@@ -7,7 +7,13 @@
 #   cli_init                    temp dir $T (lib.sh's, removed on exit), $TV / $TVD
 #   start_dev                   teevaultd --dev on $T/state (lib.sh tv_start_dev);
 #                               exports TEEVAULT_ADDR, sets $ROOT_TOKEN_FILE
-#   start_conf DIR [opr=on|off] teevaultd --config (sim backend, not initialised)
+#   start_conf DIR [opr=on|off] [EXTRA]
+#                               teevaultd --config (sim backend, not initialised;
+#                               EXTRA: more config lines)
+#   start_conf_metrics DIR      start_conf with [metrics] on a free loopback
+#                               port ($METRICS_PORT)
+#   start_relay MODE [FORGED]   mitm_relay.py on $RELAY_SOCK (default
+#                               $T/relay.sock) in front of $TV_SOCK; stop_relay
 #   stop_vault                  SIGTERM, wait; must exit 0 (lib.sh tv_stop)
 #   tv ARGS...                  run the CLI (stdout/stderr/rc in $OUT $ERR $RC)
 #   expect_rc N ARGS...         tv ARGS and fail unless the exit status is N
@@ -51,9 +57,9 @@ start_dev() {
   export TEEVAULT_ADDR="unix:$TV_SOCK"
 }
 
-# start_conf DIR [on|off]: an uninitialised vault from a config file.
+# start_conf DIR [on|off] [EXTRA]: an uninitialised vault from a config file.
 start_conf() {
-  local dir=$1 opr=${2:-on}
+  local dir=$1 opr=${2:-on} extra=${3:-}
   mkdir -p "$dir"
   TV_SOCK="$dir/s.sock"
   cat >"$dir/teevault.conf" <<CONF
@@ -66,9 +72,40 @@ backend = sim
 allow_insecure_sim = true
 [security]
 operator_plaintext_reads = $opr
+$extra
 CONF
   tv_start_config "$dir/teevault.conf"
   export TEEVAULT_ADDR="unix:$TV_SOCK"
+}
+
+# start_conf_metrics DIR: start_conf with the metrics listener on a free
+# loopback port, METRICS_PORT.
+start_conf_metrics() {
+  METRICS_PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  start_conf "$1" on "$(printf '[metrics]\nlisten = 127.0.0.1:%s' "$METRICS_PORT")"
+}
+
+# start_relay MODE [FORGED]: the man in the middle of mitm_relay.py (its
+# modes there) on $RELAY_SOCK in front of the vault's $TV_SOCK, replacing a
+# relay already running; stop_relay ends it (call it from the EXIT trap).
+RELAY_PID=""
+start_relay() {
+  stop_relay
+  RELAY_SOCK=${RELAY_SOCK:-$T/relay.sock}
+  rm -f "$RELAY_SOCK" "$T/relay.ready"
+  # python3 itself in the background (not a shell function), so $! is the
+  # relay and stop_relay ends it.
+  PYTHONPATH="$TV_HERE" "$PY" "$TV_HERE/mitm_relay.py" "$RELAY_SOCK" "$TV_SOCK" "$1" "${2:-x}" \
+    "$T/relay.ready" 2>"$T/relay.err" &
+  RELAY_PID=$!
+  wait_for "$T/relay.ready"
+}
+stop_relay() {
+  if [ -n "$RELAY_PID" ]; then
+    kill "$RELAY_PID" 2>/dev/null
+    wait "$RELAY_PID" 2>/dev/null
+  fi
+  RELAY_PID=""
 }
 
 # stop_vault: SIGTERM; lib.sh checks exit status 0 and the socket removed.

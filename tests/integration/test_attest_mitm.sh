@@ -24,14 +24,6 @@ EX="$TV_BIN/tv_example_secrets_get"
 [ -x "$EX" ] || fail "no example binary at $EX"
 "$PY" -c 'import cryptography' 2>/dev/null || fail "python3-cryptography missing (scripts/deps.sh)"
 cli_init
-RELAY_PID=""
-stop_relay() {
-  if [ -n "$RELAY_PID" ]; then
-    kill "$RELAY_PID" 2>/dev/null
-    wait "$RELAY_PID" 2>/dev/null
-  fi
-  RELAY_PID=""
-}
 trap 'stop_relay; tv_cleanup' EXIT
 start_dev
 export TEEVAULT_TOKEN="$(cat "$ROOT_TOKEN_FILE")"
@@ -53,16 +45,6 @@ tv_in 'the-real-password' kv put app/fn-a/key
 [ "$RC" -eq 0 ] || fail "kv put: $ERR"
 expect_rc 0 function register fn-a --policy "$T/fn-a.json" --acl fn-a-read
 
-start_relay() { # start_relay MODE
-  stop_relay
-  rm -f "$RELAY_SOCK" "$T/relay.ready"
-  # python3 itself in the background (not a shell function), so $! is the
-  # relay and stop_relay ends it.
-  PYTHONPATH="$TV_HERE" "$PY" "$TV_HERE/mitm_relay.py" "$RELAY_SOCK" "$REAL_SOCK" "$1" "$FORGED" \
-    "$T/relay.ready" 2>"$T/relay.err" &
-  RELAY_PID=$!
-  wait_for "$T/relay.ready"
-}
 
 run_fn() { # run_fn SOCK
   OUT=$(env -u TEEVAULT_TOKEN "$EX" -a "unix:$1" -t sim -r "$PLAT" -s "$T/rt-a" \
@@ -73,13 +55,13 @@ run_fn() { # run_fn SOCK
 }
 
 # Control: the relay relays.
-start_relay pass
+start_relay pass "$FORGED"
 run_fn "$RELAY_SOCK"
 [ "$RC" -eq 0 ] && [ "$OUT" = "the-real-password" ] || fail "the pass-through relay broke the call: $ERR"
 pass "control: through an honest relay the function reads the real value"
 
 # The attack of issue 12: swapped session key, forged value.
-start_relay swap
+start_relay swap "$FORGED"
 run_fn "$RELAY_SOCK"
 case "$OUT" in *"$FORGED"*) fail "the function was fed the relay's value: $OUT" ;; esac
 [ "$RC" -eq 1 ] || fail "secrets_get exited $RC through the swapping relay"
@@ -88,7 +70,7 @@ expect_in "signature does not verify with the pinned vault key" "$ERR"
 pass "relay swapping session_pubkey: refused by libteevault (signed Attest reply)"
 
 # The relay poses as the signer too: the Report's key is swapped and re-signed.
-start_relay forge-report
+start_relay forge-report "$FORGED"
 run_fn "$RELAY_SOCK"
 case "$OUT" in *"$FORGED"*) fail "the function was fed the relay's value: $OUT" ;; esac
 [ "$RC" -eq 1 ] || fail "secrets_get exited $RC through the report-forging relay"
@@ -104,7 +86,7 @@ pass "CLI: teevault attest vault refuses the forged Report"
 
 # An Attest reply without signature (what a vault older than this library,
 # or a relay stripping fields, sends).
-start_relay strip
+start_relay strip "$FORGED"
 run_fn "$RELAY_SOCK"
 case "$OUT" in *"$FORGED"*) fail "the function was fed the relay's value: $OUT" ;; esac
 [ "$RC" -eq 1 ] || fail "secrets_get exited $RC through the stripping relay"

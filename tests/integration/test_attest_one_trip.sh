@@ -19,27 +19,14 @@ $PY -c 'import prometheus_client.parser, cryptography' 2>/dev/null || {
 }
 BENCH="$TV_BIN/teevault-bench"
 [ -x "$BENCH" ] || fail "no teevault-bench at $BENCH"
-RELAY_PID=""
-stop_relay() {
-  if [ -n "$RELAY_PID" ]; then
-    kill "$RELAY_PID" 2>/dev/null
-    wait "$RELAY_PID" 2>/dev/null
-  fi
-  RELAY_PID=""
-}
 trap 'stop_relay; tv_cleanup' EXIT
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$T/v"
-start_conf "$T/v"
-stop_vault
-printf '[metrics]\nlisten = 127.0.0.1:%s\n' "$PORT" >>"$T/v/teevault.conf"
-tv_start_config "$T/v/teevault.conf"
+start_conf_metrics "$T/v"
 expect_rc 0 --format=json operator init
 printf '%s\n' "$(json root_token)" >"$T/root.tok"
 
 # count METHOD OUTCOME: teevault_requests_total for it (0 when absent).
 count() {
-  $PY - "http://127.0.0.1:$PORT/metrics" "teevault.v1.Attestation/$1" "$2" <<'PY'
+  $PY - "http://127.0.0.1:$METRICS_PORT/metrics" "teevault.v1.Attestation/$1" "$2" <<'PY'
 import sys, urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
@@ -64,11 +51,7 @@ c1=$(count Challenge ok) a1=$(count Attest ok)
 [ $((c1 - c0)) -eq 1 ] || fail "12 attestations on one connection asked $((c1 - c0)) Challenges (want 1)"
 pass "12 attestations on one connection: 12 Attests, 1 Challenge (the replies offered the rest)"
 
-RELAY_SOCK="$T/relay.sock"
-PYTHONPATH="$TV_HERE" "$PY" "$TV_HERE/mitm_relay.py" "$RELAY_SOCK" "$TV_SOCK" stale-next x \
-  "$T/relay.ready" 2>"$T/relay.err" &
-RELAY_PID=$!
-wait_for "$T/relay.ready"
+start_relay stale-next
 u0=$(count Attest unauthenticated)
 bench "unix:$RELAY_SOCK" 5 || fail "an altered offered nonce broke the attestation: $(cat "$T/bench.err")"
 c2=$(count Challenge ok) a2=$(count Attest ok) u1=$(count Attest unauthenticated)

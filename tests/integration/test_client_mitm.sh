@@ -17,14 +17,6 @@ NODE_PATH="$("$ROOT/scripts/npm-deps.sh" "${TV_BUILD_DIR:-$ROOT/build}/node")" |
   fail "npm packages could not be installed"
 export NODE_PATH TEEVAULT_PY_STUBS="${TV_PY_STUBS:-$ROOT/build/py-stubs}"
 cli_init
-RELAY_PID=""
-stop_relay() {
-  if [ -n "$RELAY_PID" ]; then
-    kill "$RELAY_PID" 2>/dev/null
-    wait "$RELAY_PID" 2>/dev/null
-  fi
-  RELAY_PID=""
-}
 trap 'stop_relay; tv_cleanup' EXIT
 start_dev
 export TEEVAULT_TOKEN_FILE="$ROOT_TOKEN_FILE"
@@ -42,14 +34,6 @@ tv_in 'the-real-password' kv put app/fn-p/key
 [ "$RC" -eq 0 ] || fail "kv put: $ERR"
 expect_rc 0 function register fn-p --policy "$T/fn.json" --acl fn-p-read
 
-start_relay() { # start_relay MODE
-  stop_relay
-  rm -f "$RELAY_SOCK" "$T/relay.ready"
-  PYTHONPATH="$TV_HERE" "$PY" "$TV_HERE/mitm_relay.py" "$RELAY_SOCK" "$TV_SOCK" "$1" "$FORGED" \
-    "$T/relay.ready" 2>"$T/relay.err" &
-  RELAY_PID=$!
-  wait_for "$T/relay.ready"
-}
 run_fn() { # run_fn py|js
   local drv=("$PY" "$TV_HERE/client_fn_get.py")
   [ "$1" = js ] && drv=(node "$TV_HERE/client_fn_get.js")
@@ -59,23 +43,23 @@ run_fn() { # run_fn py|js
 }
 n=0
 for lang in py js; do
-  start_relay pass
+  start_relay pass "$FORGED"
   run_fn $lang
   [ "$RC" -eq 0 ] && [ "$OUT" = "the-real-password" ] || fail "$lang: the honest relay broke the call: $ERR"
   pass "$lang control: through an honest relay the function reads the real value"
-  start_relay swap
+  start_relay swap "$FORGED"
   run_fn $lang
   case "$OUT$ERR" in *"$FORGED"*) fail "$lang: the function was fed the relay's value" ;; esac
   [ "$RC" -eq 1 ] || fail "$lang exited $RC through the swapping relay"
   expect_in "vault verified" "$ERR"
   expect_in "signature does not verify with the pinned vault key" "$ERR"
   pass "$lang: relay swapping session_pubkey refused (signed Attest reply)"
-  start_relay forge-report
+  start_relay forge-report "$FORGED"
   run_fn $lang
   [ "$RC" -eq 1 ] || fail "$lang exited $RC through the report-forging relay"
   expect_in "does not bind" "$ERR"
   pass "$lang: relay forging the Report's signing key refused (report_data binding)"
-  start_relay strip
+  start_relay strip "$FORGED"
   run_fn $lang
   [ "$RC" -eq 1 ] || fail "$lang exited $RC through the stripping relay"
   expect_in "not signed by the vault" "$ERR"

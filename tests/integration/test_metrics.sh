@@ -17,13 +17,8 @@ $PY -c 'import prometheus_client.parser' 2>/dev/null || {
   echo "SKIP: python3-prometheus-client is not installed (scripts/deps.sh installs it)"
   exit 77
 }
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$T/v"
-start_conf "$T/v"
-stop_vault
-printf '[metrics]\nlisten = 127.0.0.1:%s\n' "$PORT" >>"$T/v/teevault.conf"
-tv_start_config "$T/v/teevault.conf"
-export TEEVAULT_ADDR="unix:$TV_SOCK"
+start_conf_metrics "$T/v"
+PORT=$METRICS_PORT
 grep -q 'metrics_listen' "$TV_LOG" || fail "no metrics_listen log line"
 URL="http://127.0.0.1:$PORT"
 
