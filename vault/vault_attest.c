@@ -40,11 +40,12 @@
 /* Session slots come in chunks: one calloc'ed metadata array and one
  * sodium_malloc'ed key array per chunk (a few guarded mappings in all,
  * not several per session). */
-#define SESS_CHUNK 4096u
+#define SESS_CHUNK      4096u
+#define SESS_BUCKET_MAX (1u << 20)
+
 /* The vault's session key pair serves the sessions begun in its first
  * EPH_REUSE_MS, then a new one is made; vault_attest_tick wipes an idle one. */
-#define EPH_REUSE_MS    1000
-#define SESS_BUCKET_MAX (1u << 20)
+#define EPH_REUSE_MS 1000
 
 /* A used nonce, remembered until it expires (or is evicted, see floor). */
 typedef struct att_used {

@@ -452,8 +452,8 @@ typedef struct tv_attest_opts {
  * a nonce (Challenge; or, when c attested before, the single-use nonce the
  * last Attest reply offered, if it has more than 5 s left — one round trip
  * instead of two; if the vault refuses that one as expired or unknown, one
- * more try with a Challenge), a fresh X25519 key pair, evidence from the local TEE binding
- * SHA-512("teevault-attest-v1" || nonce || u32be len || name || u32be len ||
+ * more try with a Challenge), a fresh X25519 key pair, evidence from the
+ * local TEE binding SHA-512("teevault-attest-v1" || nonce || u32be len || name || u32be len ||
  * code_hash || eph_pk), Attest. On success *out is a session on c (c must
  * outlive it; the session token is set as c's token), freed with
  * tv_session_free(). The TEE backend is opened at the first call and kept
