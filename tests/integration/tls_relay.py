@@ -5,25 +5,45 @@ vault and copies bytes both ways, so it sees and could rewrite everything.
 
 Usage: tls_relay.py LISTEN_PORT_FILE VAULT_PORT CERT KEY CA
 Writes the port it listens on to LISTEN_PORT_FILE, serves until killed.
+
+One thread per relayed connection drives both TLS sockets: an SSL object
+must not be read in one thread while another writes it (two threads per
+connection lost a request now and then under load).
 """
+import select
 import socket
 import ssl
 import sys
 import threading
 
 
-def pipe(a, b):
+def drain(src, dst):
+    """Copy what src has decrypted to dst; False once src is closed."""
+    while True:
+        try:
+            d = src.recv(65536)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return True
+        if not d:
+            return False
+        dst.setblocking(True)
+        dst.sendall(d)
+        dst.setblocking(False)
+
+
+def relay(a, b):
     try:
+        a.setblocking(False)
+        b.setblocking(False)
         while True:
-            d = a.recv(65536)
-            if not d:
+            ready, _, _ = select.select([a, b], [], [])
+            if not all(drain(s, b if s is a else a) for s in ready):
                 break
-            b.sendall(d)
     except OSError:
         pass
     for s in (a, b):
         try:
-            s.shutdown(socket.SHUT_RDWR)
+            s.close()
         except OSError:
             pass
 
@@ -48,8 +68,7 @@ def main():
         except (OSError, ssl.SSLError):
             c.close()
             continue
-        threading.Thread(target=pipe, args=(down, up), daemon=True).start()
-        threading.Thread(target=pipe, args=(up, down), daemon=True).start()
+        threading.Thread(target=relay, args=(down, up), daemon=True).start()
 
 
 main()
