@@ -221,38 +221,84 @@ out:
     return r;
 }
 
-/* The Attest reply must be the pinned vault's: its vault id, and its
- * signature over what this call sent and what it got back. */
-static int check_reply_sig(tv_client *c, const Teevault__V1__AttestResponse *resp,
-                           const uint8_t nonce[32], const tv_session *s)
+/* The session key's certificate: verified with the pinned key, or the same
+ * one this client verified last. */
+static int check_cert(tv_client *c, const Teevault__V1__AttestResponse *resp)
 {
-    uint8_t msg[SEAL_ATTEST_MSG_MAX(TV_FN_NAME_MAX)];
+    uint8_t msg[SEAL_SESSION_KEY_MSG_LEN];
+    const uint8_t *pk = resp->session_pubkey.data, *sig = resp->signature.data;
+    int64_t exp = resp->session_key_expires_at;
+
+    if (c->cert_valid && c->cert_exp == exp && sodium_memcmp(c->cert_pk, pk, 32) == 0 &&
+        sodium_memcmp(c->cert_sig, sig, 64) == 0 &&
+        sodium_memcmp(c->cert_signer, c->vault_sign_pk, 32) == 0)
+        return 0;
+    seal_session_key_message(resp->vault_id.data, pk, exp, msg);
+    if (crypto_sign_verify_detached(sig, msg, sizeof msg, c->vault_sign_pk) != 0)
+        return tv_fail(c, TV_ERR_VERIFY,
+                       "the Attest reply's session key is not certified by the pinned vault key "
+                       "(session key swapped: a relay in between?)");
+    memcpy(c->cert_signer, c->vault_sign_pk, 32);
+    memcpy(c->cert_pk, pk, 32);
+    memcpy(c->cert_sig, sig, 64);
+    c->cert_exp = exp;
+    c->cert_valid = 1;
+    return 0;
+}
+
+/* The Attest reply must be the pinned vault's: its vault id, its session
+ * key certified by the pinned key, and its MAC over what this call sent and
+ * what it got back under the key only the vault's session key pair and sk
+ * derive. On success s->key is the session key. */
+static int check_reply(tv_client *c, const Teevault__V1__AttestResponse *resp,
+                       const uint8_t nonce[32], const uint8_t sk[32], tv_session *s)
+{
+    uint8_t msg[SEAL_ATTEST_MSG_MAX(TV_FN_NAME_MAX, 128)], mac_key[32], mac[SEAL_REPLY_MAC_LEN];
     seal_state st;
     size_t nlen = strlen(s->name), mlen;
+    int64_t exp = resp->session_key_expires_at;
+    int r;
 
     if (!c->vault_pinned)
         return tv_fail(c, TV_ERR_POLICY,
                        "no vault is pinned on this connection: verify the vault first "
                        "(tv_attest_verify_vault) or pin its key (tv_client_pin_vault)");
     if (resp->signature.len != SEAL_SIG_LEN || resp->vault_id.len != 32 ||
-        resp->audit_head.len != 32)
+        resp->audit_head.len != 32 || resp->reply_mac.len != SEAL_REPLY_MAC_LEN)
         return tv_fail(c, TV_ERR_VERIFY,
                        "the Attest reply is not signed by the vault (no signature: a vault "
                        "older than this library, or a relay in between)");
     if (sodium_memcmp(resp->vault_id.data, c->vault_id, 32) != 0)
         return tv_fail(c, TV_ERR_VERIFY,
                        "the Attest reply comes from another vault than the one verified");
+    if ((r = check_cert(c, resp)) < 0)
+        return r;
+    if ((int64_t)time(NULL) > exp + SEAL_SESSION_KEY_SKEW)
+        return tv_fail(c, TV_ERR_VERIFY,
+                       "the Attest reply's session key expired at %lld (a replayed key, or this "
+                       "host's clock is off by more than %d s)",
+                       (long long)exp, SEAL_SESSION_KEY_SKEW);
+    if (seal_fn_session_key(s->key, mac_key, sk, resp->session_pubkey.data, s->pk,
+                            resp->session_pubkey.data) < 0)
+        return tv_fail(c, TV_ERR_PROTOCOL, "the vault's session public key is unusable");
     memset(&st, 0, sizeof st);
     memcpy(st.vault_id, resp->vault_id.data, 32);
     st.state_version = resp->state_version;
     st.audit_seq = resp->audit_seq;
     memcpy(st.audit_head, resp->audit_head.data, 32);
     mlen = seal_attest_reply_message(nonce, s->pk, resp->session_pubkey.data, s->name, nlen,
-                                     resp->expires_at, &st, msg);
-    if (crypto_sign_verify_detached(resp->signature.data, msg, mlen, c->vault_sign_pk) != 0)
+                                     resp->expires_at, &st, exp, resp->session_token,
+                                     strlen(resp->session_token), msg);
+    seal_attest_reply_mac(mac_key, msg, mlen, mac);
+    r = crypto_verify_32(mac, resp->reply_mac.data);
+    sodium_memzero(mac_key, sizeof mac_key);
+    sodium_memzero(msg, mlen); /* holds the token */
+    if (r != 0) {
+        sodium_memzero(s->key, SEAL_FNGET_KEY_LEN);
         return tv_fail(c, TV_ERR_VERIFY,
-                       "the Attest reply's signature does not verify with the pinned vault key "
-                       "(session key swapped or reply forged: a relay in between?)");
+                       "the Attest reply's MAC does not verify (reply forged or altered: a relay "
+                       "in between?)");
+    }
     return see_state(c, &st, NULL);
 }
 
@@ -293,13 +339,8 @@ static int attest_call(tv_client *c, const uint8_t *ev, size_t ev_len, const cha
                     "the vault returned no session public key (a vault older than this library?)");
         goto out;
     }
-    if ((r = check_reply_sig(c, resp, nonce, s)) < 0)
+    if ((r = check_reply(c, resp, nonce, sk, s)) < 0)
         goto out;
-    if ((r = seal_fn_session_key(s->key, sk, resp->session_pubkey.data, s->pk,
-                                 resp->session_pubkey.data)) < 0) {
-        r = tv_fail(c, TV_ERR_PROTOCOL, "the vault's session public key is unusable");
-        goto out;
-    }
     if (!(s->token = tv_secret_strdup(resp->session_token))) {
         r = tv_fail(c, TV_ERR_NOMEM, "out of memory");
         goto out;

@@ -24,7 +24,8 @@ struct tv_client {
     char errmsg[512];
     int last_grpc;
     /* The vault pinned by tv_attest_verify_vault / tv_client_pin_vault:
-     * Attest replies must be signed by sign_pk for vault_id. */
+     * Attest replies' session keys must be certified by sign_pk for
+     * vault_id. */
     int vault_pinned;
     uint8_t vault_id[32];
     uint8_t vault_sign_pk[32];
@@ -51,6 +52,15 @@ struct tv_client {
      * Challenge round trip. */
     uint8_t next_nonce[32];
     int64_t next_nonce_exp;
+    /* The last vault session key certificate verified (AttestResponse
+     * signature over seal_session_key_message) and the key that signed it:
+     * the vault certifies a key pair once a second, so a client attesting
+     * often verifies one signature per pair, not one per attestation. */
+    int cert_valid;
+    uint8_t cert_signer[32];
+    uint8_t cert_pk[32];
+    int64_t cert_exp;
+    uint8_t cert_sig[64];
 };
 
 /* Known vaults (tv_known.c; docs/ATTESTATION.md "Freshness"). */

@@ -48,9 +48,24 @@ void seal_report_binding_v2(const uint8_t nonce[32], const seal_report_fields *f
     crypto_hash_sha512_final(&st, out);
 }
 
+void seal_session_key_message(const uint8_t vault_id[32], const uint8_t session_pk[32],
+                              int64_t expires_at, uint8_t msg[SEAL_SESSION_KEY_MSG_LEN])
+{
+    uint8_t *p = msg;
+    memcpy(p, SEAL_SESSION_KEY_DOMAIN, sizeof SEAL_SESSION_KEY_DOMAIN);
+    p += sizeof SEAL_SESSION_KEY_DOMAIN;
+    memcpy(p, vault_id, 32);
+    p += 32;
+    memcpy(p, session_pk, 32);
+    p += 32;
+    proto_put_be64(p, (uint64_t)expires_at);
+}
+
 size_t seal_attest_reply_message(const uint8_t nonce[32], const uint8_t eph_pk[32],
                                  const uint8_t session_pk[32], const char *name, size_t name_len,
-                                 int64_t expires_at, const seal_state *st, uint8_t *msg)
+                                 int64_t expires_at, const seal_state *st,
+                                 int64_t session_key_expires_at, const char *token,
+                                 size_t token_len, uint8_t *msg)
 {
     uint8_t *p = msg;
     memcpy(p, SEAL_ATTEST_REPLY_DOMAIN, sizeof SEAL_ATTEST_REPLY_DOMAIN);
@@ -75,7 +90,19 @@ size_t seal_attest_reply_message(const uint8_t nonce[32], const uint8_t eph_pk[3
     p += 8;
     memcpy(p, st->audit_head, 32);
     p += 32;
+    proto_put_be64(p, (uint64_t)session_key_expires_at);
+    p += 8;
+    proto_put_be32(p, (uint32_t)token_len);
+    p += 4;
+    memcpy(p, token, token_len);
+    p += token_len;
     return (size_t)(p - msg);
+}
+
+void seal_attest_reply_mac(const uint8_t mac_key[32], const uint8_t *msg, size_t len,
+                           uint8_t mac[SEAL_REPLY_MAC_LEN])
+{
+    crypto_generichash(mac, SEAL_REPLY_MAC_LEN, msg, len, mac_key, 32);
 }
 
 void seal_audit_at_message(const uint8_t vault_id[32], const uint8_t nonce[32], uint64_t seq,

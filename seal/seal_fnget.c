@@ -8,14 +8,29 @@
 
 #define AAD_LABEL_LEN (sizeof SEAL_FNGET_AAD_LABEL - 1)
 
-int seal_fn_session_key(uint8_t key[SEAL_FNGET_KEY_LEN], const uint8_t my_sk[32],
+static int kdf(uint8_t out[32], const char *label, size_t label_len, const uint8_t *shared,
+               const uint8_t eph_pk[32], const uint8_t session_pk[32])
+{
+    crypto_generichash_state st;
+    int r = 0;
+    if (crypto_generichash_init(&st, NULL, 0, 32) != 0 ||
+        crypto_generichash_update(&st, (const uint8_t *)label, label_len) != 0 ||
+        crypto_generichash_update(&st, shared, crypto_scalarmult_BYTES) != 0 ||
+        crypto_generichash_update(&st, eph_pk, 32) != 0 ||
+        crypto_generichash_update(&st, session_pk, 32) != 0 ||
+        crypto_generichash_final(&st, out, 32) != 0)
+        r = TV_ERR_CRYPTO;
+    sodium_memzero(&st, sizeof st);
+    return r;
+}
+
+int seal_fn_session_key(uint8_t key[SEAL_FNGET_KEY_LEN], uint8_t *mac_key, const uint8_t my_sk[32],
                         const uint8_t peer_pk[32], const uint8_t eph_pk[32],
                         const uint8_t session_pk[32])
 {
-    static const char label[] = SEAL_FNGET_KDF_LABEL;
+    static const char label[] = SEAL_FNGET_KDF_LABEL, mlabel[] = SEAL_FNGET_MAC_LABEL;
     uint8_t shared[crypto_scalarmult_BYTES];
-    crypto_generichash_state st;
-    int r = TV_ERR_INTERNAL;
+    int r;
 
     if (!key || !my_sk || !peer_pk || !eph_pk || !session_pk)
         return TV_ERR_INVALID;
@@ -23,23 +38,11 @@ int seal_fn_session_key(uint8_t key[SEAL_FNGET_KEY_LEN], const uint8_t my_sk[32]
         return TV_ERR_CRYPTO;
     /* crypto_scalarmult fails (-1) when the result is all zeros: peer_pk is
      * a low-order point and the "shared" secret would be public. */
-    if (crypto_scalarmult(shared, my_sk, peer_pk) != 0) {
+    if (crypto_scalarmult(shared, my_sk, peer_pk) != 0)
         r = TV_ERR_INVALID;
-        goto out;
-    }
-    if (crypto_generichash_init(&st, NULL, 0, SEAL_FNGET_KEY_LEN) != 0 ||
-        crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1) != 0 ||
-        crypto_generichash_update(&st, shared, sizeof shared) != 0 ||
-        crypto_generichash_update(&st, eph_pk, 32) != 0 ||
-        crypto_generichash_update(&st, session_pk, 32) != 0 ||
-        crypto_generichash_final(&st, key, SEAL_FNGET_KEY_LEN) != 0) {
-        r = TV_ERR_CRYPTO;
-        goto out;
-    }
-    r = 0;
-out:
+    else if ((r = kdf(key, label, sizeof label - 1, shared, eph_pk, session_pk)) == 0 && mac_key)
+        r = kdf(mac_key, mlabel, sizeof mlabel - 1, shared, eph_pk, session_pk);
     sodium_memzero(shared, sizeof shared);
-    sodium_memzero(&st, sizeof st);
     return r;
 }
 

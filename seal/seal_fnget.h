@@ -34,16 +34,19 @@
 #define SEAL_FNGET_TAG_LEN   16
 #define SEAL_FNGET_OVERHEAD  (SEAL_FNGET_NONCE_LEN + SEAL_FNGET_TAG_LEN)
 #define SEAL_FNGET_KDF_LABEL "teevault-fn-session-key-v1"
+#define SEAL_FNGET_MAC_LABEL "teevault-attest-reply-mac-v1"
 #define SEAL_FNGET_AAD_LABEL "teevault-get-v1"
 
-/* key = BLAKE2b-256(label || X25519(my_sk, peer_pk) || eph_pk || session_pk).
+/* key = BLAKE2b-256(label || X25519(my_sk, peer_pk) || eph_pk || session_pk),
+ * and when mac_key is not NULL the Attest reply's MAC key, the same with
+ * SEAL_FNGET_MAC_LABEL (seal_attest_reply_mac), from the one X25519.
  * The vault calls it with (its session sk, eph_pk), the function with
  * (eph_sk, session_pk); eph_pk and session_pk are the same on both sides.
  * key should be sodium_malloc memory. Errors: TV_ERR_INVALID (a NULL
  * argument, or peer_pk is a low-order point: the shared secret would be
  * all zeros), TV_ERR_CRYPTO (libsodium cannot be initialised). The shared
  * secret is wiped on every path. */
-int seal_fn_session_key(uint8_t key[SEAL_FNGET_KEY_LEN], const uint8_t my_sk[32],
+int seal_fn_session_key(uint8_t key[SEAL_FNGET_KEY_LEN], uint8_t *mac_key, const uint8_t my_sk[32],
                         const uint8_t peer_pk[32], const uint8_t eph_pk[32],
                         const uint8_t session_pk[32]) TV_WUR;
 

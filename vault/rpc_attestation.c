@@ -6,8 +6,9 @@
  *                         a MAC over time and random bytes, see vault_attest.h)
  *   Attest     public     evidence + function name + code hash + ephemeral
  *                         X25519 key + nonce → function session token and
- *                         the vault's X25519 key for the session, signed by
- *                         the vault's signing key (vault_ident.h)
+ *                         the vault's X25519 key for the session, certified
+ *                         by the vault's signing key, the reply MAC'd under
+ *                         a key from that X25519 pair (vault_ident.h)
  *   Report     public     Report v2: the vault's own evidence binding its
  *                         vault id, signing key, config hash, TLS key hash,
  *                         audit key, policy hash and signed state to the
@@ -87,12 +88,15 @@ static int attest_finish(vault_call *c, void *arg, proto_buf *out)
     attest_offload *ao = arg;
     Teevault__V1__AttestResponse resp = TEEVAULT__V1__ATTEST_RESPONSE__INIT;
     char token[VAULT_ATTEST_TOKEN_BUF];
-    uint8_t session_pk[32], sig[SEAL_SIG_LEN], next[VAULT_ATTEST_NONCE_LEN];
+    uint8_t session_pk[32], sig[SEAL_SIG_LEN], mac[SEAL_REPLY_MAC_LEN], mac_key[32];
+    uint8_t next[VAULT_ATTEST_NONCE_LEN];
+    vault_attest_reply_in in;
     seal_state st;
     char why[200] = "";
-    int64_t exp = 0, next_exp = 0;
+    int64_t exp = 0, next_exp = 0, key_exp = 0;
     int r;
 
+    vault_attest_job_reply_key(ao->job, mac_key, &key_exp);
     r = vault_attest_finish(c->v, ao->job, token, session_pk, &exp, why, sizeof why);
     ao->job = NULL; /* freed by finish */
     if (r < 0) {
@@ -100,11 +104,13 @@ static int attest_finish(vault_call *c, void *arg, proto_buf *out)
         snprintf(c->audit_detail, sizeof(c->audit_detail), "attest %.60s: %.55s", ao->qn, why);
         goto out;
     }
-    /* The signed session: the client checks this signature against the
-     * key it pinned from a verified Report, so a relay cannot swap
-     * session_pubkey. */
-    if ((r = vault_ident_sign_attest(c->v, ao->nonce, ao->eph_pk, session_pk, ao->name, exp, &st,
-                                     sig)) < 0) {
+    /* The certified session key and the reply's MAC: the client checks the
+     * certificate against the key it pinned from a verified Report and the
+     * MAC with the key only it and this vault can derive, so a relay can
+     * neither swap session_pubkey nor alter the reply. */
+    in = (vault_attest_reply_in){ao->nonce, ao->eph_pk, session_pk, key_exp,
+                                 mac_key,   ao->name,   exp,        token};
+    if ((r = vault_ident_attest_reply(c->v, &in, &st, sig, mac)) < 0) {
         /* The token never leaves: the session is unreachable and expires. */
         sodium_memzero(token, sizeof token);
         vault_call_errf(c, "the vault cannot sign the session: %s", tv_strerror(r));
@@ -121,6 +127,9 @@ static int attest_finish(vault_call *c, void *arg, proto_buf *out)
     resp.vault_id.len = sizeof st.vault_id;
     resp.signature.data = sig;
     resp.signature.len = sizeof sig;
+    resp.session_key_expires_at = key_exp;
+    resp.reply_mac.data = mac;
+    resp.reply_mac.len = sizeof mac;
     resp.state_version = st.state_version;
     resp.audit_seq = st.audit_seq;
     resp.audit_head.data = st.audit_head;
@@ -134,6 +143,7 @@ static int attest_finish(vault_call *c, void *arg, proto_buf *out)
     r = vault_pack(out, &resp.base);
     sodium_memzero(token, sizeof token);
 out:
+    sodium_memzero(mac_key, sizeof mac_key);
     attest_discard(ao);
     return r;
 }

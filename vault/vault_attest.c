@@ -593,7 +593,7 @@ static int session_create(struct vault_attest *a, const char *name, const uint8_
     randombytes_buf(sk, sizeof sk);
     if (crypto_scalarmult_base(pk, sk) != 0)
         r = TV_ERR_CRYPTO;
-    else if ((r = seal_fn_session_key(key, sk, eph_pk, eph_pk, pk)) == 0 &&
+    else if ((r = seal_fn_session_key(key, NULL, sk, eph_pk, eph_pk, pk)) == 0 &&
              (r = session_insert(a, name, key, policies, n_policies, token, session_id,
                                  expires_at)) == 0)
         memcpy(session_pk, pk, sizeof pk);
@@ -757,7 +757,9 @@ struct vault_attest_job {
     int r;
     char why[200];
     uint8_t session_pk[32];
+    int64_t session_key_expires; /* the pair's certificate, unix s */
     uint8_t key[SEAL_FNGET_KEY_LEN];
+    uint8_t mac_key[32]; /* the reply's MAC key (seal_attest_reply_mac) */
 };
 
 void vault_attest_job_free(vault_attest_job *job)
@@ -895,8 +897,10 @@ out:
 
 /* Copy out the vault's session key pair, making a new one when the current
  * one is older than EPH_REUSE_MS (or the clock went back). One X25519
- * base-point multiplication per window instead of per session. */
-static int session_keypair(struct vault_attest *a, uint8_t sk[32], uint8_t pk[32])
+ * base-point multiplication per window instead of per session. *expires:
+ * what the pair's certificate says (unix s): its window and the tick that
+ * wipes it after, rounded up. */
+static int session_keypair(struct vault_attest *a, uint8_t sk[32], uint8_t pk[32], int64_t *expires)
 {
     int64_t now = now_ms_of(a);
     int r = 0;
@@ -915,6 +919,7 @@ static int session_keypair(struct vault_attest *a, uint8_t sk[32], uint8_t pk[32
     if (r == 0) {
         memcpy(sk, a->eph, 32);
         memcpy(pk, a->eph + 32, 32);
+        *expires = (a->eph_born + 2 * EPH_REUSE_MS + 999) / 1000;
     }
     pthread_mutex_unlock(&a->eph_mu);
     return r;
@@ -998,9 +1003,10 @@ void vault_attest_work(vault_attest_job *job)
 
     /* The vault's current session key pair (a copy of sk, wiped below);
      * only the derived key is kept. */
-    if ((r = session_keypair(job->a, sk, job->session_pk)) < 0)
+    if ((r = session_keypair(job->a, sk, job->session_pk, &job->session_key_expires)) < 0)
         goto out;
-    if ((r = seal_fn_session_key(job->key, sk, job->eph_pk, job->eph_pk, job->session_pk)) < 0) {
+    if ((r = seal_fn_session_key(job->key, job->mac_key, sk, job->eph_pk, job->eph_pk,
+                                 job->session_pk)) < 0) {
         setf(job->why, sizeof job->why, "%s",
              r == TV_ERR_INVALID ? "eph_pubkey is a low-order X25519 point (no shared key)"
                                  : tv_strerror(r));
@@ -1012,6 +1018,13 @@ out:
     sodium_memzero(binding, sizeof binding);
     free(verdict);
     job->r = r;
+}
+
+void vault_attest_job_reply_key(const vault_attest_job *job, uint8_t mac_key[32],
+                                int64_t *session_key_expires)
+{
+    memcpy(mac_key, job->mac_key, 32);
+    *session_key_expires = job->session_key_expires;
 }
 
 int vault_attest_finish(struct vault *v, vault_attest_job *job, char token[VAULT_ATTEST_TOKEN_BUF],

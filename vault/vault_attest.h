@@ -158,6 +158,11 @@ int vault_attest_finish(struct vault *v, vault_attest_job *job, char token[VAULT
                         uint8_t session_pk[32], int64_t *expires_at, char *why,
                         size_t whylen) TV_WUR;
 void vault_attest_job_free(vault_attest_job *job);
+/* After a successful work step, before finish frees the job: the key the
+ * reply's MAC is made with (seal_attest_reply_mac; the caller wipes its
+ * copy) and the expiry of the session key pair's certificate. */
+void vault_attest_job_reply_key(const vault_attest_job *job, uint8_t mac_key[32],
+                                int64_t *session_key_expires);
 
 /* Secrets.Get in a function session: seal len bytes of pt, read as (name,
  * version), with the key of session `session_id` (vault_principal.fn_session

@@ -26,6 +26,11 @@ struct vault_ident {
     uint8_t *sk; /* crypto_sign_SECRETKEYBYTES, sodium_malloc */
     int have_tls;
     uint8_t tls_hash[32];
+    /* The newest session key certificate (vault_ident_attest_reply): one
+     * signature per vault session key pair, not per reply. */
+    uint8_t cert_pk[32];
+    int64_t cert_expires;
+    uint8_t cert_sig[SEAL_SIG_LEN];
 };
 
 void vault_ident_close(struct vault *v)
@@ -140,25 +145,38 @@ int vault_ident_sign_state(struct vault *v, const seal_state *st, uint8_t sig[SE
     return 0;
 }
 
-int vault_ident_sign_attest(struct vault *v, const uint8_t nonce[32], const uint8_t eph_pk[32],
-                            const uint8_t session_pk[32], const char *name, int64_t expires_at,
-                            seal_state *st, uint8_t sig[SEAL_SIG_LEN])
+int vault_ident_attest_reply(struct vault *v, const vault_attest_reply_in *in, seal_state *st,
+                             uint8_t sig[SEAL_SIG_LEN], uint8_t mac[SEAL_REPLY_MAC_LEN])
 {
     struct vault_ident *i;
-    uint8_t msg[SEAL_ATTEST_MSG_MAX(VAULT_ID_MAX)];
+    uint8_t msg[SEAL_ATTEST_MSG_MAX(VAULT_ID_MAX, VAULT_ATTEST_TOKEN_BUF)];
     seal_state s;
-    size_t nlen, mlen;
+    size_t nlen, tlen, mlen;
     int r;
 
-    if (!nonce || !eph_pk || !session_pk || !name || !st || !sig)
+    if (!in || !in->name || !in->token || !st || !sig || !mac)
         return TV_ERR_INVALID;
-    if ((nlen = strlen(name)) > VAULT_ID_MAX)
+    if ((nlen = strlen(in->name)) > VAULT_ID_MAX ||
+        (tlen = strlen(in->token)) >= VAULT_ATTEST_TOKEN_BUF)
         return TV_ERR_INVALID;
     if ((r = ident_get(v, &i)) < 0 || (r = vault_ident_state(v, &s)) < 0)
         return r;
-    mlen = seal_attest_reply_message(nonce, eph_pk, session_pk, name, nlen, expires_at, &s, msg);
-    if (crypto_sign_detached(sig, NULL, msg, mlen, i->sk) != 0)
-        return TV_ERR_CRYPTO;
+    /* The session key pair's certificate, signed when the pair is new. */
+    if (i->cert_expires != in->key_expires || sodium_memcmp(i->cert_pk, in->session_pk, 32) != 0) {
+        uint8_t cm[SEAL_SESSION_KEY_MSG_LEN];
+        seal_session_key_message(i->vault_id, in->session_pk, in->key_expires, cm);
+        if (crypto_sign_detached(i->cert_sig, NULL, cm, sizeof cm, i->sk) != 0) {
+            i->cert_expires = 0;
+            return TV_ERR_CRYPTO;
+        }
+        memcpy(i->cert_pk, in->session_pk, 32);
+        i->cert_expires = in->key_expires;
+    }
+    mlen = seal_attest_reply_message(in->nonce, in->eph_pk, in->session_pk, in->name, nlen,
+                                     in->expires_at, &s, in->key_expires, in->token, tlen, msg);
+    seal_attest_reply_mac(in->mac_key, msg, mlen, mac);
+    sodium_memzero(msg, mlen); /* holds the token */
+    memcpy(sig, i->cert_sig, SEAL_SIG_LEN);
     *st = s;
     return 0;
 }

@@ -13,9 +13,11 @@
  * The Report binds all of them, the audit key, policy hash and the signed
  * state (seal_state: vault id, state version, audit seq, audit head) to the
  * caller's nonce in the evidence's report_data (seal_report_binding_v2).
- * Every AttestResponse is signed with the signing key
- * (seal_attest_reply_message), so a relay that swaps session_pubkey is caught
- * by a client that pinned the key from a verified Report.
+ * The signing key certifies each vault session key pair (once per pair) and
+ * every AttestResponse carries a MAC under a key derived from that pair and
+ * the function's ephemeral key (seal_attest_reply_mac), so a relay that swaps
+ * session_pubkey or alters the reply is caught by a client that pinned the
+ * key from a verified Report.
  *
  * The identity is derived on first use after the root key is unsealed and
  * re-derived if the root key changes (init in the same process). State hangs
@@ -44,12 +46,24 @@ int vault_ident_state(struct vault *v, seal_state *st) TV_WUR;
 /* Sign st (seal_state_message). Errors as vault_ident_id. */
 int vault_ident_sign_state(struct vault *v, const seal_state *st, uint8_t sig[SEAL_SIG_LEN]) TV_WUR;
 
-/* Sign an Attest reply (seal_attest_reply_message) for function `name`
- * (NUL-terminated, <= VAULT_ID_MAX) over the vault's current state, which is
- * returned in *st. Errors as vault_ident_state, TV_ERR_INVALID. */
-int vault_ident_sign_attest(struct vault *v, const uint8_t nonce[32], const uint8_t eph_pk[32],
-                            const uint8_t session_pk[32], const char *name, int64_t expires_at,
-                            seal_state *st, uint8_t sig[SEAL_SIG_LEN]) TV_WUR;
+/* Authenticate an Attest reply for function `name` (NUL-terminated,
+ * <= VAULT_ID_MAX) over the vault's current state, returned in *st: sig is
+ * the certificate of the session key pair (seal_session_key_message; signed
+ * once per pair and kept), mac the reply's MAC under mac_key
+ * (seal_attest_reply_message, seal_attest_reply_mac). Errors as
+ * vault_ident_state, TV_ERR_INVALID, TV_ERR_CRYPTO. */
+typedef struct vault_attest_reply_in {
+    const uint8_t *nonce;      /* 32 */
+    const uint8_t *eph_pk;     /* 32 */
+    const uint8_t *session_pk; /* 32 */
+    int64_t key_expires;       /* the pair's certificate (vault_attest_job_reply_key) */
+    const uint8_t *mac_key;    /* 32 */
+    const char *name;
+    int64_t expires_at; /* the session's */
+    const char *token;  /* NUL-terminated, < VAULT_ATTEST_TOKEN_BUF */
+} vault_attest_reply_in;
+int vault_ident_attest_reply(struct vault *v, const vault_attest_reply_in *in, seal_state *st,
+                             uint8_t sig[SEAL_SIG_LEN], uint8_t mac[SEAL_REPLY_MAC_LEN]) TV_WUR;
 
 /* Attestation.AuditAt: the chain hash of audit record seq (or that it is
  * archived or beyond the head, vault_audit_hash_at) signed with the caller's

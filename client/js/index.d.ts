@@ -146,9 +146,16 @@ export declare class Client {
   close(): void;
 }
 
+/**
+ * Checks an AttestResponse (the session key's certificate by the pinned key,
+ * its expiry, then reply_mac: docs/ATTESTATION.md "The signed session") and
+ * returns the session key derived with ephSk (wipe it when done); throws
+ * TeevaultError (errorName "verify", "policy" or "protocol") otherwise.
+ */
 export declare function verifyAttestReply(resp: Record<string, unknown>, ctx: {
-  name: string; nonce: Buffer; ephPk: Uint8Array; vault?: VaultReport | { vaultId: Bytes; signPubkey: Bytes };
-}): void;
+  name: string; nonce: Buffer; ephPk: Uint8Array; ephSk: Uint8Array;
+  vault?: VaultReport | { vaultId: Bytes; signPubkey: Bytes };
+}): Uint8Array;
 
 export declare const crypto: {
   ready(): Promise<unknown>;
@@ -156,5 +163,14 @@ export declare const crypto: {
   /** Report v2 binding over the ReportResponse's fields (docs/ATTESTATION.md). */
   reportBinding(nonce: Bytes, r: Record<string, unknown>): Buffer;
   sessionKey(ephSk: Bytes, ephPk: Bytes, sessionPk: Bytes): Uint8Array;
+  /** The session key and the Attest reply's MAC key from one X25519 (wipe both). */
+  sessionKeys(ephSk: Bytes, ephPk: Bytes, sessionPk: Bytes): { key: Uint8Array; macKey: Uint8Array };
+  /** The session key's certificate that AttestResponse.signature signs. */
+  sessionKeyMessage(vaultId: Bytes, sessionPk: Bytes, expiresAt: number | string | bigint): Buffer;
+  /** What AttestResponse.reply_mac covers. */
+  attestReplyMessage(vaultId: Bytes, nonce: Bytes, ephPk: Bytes, sessionPk: Bytes, name: string,
+                     expiresAt: number | string | bigint, stateVersion: number | string | bigint,
+                     auditSeq: number | string | bigint, auditHead: Bytes,
+                     sessionKeyExpiresAt: number | string | bigint, token: string): Buffer;
   openSealed(key: Bytes, name: string, version: number | string | bigint, sealed: Bytes): Buffer;
 };

@@ -11,14 +11,18 @@ the wire of ttrpc_raw.py). What it does to them depends on MODE:
   swap          Attest reply: session_pubkey replaced by the relay's own
                 X25519 key; every function Get reply: sealed_value replaced
                 by FORGED_VALUE sealed to the key the relay now shares with
-                the function. The Report and the signature pass through.
+                the function. The Report, the session key's certificate and
+                the reply MAC pass through.
   forge-report  as swap, and the relay also poses as the vault's signer: the
                 Report's sign_pubkey becomes the relay's Ed25519 key (state
-                signature re-signed), and Attest replies are re-signed with
-                it over the swapped session key. Only the evidence's
-                report_data binding can tell.
-  strip         as swap, and the signature, vault id and state fields are
-                removed from the Attest reply (what an old vault sends).
+                signature re-signed), Attest replies carry its own session
+                key certified with it and a MAC under the key it shares with
+                the function. Only the evidence's report_data binding can
+                tell.
+  strip         as swap, and the certificate, MAC, vault id and state fields
+                are removed from the Attest reply (what an old vault sends).
+  alter         Attest reply: the session's expires_at pushed a day later;
+                the certified session key and the MAC pass through.
   stale-next    Attest reply: the nonce offered for the next attestation
                 (next_nonce) altered; nothing else touched. The client's
                 next Attest with it is refused and it must ask Challenge.
@@ -27,6 +31,7 @@ The attack is the one of issue 12: on the code before the signed session,
 `secrets_get` printed "vault verified" and then FORGED_VALUE.
 Needs python3-cryptography (scripts/deps.sh).
 """
+import hashlib
 import os
 import socket
 import struct
@@ -37,6 +42,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 import attest_raw as A
 import ttrpc_raw as T
+
+
+def kdf(label, shared, eph_pk, session_pk):
+    return hashlib.blake2b(label + shared + eph_pk + session_pk, digest_size=32).digest()
 
 
 def parse_ordered(buf):
@@ -159,6 +168,9 @@ class Relay:
             return body  # an error reply passes as is
         if method == "Attest" and self.mode == "stale-next":
             payload = self.stale_next(payload)
+        elif method == "Attest" and self.mode == "alter":
+            f = parse_ordered(payload)
+            payload = encode_ordered(put(f, 2, 0, get(f, 2, 0) + 86400))
         elif method == "Attest":
             payload = self.attest(req, payload, state)
         elif method == "Get" and state["key"] is not None:
@@ -175,19 +187,25 @@ class Relay:
         mine = x25519.X25519PrivateKey.generate()
         my_pk = A.raw_pub(mine)
         shared = mine.exchange(x25519.X25519PublicKey.from_public_bytes(eph_pk))
-        import hashlib
-        state["key"] = hashlib.blake2b(b"teevault-fn-session-key-v1" + shared + eph_pk + my_pk,
-                                       digest_size=32).digest()
+        state["key"] = kdf(b"teevault-fn-session-key-v1", shared, eph_pk, my_pk)
         f = put(parse_ordered(payload), 3, 2, my_pk)
         if self.mode == "strip":
-            f = drop(f, 4, 5, 6, 7, 8)
+            f = drop(f, 4, 5, 6, 7, 8, 11, 12)
         elif self.mode == "forge-report":
+            # Certify its own session key with its own signer and MAC the
+            # reply with the key it shares with the function.
             vid = get(f, 4, b"\0" * 32)
             head = get(f, 8, b"\0" * 32)
-            msg = (b"teevault-attest-reply-v1\0" + vid + nonce + eph_pk + my_pk +
+            key_exp = get(f, 11, 0)
+            token = get(f, 1, b"")
+            cert = b"teevault-session-key-v1\0" + vid + my_pk + struct.pack(">q", key_exp)
+            msg = (b"teevault-attest-reply-v2\0" + vid + nonce + eph_pk + my_pk +
                    struct.pack(">I", len(name)) + name +
-                   struct.pack(">qQQ", get(f, 2, 0), get(f, 6, 0), get(f, 7, 0)) + head)
-            f = put(f, 5, 2, self.sign.sign(msg))
+                   struct.pack(">qQQ", get(f, 2, 0), get(f, 6, 0), get(f, 7, 0)) + head +
+                   struct.pack(">qI", key_exp, len(token)) + token)
+            mac_key = kdf(b"teevault-attest-reply-mac-v1", shared, eph_pk, my_pk)
+            f = put(f, 5, 2, self.sign.sign(cert))
+            f = put(f, 12, 2, hashlib.blake2b(msg, key=mac_key, digest_size=32).digest())
         return encode_ordered(f)
 
     def stale_next(self, payload):
@@ -214,7 +232,7 @@ class Relay:
 
 def main():
     listen, upstream, mode, forged, ready = sys.argv[1:6]
-    assert mode in ("pass", "swap", "forge-report", "strip", "stale-next"), mode
+    assert mode in ("pass", "swap", "alter", "forge-report", "strip", "stale-next"), mode
     relay = Relay(upstream, mode, forged.encode())
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(listen):

@@ -8,13 +8,15 @@
 #
 #   relay "pass"          control: the real value comes through the relay
 #   relay "swap"          the C client (secrets_get, libteevault) refuses:
-#                         the Attest reply's signature does not verify with
+#                         the Attest reply's session key is not certified by
 #                         the key pinned from the verified Report
+#   relay "alter"         the session's expiry pushed a day later, the
+#                         certificate kept: refused (the reply MAC)
 #   relay "forge-report"  the relay also swaps the Report's signing key for
 #                         its own and re-signs: the evidence's report_data
 #                         does not bind it → refused by the C client and by
 #                         the CLI (teevault attest vault)
-#   relay "strip"         the signature is removed (an old vault's reply) →
+#   relay "strip"         the certificate and MAC are removed (an old vault's reply) →
 #                         refused
 # On the code before the signed session (commit 52a14d5), "swap" printed
 # "vault verified" and then the relay's value (see the report of issue 12).
@@ -66,8 +68,15 @@ run_fn "$RELAY_SOCK"
 case "$OUT" in *"$FORGED"*) fail "the function was fed the relay's value: $OUT" ;; esac
 [ "$RC" -eq 1 ] || fail "secrets_get exited $RC through the swapping relay"
 expect_in "vault verified" "$ERR" # the Report itself passed through untouched
-expect_in "signature does not verify with the pinned vault key" "$ERR"
-pass "relay swapping session_pubkey: refused by libteevault (signed Attest reply)"
+expect_in "session key is not certified by the pinned vault key" "$ERR"
+pass "relay swapping session_pubkey: refused by libteevault (certified session key)"
+
+# The session key passes untouched, the reply is altered: the MAC.
+start_relay alter "$FORGED"
+run_fn "$RELAY_SOCK"
+[ "$RC" -eq 1 ] || fail "secrets_get exited $RC through the altering relay"
+expect_in "MAC does not verify" "$ERR"
+pass "relay altering the session expiry: refused by libteevault (reply MAC)"
 
 # The relay poses as the signer too: the Report's key is swapped and re-signed.
 start_relay forge-report "$FORGED"

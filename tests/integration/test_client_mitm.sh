@@ -5,11 +5,12 @@
 # each client and the real vault.
 #   pass          control: the real value comes through
 #   swap          session_pubkey swapped, values forged: refused (the Attest
-#                 reply's signature does not verify with the pinned key)
+#                 reply's session key is not certified by the pinned key)
+#   alter         the session's expiry pushed a day later: refused (MAC)
 #   forge-report  the Report's signing key swapped and re-signed: refused
 #                 (the sim report's report_data does not bind it)
-#   strip         the reply's signature removed: refused
-# Without verify_attest_reply's signature check, "swap" printed the relay's
+#   strip         the reply's certificate and MAC removed: refused
+# Without verify_attest_reply's certificate check, "swap" printed the relay's
 # value (shown when the check was written; see the issue 15 report).
 . "$(dirname "$0")/cli_lib.sh"
 ROOT="$TV_HERE/../.."
@@ -52,8 +53,13 @@ for lang in py js; do
   case "$OUT$ERR" in *"$FORGED"*) fail "$lang: the function was fed the relay's value" ;; esac
   [ "$RC" -eq 1 ] || fail "$lang exited $RC through the swapping relay"
   expect_in "vault verified" "$ERR"
-  expect_in "signature does not verify with the pinned vault key" "$ERR"
-  pass "$lang: relay swapping session_pubkey refused (signed Attest reply)"
+  expect_in "session key is not certified by the pinned vault key" "$ERR"
+  pass "$lang: relay swapping session_pubkey refused (certified session key)"
+  start_relay alter "$FORGED"
+  run_fn $lang
+  [ "$RC" -eq 1 ] || fail "$lang exited $RC through the altering relay"
+  expect_in "MAC does not verify" "$ERR"
+  pass "$lang: relay altering the session expiry refused (reply MAC)"
   start_relay forge-report "$FORGED"
   run_fn $lang
   [ "$RC" -eq 1 ] || fail "$lang exited $RC through the report-forging relay"
@@ -64,7 +70,7 @@ for lang in py js; do
   [ "$RC" -eq 1 ] || fail "$lang exited $RC through the stripping relay"
   expect_in "not signed by the vault" "$ERR"
   pass "$lang: Attest reply without a signature refused"
-  n=$((n + 4))
+  n=$((n + 5))
 done
 stop_relay
 stop_vault

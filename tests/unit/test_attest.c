@@ -255,7 +255,7 @@ static void check_session_key(const vault_principal *p, const uint8_t pk[32], co
     uint8_t *sealed = NULL, *sealed2 = NULL;
     size_t n = 0, n2 = 0;
 
-    CHECK_EQ_INT(seal_fn_session_key(k, sk, spk, pk, spk), 0);
+    CHECK_EQ_INT(seal_fn_session_key(k, NULL, sk, spk, pk, spk), 0);
     CHECK_EQ_INT(vault_attest_seal_get(&V, p->fn_session, "app/x", 3, (const uint8_t *)"hello", 5,
                                        &sealed, &n),
                  0);
@@ -278,7 +278,7 @@ static void check_session_key(const vault_principal *p, const uint8_t pk[32], co
      * is fresh per session) has another key. */
     crypto_box_keypair(pk2, sk2);
     CHECK_EQ_INT(vault_attest_test_session(&V, "fn-a", pk2, id2, spk2), 0);
-    CHECK_EQ_INT(seal_fn_session_key(k2, sk2, spk2, pk2, spk2), 0);
+    CHECK_EQ_INT(seal_fn_session_key(k2, NULL, sk2, spk2, pk2, spk2), 0);
     CHECK(memcmp(k, k2, 32) != 0);
     CHECK_EQ_INT(seal_fn_get_open(k2, "app/x", 5, 3, sealed, n, pt), TV_ERR_INTEGRITY);
     CHECK_EQ_INT(
@@ -288,7 +288,7 @@ static void check_session_key(const vault_principal *p, const uint8_t pk[32], co
         CHECK_EQ_INT(seal_fn_get_open(k2, "app/x", 5, 3, sealed2, n2, pt), 0);
     }
     CHECK_EQ_INT(vault_attest_test_session(&V, "fn-a", pk, id2, spk2), 0);
-    CHECK_EQ_INT(seal_fn_session_key(k2, sk, spk2, pk, spk2), 0);
+    CHECK_EQ_INT(seal_fn_session_key(k2, NULL, sk, spk2, pk, spk2), 0);
     CHECK(memcmp(k, k2, 32) != 0);
     /* A low-order ephemeral key gives no session; an unknown session id no seal. */
     CHECK_EQ_INT(vault_attest_test_session(&V, "fn-a", zero, id2, spk2), TV_ERR_INVALID);
@@ -591,7 +591,7 @@ static void test_session_keypair_window(void)
     CHECK_EQ_INT(vault_attest_resolve_session(&V, t2, strlen(t2), &p2), 0);
     check_session_key(&p1, pk1, sk1, spk1);
     check_session_key(&p2, pk2, sk2, spk1);
-    CHECK_EQ_INT(seal_fn_session_key(k1, sk1, spk1, pk1, spk1), 0);
+    CHECK_EQ_INT(seal_fn_session_key(k1, NULL, sk1, spk1, pk1, spk1), 0);
     CHECK_EQ_INT(vault_attest_seal_get(&V, p2.fn_session, "app/x", 3, (const uint8_t *)"hello", 5,
                                        &sealed, &n),
                  0);
@@ -873,7 +873,7 @@ static void test_rpc_tables(void)
         Teevault__V1__AttestRequest ar = TEEVAULT__V1__ATTEST_REQUEST__INIT;
         Teevault__V1__AttestResponse *as;
         Teevault__V1__ReportRequest rr = TEEVAULT__V1__REPORT_REQUEST__INIT;
-        uint8_t pk[32], rd[64], *ev = NULL, nonce[32];
+        uint8_t pk[32], esk[32], rd[64], *ev = NULL, nonce[32];
         size_t len = 0;
         const char *type = NULL;
 
@@ -884,7 +884,8 @@ static void test_rpc_tables(void)
             goto done;
         memcpy(nonce, ch->nonce.data, 32);
         teevault__v1__challenge_response__free_unpacked(ch, NULL);
-        randombytes_buf(pk, 32);
+        randombytes_buf(esk, 32);
+        CHECK_EQ_INT(crypto_scalarmult_base(pk, esk), 0);
         seal_attest_binding(nonce, "fn-a", 4, code_a, 32, pk, rd);
         CHECK_EQ_INT(runtime->ops->evidence(runtime, rd, &ev, &len, &type), 0);
         ar.evidence.data = ev;
@@ -901,29 +902,59 @@ static void test_rpc_tables(void)
         CHECK(strstr(c.audit_detail, "fn-a") != NULL);
         as = teevault__v1__attest_response__unpack(NULL, out.len, out.d);
         CHECK(as && strlen(as->session_token) == VAULT_ATTEST_TOKEN_STR_LEN);
-        /* The reply is signed by the vault's key over what was asked and
-         * answered; another session key does not verify. */
+        /* The session key is certified by the vault's key and the reply
+         * MAC'd over what was asked and answered under the key only the
+         * session key pair and esk derive; another session key, an altered
+         * token or state does not verify. */
         if (as && as->signature.len == 64 && as->vault_id.len == 32 && as->audit_head.len == 32 &&
-            as->session_pubkey.len == 32) {
-            uint8_t vpk[32], msg[SEAL_ATTEST_MSG_MAX(4)], vid[32];
+            as->session_pubkey.len == 32 && as->reply_mac.len == 32) {
+            uint8_t vpk[32], msg[SEAL_ATTEST_MSG_MAX(4, 64)], vid[32], cm[SEAL_SESSION_KEY_MSG_LEN];
+            uint8_t k[32], mk[32], mac[32];
+            size_t tl = strlen(as->session_token);
             seal_state st;
             size_t ml;
             CHECK_EQ_INT(vault_ident_pubkey(&V, vpk), 0);
             CHECK_EQ_INT(vault_ident_id(&V, vid), 0);
             CHECK(memcmp(vid, as->vault_id.data, 32) == 0);
+            CHECK(as->session_key_expires_at >= (int64_t)time(NULL) &&
+                  as->session_key_expires_at <= (int64_t)time(NULL) + 3);
+            seal_session_key_message(vid, as->session_pubkey.data, as->session_key_expires_at, cm);
+            CHECK_EQ_INT(crypto_sign_verify_detached(as->signature.data, cm, sizeof cm, vpk), 0);
             memcpy(st.vault_id, as->vault_id.data, 32);
             st.state_version = as->state_version;
             st.audit_seq = as->audit_seq;
             memcpy(st.audit_head, as->audit_head.data, 32);
+            CHECK_EQ_INT(seal_fn_session_key(k, mk, esk, as->session_pubkey.data, pk,
+                                             as->session_pubkey.data),
+                         0);
+            CHECK(memcmp(k, mk, 32) != 0);
             ml = seal_attest_reply_message(nonce, pk, as->session_pubkey.data, "fn-a", 4,
-                                           as->expires_at, &st, msg);
-            CHECK_EQ_INT(crypto_sign_verify_detached(as->signature.data, msg, ml, vpk), 0);
+                                           as->expires_at, &st, as->session_key_expires_at,
+                                           as->session_token, tl, msg);
+            seal_attest_reply_mac(mk, msg, ml, mac);
+            CHECK_EQ_INT(crypto_verify_32(mac, as->reply_mac.data), 0);
+            /* An altered token or audit seq changes the MAC. */
+            as->session_token[0] ^= 1;
+            ml = seal_attest_reply_message(nonce, pk, as->session_pubkey.data, "fn-a", 4,
+                                           as->expires_at, &st, as->session_key_expires_at,
+                                           as->session_token, tl, msg);
+            seal_attest_reply_mac(mk, msg, ml, mac);
+            CHECK(crypto_verify_32(mac, as->reply_mac.data) != 0);
+            as->session_token[0] ^= 1;
+            st.audit_seq++;
+            ml = seal_attest_reply_message(nonce, pk, as->session_pubkey.data, "fn-a", 4,
+                                           as->expires_at, &st, as->session_key_expires_at,
+                                           as->session_token, tl, msg);
+            seal_attest_reply_mac(mk, msg, ml, mac);
+            CHECK(crypto_verify_32(mac, as->reply_mac.data) != 0);
+            /* Another session key is not the certified one. */
             as->session_pubkey.data[0] ^= 1;
-            ml = seal_attest_reply_message(nonce, pk, as->session_pubkey.data, "fn-a", 4,
-                                           as->expires_at, &st, msg);
-            CHECK(crypto_sign_verify_detached(as->signature.data, msg, ml, vpk) != 0);
+            seal_session_key_message(vid, as->session_pubkey.data, as->session_key_expires_at, cm);
+            CHECK(crypto_sign_verify_detached(as->signature.data, cm, sizeof cm, vpk) != 0);
+            sodium_memzero(k, sizeof k);
+            sodium_memzero(mk, sizeof mk);
         } else {
-            CHECK(!"the Attest reply carries a signature, vault id and audit head");
+            CHECK(!"the Attest reply carries a certificate, MAC, vault id and audit head");
         }
         if (as)
             teevault__v1__attest_response__free_unpacked(as, NULL);

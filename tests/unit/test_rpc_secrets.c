@@ -228,7 +228,7 @@ static void test_acl_and_functions(void)
     CHECK_EQ_INT(vault_attest_configure(&g_v, &ap), 0);
     crypto_box_keypair(epk, sk);
     CHECK_EQ_INT(vault_attest_test_session(&g_v, "fn-a", epk, fn.fn_session, spk), 0);
-    CHECK_EQ_INT(seal_fn_session_key(key, sk, spk, epk, spk), 0);
+    CHECK_EQ_INT(seal_fn_session_key(key, NULL, sk, spk, epk, spk), 0);
     snprintf(fn.id, sizeof fn.id, "fn-a");
     CHECK_EQ_INT(vault_db_wtxn(g_v.db, &txn), 0);
     CHECK_EQ_INT(vault_acl_store_put(g_v.db, txn, "fnpol", text, strlen(text), 0, err, sizeof err),

@@ -112,7 +112,7 @@ class Client {
    * @param {string} name function name
    * @param {Uint8Array} codeHash the function's code hash
    * @param {{evidence(rd: Buffer): Promise<{evidence: Buffer, type: string}>}} producer
-   * @param {object} [vault] the result of verifyVault(), for verifyAttestReply
+   * @param {object} [vault] the result of verifyVault() (or vaultPin()), for verifyAttestReply
    */
   async attestFunction(name, codeHash, producer, vault) {
     await crypto.ready();
@@ -128,8 +128,7 @@ class Client {
       const { evidence, type } = await producer.evidence(rd);
       r = await this.call('Attestation', 'Attest', 'AttestRequest', { evidence, evidence_type: type,
         function_name: name, code_hash: b(codeHash), eph_pubkey: b(eph.publicKey), nonce }, 'AttestResponse', '');
-      verifyAttestReply(r, { name, nonce, ephPk: eph.publicKey, vault });
-      key = crypto.sessionKey(eph.privateKey, eph.publicKey, b(r.session_pubkey));
+      key = verifyAttestReply(r, { name, nonce, ephPk: eph.publicKey, ephSk: eph.privateKey, vault });
     } finally {
       crypto.wipe(eph.privateKey); // only the session key outlives Attest
     }
@@ -150,28 +149,55 @@ function vaultPin(vaultId, signPubkey) {
 
 /**
  * Everything the client checks on an AttestResponse before trusting it, as
- * libteevault's check_reply_sig: a usable token and session key, the vault
- * id of the pinned vault, and the vault's Ed25519 signature (by the key its
- * verified Report binds) over "teevault-attest-reply-v1\0" || vault_id ||
- * nonce || eph_pk || session_pubkey || len||name || expires_at ||
- * state_version || audit_seq || audit_head. A relay that swaps the session
- * key, strips the signature or answers for another vault is refused.
+ * libteevault's check_reply (docs/ATTESTATION.md "The signed session"); returns
+ * the session key (a Uint8Array the caller wipes):
+ * - a usable token and session key, a pinned vault, and the vault id of the
+ *   pinned vault;
+ * - the session key's certificate: `signature`, the vault's Ed25519 signature
+ *   by the pinned key (the one its verified Report binds) over
+ *   "teevault-session-key-v1\0" || vault_id || session_pubkey ||
+ *   i64be session_key_expires_at, not expired by more than SESSION_KEY_SKEW
+ *   seconds on this host's clock;
+ * - `reply_mac`, keyed BLAKE2b-256 under the MAC key that only the holders of
+ *   the session secret key and of ephSk derive (crypto.sessionKeys, the same
+ *   X25519 as the session key) over "teevault-attest-reply-v2\0" || vault_id ||
+ *   nonce || eph_pk || session_pubkey || len||name || expires_at ||
+ *   state_version || audit_seq || audit_head || session_key_expires_at ||
+ *   len||session_token.
+ * A relay that swaps the session key, strips the certificate or MAC, replays
+ * an expired session key, alters the reply or answers for another vault is
+ * refused (errorName 'verify').
  */
-function verifyAttestReply(resp, { name, nonce, ephPk, vault }) {
+function verifyAttestReply(resp, { name, nonce, ephPk, ephSk, vault }) {
   const tok = resp.session_token;
   const vErr = (m) => new TeevaultError(m, Code.PERMISSION_DENIED, 'verify');
   if (!tok || tok.length > 128) throw new TeevaultError('the vault returned no usable session token', 0, 'protocol');
   if (b(resp.session_pubkey).length !== 32) throw new TeevaultError('the vault returned no session public key (a vault older than this client?)', 0, 'protocol');
   if (!vault || !b(vault.signPubkey).some((x) => x)) throw noPin();
-  if (b(resp.signature).length !== 64 || b(resp.vault_id).length !== 32 || b(resp.audit_head).length !== 32) {
+  if (b(resp.signature).length !== 64 || b(resp.vault_id).length !== 32 || b(resp.audit_head).length !== 32 ||
+      b(resp.reply_mac).length !== crypto.REPLY_MAC_LEN) {
     throw vErr('the Attest reply is not signed by the vault (no signature: a vault older than this client, or a relay in between)');
   }
   if (!crypto.ctEqual(resp.vault_id, vault.vaultId)) throw vErr('the Attest reply comes from another vault than the one verified');
-  const msg = crypto.attestReplyMessage(resp.vault_id, nonce, ephPk, resp.session_pubkey, name, resp.expires_at,
-    resp.state_version, resp.audit_seq, resp.audit_head);
-  if (!crypto.ed25519Verify(vault.signPubkey, msg, resp.signature)) {
-    throw vErr("the Attest reply's signature does not verify with the pinned vault key (session key swapped or reply forged: a relay in between?)");
+  const spk = b(resp.session_pubkey), exp = BigInt(resp.session_key_expires_at || 0);
+  if (!crypto.ed25519Verify(vault.signPubkey, crypto.sessionKeyMessage(resp.vault_id, spk, exp), resp.signature)) {
+    throw vErr("the Attest reply's session key is not certified by the pinned vault key (session key swapped: a relay in between?)");
   }
+  if (BigInt(Math.floor(Date.now() / 1000)) > exp + BigInt(crypto.SESSION_KEY_SKEW)) {
+    throw vErr(`the Attest reply's session key expired at ${exp} (a replayed key, or this host's clock is off by more than ${crypto.SESSION_KEY_SKEW} s)`);
+  }
+  const { key, macKey } = crypto.sessionKeys(ephSk, ephPk, spk);
+  let ok = false;
+  try {
+    const msg = crypto.attestReplyMessage(resp.vault_id, nonce, ephPk, spk, name, resp.expires_at,
+      resp.state_version, resp.audit_seq, resp.audit_head, exp, tok);
+    ok = crypto.ctEqual(crypto.attestReplyMac(macKey, msg), resp.reply_mac);
+  } finally {
+    crypto.wipe(macKey);
+    if (!ok) crypto.wipe(key); // only a verified reply's session key is used
+  }
+  if (!ok) throw vErr("the Attest reply's MAC does not verify (reply forged or altered: a relay in between?)");
+  return key;
 }
 
 class FunctionSession {

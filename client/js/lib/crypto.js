@@ -26,11 +26,13 @@ const ATTEST_DOMAIN = Buffer.from('teevault-attest-v1');
 const REPORT_DOMAIN = Buffer.from('teevault-report-v2');
 const REPORT_VERSION = 2; // ReportResponse.report_version (docs/ATTESTATION.md "Report v2")
 const SESSION_KDF_LABEL = Buffer.from('teevault-fn-session-key-v1');
+const REPLY_MAC_LABEL = Buffer.from('teevault-attest-reply-mac-v1');
 const GET_AAD_LABEL = Buffer.from('teevault-get-v1');
 const NONCE_LEN = 24, TAG_LEN = 16;
 
 function be32(n) { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; }
 function be64(n) { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; }
+function bei64(n) { const b = Buffer.alloc(8); b.writeBigInt64BE(BigInt(n || 0)); return b; }
 function lp(b) { return Buffer.concat([be32(b.length), b]); }
 const buf = (x) => Buffer.isBuffer(x) ? x : Buffer.from(x || []);
 
@@ -49,19 +51,34 @@ function reportBinding(nonce, r) {
 }
 
 const STATE_DOMAIN = Buffer.from('teevault-state-v1\0');
-const ATTEST_REPLY_DOMAIN = Buffer.from('teevault-attest-reply-v1\0');
+const SESSION_KEY_DOMAIN = Buffer.from('teevault-session-key-v1\0');
+const ATTEST_REPLY_DOMAIN = Buffer.from('teevault-attest-reply-v2\0');
+const SESSION_KEY_SKEW = 60; // seconds a certified session key is accepted past its expiry
+const REPLY_MAC_LEN = 32;
 
 /** What the vault's state signature covers (seal_state_message). */
 function stateMessage(vaultId, stateVersion, auditSeq, auditHead) {
   return Buffer.concat([STATE_DOMAIN, buf(vaultId), be64(stateVersion || 0), be64(auditSeq || 0), buf(auditHead)]);
 }
 
-/** What the vault signs in an Attest reply (seal_attest_reply_message). */
-function attestReplyMessage(vaultId, nonce, ephPk, sessionPk, name, expiresAt, stateVersion, auditSeq, auditHead) {
-  return Buffer.concat([ATTEST_REPLY_DOMAIN, buf(vaultId), buf(nonce), buf(ephPk), buf(sessionPk),
-    lp(Buffer.from(name)), be64(BigInt.asUintN(64, BigInt(expiresAt || 0))), be64(stateVersion || 0),
-    be64(auditSeq || 0), buf(auditHead)]);
+/**
+ * The certificate of a vault session key pair that the vault signs once per
+ * pair, AttestResponse.signature (seal_session_key_message).
+ */
+function sessionKeyMessage(vaultId, sessionPk, expiresAt) {
+  return Buffer.concat([SESSION_KEY_DOMAIN, buf(vaultId), buf(sessionPk), bei64(expiresAt)]);
 }
+
+/** What an Attest reply's MAC covers, AttestResponse.reply_mac (seal_attest_reply_message). */
+function attestReplyMessage(vaultId, nonce, ephPk, sessionPk, name, expiresAt, stateVersion, auditSeq, auditHead,
+  sessionKeyExpiresAt, token) {
+  return Buffer.concat([ATTEST_REPLY_DOMAIN, buf(vaultId), buf(nonce), buf(ephPk), buf(sessionPk),
+    lp(Buffer.from(name)), bei64(expiresAt), be64(stateVersion || 0), be64(auditSeq || 0), buf(auditHead),
+    bei64(sessionKeyExpiresAt), lp(Buffer.from(token || ''))]);
+}
+
+/** seal_attest_reply_mac: BLAKE2b-256 keyed with the reply's MAC key. */
+function attestReplyMac(macKey, msg) { return Buffer.from(S().crypto_generichash(REPLY_MAC_LEN, buf(msg), macKey)); }
 
 function ed25519Verify(pk, msg, sig) {
   pk = buf(pk); sig = buf(sig);
@@ -74,8 +91,14 @@ function ephemeralKeypair() { return S().crypto_box_keypair(); }
 
 function wipe(a) { if (a) S().memzero(a); }
 
-/** seal_fn_session_key: BLAKE2b-256(label || X25519(mySk, peerPk) || ephPk || sessionPk). */
-function deriveSessionKey(mySk, peerPk, ephPk, sessionPk) {
+/**
+ * seal_fn_session_key: { key, macKey }, the session key and the Attest reply's
+ * MAC key, each BLAKE2b-256(label || X25519(mySk, peerPk) || ephPk || sessionPk)
+ * from the one X25519 (labels SESSION_KDF_LABEL, REPLY_MAC_LABEL). The
+ * function passes (ephSk, sessionPk), the vault (sessionSk, ephPk). The caller
+ * wipes both.
+ */
+function deriveSessionKeys(mySk, peerPk, ephPk, sessionPk) {
   if (!peerPk || peerPk.length !== 32 || ephPk.length !== 32 || sessionPk.length !== 32) {
     throw new TeevaultError('the vault returned no 32-byte session public key (a vault older than this client?)', 0, 'protocol');
   }
@@ -85,12 +108,28 @@ function deriveSessionKey(mySk, peerPk, ephPk, sessionPk) {
   } catch (_) { // libsodium refuses an all-zero result: a low-order point
     throw new TeevaultError("the peer's X25519 key is unusable (low-order point)", 0, 'protocol');
   }
-  const key = S().crypto_generichash(32, Buffer.concat([SESSION_KDF_LABEL, shared, buf(ephPk), buf(sessionPk)]));
-  S().memzero(shared);
+  const kdf = (label) => {
+    const input = Buffer.concat([label, shared, buf(ephPk), buf(sessionPk)]);
+    try { return S().crypto_generichash(32, input); } finally { S().memzero(input); }
+  };
+  try {
+    return { key: kdf(SESSION_KDF_LABEL), macKey: kdf(REPLY_MAC_LABEL) };
+  } finally {
+    S().memzero(shared);
+  }
+}
+
+/** The session key alone (deriveSessionKeys; the MAC key is wiped). */
+function deriveSessionKey(mySk, peerPk, ephPk, sessionPk) {
+  const { key, macKey } = deriveSessionKeys(mySk, peerPk, ephPk, sessionPk);
+  S().memzero(macKey);
   return key;
 }
 
-/** The function's side. */
+/** The function's side of { key, macKey }. */
+function sessionKeys(ephSk, ephPk, sessionPk) { return deriveSessionKeys(ephSk, sessionPk, ephPk, sessionPk); }
+
+/** The function's side of the session key. */
 function sessionKey(ephSk, ephPk, sessionPk) { return deriveSessionKey(ephSk, sessionPk, ephPk, sessionPk); }
 
 function getAad(name, version) { return Buffer.concat([GET_AAD_LABEL, lp(Buffer.from(name)), be64(version)]); }
@@ -230,6 +269,8 @@ function detectType(ev) {
   return null;
 }
 
-module.exports = { ready, REPORT_VERSION, stateMessage, attestReplyMessage, ed25519Verify, attestBinding, reportBinding, ephemeralKeypair, wipe, deriveSessionKey, sessionKey,
+module.exports = { ready, REPORT_VERSION, SESSION_KEY_SKEW, REPLY_MAC_LEN, stateMessage, sessionKeyMessage, attestReplyMessage,
+  attestReplyMac, ed25519Verify, attestBinding, reportBinding, ephemeralKeypair, wipe, deriveSessionKeys, deriveSessionKey,
+  sessionKeys, sessionKey,
   getAad, openSealed, seal, ctEqual, randomBytes, simReportProduce, simReportParse, simReportVerify,
   evidenceIdentity, checkBound, detectType, SIM_REPORT_LEN };

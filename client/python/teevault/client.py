@@ -224,8 +224,8 @@ class Client:
                         vault: Optional[VaultReport] = None) -> "FunctionSession":
         """Challenge -> ephemeral X25519 -> evidence over the binding -> Attest -> session.
 
-        vault: the result of verify_vault(), whose keys the Attest reply is
-        checked against (see verify_attest_reply).
+        vault: the result of verify_vault() (or vault_pin()), whose keys the
+        Attest reply is checked against (see verify_attest_reply).
         """
         pb = _pb()
         _check_fn_args(name, code_hash)
@@ -242,8 +242,8 @@ class Client:
                           pb.AttestRequest(evidence=ev, evidence_type=typ, function_name=name,
                                            code_hash=code_hash, eph_pubkey=eph_pk, nonce=nonce),
                           pb.AttestResponse, token="")
-            verify_attest_reply(r, name=name, nonce=nonce, eph_pk=eph_pk, vault=vault)
-            key = crypto.session_key(eph_sk, eph_pk, bytes(r.session_pubkey))
+            key = verify_attest_reply(r, name=name, nonce=nonce, eph_pk=eph_pk, eph_sk=eph_sk,
+                                      vault=vault)
         finally:
             eph_sk[:] = bytes(len(eph_sk))  # only the session key outlives Attest
         return FunctionSession(self, name, r.session_token, key, r.expires_at)
@@ -258,15 +258,29 @@ def _check_fn_args(name: str, code_hash: bytes) -> None:
                             "invalid")
 
 
-def verify_attest_reply(resp: Any, *, name: str, nonce: bytes, eph_pk: bytes,
-                        vault: Optional[VaultReport]) -> None:
+def verify_attest_reply(resp: Any, *, name: str, nonce: bytes, eph_pk: bytes, eph_sk: bytes,
+                        vault: Optional[VaultReport]) -> bytearray:
     """Everything the client checks on an AttestResponse before trusting it,
-    as libteevault's check_reply_sig: a usable token and session key, the
-    vault id of the pinned vault, and the vault's Ed25519 signature (by the
-    key its verified Report binds) over "teevault-attest-reply-v1\\0" ||
-    vault_id || nonce || eph_pk || session_pubkey || len||name || expires_at ||
-    state_version || audit_seq || audit_head. A relay that swaps the session
-    key, strips the signature or answers for another vault is refused.
+    as libteevault's check_reply (docs/ATTESTATION.md "The signed session"),
+    and the session key it returns (a bytearray the caller wipes):
+
+    - a usable token and session key, a pinned vault, and the vault id of
+      the pinned vault;
+    - the session key's certificate: `signature`, the vault's Ed25519
+      signature by the pinned key (the one its verified Report binds) over
+      "teevault-session-key-v1\\0" || vault_id || session_pubkey ||
+      i64be session_key_expires_at, not expired by more than
+      crypto.SESSION_KEY_SKEW seconds on this host's clock;
+    - `reply_mac`, keyed BLAKE2b-256 under the MAC key that only the holders
+      of the session secret key and of eph_sk derive (crypto.session_keys,
+      the same X25519 as the session key) over "teevault-attest-reply-v2\\0"
+      || vault_id || nonce || eph_pk || session_pubkey || len||name ||
+      expires_at || state_version || audit_seq || audit_head ||
+      session_key_expires_at || len||session_token.
+
+    A relay that swaps the session key, strips the certificate or MAC,
+    replays an expired session key, alters the reply or answers for another
+    vault is refused with VerifyError.
     """
     tok = resp.session_token
     if not tok or len(tok) > 128:
@@ -277,17 +291,36 @@ def verify_attest_reply(resp: Any, *, name: str, nonce: bytes, eph_pk: bytes,
     if vault is None or len(vault.sign_pubkey) != 32 or not any(vault.sign_pubkey):
         raise VerifyError("no vault is pinned: verify the vault first (verify_vault) or pin "
                           "its key (vault_pin)", "policy")
-    if len(resp.signature) != 64 or len(resp.vault_id) != 32 or len(resp.audit_head) != 32:
+    if len(resp.signature) != 64 or len(resp.vault_id) != 32 or len(resp.audit_head) != 32 or \
+            len(resp.reply_mac) != crypto.REPLY_MAC_LEN:
         raise VerifyError("the Attest reply is not signed by the vault (no signature: a vault "
                           "older than this client, or a relay in between)")
     if not crypto.ct_equal(resp.vault_id, vault.vault_id):
         raise VerifyError("the Attest reply comes from another vault than the one verified")
-    msg = crypto.attest_reply_message(resp.vault_id, nonce, eph_pk, resp.session_pubkey, name,
-                                      resp.expires_at, resp.state_version, resp.audit_seq,
-                                      resp.audit_head)
-    if not crypto.ed25519_verify(vault.sign_pubkey, msg, resp.signature):
-        raise VerifyError("the Attest reply's signature does not verify with the pinned vault "
-                          "key (session key swapped or reply forged: a relay in between?)")
+    spk, exp = bytes(resp.session_pubkey), resp.session_key_expires_at
+    if not crypto.ed25519_verify(vault.sign_pubkey,
+                                 crypto.session_key_message(resp.vault_id, spk, exp),
+                                 resp.signature):
+        raise VerifyError("the Attest reply's session key is not certified by the pinned vault "
+                          "key (session key swapped: a relay in between?)")
+    if int(time.time()) > exp + crypto.SESSION_KEY_SKEW:
+        raise VerifyError("the Attest reply's session key expired at %d (a replayed key, or this "
+                          "host's clock is off by more than %d s)" % (exp, crypto.SESSION_KEY_SKEW))
+    key, mac_key = crypto.session_keys(eph_sk, eph_pk, spk)
+    ok = False
+    try:
+        msg = crypto.attest_reply_message(resp.vault_id, nonce, eph_pk, spk, name,
+                                          resp.expires_at, resp.state_version, resp.audit_seq,
+                                          resp.audit_head, exp, tok)
+        ok = crypto.ct_equal(crypto.attest_reply_mac(mac_key, msg), resp.reply_mac)
+    finally:
+        mac_key[:] = bytes(len(mac_key))
+        if not ok:
+            key[:] = bytes(len(key))  # only a verified reply's session key is used
+    if not ok:
+        raise VerifyError("the Attest reply's MAC does not verify (reply forged or altered: a "
+                          "relay in between?)")
+    return key
 
 
 class _Secrets:

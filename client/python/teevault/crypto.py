@@ -27,6 +27,7 @@ ATTEST_DOMAIN = b"teevault-attest-v1"
 REPORT_DOMAIN = b"teevault-report-v2"
 REPORT_VERSION = 2  # ReportResponse.report_version (docs/ATTESTATION.md "Report v2")
 SESSION_KDF_LABEL = b"teevault-fn-session-key-v1"
+REPLY_MAC_LABEL = b"teevault-attest-reply-mac-v1"
 GET_AAD_LABEL = b"teevault-get-v1"
 NONCE_LEN = 24  # XChaCha20-Poly1305 nonce
 TAG_LEN = 16
@@ -55,7 +56,10 @@ def report_binding(nonce: bytes, r: Any) -> bytes:
 
 
 STATE_DOMAIN = b"teevault-state-v1\0"
-ATTEST_REPLY_DOMAIN = b"teevault-attest-reply-v1\0"
+SESSION_KEY_DOMAIN = b"teevault-session-key-v1\0"
+ATTEST_REPLY_DOMAIN = b"teevault-attest-reply-v2\0"
+SESSION_KEY_SKEW = 60  # seconds a certified session key is accepted past its expiry
+REPLY_MAC_LEN = 32
 
 
 def state_message(vault_id: bytes, state_version: int, audit_seq: int, audit_head: bytes) -> bytes:
@@ -64,14 +68,26 @@ def state_message(vault_id: bytes, state_version: int, audit_seq: int, audit_hea
         bytes(audit_head)
 
 
+def session_key_message(vault_id: bytes, session_pk: bytes, expires_at: int) -> bytes:
+    """The certificate of a vault session key pair that the vault signs once per
+    pair, AttestResponse.signature (seal_session_key_message)."""
+    return SESSION_KEY_DOMAIN + bytes(vault_id) + bytes(session_pk) + struct.pack(">q", expires_at)
+
+
 def attest_reply_message(vault_id: bytes, nonce: bytes, eph_pk: bytes, session_pk: bytes,
                          name: str, expires_at: int, state_version: int, audit_seq: int,
-                         audit_head: bytes) -> bytes:
-    """What the vault signs in an Attest reply (seal_attest_reply_message)."""
+                         audit_head: bytes, session_key_expires_at: int, token: str) -> bytes:
+    """What an Attest reply's MAC covers, AttestResponse.reply_mac
+    (seal_attest_reply_message)."""
     return (ATTEST_REPLY_DOMAIN + bytes(vault_id) + bytes(nonce) + bytes(eph_pk) +
             bytes(session_pk) + _lp(name.encode()) +
-            struct.pack(">QQQ", expires_at & 0xFFFFFFFFFFFFFFFF, state_version, audit_seq) +
-            bytes(audit_head))
+            struct.pack(">qQQ", expires_at, state_version, audit_seq) + bytes(audit_head) +
+            struct.pack(">q", session_key_expires_at) + _lp(token.encode()))
+
+
+def attest_reply_mac(mac_key: bytes, msg: bytes) -> bytes:
+    """seal_attest_reply_mac: BLAKE2b-256 keyed with the reply's MAC key."""
+    return hashlib.blake2b(msg, key=mac_key, digest_size=REPLY_MAC_LEN).digest()
 
 
 def ed25519_verify(pk: bytes, msg: bytes, sig: bytes) -> bool:
@@ -90,22 +106,43 @@ def ephemeral_keypair() -> Tuple[bytes, bytearray]:
     return pk, bytearray(sk)
 
 
-def derive_session_key(my_sk: bytes, peer_pk: bytes, eph_pk: bytes,
-                       session_pk: bytes) -> bytearray:
-    """seal_fn_session_key: BLAKE2b-256(label || X25519(my_sk, peer_pk) || eph_pk ||
-    session_pk); the function passes (eph_sk, session_pk), the vault (session_sk, eph_pk)."""
+def derive_session_keys(my_sk: bytes, peer_pk: bytes, eph_pk: bytes,
+                        session_pk: bytes) -> Tuple[bytearray, bytearray]:
+    """seal_fn_session_key: (session key, Attest reply MAC key), each
+    BLAKE2b-256(label || X25519(my_sk, peer_pk) || eph_pk || session_pk) from the one
+    X25519, labels SESSION_KDF_LABEL and REPLY_MAC_LABEL; the function passes
+    (eph_sk, session_pk), the vault (session_sk, eph_pk). The caller wipes both."""
     if len(session_pk) != 32 or len(peer_pk) != 32 or len(eph_pk) != 32:
         raise TeevaultError("the vault returned no 32-byte session public key "
                             "(a vault older than this client?)", 0, "protocol")
     try:
-        shared = sodium.crypto_scalarmult(bytes(my_sk), peer_pk)
+        shared = sodium.crypto_scalarmult(bytes(my_sk), bytes(peer_pk))
     except nacl.exceptions.RuntimeError:
         # libsodium refuses an all-zero result: a low-order point.
         raise TeevaultError("the peer's X25519 key is unusable (low-order point)", 0,
                             "protocol") from None
-    h = hashlib.blake2b(digest_size=32)
-    h.update(SESSION_KDF_LABEL + shared + eph_pk + session_pk)
-    return bytearray(h.digest())
+    out = []
+    for label in (SESSION_KDF_LABEL, REPLY_MAC_LABEL):
+        h = hashlib.blake2b(digest_size=32)
+        for part in (label, shared, eph_pk, session_pk):  # no concatenated copy of shared
+            h.update(part)
+        out.append(bytearray(h.digest()))
+    # shared is immutable bytes: dropped here, but not wiped (README "Limits").
+    del shared
+    return out[0], out[1]
+
+
+def derive_session_key(my_sk: bytes, peer_pk: bytes, eph_pk: bytes,
+                       session_pk: bytes) -> bytearray:
+    """The session key alone (derive_session_keys; the MAC key is wiped)."""
+    key, mac_key = derive_session_keys(my_sk, peer_pk, eph_pk, session_pk)
+    mac_key[:] = bytes(len(mac_key))
+    return key
+
+
+def session_keys(eph_sk: bytes, eph_pk: bytes, session_pk: bytes) -> Tuple[bytearray, bytearray]:
+    """The function's side of (session key, reply MAC key)."""
+    return derive_session_keys(eph_sk, session_pk, eph_pk, session_pk)
 
 
 def session_key(eph_sk: bytes, eph_pk: bytes, session_pk: bytes) -> bytearray:
