@@ -3,15 +3,17 @@
  * seal_fnget: the function Get wire format (docs/ATTESTATION.md "Function
  * Get"), shared by the vault (which seals) and libteevault (which opens).
  *
- * At Attest the vault makes a fresh X25519 key pair per session and sends
- * its public key (AttestResponse.session_pubkey); both sides derive
+ * At Attest the vault takes its current X25519 session key pair (one per
+ * second, certified by its signing key) and sends its public key
+ * (AttestResponse.session_pubkey); both sides derive
  *
  *     key = BLAKE2b-256("teevault-fn-session-key-v1" || X25519(sk, peer_pk)
  *                       || eph_pk || session_pk)
  *
  * (eph_pk: the function's ephemeral key bound in its evidence; session_pk:
- * the vault's). The vault keeps only key (its secret key is wiped at once);
- * the function keeps only key. Each Get's value is
+ * the vault's) and, with another label, the key of the Attest reply's MAC.
+ * The vault keeps only key (its pair is wiped within ~2 s); the function
+ * keeps only key. Each Get's value is
  *
  *     sealed_value = nonce[24] || XChaCha20-Poly1305(key, nonce, value,
  *                    AAD = "teevault-get-v1" || u32be(len name) || name ||

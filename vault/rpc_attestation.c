@@ -59,8 +59,8 @@ static int rpc_challenge(vault_call *c, const ProtobufCMessage *msg, proto_buf *
 /* Attest runs in three steps (vault_attest.h): begin here on the loop
  * (sizes, the nonce is spent, the function's policy), the evidence check
  * and the session key pair on the server's worker thread, then finish on
- * the loop: the session enters the table, the reply is signed with the
- * vault's current state and packed; the server writes the audit record
+ * the loop: the session enters the table, the reply carries the session
+ * key's certificate and a MAC over it and the vault's current state; the server writes the audit record
  * before the reply leaves, as for any call. */
 typedef struct attest_offload {
     vault_attest_job *job;

@@ -467,13 +467,15 @@ typedef struct tv_attest_opts {
  * tv_client_last_error(c).
  * WARNING: the vault must be pinned on c first — tv_attest_verify_vault()
  * (which pins the vault id and signing key its verified Report binds) or
- * tv_client_pin_vault(). The Attest reply must carry the pinned vault id and
- * an Ed25519 signature by the pinned key over the session key, this call's
- * ephemeral key, nonce and function name (docs/ATTESTATION.md "The signed
- * session"); otherwise nothing is derived and the call fails:
- * TV_ERR_POLICY (nothing pinned), TV_ERR_VERIFY (not signed by the pinned
- * vault: a relay swapped the session key or forged the reply, or another
- * vault answered), TV_ERR_ROLLBACK (the reply's signed state is older than
+ * tv_client_pin_vault(). The Attest reply must carry the pinned vault id,
+ * a session key certified (Ed25519) by the pinned key and not expired, and
+ * a MAC under the key that session key and this call's ephemeral key derive
+ * over the reply, this call's nonce and function name (docs/ATTESTATION.md
+ * "The certified session key and the reply MAC"); otherwise the session
+ * key is not used and the call fails: TV_ERR_POLICY (nothing pinned),
+ * TV_ERR_VERIFY (not certified by the pinned vault, expired, or the MAC
+ * does not verify: a relay swapped the session key or altered the reply, or
+ * another vault answered), TV_ERR_ROLLBACK (the reply's state is older than
  * one seen on this connection). */
 int tv_attest_function(tv_client *c, const char *function_name, const uint8_t *code_hash,
                        size_t code_hash_len, const tv_attest_opts *opts, tv_session **out) TV_WUR;

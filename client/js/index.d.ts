@@ -148,7 +148,7 @@ export declare class Client {
 
 /**
  * Checks an AttestResponse (the session key's certificate by the pinned key,
- * its expiry, then reply_mac: docs/ATTESTATION.md "The signed session") and
+ * its expiry, then reply_mac: docs/ATTESTATION.md "The certified session key and the reply MAC") and
  * returns the session key derived with ephSk (wipe it when done); throws
  * TeevaultError (errorName "verify", "policy" or "protocol") otherwise.
  */

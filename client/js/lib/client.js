@@ -149,7 +149,7 @@ function vaultPin(vaultId, signPubkey) {
 
 /**
  * Everything the client checks on an AttestResponse before trusting it, as
- * libteevault's check_reply (docs/ATTESTATION.md "The signed session"); returns
+ * libteevault's check_reply (docs/ATTESTATION.md "The certified session key and the reply MAC"); returns
  * the session key (a Uint8Array the caller wipes):
  * - a usable token and session key, a pinned vault, and the vault id of the
  *   pinned vault;

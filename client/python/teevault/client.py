@@ -261,8 +261,8 @@ def _check_fn_args(name: str, code_hash: bytes) -> None:
 def verify_attest_reply(resp: Any, *, name: str, nonce: bytes, eph_pk: bytes, eph_sk: bytes,
                         vault: Optional[VaultReport]) -> bytearray:
     """Everything the client checks on an AttestResponse before trusting it,
-    as libteevault's check_reply (docs/ATTESTATION.md "The signed session"),
-    and the session key it returns (a bytearray the caller wipes):
+    as libteevault's check_reply (docs/ATTESTATION.md "The certified
+    session key and the reply MAC"), and the session key it returns (a bytearray the caller wipes):
 
     - a usable token and session key, a pinned vault, and the vault id of
       the pinned vault;

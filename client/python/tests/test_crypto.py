@@ -115,7 +115,7 @@ class SimReport(unittest.TestCase):
 class AttestReply(unittest.TestCase):
     """verify_attest_reply: the session key certified by the pinned vault key, and
     the reply authenticated by a MAC under a key from the session's X25519
-    (docs/ATTESTATION.md "The signed session")."""
+    (docs/ATTESTATION.md "The certified session key and the reply MAC")."""
 
     NOT_SIGNED = "is not signed by the vault"
     OTHER_VAULT = "comes from another vault than the one verified"
