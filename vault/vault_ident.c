@@ -73,6 +73,7 @@ static int ident_get(struct vault *v, struct vault_ident **out)
         goto out;
     }
     memcpy(id->vault_id, vid, 32);
+    id->cert_expires = 0; /* a certificate by the previous key is void */
     *out = id;
     r = 0;
 out:
