@@ -279,8 +279,10 @@ static int check_reply(tv_client *c, const Teevault__V1__AttestResponse *resp,
                        "host's clock is off by more than %d s)",
                        (long long)exp, SEAL_SESSION_KEY_SKEW);
     if (seal_fn_session_key(s->key, mac_key, sk, resp->session_pubkey.data, s->pk,
-                            resp->session_pubkey.data) < 0)
+                            resp->session_pubkey.data) < 0) {
+        sodium_memzero(mac_key, sizeof mac_key);
         return tv_fail(c, TV_ERR_PROTOCOL, "the vault's session public key is unusable");
+    }
     memset(&st, 0, sizeof st);
     memcpy(st.vault_id, resp->vault_id.data, 32);
     st.state_version = resp->state_version;
