@@ -60,8 +60,9 @@ static int rpc_challenge(vault_call *c, const ProtobufCMessage *msg, proto_buf *
  * (sizes, the nonce is spent, the function's policy), the evidence check
  * and the session key pair on the server's worker thread, then finish on
  * the loop: the session enters the table, the reply carries the session
- * key's certificate and a MAC over it and the vault's current state; the server writes the audit record
- * before the reply leaves, as for any call. */
+ * key's certificate and a MAC over it and the vault's current state; the
+ * server writes the audit record before the reply leaves, as for any
+ * call. */
 typedef struct attest_offload {
     vault_attest_job *job;
     uint8_t nonce[VAULT_ATTEST_NONCE_LEN];
